@@ -1,0 +1,1 @@
+"""Generated protobuf modules (proto/generate.py); do not edit."""
