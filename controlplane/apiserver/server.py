@@ -79,7 +79,9 @@ class APIServer:
         await asyncio.gather(*(cache.start() for cache in self.caches.values()))
         await self._ensure_namespaces()
         self._grpc = self._build_grpc()
-        creds = grpc.ssl_server_credentials([(self.credentials.key_pem, self.credentials.cert_pem)])
+        # The chain includes the CA, so a joining agent can fetch it (client/join.py).
+        chain = self.credentials.cert_pem + self.credentials.ca_pem
+        creds = grpc.ssl_server_credentials([(self.credentials.key_pem, chain)])
         self.port = self._grpc.add_secure_port(f"{host or '0.0.0.0'}:{port}", creds)
         await self._grpc.start()
         bootstrap.write_admin_config(opts.data_dir, self.credentials, self.address,
