@@ -89,8 +89,11 @@ class APIServer:
         log.info("API server listening on %s (%s store)", self.address, self.store.name)
 
     def _build_registries(self) -> None:
+        for kind in KINDS.values():
+            self.caches[kind.name] = WatchCache(self.store, kind, history=self.options.watch_history,
+                                                bookmark_seconds=self.options.bookmark_seconds)
         namespaces = Registry(self.store, KINDS["Namespace"])
-        lifecycle = admission.NamespaceLifecycle(namespaces)
+        lifecycle = admission.NamespaceLifecycle(namespaces, self.caches["Namespace"])
         for kind in KINDS.values():
             if kind.name == "Namespace":
                 registry = namespaces
@@ -98,8 +101,6 @@ class APIServer:
                 registry = Registry(self.store, kind, admission=[lifecycle] if kind.namespaced else [],
                                     ttl_seconds=EVENT_TTL_SECONDS if kind.name == "Event" else 0)
             self.registries[kind.name] = registry
-            self.caches[kind.name] = WatchCache(self.store, kind, history=self.options.watch_history,
-                                                bookmark_seconds=self.options.bookmark_seconds)
 
     async def _ensure_namespaces(self) -> None:
         registry = self.registries["Namespace"]
