@@ -143,7 +143,7 @@ class _Txn:
     def drop_lease(self, lease: int) -> None:
         """Delete the lease and the keys whose current value is attached to it."""
         keys = self.db.execute(
-            "SELECT key FROM log l WHERE lease = ? AND deleted = 0 AND "
+            "SELECT key FROM log l WHERE lease = ? AND lease != 0 AND deleted = 0 AND "  # != 0: use log_lease
             "rev = (SELECT MAX(rev) FROM log WHERE key = l.key) ORDER BY key", (lease,)).fetchall()
         for (key,) in keys:
             self.delete(key, self.current(key))
