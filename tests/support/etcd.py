@@ -18,20 +18,14 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 import urllib.request
 
+from tests.support.ports import free_port
+
 ETCD_BINARY = "/usr/bin/etcd"
-
-
-def free_port() -> int:
-    """A loopback port the kernel says is free right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class EtcdServer:
