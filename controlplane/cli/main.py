@@ -9,10 +9,10 @@ import asyncio
 import logging
 import sys
 
-from controlplane.cli import server_cmd
+from controlplane.cli import node_cmd, scheduler_cmd, server_cmd
 from controlplane.client import config, errors
 
-COMMANDS = [server_cmd]
+COMMANDS = [server_cmd, scheduler_cmd, node_cmd]
 
 
 class CommandError(Exception):

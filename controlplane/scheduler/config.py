@@ -15,7 +15,6 @@
     podInitialBackoffSeconds: 1
     podMaxBackoffSeconds: 10
     bindConcurrency: 32                        # coxswain: binds in flight at once
-    eventQPS: 50                               # coxswain: event writes per second
     profiles:
     - schedulerName: default-scheduler
       plugins:
@@ -78,7 +77,6 @@ class SchedulerConfig:
     pod_initial_backoff_seconds: float = 1.0
     pod_max_backoff_seconds: float = 10.0
     bind_concurrency: int = 32
-    event_qps: float = 50.0
     profiles: tuple[Profile, ...] = (Profile(),)
 
 
@@ -128,16 +126,13 @@ def parse(data: dict) -> SchedulerConfig:
     concurrency = fields.take("bindConcurrency", int, 32)
     if concurrency < 1:
         raise ConfigError("bindConcurrency: must be at least 1")
-    event_qps = fields.take("eventQPS", (int, float), 50.0)
-    if event_qps <= 0:
-        raise ConfigError("eventQPS: must be positive")
     profiles = tuple(_profile(p, f"profiles[{i}].") for i, p in enumerate(fields.take("profiles", list, [{}])))
     fields.done()
     names = [p.scheduler_name for p in profiles]
     if not profiles or len(set(names)) != len(names):
         raise ConfigError("profiles: at least one, with distinct schedulerName")
     return SchedulerConfig(kubeconfig, leader_election, percentage, float(initial), float(maximum), concurrency,
-                           float(event_qps), profiles)
+                           profiles)
 
 
 def _profile(data, path: str) -> Profile:

@@ -62,8 +62,7 @@ class Scheduler:
         self.config = config
         self.identity = identity or f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
         self.metrics = Metrics()
-        self.recorder = EventRecorder(client, component="default-scheduler", host=socket.gethostname(),
-                                      qps=config.event_qps, burst=max(int(config.event_qps) * 2, 1))
+        self.recorder = EventRecorder(client, component="default-scheduler", host=socket.gethostname())
         self.cache: Cache | None = None
         self.queue: SchedulingQueue | None = None
         self.profiles: dict[str, Framework] = {}
@@ -73,7 +72,6 @@ class Scheduler:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Schedule until `stop` is set, while holding the leader lease (if configured)."""
-        self.recorder.start()
         try:
             election = self.config.leader_election
             if not election.leader_elect:
@@ -86,7 +84,11 @@ class Scheduler:
                                     renew_deadline=election.renew_deadline, retry_period=election.retry_period)
             await elector.run(self._lead, stop=stop)
         finally:
-            await self.recorder.stop(drain_seconds=1.0)
+            try:
+                await asyncio.wait_for(self.recorder.flush(), 1.0)
+            except asyncio.TimeoutError:
+                pass
+            await self.recorder.close()
 
     async def _lead(self) -> None:
         """Build the cache and queue from the API server, then schedule until cancelled."""
