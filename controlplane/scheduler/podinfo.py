@@ -8,6 +8,7 @@ the informer hands the scheduler a new version of the pod.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -179,9 +180,14 @@ def _requests(spec) -> tuple[int, int, int, int]:
 
 def _container_requests(container) -> tuple[int, int]:
     requests = container.resources.requests
-    cpu = quantity.millicores(requests["cpu"]) if "cpu" in requests else 0
-    memory = quantity.to_int(requests["memory"]) if "memory" in requests else 0
+    cpu = _millicores(requests["cpu"]) if "cpu" in requests else 0
+    memory = _bytes(requests["memory"]) if "memory" in requests else 0
     return cpu, memory
+
+
+# The replicas of a workload repeat the same few quantity strings; parsing is exact and slow.
+_millicores = functools.lru_cache(maxsize=1024)(quantity.millicores)
+_bytes = functools.lru_cache(maxsize=1024)(quantity.to_int)
 
 
 def _selector(message_owner, field: str) -> Selector | None:

@@ -107,6 +107,9 @@ class HollowNode:
 class HollowCluster:
     """Many hollow nodes in this process: `async with HollowCluster(client, 100) as cluster: ...`."""
 
+    """`run_pods`: the in-memory runtime (pods bound here turn Running, graceful deletions are
+    finished); without it pods are not even watched, as in Kubernetes' scheduler_perf."""
+
     def __init__(self, client: Client, count: int, *, prefix: str = "hollow", spec: HollowSpec | None = None,
                  zones: int = 0, heartbeat_seconds: float = 10.0, run_pods: bool = True, concurrency: int = 64):
         self.client = client
@@ -138,6 +141,8 @@ class HollowCluster:
     async def start(self) -> None:
         await asyncio.gather(*(self._limited(node.register()) for node in self.nodes))
         self._spawn(self._heartbeat_loop())
+        if not self.run_pods:
+            return
         self._pods = Informer(self.client.resource("Pod"), field_selector="spec.nodeName!=")
         self._pods.add_handler(on_add=self._on_pod, on_update=lambda old, new: self._on_pod(new))
         self._pods.start()
@@ -192,7 +197,7 @@ class HollowCluster:
             if key not in self._finishing:
                 self._finishing.add(key)
                 self._spawn(self._finish(pod))
-        elif self.run_pods and pod.status.phase == "Pending":
+        elif pod.status.phase == "Pending":
             self._spawn(self._limited(self._run(pod)))
 
     async def _run(self, pod: Message) -> None:
