@@ -99,6 +99,18 @@ class Cache:
         self._unplace(pod.key)
         self._place(pod)
 
+    def confirm(self, pod: Message) -> bool:
+        """The informer reports an assumed pod bound where it was assumed: keep the assumed
+        copy (now with the bound message) instead of parsing and indexing the pod again.
+        False if `pod` is not such a pod."""
+        placed = self._pods.get((pod.metadata.namespace, pod.metadata.name))
+        if (placed is None or placed.key not in self._assumed or placed.uid != pod.metadata.uid
+                or placed.node_name != pod.spec.node_name or placed.labels != pod.metadata.labels):
+            return False
+        self._assumed.discard(placed.key)
+        placed.pod = pod
+        return True
+
     def remove_pod(self, key: Key) -> PodInfo | None:
         self._assumed.discard(key)
         return self._unplace(key)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from controlplane.scheduler.framework import (
-    MAX_NODE_SCORE, BindPlugin, Code, CycleState, Diagnosis, EventInterest, FilterPlugin, Plugin,
+    BindPlugin, Code, CycleState, Diagnosis, EventInterest, FilterPlugin, Plugin,
     PostFilterPlugin, PreFilterPlugin, PreScorePlugin, QueueSortPlugin, ReservePlugin, ScorePlugin, Status)
 from controlplane.scheduler.nodetable import NodeTable
 from controlplane.scheduler.podinfo import PodInfo
@@ -154,7 +154,7 @@ class Framework:
             if plugin.name in skipped:
                 continue
             scores = plugin.normalize(state, pod, plugin.score(state, pod, nodes, rows))
-            total += weight * np.clip(scores, 0, MAX_NODE_SCORE).astype(np.int64)
+            total += weight * scores
         return total
 
     def _diagnose(self, n: int, rejections) -> Diagnosis:

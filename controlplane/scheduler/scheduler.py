@@ -292,6 +292,9 @@ class Scheduler:
             if pod.status.phase in _TERMINAL:
                 self._on_pod_deleted(pod)
                 return
+            if self.cache.confirm(pod):
+                self.queue.on_event(ClusterEvent(Resource.ASSIGNED_POD, Action.ADD, new=self.cache.placed(key)))
+                return
             info = self._info(pod)
             if info is None:
                 return

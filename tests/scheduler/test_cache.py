@@ -97,3 +97,20 @@ def test_nominated_usage_only_counts_pods_of_at_least_this_priority():
     assert cache.nominated_usage(info(pod("higher", priority=1000))) is None
     cache.clear_nominated(high.key)
     assert cache.nominated_usage(info(pod("low", priority=10))) is None
+
+
+def test_confirm_keeps_the_assumed_copy_only_when_it_matches():
+    cache = Cache()
+    cache.set_node(node("a"))
+    cache.set_node(node("b"))
+    message = pod("p", cpu="1", labels={"app": "web"})
+    cache.assume(info(message), "a")
+    elsewhere = type(message)()
+    elsewhere.CopyFrom(message)
+    elsewhere.spec.node_name = "b"
+    assert not cache.confirm(elsewhere)          # bound somewhere else: parse it as a new pod
+    message.spec.node_name = "a"
+    assert cache.confirm(message)
+    assert not cache.is_assumed(("default", "p")) and cache.placed(("default", "p")).pod is message
+    assert _requested(cache, "a") == (1000, 1) and _requested(cache, "b") == (0, 0)
+    assert not cache.confirm(message)            # nothing assumed any more

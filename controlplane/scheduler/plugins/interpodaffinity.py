@@ -68,7 +68,7 @@ class InterPodAffinity(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugi
         found: _FilterState = state[self.name]
         existing = np.zeros(nodes.size, bool)
         for key, codes in found.existing_anti.items():
-            existing |= _rows_in(nodes.codes(key), codes)
+            existing |= _rows_in(nodes.codes(key), codes, nodes.domain_count(key))
         anti = np.zeros(nodes.size, bool)
         for term in pod.required_anti_affinity:
             anti |= self._domain_counts(term, nodes) > 0
@@ -145,17 +145,19 @@ class InterPodAffinity(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugi
 
 def in_domain(counts: np.ndarray, codes: np.ndarray, domains: int) -> np.ndarray:
     """Per row: the sum of `counts` over the rows of its domain (0 for rows without one)."""
+    if domains == len(codes) and codes.min(initial=0) >= 0:
+        return counts   # every row its own domain (hostname): nothing to add up
     labelled = codes >= 0
     per_domain = np.zeros(domains + 1, np.int64)
     per_domain[:domains] = np.bincount(codes[labelled], weights=counts[labelled], minlength=domains)[:domains]
     return per_domain[codes]
 
 
-def _rows_in(codes: np.ndarray, wanted: set[int]) -> np.ndarray:
-    rows = np.zeros(len(codes), bool)
-    for code in wanted:
-        rows |= codes == code
-    return rows
+def _rows_in(codes: np.ndarray, wanted: set[int], domains: int) -> np.ndarray:
+    """Per row: its domain code is one of `wanted` (rows without a code never are)."""
+    lookup = np.zeros(domains + 1, bool)   # the extra last slot answers for code -1
+    lookup[list(wanted)] = True
+    return lookup[codes]
 
 
 def _may_attract(pod: PodInfo, event) -> bool:
