@@ -136,9 +136,16 @@ QueueingHint = Callable[[PodInfo, ClusterEvent], bool]
 
 @dataclass(frozen=True)
 class EventInterest:
+    """Events of `resource` with one of `actions` may help a pod this plugin rejected.
+
+    `only_if(pod)`, asked once when the pod is parked, narrows that to the pods
+    such an event can help at all (so a burst of events does not visit every
+    parked pod); `hint(pod, event)` then decides per event.
+    """
     resource: Resource
     actions: Action
     hint: QueueingHint | None = None
+    only_if: Callable[[PodInfo], bool] | None = None
 
 
 # ------------------------------------------------------------------ extension points

@@ -42,6 +42,7 @@ class QueuedPod:
     parked_at: float = 0.0
     cycle: int = 0                   # scheduling cycle of the latest pop
     where: str = ACTIVE
+    parked_under: list = field(default_factory=list)   # the index slots it is parked in
     _version: int = 0                # bumps on every move; stale heap entries are skipped
 
 
@@ -59,7 +60,9 @@ class SchedulingQueue:
         self._pods: dict[Key, QueuedPod] = {}
         self._active: list = []
         self._backoff: list = []
-        self._parked_by_plugin: dict[str, set[Key]] = {}
+        # Parked pods by (plugin, index of its EventInterest) they may be woken by; ("", -1) for
+        # pods that no plugin rejected (any event may help them).
+        self._parked_by_interest: dict[tuple[str, int], set[Key]] = {}
         self._parked: set[Key] = set()
         self._seq = itertools.count()
         self._wakeup = asyncio.Event()
@@ -171,11 +174,13 @@ class SchedulingQueue:
         if not self._parked:
             return 0
         keys: set[Key] = set()
-        for plugin, interests in self._interests.items():
-            parked = self._parked_by_plugin.get(plugin)
-            if parked and any(i.resource == event.resource and (i.actions & event.action) for i in interests):
+        for (plugin, index), parked in self._parked_by_interest.items():
+            if index < 0:
                 keys |= parked
-        keys |= self._parked_by_plugin.get("", set())
+                continue
+            interest = self._interests[plugin][index]
+            if interest.resource == event.resource and (interest.actions & event.action):
+                keys |= parked
         moved = 0
         for key in keys:
             queued = self._pods[key]
@@ -239,20 +244,26 @@ class SchedulingQueue:
         queued._version += 1
         queued.parked_at = self._clock()
         self._parked.add(queued.info.key)
-        for plugin in queued.unschedulable_plugins or {""}:
-            self._parked_by_plugin.setdefault(plugin, set()).add(queued.info.key)
+        slots = [("", -1)] if not queued.unschedulable_plugins else [
+            (plugin, index) for plugin in queued.unschedulable_plugins
+            for index, interest in enumerate(self._interests.get(plugin, ()))
+            if interest.only_if is None or interest.only_if(queued.info)]
+        for slot in slots:
+            self._parked_by_interest.setdefault(slot, set()).add(queued.info.key)
+        queued.parked_under = slots
 
     def _unpark(self, queued: QueuedPod) -> None:
         key = queued.info.key
         if key not in self._parked:
             return
         self._parked.discard(key)
-        for plugin in queued.unschedulable_plugins or {""}:
-            members = self._parked_by_plugin.get(plugin)
+        for slot in queued.parked_under:
+            members = self._parked_by_interest.get(slot)
             if members is not None:
                 members.discard(key)
                 if not members:
-                    del self._parked_by_plugin[plugin]
+                    del self._parked_by_interest[slot]
+        queued.parked_under = []
 
     def _flush(self, now: float) -> None:
         while self._backoff and self._backoff[0][0] <= now:

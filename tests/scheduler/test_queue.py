@@ -137,3 +137,19 @@ async def test_done_and_retry_after_a_newer_copy():
     queue.add(info(pod("p", labels={"v": "2"})))   # e.g. an update while its bind was in flight
     queue.retry(queued)                               # the old attempt's failure must not replace it
     assert (await _pop(queue)).info.labels == {"v": "2"}
+
+
+async def test_only_if_keeps_events_away_from_pods_they_cannot_help():
+    seen = []
+    interests = {"InterPodAffinity": [EventInterest(Resource.ASSIGNED_POD, Action.ADD,
+                                                    hint=lambda p, e: seen.append(p.name) or True,
+                                                    only_if=lambda p: bool(p.required_affinity))]}
+    queue = SchedulingQueue(PrioritySort().sort_key, interests=interests, clock=Clock())
+    affinity = {"pod_affinity": {"required_during_scheduling_ignored_during_execution": [
+        {"label_selector": {"match_labels": {"app": "db"}}, "topology_key": "zone"}]}}
+    queue.add(info(pod("plain")))
+    queue.add(info(pod("attracted", affinity=affinity)))
+    for _ in range(2):
+        queue.unschedulable(await _pop(queue), {"InterPodAffinity"})
+    assert queue.on_event(ClusterEvent(Resource.ASSIGNED_POD, Action.ADD)) == 1
+    assert seen == ["attracted"]

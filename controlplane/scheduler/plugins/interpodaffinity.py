@@ -138,7 +138,8 @@ class InterPodAffinity(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugi
         return (scores - low) * MAX_NODE_SCORE // (high - low)
 
     def events(self):
-        return [EventInterest(Resource.ASSIGNED_POD, Action.ADD | Action.UPDATE_LABELS, _may_attract),
+        return [EventInterest(Resource.ASSIGNED_POD, Action.ADD | Action.UPDATE_LABELS, hint=_may_attract,
+                              only_if=lambda pod: bool(pod.required_affinity)),
                 EventInterest(Resource.ASSIGNED_POD, Action.DELETE),
                 EventInterest(Resource.NODE, Action.ADD | Action.UPDATE_LABELS)]
 
