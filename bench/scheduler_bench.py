@@ -250,11 +250,13 @@ def _short(frame: str) -> str:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
-    parser.add_argument("--heartbeat", type=float, default=10.0, help="hollow node lease renewal period (s)")
+    parser.add_argument("--heartbeat", type=float, default=10.0,
+                        help="hollow node lease renewal period in seconds, 0 for none (default 10, as a kubelet)")
     parser.add_argument("--profile", type=pathlib.Path, help="record the scheduler with py-spy into this folder")
     parser.add_argument("--json", type=pathlib.Path, help="also write the results here")
     args = parser.parse_args()
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="scheduler-bench-"))
+    before_load = f"{os.getloadavg()[0]:.2f}"
     rows = []
     try:
         for name in args.cases.split(","):
@@ -267,6 +269,8 @@ async def main() -> None:
                   file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    print(f"hollow node heartbeats: {f'every {args.heartbeat:g} s' if args.heartbeat else 'none'}; "
+          f"load average before: {before_load}, after: {os.getloadavg()[0]:.2f}")
     print_table(rows)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))

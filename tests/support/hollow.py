@@ -108,7 +108,8 @@ class HollowCluster:
     """Many hollow nodes in this process: `async with HollowCluster(client, 100) as cluster: ...`."""
 
     """`run_pods`: the in-memory runtime (pods bound here turn Running, graceful deletions are
-    finished); without it pods are not even watched, as in Kubernetes' scheduler_perf."""
+    finished); without it pods are not even watched. `heartbeat_seconds` 0: register only, no
+    Lease renewals (Kubernetes' scheduler_perf has no kubelets at all)."""
 
     def __init__(self, client: Client, count: int, *, prefix: str = "hollow", spec: HollowSpec | None = None,
                  zones: int = 0, heartbeat_seconds: float = 10.0, run_pods: bool = True, concurrency: int = 64):
@@ -128,6 +129,7 @@ class HollowCluster:
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task] = set()
         self._pods: Informer | None = None
+        self._nodes: Informer | None = None
         self._pod_ips: dict[str, int] = {}
         self._finishing: set[tuple[str, str]] = set()
 
@@ -139,8 +141,13 @@ class HollowCluster:
         await self.stop()
 
     async def start(self) -> None:
-        await asyncio.gather(*(self._limited(node.register()) for node in self.nodes))
-        self._spawn(self._heartbeat_loop())
+        await asyncio.gather(*(self._limited(node.register) for node in self.nodes))
+        if self.heartbeat_seconds > 0:
+            self._spawn(self._heartbeat_loop())
+        self._nodes = Informer(self.client.resource("Node"))
+        self._nodes.add_handler(on_delete=self._on_node_deleted)
+        self._nodes.start()
+        await self._nodes.wait_synced(60)
         if not self.run_pods:
             return
         self._pods = Informer(self.client.resource("Pod"), field_selector="spec.nodeName!=")
@@ -152,12 +159,14 @@ class HollowCluster:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._pods is not None:
-            await self._pods.stop()
+        for informer in (self._pods, self._nodes):
+            if informer is not None:
+                await informer.stop()
 
-    async def _limited(self, coroutine):
+    async def _limited(self, call, *args):
+        """call(*args), at most `concurrency` at a time (the coroutine is made only once admitted)."""
         async with self._slots:
-            return await coroutine
+            return await call(*args)
 
     def _spawn(self, coroutine) -> None:
         task = asyncio.create_task(coroutine)
@@ -175,17 +184,27 @@ class HollowCluster:
                 delay = started + i * gap - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                self._spawn(self._limited(self._beat(node)))
+                self._spawn(self._limited(self._beat, node))
             await asyncio.sleep(max(started + self.heartbeat_seconds - time.monotonic(), 0))
 
     async def _beat(self, node: HollowNode) -> None:
         try:
             await node.heartbeat()
             self.heartbeats += 1
-        except errors.NotFound:
-            await node.register()     # the Node was deleted: register again, as a kubelet does
         except errors.ApiError as e:
             log.info("hollow node %s: heartbeat failed: %s", node.name, e)
+
+    def _on_node_deleted(self, deleted: Message) -> None:
+        """A kubelet whose Node is deleted registers it again."""
+        index = self._index.get(deleted.metadata.name)
+        if index is not None:
+            self._spawn(self._limited(self._register_again, self.nodes[index]))
+
+    async def _register_again(self, node: HollowNode) -> None:
+        try:
+            await node.register()
+        except errors.ApiError as e:
+            log.info("hollow node %s: registering again failed: %s", node.name, e)
 
     # -- the in-memory runtime
 
@@ -198,7 +217,7 @@ class HollowCluster:
                 self._finishing.add(key)
                 self._spawn(self._finish(pod))
         elif pod.status.phase == "Pending":
-            self._spawn(self._limited(self._run(pod)))
+            self._spawn(self._limited(self._run, pod))
 
     async def _run(self, pod: Message) -> None:
         running = type(pod)()
