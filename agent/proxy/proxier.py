@@ -64,8 +64,11 @@ class Proxier:
             self._next_full = time.monotonic() + self._full_sync_period
         else:
             commands = diff_transaction(self.table, applied, desired, changed)
-        if commands:
+        try:
             self._applier.apply(commands)
+        except Exception:  # the kernel's table is now unknown: the next sync rebuilds it whole
+            self._applied = None
+            raise
         self._applied = desired
         if self._conntrack is not None and applied is not None:
             stale = stale_udp_flows(applied, desired, changed)
@@ -86,9 +89,8 @@ class Proxier:
                 result = await asyncio.to_thread(self.sync)
                 log.debug("proxy %s: %s sync, %d commands, %.3fs", self.table,
                           "full" if result.full else "partial", result.commands, result.seconds)
-            except Exception:  # nft refused or vanished: rebuild the whole table on the retry
+            except Exception:  # nft refused or is missing; sync() made the retry a full one
                 log.exception("proxy %s: sync failed; full resync in %.1fs", self.table, self._retry_delay)
-                self._applied = None
                 await asyncio.sleep(self._retry_delay)
                 self._wake.set()
 
