@@ -26,7 +26,7 @@ class Applier:
 
     def apply(self, commands: list[Command]) -> None:
         if commands:
-            self._run(["-f", "-"], json.dumps({"nftables": commands}))
+            self._run(["-f", "-"], json.dumps({"nftables": commands}, separators=(",", ":")))
 
     def list_table(self, table: str) -> list[dict[str, Any]]:
         """The table as nft JSON objects (what the kernel holds now)."""

@@ -16,7 +16,9 @@ connection, the same whatever the number of Services.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 from dataclasses import dataclass, field
 from typing import Any, Hashable
 
@@ -142,8 +144,26 @@ def render_state(state: ProxyState) -> dict[ServicePortName, ServiceRules]:
             for name, info in state.services.items()}
 
 
+@contextlib.contextmanager
+def _gc_paused():
+    """Rendering 10,000 Services builds a million small dicts and lists, none of them cyclic;
+    the cyclic collector's passes over them took two thirds of the time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def full_transaction(table: str, state: ProxyState) -> list[j.Command]:
     """Commands that replace the whole table with the one `state` describes, in one transaction."""
+    with _gc_paused():
+        return _full_transaction(table, state)
+
+
+def _full_transaction(table: str, state: ProxyState) -> list[j.Command]:
     t = j.Table(table)
     rendered = render_state(state).values()
     cmds = t.recreate()

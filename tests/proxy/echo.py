@@ -4,6 +4,7 @@
   echo.py get HOST PORT COUNT      COUNT TCP connections; print one JSON list of answers/errors
   echo.py udp HOST PORT COUNT      COUNT datagrams from one socket; print the JSON list
   echo.py udpstream HOST PORT      a datagram every 50 ms from one socket; print each answer as a line
+  echo.py time HOST PORT COUNT     COUNT TCP connections (connect, answer, close); print seconds of each
 """
 import json
 import socket
@@ -43,6 +44,16 @@ def get(host: str, port: int, count: int) -> list:
     return answers
 
 
+def time_connections(host: str, port: int, count: int) -> list:
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        with socket.create_connection((host, port), timeout=2) as conn:
+            conn.recv(100)
+        times.append(time.perf_counter() - started)
+    return times
+
+
 def udp(host: str, port: int, count: int) -> list:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.settimeout(2)
@@ -77,4 +88,4 @@ if __name__ == "__main__":
     elif command == "udpstream":
         udpstream(args[0], int(args[1]))
     else:
-        print(json.dumps({"get": get, "udp": udp}[command](args[0], int(args[1]), int(args[2]))))
+        print(json.dumps({"get": get, "udp": udp, "time": time_connections}[command](args[0], int(args[1]), int(args[2]))))
