@@ -7,15 +7,15 @@ DATA/
   admin.yaml      client config for the admin
   node-token      the join token agents present: K10<ca sha256>::node:<secret>
 
-The join token pins the CA by hash (the k3s idea), so an agent given only the
-server address and the token can fetch the CA over an unverified connection
-and trust it only if the hash matches.
+The join token pins the CA by hash (client/join.py), and the server presents
+the CA with its certificate so that a joining agent can fetch it.
 """
 import dataclasses
 import pathlib
 
 from controlplane.apiserver import auth, tls
 from controlplane.client.config import ClientConfig
+from controlplane.client.join import make_join_token
 
 ADMIN_USER = auth.User("admin", (auth.ADMIN_GROUP,))
 NODE_USER = auth.User("system:node", (auth.NODES_GROUP,))
@@ -31,18 +31,6 @@ class Credentials:
     join_token: str
 
 
-def join_token(ca_pem: bytes, secret: str) -> str:
-    return f"K10{tls.ca_hash(ca_pem)}::node:{secret}"
-
-
-def parse_join_token(token: str) -> tuple[str, str]:
-    """(ca_hash, secret) from a join token; ValueError if it is not one."""
-    if not token.startswith("K10") or "::node:" not in token:
-        raise ValueError("not a join token (expected K10<hash>::node:<secret>)")
-    ca_hash, secret = token[3:].split("::node:", 1)
-    return ca_hash, secret
-
-
 def prepare(data_dir: pathlib.Path, *, names: list[str]) -> Credentials:
     data_dir.mkdir(parents=True, exist_ok=True)
     data_dir.chmod(0o700)
@@ -50,7 +38,7 @@ def prepare(data_dir: pathlib.Path, *, names: list[str]) -> Credentials:
     tokens = auth.TokenFile(data_dir / "tokens")
     admin_token = tokens.token_for(ADMIN_USER.name) or tokens.add(ADMIN_USER)
     node_secret = tokens.token_for(NODE_USER.name) or tokens.add(NODE_USER)
-    token = join_token(ca_pem, node_secret)
+    token = make_join_token(tls.ca_hash(ca_pem), node_secret)
     (data_dir / "node-token").write_text(token + "\n")
     (data_dir / "node-token").chmod(0o600)
     return Credentials(ca_pem, cert_pem, key_pem, tokens, admin_token, token)

@@ -1,10 +1,12 @@
 """Authentication and authorization: tokens over TLS, nothing anonymous but health."""
+import asyncio
+
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from controlplane.apiserver import bootstrap
 from controlplane.client import Client, ClientConfig, errors
+from controlplane.client.join import JoinError, join_config, make_join_token, parse_join_token
 from tests.support.objects import configmap, pod
 
 
@@ -35,7 +37,7 @@ async def test_version_reports_identity(client):
 
 async def test_node_token_may_read_and_write_node_things_only(apiserver, client):
     await client.resource("ConfigMap").create(configmap("c"))
-    _, secret = bootstrap.parse_join_token(apiserver.credentials.join_token)
+    _, secret = parse_join_token(apiserver.credentials.join_token)
     async with client_with_token(apiserver, secret) as node:
         assert [c.metadata.name for c in (await node.resource("ConfigMap").list()).items] == ["c"]
         await node.resource("Node").create(node.resource("Node").kind.new(metadata={"name": "n1"}))
@@ -45,8 +47,16 @@ async def test_node_token_may_read_and_write_node_things_only(apiserver, client)
             await node.resource("Pod").update(pod("x"))
 
 
-async def test_join_token_pins_the_ca(apiserver):
-    from controlplane.apiserver import tls
-    ca_hash, _ = bootstrap.parse_join_token(apiserver.credentials.join_token)
-    assert ca_hash == tls.ca_hash(apiserver.credentials.ca_pem)
-    assert (apiserver.options.data_dir / "node-token").read_text().strip() == apiserver.credentials.join_token
+async def test_agent_joins_with_address_and_token_only(apiserver):
+    token = (apiserver.options.data_dir / "node-token").read_text().strip()
+    config = await asyncio.to_thread(join_config, apiserver.address, token)
+    assert config.ca.strip() == apiserver.credentials.ca_pem.decode().strip()
+    async with Client(config) as node:
+        assert "system:nodes" in (await node.version()).groups
+
+
+async def test_join_refuses_a_server_without_the_pinned_ca(apiserver):
+    _, secret = parse_join_token(apiserver.credentials.join_token)
+    forged = make_join_token("0" * 64, secret)
+    with pytest.raises(JoinError, match="did not present the CA"):
+        await asyncio.to_thread(join_config, apiserver.address, forged)
