@@ -1,16 +1,8 @@
-"""The proxy against a real kernel: rules applied with nft in namespaces this test makes,
-and real TCP/UDP traffic through them.
-
-  ext (198.18.0.2) --veth-- node (198.18.0.11; pod bridge 10.244.0.1/24; the proxy's table; the sink)
-                              |-- pod b1 10.244.0.11   each pod answers TCP and UDP :8080 with its name
-                              |-- pod b2 10.244.0.12
-                              `-- pod b3 10.244.0.13
-
-Clients run in the node (host processes: output hook), in a pod (prerouting hook) and in ext
-(NodePort from outside).
+"""The proxy against a real kernel: rules applied with nft in namespaces this test makes
+(topology.py), and real TCP/UDP traffic through them. Clients run in the node (host
+processes: output hook), in a pod (prerouting hook) and in ext (NodePort from outside).
 """
 import json
-import pathlib
 import queue
 import subprocess
 import sys
@@ -19,38 +11,21 @@ import time
 
 import pytest
 
-from agent.proxy.applier import Applier, NftError
-from agent.proxy.changes import diff_transaction, stale_udp_flows
+from agent.proxy.applier import NftError
+from agent.proxy.changes import stale_udp_flows
 from agent.proxy.conntrack import ConntrackCleaner
 from agent.proxy.model import Endpoint, ProxyState, ServicePortInfo, ServicePortName
 from agent.proxy.names import table_name
 from agent.proxy.proxier import Proxier
-from agent.proxy.sink import ensure_service_sink
+from tests.proxy.topology import ECHO, NODE_IP, PODS, NodeWithPods, backends, tcp, udp
 from tests.support.netns import Lab, unique_name
 
-ECHO = str(pathlib.Path(__file__).with_name("echo.py"))
-SERVICE_CIDR = "10.96.0.0/12"
-NODE_IP = "198.18.0.11"
-PODS = {"b1": "10.244.0.11", "b2": "10.244.0.12", "b3": "10.244.0.13"}
 WEB = ServicePortName("default", "web", "http")
 
 
-class Cluster:
+class Cluster(NodeWithPods):
     def __init__(self, lab: Lab):
-        self.node = lab.netns("node")
-        self.node.sysctl("net.ipv4.ip_forward", 1)
-        bridge = lab.bridge(self.node, address="10.244.0.1/24", prefix="cbr")
-        self.pods = {}
-        for name, ip in PODS.items():
-            pod = lab.netns(name)
-            lab.veth(self.node, pod, a_bridge=bridge, hairpin=True, b_address=f"{ip}/24", b_gateway="10.244.0.1")
-            server = lab.process(pod, sys.executable, ECHO, "serve", name, "8080", stdout=subprocess.PIPE, text=True)
-            assert server.stdout.readline().strip() == "ready"
-            self.pods[name] = pod
-        self.ext = lab.netns("ext")
-        lab.veth(self.node, self.ext, a_address=f"{NODE_IP}/24", b_address="198.18.0.2/24")
-        ensure_service_sink(cidr=SERVICE_CIDR, netns=self.node.name)
-        self.applier = Applier(netns=self.node.name)
+        super().__init__(lab)
         self.table = table_name(unique_name("n"))
         self.proxier = Proxier(table=self.table, applier=self.applier,
                                conntrack=ConntrackCleaner(netns=self.node.name))
@@ -64,18 +39,6 @@ class Cluster:
 def cluster():
     with Lab() as lab:
         yield Cluster(lab)
-
-
-def tcp(ns, host, port, count=1):
-    return json.loads(ns.run(sys.executable, ECHO, "get", host, str(port), str(count)).stdout)
-
-
-def udp(ns, host, port, count=1):
-    return json.loads(ns.run(sys.executable, ECHO, "udp", host, str(port), str(count)).stdout)
-
-
-def backends(*names):
-    return tuple(Endpoint(PODS[n], 8080) for n in names)
 
 
 def test_cluster_ip_spreads_over_ready_endpoints_from_node_and_pod(cluster):
@@ -149,7 +112,9 @@ class Stream:
         self.lines = queue.Queue()
         threading.Thread(target=lambda: [self.lines.put(line.strip()) for line in proc.stdout], daemon=True).start()
 
-    def recent(self, seconds=0.5):
+    def recent(self, seconds=0.5, settle=0.15):
+        """Answers seen during `seconds`, after `settle` for datagrams already in flight."""
+        time.sleep(settle)
         while not self.lines.empty():
             self.lines.get()
         deadline, seen = time.monotonic() + seconds, []
