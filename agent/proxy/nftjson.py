@@ -92,10 +92,6 @@ class Table:
         table = {"table": {"family": FAMILY, "name": self.name}}
         return [{"add": table}, {"delete": table}, {"add": table}]
 
-    def delete(self) -> list[Command]:
-        table = {"table": {"family": FAMILY, "name": self.name}}
-        return [{"add": table}, {"delete": table}]
-
     def add_chain(self, name: str, **base: Any) -> Command:
         return {"add": {"chain": {**self._ref, "name": name, **base}}}
 

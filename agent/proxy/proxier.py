@@ -18,7 +18,6 @@ from agent.proxy.applier import Applier
 from agent.proxy.changes import changed_names, diff_transaction, stale_udp_flows
 from agent.proxy.conntrack import ConntrackCleaner
 from agent.proxy.model import ProxyState
-from agent.proxy.nftjson import Table
 from agent.proxy.render import full_transaction
 
 log = logging.getLogger(__name__)
@@ -43,10 +42,6 @@ class Proxier:
         self._applied: ProxyState | None = None  # None: the kernel's table is not known to match anything
         self._next_full = 0.0
         self._wake = asyncio.Event()
-
-    @property
-    def desired(self) -> ProxyState:
-        return self._desired
 
     def update(self, state: ProxyState) -> None:
         self._desired = state
@@ -93,8 +88,3 @@ class Proxier:
                 log.exception("proxy %s: sync failed; full resync in %.1fs", self.table, self._retry_delay)
                 await asyncio.sleep(self._retry_delay)
                 self._wake.set()
-
-    def cleanup(self) -> None:
-        """Remove the table (agent shutdown with cleanup requested, and tests)."""
-        self._applier.apply(Table(self.table).delete())
-        self._applied = None

@@ -162,9 +162,17 @@ def test_service_cidr_is_sunk_not_sent_away(cluster):
     cluster.ext.run("nft", "add table ip watch; add chain ip watch in { type filter hook prerouting priority 0; }; "
                            "add rule ip watch in ip daddr 10.96.0.0/12 counter")
     assert "cox-svc-sink" in cluster.node.run("ip", "route", "get", "10.96.77.77").stdout
-    udp(cluster.node, "10.96.77.77", 9)
+    cluster.node.run(sys.executable, "-c", "import socket; socket.socket(2, 2).sendto(b'x', ('10.96.77.77', 9))")
     assert tcp(cluster.node, "10.96.0.10", 80) == ["b1"]  # a programmed one still works from the host
     counter = json.loads(cluster.ext.run("nft", "-j", "list", "table", "ip", "watch").stdout)
     [packets] = [e["counter"]["packets"] for item in counter["nftables"] if "rule" in item
                  for e in item["rule"]["expr"] if "counter" in e]
     assert packets == 0
+
+
+def test_full_resync_on_a_timer(cluster):
+    cluster.proxier = Proxier(table=cluster.table, applier=cluster.applier, full_sync_period=0)
+    first = cluster.program({WEB: ServicePortInfo("10.96.0.10", 80)}, {WEB: backends("b1")})
+    again = cluster.program({WEB: ServicePortInfo("10.96.0.10", 80)}, {WEB: backends("b2")})
+    assert first.full and again.full
+    assert tcp(cluster.node, "10.96.0.10", 80, 3) == ["b2"] * 3
