@@ -25,17 +25,18 @@ from agent.proxy.render import NO_RULES, Elements, ServiceRules, ready_sorted, r
 
 
 def changed_names(old: ProxyState, new: ProxyState) -> list[ServicePortName]:
-    """Service ports whose info or endpoints differ between the two states."""
+    """Service ports whose info or endpoints differ between the two states (endpoints of a
+    name that is no Service port in either state program nothing, so they do not count)."""
     if old.services is new.services and old.endpoints is new.endpoints:
         return []
-    changed = []
-    for name in old.services.keys() | new.services.keys():
-        a, b = old.services.get(name), new.services.get(name)
-        if a is not b and a != b:
+    changed = list(old.services.keys() - new.services.keys())
+    for name, now in new.services.items():
+        was = old.services.get(name)
+        if was is not now and was != now:
             changed.append(name)
             continue
-        ea, eb = old.endpoints.get(name, ()), new.endpoints.get(name, ())
-        if ea is not eb and ea != eb:
+        before, after = old.endpoints.get(name, ()), new.endpoints.get(name, ())
+        if before is not after and before != after:
             changed.append(name)
     return sorted(changed)
 
@@ -83,8 +84,8 @@ def diff_transaction(table: str, old: ProxyState, new: ProxyState,
 
     gone_ips = old_ips - new_ips
     if gone_ips:  # still the endpoint of some other Service port?
-        gone_ips -= {ep.ip for eps in new.endpoints.values() for ep in eps
-                     if ep.ip in gone_ips and ep.ready}
+        gone_ips -= {ep.ip for name, eps in new.endpoints.items() for ep in eps
+                     if ep.ip in gone_ips and ep.ready and name in new.services}
     del_elems[n.HAIRPIN] = [(ip, ip) for ip in sorted(gone_ips)]
     add_elems[n.HAIRPIN] = {(ip, ip): None for ip in sorted(new_ips - old_ips)}
     del_elems[n.NODE_IPS] = sorted(old.node_ips - new.node_ips)
