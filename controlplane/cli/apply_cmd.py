@@ -6,6 +6,8 @@ created, or laid over the live one (see overlay) and updated on the live
 resourceVersion; the output is kubectl's: `pod/web created`, `configured`
 or `unchanged` (the server found nothing to change).
 """
+from google.protobuf.message import Message
+
 from controlplane.api.errors import InvalidError
 from controlplane.cli import common, manifests, overlay, precheck
 from controlplane.cli.printing.formats import resource_name
@@ -27,20 +29,13 @@ async def run(args) -> int:
                 for m in items if not m.name]
     if problems:
         raise manifests.ManifestsInvalid(problems)
+    failed = False
     async with common.connect(args) as client:
-        plans = await _plan(client, items)
-        failed = False
-        for manifest, live, desired in plans:
-            resource = client.resource(manifest.kind)
+        await _check_all(client, items)
+        for manifest in items:
             try:
-                if live is None:
-                    await resource.create(desired)
-                    outcome = "created"
-                else:
-                    stored = await resource.update(desired)
-                    same = stored.metadata.resource_version == live.metadata.resource_version
-                    outcome = "unchanged" if same else "configured"
-            except errors.ApiError as e:
+                outcome = await _apply(client.resource(manifest.kind), manifest)
+            except (errors.ApiError, InvalidError) as e:
                 common.report(manifests.where(manifest, e))
                 failed = True
                 continue
@@ -48,25 +43,44 @@ async def run(args) -> int:
     return 1 if failed else 0
 
 
-async def _plan(client, items: list[manifests.Manifest]) -> list:
-    """(manifest, live object or None, object to write) for every manifest, or ManifestsInvalid."""
-    plans, problems = [], []
+async def _check_all(client, items: list[manifests.Manifest]) -> None:
+    """ManifestsInvalid with every problem, unless every manifest would be accepted.
+
+    An object named twice is checked the second time against what the first
+    manifest will have made of it.
+    """
+    problems, planned = [], {}
     for manifest in items:
-        resource = client.resource(manifest.kind)
+        key = (manifest.kind.name, manifest.namespace, manifest.name)
+        live = planned[key] if key in planned else await _live(client.resource(manifest.kind), manifest)
         try:
-            live = await resource.get(manifest.name, namespace=manifest.namespace)
-        except errors.NotFound:
-            live = None
-        if live is None:
-            desired = manifest.obj
-            desired.metadata.resource_version = ""  # from a `get -o yaml` of an object since deleted
-        else:
-            desired = overlay.applied(live, manifest.obj, manifest.data)
-        try:
-            precheck.check(desired, live)
+            planned[key] = precheck.check(_desired(manifest, live), live)
         except InvalidError as e:
             problems.append(manifests.where(manifest, e))
-        plans.append((manifest, live, desired))
     if problems:
         raise manifests.ManifestsInvalid(problems)
-    return plans
+
+
+async def _apply(resource, manifest: manifests.Manifest) -> str:
+    live = await _live(resource, manifest)
+    if live is None:
+        await resource.create(_desired(manifest, None))
+        return "created"
+    stored = await resource.update(_desired(manifest, live))
+    return "unchanged" if stored.metadata.resource_version == live.metadata.resource_version else "configured"
+
+
+async def _live(resource, manifest: manifests.Manifest) -> Message | None:
+    try:
+        return await resource.get(manifest.name, namespace=manifest.namespace)
+    except errors.NotFound:
+        return None
+
+
+def _desired(manifest: manifests.Manifest, live: Message | None) -> Message:
+    if live is not None:
+        return overlay.applied(live, manifest.obj, manifest.data)
+    obj = type(manifest.obj)()
+    obj.CopyFrom(manifest.obj)
+    obj.metadata.resource_version = ""  # as printed by `get -o yaml` of an object since deleted
+    return obj

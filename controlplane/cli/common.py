@@ -68,6 +68,14 @@ def resolve_kind(word: str) -> kinds.Kind:
     return kind
 
 
+def add_kind_arguments(parser, *, optional: bool = False) -> None:
+    """KIND [NAME...]; the command reads them back with kind_and_names([args.kind, *args.names])."""
+    parser.add_argument("kind", nargs="?" if optional else None, metavar="KIND",
+                        help="a kind (pods, po, deployments.apps, ...) and names, or KIND/NAME")
+    parser.add_argument("names", nargs="*", metavar="NAME")
+    parser.add_argument("-l", "--selector", default="", help="label selector: app=web,tier!=db,env in (a,b)")
+
+
 def kind_and_names(words: list[str]) -> tuple[kinds.Kind, list[str]]:
     """`KIND [NAME...]` or `KIND/NAME...` (one kind), as kubectl takes them."""
     if not words:

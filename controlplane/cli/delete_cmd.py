@@ -19,11 +19,9 @@ _CASCADE = {"background": "Background", "foreground": "Foreground", "orphan": "O
 
 def register(sub) -> None:
     p = sub.add_parser("delete", help="delete objects by name, selector or manifest")
-    p.add_argument("kind", nargs="?", metavar="KIND", help="a kind and names, or KIND/NAME")
-    p.add_argument("names", nargs="*", metavar="NAME")
+    common.add_kind_arguments(p, optional=True)
     p.add_argument("-f", "--filename", action="append", metavar="FILE",
                    help="delete the objects in these manifests (repeatable)")
-    p.add_argument("-l", "--selector", default="", help="delete the objects of KIND with these labels")
     common.add_namespace_options(p, all_namespaces=False)
     p.add_argument("--grace-period", type=int, default=-1, metavar="SECONDS",
                    help="seconds a pod gets to stop (default: the pod's own setting)")

@@ -12,10 +12,8 @@ from controlplane.client import errors
 
 def register(sub) -> None:
     p = sub.add_parser("describe", help="show objects in detail, with their events")
-    p.add_argument("kind", metavar="KIND", help="a kind and names (or name prefixes), or KIND/NAME")
-    p.add_argument("names", nargs="*", metavar="NAME")
+    common.add_kind_arguments(p)
     common.add_namespace_options(p)
-    p.add_argument("-l", "--selector", default="", help="label selector")
     common.add_config_option(p)
     p.set_defaults(func=run)
 

@@ -17,10 +17,8 @@ _OUTPUTS = ("wide", "yaml", "json", "name")
 
 def register(sub) -> None:
     p = sub.add_parser("get", help="show objects")
-    p.add_argument("kind", metavar="KIND", help="a kind (pods, po, deployments, ...) and names, or KIND/NAME")
-    p.add_argument("names", nargs="*", metavar="NAME")
+    common.add_kind_arguments(p)
     common.add_namespace_options(p)
-    p.add_argument("-l", "--selector", default="", help="label selector: app=web,tier!=db,env in (a,b)")
     p.add_argument("--field-selector", default="", help="field selector: spec.nodeName=node1")
     p.add_argument("-o", "--output", choices=_OUTPUTS, help="wide, yaml, json or name")
     p.add_argument("-w", "--watch", action="store_true", help="after listing, print changes as they happen")
@@ -56,8 +54,8 @@ async def run(args) -> int:
         if objects or (args.output in ("yaml", "json") and not args.watch):
             output.show(objects, single=len(names) == 1 and len(objects) == 1)
         elif not failed and not args.watch:
-            where = f" in {namespace} namespace" if namespace else ""
-            print(f"No resources found{where}.", file=sys.stderr)
+            print(f"No resources found in {namespace} namespace." if namespace else "No resources found",
+                  file=sys.stderr)
         if args.watch:
             await _watch(resource, args, namespace, names, revision, output)
     return 1 if failed else 0

@@ -16,10 +16,11 @@ from controlplane.api.errors import FieldError, InvalidError
 _STAND_IN_UID = "00000000-0000-4000-8000-000000000000"
 
 
-def check(obj: Message, live: Message | None = None) -> None:
-    """Raise InvalidError (every problem, with field paths) if the server would refuse `obj`.
+def check(obj: Message, live: Message | None = None) -> Message:
+    """`obj` as the server will validate it (a copy, defaults filled in); InvalidError if it would refuse it.
 
-    `live` is the stored object `obj` replaces, or None for a create.
+    `live` is the stored object `obj` replaces, or None for a create. The
+    error lists every problem with its field path.
     """
     candidate = type(obj)()
     candidate.CopyFrom(obj)
@@ -30,3 +31,4 @@ def check(obj: Message, live: Message | None = None) -> None:
                                   else validation.validate_update(candidate, live))
     if problems:
         raise InvalidError(obj.kind, obj.metadata.name, problems)
+    return candidate
