@@ -69,7 +69,7 @@ def resolve_kind(word: str) -> kinds.Kind:
 
 
 def add_kind_arguments(parser, *, optional: bool = False) -> None:
-    """KIND [NAME...]; the command reads them back with kind_and_names([args.kind, *args.names])."""
+    """KIND [NAME...] and -l; a command reads them back with kind_and_names([args.kind, *args.names])."""
     parser.add_argument("kind", nargs="?" if optional else None, metavar="KIND",
                         help="a kind (pods, po, deployments.apps, ...) and names, or KIND/NAME")
     parser.add_argument("names", nargs="*", metavar="NAME")
@@ -78,8 +78,6 @@ def add_kind_arguments(parser, *, optional: bool = False) -> None:
 
 def kind_and_names(words: list[str]) -> tuple[kinds.Kind, list[str]]:
     """`KIND [NAME...]` or `KIND/NAME...` (one kind), as kubectl takes them."""
-    if not words:
-        raise CommandError("you must specify the type of resource, e.g. pods, deployments, nodes")
     if "/" not in words[0]:
         return resolve_kind(words[0]), words[1:]
     pairs = [word.partition("/") for word in words]

@@ -1,4 +1,5 @@
 """`cox describe` with events, `cox delete` in its forms, and `cox version`."""
+import asyncio
 import re
 import subprocess
 import time
@@ -76,13 +77,27 @@ def test_delete_by_name_file_and_selector(cox, namespace, tmp_path):
     assert again.returncode == 1 and again.stderr == 'error: pods "a" not found\n'
 
 
-async def test_delete_grace_wait_and_cascade(cox, namespace, api):
-    """A pod on a node is deleted gracefully; --grace-period 0 --wait returns once it is gone.
-    --cascade=orphan puts the orphan finalizer on the owner (the garbage collector's cue)."""
+async def test_delete_wait_and_cascade(cox, namespace, api):
+    """A pod on a node is deleted gracefully: --wait returns once its kubelet (here the test)
+    finishes the deletion. --cascade=orphan puts the orphan finalizer on the owner."""
     cox("apply", "-n", namespace, "-f", "-", stdin=POD.format(name="bound", app="x"))
-    await api.resource("Pod").bind("bound", "node-a", namespace=namespace)
-    assert cox("delete", "pod", "bound", "-n", namespace, "--grace-period", "0", "--wait").returncode == 0
-    assert cox("get", "pod", "bound", "-n", namespace, ok=False).returncode == 1
+    pods = api.resource("Pod")
+    await pods.bind("bound", "node-a", namespace=namespace)
+    deleting = cox.popen("delete", "pod", "bound", "-n", namespace, "--wait")
+    try:
+        for _ in range(200):
+            pod = await pods.get("bound", namespace=namespace)
+            if pod.metadata.HasField("deletion_timestamp"):
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
+        assert deleting.poll() is None, "returned before the pod was gone"
+        await pods.delete("bound", namespace=namespace, grace_period_seconds=0)
+        assert await asyncio.to_thread(deleting.wait, 20) == 0
+        assert deleting.stdout.read() == 'pod "bound" deleted\n'
+    finally:
+        deleting.kill()
+        deleting.wait()
 
     cox("apply", "-n", namespace, "-f", "tests/api/testdata/deployment.yaml")
     cox("delete", "deployment", "web", "-n", namespace, "--cascade=orphan")
