@@ -1,7 +1,7 @@
 """describe for nodes, services, endpoints, config maps, secrets and namespaces."""
 from controlplane.api import quantity
 from controlplane.cli.printing.age import since
-from controlplane.cli.printing.columns import endpoint_addresses, node_roles
+from controlplane.cli.printing.columns import endpoint_addresses, map_selector_text, node_roles
 from controlplane.cli.printing.describe_pods import port_text
 from controlplane.cli.printing.page import NONE, Page, timestamp
 
@@ -58,7 +58,7 @@ def _requests(pod, resource: str) -> str:
 def service(page: Page, svc, related: dict, now: float) -> None:
     spec = svc.spec
     page.metadata(svc, namespaced=True)
-    page.add("Selector", ",".join(f"{k}={spec.selector[k]}" for k in sorted(spec.selector)))
+    page.add("Selector", map_selector_text(spec.selector))
     page.add("Type", spec.type)
     page.add("IP Family Policy", spec.ip_family_policy)
     page.add("IP Families", ",".join(spec.ip_families))
