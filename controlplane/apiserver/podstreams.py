@@ -33,15 +33,17 @@ class PodStreams:
         self._nodes = nodes
         self._agents = agents
 
-    async def _target(self, namespace: str, name: str):
+    async def _scheduled_pod(self, namespace: str, name: str) -> Message:
         pod = await self._pods.get(namespace or "default", name)
         if not pod.spec.node_name:
             raise errors.failed_precondition(f"pod {name} is not scheduled to a node yet")
-        node = await self._nodes.get("", pod.spec.node_name)
-        return pod, await self._agents.stub(node)
+        return pod
+
+    async def _agent(self, pod: Message):
+        return await self._agents.stub(await self._nodes.get("", pod.spec.node_name))
 
     async def logs(self, request: pb.PodLogsRequest, context):
-        pod, agent = await self._target(request.namespace, request.name)
+        pod = await self._scheduled_pod(request.namespace, request.name)
         forward = pb.ContainerLogsRequest(
             namespace=pod.metadata.namespace, pod=pod.metadata.name, pod_uid=pod.metadata.uid,
             container=_container(pod, request.container), follow=request.follow,
@@ -49,7 +51,7 @@ class PodStreams:
         for field in ("tail_lines", "since_seconds"):
             if request.HasField(field):
                 setattr(forward, field, getattr(request, field))
-        call = agent.logs(forward)
+        call = (await self._agent(pod)).logs(forward)
         try:
             async for chunk in call:
                 yield chunk
@@ -65,10 +67,10 @@ class PodStreams:
         start = first.start
         if not start.command:
             raise errors.invalid("command: required")
-        pod, agent = await self._target(start.namespace, start.pod)
+        pod = await self._scheduled_pod(start.namespace, start.pod)
         start.namespace, start.pod_uid = pod.metadata.namespace, pod.metadata.uid
         start.container = _container(pod, start.container)
-        call = agent.exec()
+        call = (await self._agent(pod)).exec()
         await call.write(first)
 
         async def forward_input():
