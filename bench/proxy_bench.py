@@ -32,7 +32,7 @@ WEB = ServicePortName("default", "web", "http")
 WEB_IP, POD_IP = "10.96.0.10", "10.244.0.11"
 
 
-def state(count: int, *, changed: int | None = None) -> ProxyState:
+def state(count: int) -> ProxyState:
     """`count` filler Services with 3 (unreachable) endpoints each, plus the real web Service."""
     services = {WEB: ServicePortInfo(WEB_IP, 80)}
     endpoints = {WEB: (Endpoint(POD_IP, 8080),)}
@@ -40,8 +40,6 @@ def state(count: int, *, changed: int | None = None) -> ProxyState:
         name = ServicePortName("bench", f"svc{i}", "http")
         services[name] = ServicePortInfo(f"10.{97 + i // 65000}.{i // 250 % 256}.{i % 250 + 1}", 80)
         endpoints[name] = tuple(Endpoint(f"10.{200 + e}.{i // 250 % 256}.{i % 250 + 1}", 8080) for e in range(3))
-        if i == changed:
-            endpoints[name] = endpoints[name][:2] + (Endpoint("10.250.0.1", 8080),)
     return ProxyState(services=services, endpoints=endpoints, node_ips=frozenset({"198.18.0.11"}))
 
 
