@@ -9,7 +9,8 @@ import time
 
 import grpc
 
-from controlplane.client import Client, errors, load_config
+from controlplane.cli import common
+from controlplane.client import Client, errors
 
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 _TERMINAL = ("Succeeded", "Failed")
@@ -21,7 +22,7 @@ def register(sub) -> None:
                                   ("drain", "cordon a node and evict its pods", drain)):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("node")
-        p.add_argument("--config", default="", help="client config (default $COX_CONFIG or ~/.cox/config)")
+        common.add_config_option(p)
         if name == "drain":
             p.add_argument("--force", action="store_true",
                            help="also delete pods that no controller manages (they will not come back)")
@@ -33,20 +34,19 @@ def register(sub) -> None:
 
 
 async def cordon(args) -> int:
-    async with Client(load_config(args.config or None)) as client:
+    async with common.connect(args) as client:
         print(await set_unschedulable(client, args.node, True), flush=True)
     return 0
 
 
 async def uncordon(args) -> int:
-    async with Client(load_config(args.config or None)) as client:
+    async with common.connect(args) as client:
         print(await set_unschedulable(client, args.node, False), flush=True)
     return 0
 
 
 async def drain(args) -> int:
-    from controlplane.cli.main import CommandError
-    async with Client(load_config(args.config or None)) as client:
+    async with common.connect(args) as client:
         print(await set_unschedulable(client, args.node, True), flush=True)
         pods = client.resource("Pod")
         listing = await pods.list(field_selector=f"spec.nodeName={args.node}")
@@ -55,7 +55,7 @@ async def drain(args) -> int:
         unmanaged = [p for p in doomed if not any(o.controller for o in p.metadata.owner_references)]
         if unmanaged and not args.force:
             names = ", ".join(f"{p.metadata.namespace}/{p.metadata.name}" for p in unmanaged)
-            raise CommandError(f"cannot delete pods not managed by a controller (use --force to override): {names}")
+            raise common.CommandError(f"cannot delete pods not managed by a controller (use --force to override): {names}")
         grace = args.grace_period if args.grace_period >= 0 else None
         for p in doomed:
             print(f"evicting pod {p.metadata.namespace}/{p.metadata.name}", flush=True)
@@ -68,7 +68,7 @@ async def drain(args) -> int:
         waiting = {(p.metadata.namespace, p.metadata.name, p.metadata.uid) for p in doomed}
         while waiting:
             if deadline is not None and time.monotonic() > deadline:
-                raise CommandError(f"drain {args.node}: timed out waiting for {len(waiting)} pod(s) to go")
+                raise common.CommandError(f"drain {args.node}: timed out waiting for {len(waiting)} pod(s) to go")
             await asyncio.sleep(0.5)
             current = await pods.list(field_selector=f"spec.nodeName={args.node}")
             still = {(p.metadata.namespace, p.metadata.name, p.metadata.uid) for p in current.items}

@@ -9,6 +9,7 @@ clientConnection.kubeconfig names the client config, else $COX_CONFIG, else
 import asyncio
 import signal
 
+from controlplane.cli import common
 from controlplane.client import Client, load_config
 from controlplane.scheduler import config as scheduler_config
 from controlplane.scheduler.scheduler import Scheduler
@@ -21,11 +22,10 @@ def register(sub) -> None:
 
 
 async def run(args) -> int:
-    from controlplane.cli.main import CommandError
     try:
         settings = scheduler_config.load(args.config) if args.config else scheduler_config.SchedulerConfig()
     except scheduler_config.ConfigError as e:
-        raise CommandError(str(e)) from None
+        raise common.CommandError(str(e)) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
