@@ -55,7 +55,8 @@ async def drain(args) -> int:
         unmanaged = [p for p in doomed if not any(o.controller for o in p.metadata.owner_references)]
         if unmanaged and not args.force:
             names = ", ".join(f"{p.metadata.namespace}/{p.metadata.name}" for p in unmanaged)
-            raise common.CommandError(f"cannot delete pods not managed by a controller (use --force to override): {names}")
+            raise common.CommandError("cannot delete pods not managed by a controller "
+                                      f"(use --force to override): {names}")
         grace = args.grace_period if args.grace_period >= 0 else None
         for p in doomed:
             print(f"evicting pod {p.metadata.namespace}/{p.metadata.name}", flush=True)

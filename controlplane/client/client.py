@@ -41,7 +41,7 @@ def _translate_errors(fn):
 
 
 class Resource:
-    """The calls of one kind."""
+    """The calls of one kind. Every call carries `metadata` (the bearer token)."""
 
     def __init__(self, channel: grpc.aio.Channel, kind: kinds.Kind, *, timeout: float | None,
                  metadata: tuple = ()):
@@ -129,7 +129,7 @@ class Resource:
             request.tail_lines = tail_lines
         if since_seconds is not None:
             request.since_seconds = since_seconds
-        call = self._logs(request)
+        call = self._logs(request, metadata=self._metadata)
         try:
             async for chunk in call:
                 yield chunk.data
@@ -145,7 +145,7 @@ class Resource:
         Write ExecInput messages (stdin, stdin_closed, resize) to it and read
         ExecOutput frames; the last frame carries exit_code.
         """
-        call = self._exec()
+        call = self._exec(metadata=self._metadata)
         start = node_agent_pb2.ExecStart(namespace=self._ns(namespace), pod=name, container=container,
                                          command=command, stdin=stdin, tty=tty)
         await call.write(node_agent_pb2.ExecInput(start=start))

@@ -80,6 +80,6 @@ def test_match_label_keys_narrow_the_selector():
         cluster.place(pod(f"old{i}", labels={"app": "web", "rev": "1"}), "a1")
     new = pod("new", labels={"app": "web", "rev": "2"},
               topology_spread_constraints=_spread(match_label_keys=["rev"]))
-    placed = {cluster.schedule(new), cluster.schedule(pod("new2", labels={"app": "web", "rev": "2"},
-                                                          topology_spread_constraints=_spread(match_label_keys=["rev"])))}
+    newer = pod("new2", labels={"app": "web", "rev": "2"}, topology_spread_constraints=_spread(match_label_keys=["rev"]))
+    placed = {cluster.schedule(new), cluster.schedule(newer)}
     assert placed == {"a1", "b1"}   # the old revision's pods do not count
