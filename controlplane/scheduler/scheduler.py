@@ -106,7 +106,7 @@ class Scheduler:
         self._priority_classes = informers.informer("PriorityClass")
         self._namespaces = informers.informer("Namespace")
         nodes = informers.informer("Node")
-        pods = informers.informer("Pod")
+        pods = self._pods = informers.informer("Pod")
         nodes.add_handler(on_add=self._on_node, on_update=lambda old, new: self._on_node(new),
                           on_delete=self._on_node_deleted)
         pods.add_handler(on_add=self._on_pod, on_update=self._on_pod_update, on_delete=self._on_pod_deleted)
@@ -229,7 +229,8 @@ class Scheduler:
             self.cache.forget(placed.key)
             framework.unreserve(state, placed, node)
             self.metrics.results["error"] += 1
-            self.queue.retry(queued)
+            if self._still_pending(placed):
+                self.queue.retry(queued)
             self.queue.on_event(ClusterEvent(Resource.ASSIGNED_POD, Action.DELETE, old=placed))
             self._failed(placed, f"Binding rejected: {error}")
             return
@@ -239,6 +240,11 @@ class Scheduler:
         self.metrics.e2e.observe(now - queued.added_at)
         self.recorder.event(placed.pod, "Normal", "Scheduled",
                             f"Successfully assigned {placed.namespace}/{placed.name} to {node}")
+
+    def _still_pending(self, info: PodInfo) -> bool:
+        """Whether the informer still has this pod, unbound (else it was deleted or bound meanwhile)."""
+        current = self._pods.get(info.name, info.namespace)
+        return current is not None and current.metadata.uid == info.uid and not current.spec.node_name
 
     async def write_pod_status(self, info: PodInfo, *, unschedulable: str | None = None,
                                nominated_node: str | None = None) -> None:

@@ -1,6 +1,7 @@
 """The scheduler against a real API server and SQLite store: placement, events, retries, bursts."""
 import asyncio
 import contextlib
+import dataclasses
 from collections import Counter
 
 import pytest
@@ -9,7 +10,9 @@ from controlplane.api import quantity
 from controlplane.api.kinds import KINDS
 from controlplane.client import errors
 from controlplane.scheduler import Scheduler
-from controlplane.scheduler.config import LeaderElection, SchedulerConfig
+from controlplane.scheduler.config import LeaderElection, Profile, SchedulerConfig
+from controlplane.scheduler.framework import BindPlugin
+from controlplane.scheduler.plugins import registry
 from tests.scheduler.builders import node, pod
 from tests.support.hollow import HollowCluster, HollowSpec
 
@@ -218,3 +221,33 @@ async def _holder(client) -> str:
         return (await client.resource("Lease").get("cox-scheduler", namespace="kube-system")).spec.holder_identity
     except errors.NotFound:
         return ""
+
+
+async def test_a_failed_bind_is_forgotten_and_retried(client, monkeypatch):
+    """A bind plugin that fails its first call (a test double: the real API server does not fail
+    on demand). The node's room must be given back and the pod bound on the next attempt."""
+    class FlakyBinder(BindPlugin):
+        name = "FlakyBinder"
+        calls = 0
+
+        def __init__(self, handle):
+            self._handle = handle
+
+        async def bind(self, state, pod, node_name):
+            FlakyBinder.calls += 1
+            if FlakyBinder.calls == 1:
+                assert self._handle.cache.is_assumed(pod.key)
+                raise errors.Unavailable(None, "connection reset")
+            await self._handle.client.resource("Pod").bind(pod.name, node_name, namespace=pod.namespace)
+
+    monkeypatch.setitem(registry.PLUGINS, "FlakyBinder", FlakyBinder)
+    plugins = tuple((n, w) for n, w in Profile().plugins if n != "DefaultBinder") + (("FlakyBinder", 0),)
+    config = dataclasses.replace(FAST, profiles=(Profile(plugins=plugins),))
+    await client.resource("Node").create(node("n1", cpu="1"))
+    async with running(client, config) as scheduler:
+        await client.resource("Pod").create(pod("p", cpu="1"))
+        assert await bound_to(client, "p") == "n1"
+        assert (await failed_scheduling(client, "p")) == "Binding rejected: connection reset"
+        assert FlakyBinder.calls == 2 and scheduler.metrics.results["error"] == 1
+        row = scheduler.cache.nodes.row_of["n1"]
+        assert scheduler.cache.nodes.req_cpu[row] == 1000      # counted once, not twice
