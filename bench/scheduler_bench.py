@@ -157,13 +157,11 @@ async def run_case(name: str, *, heartbeat: float, profile: pathlib.Path | None,
         create_rate = await create_pods(config, shape, pods)
         others_before = {"server": cpu_seconds_of(server.proc.pid), "hollow": cpu_seconds_of(hollow.pid)}
         scheduler = child("scheduler", config, str(pods), stdout=subprocess.PIPE)
-        spy = None
+        spies = []
         if profile is not None:
             profile.mkdir(parents=True, exist_ok=True)
-            py_spy = shutil.which("py-spy") or str(pathlib.Path(sys.executable).parent / "py-spy")
-            spy = subprocess.Popen([py_spy, "record", "--pid", str(scheduler.pid), "--rate", "250", "--format",
-                                    "raw", "--output", str(profile / f"{name}.txt"), "--nonblocking"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            spies = [_record(scheduler.pid, profile / f"{name}.txt"),
+                     _record(server.proc.pid, profile / f"{name}-apiserver.txt")]
         rss = 0.0
         result = None
         while result is None:
@@ -180,7 +178,8 @@ async def run_case(name: str, *, heartbeat: float, profile: pathlib.Path | None,
                   for k, p in (("server", server.proc.pid), ("hollow", hollow.pid))}
         rss = max(rss, _final_rss(scheduler))
         scheduler.wait(30)
-        if spy is not None:
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)   # the server lives on: stop recording it now
             spy.wait(30)
         async with Client(load_config(config)) as client:
             listing = await client.resource("Pod").list(namespace="default")
@@ -197,6 +196,14 @@ async def run_case(name: str, *, heartbeat: float, profile: pathlib.Path | None,
                 except subprocess.TimeoutExpired:
                     process.kill()
         server.stop()
+
+
+def _record(pid: int, output: pathlib.Path) -> subprocess.Popen:
+    """py-spy sampling `pid` into `output` (collapsed stacks) until it exits or is interrupted."""
+    py_spy = shutil.which("py-spy") or str(pathlib.Path(sys.executable).parent / "py-spy")
+    return subprocess.Popen([py_spy, "record", "--pid", str(pid), "--rate", "250", "--format", "raw",
+                             "--output", str(output), "--nonblocking"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _final_rss(process: subprocess.Popen) -> float:
@@ -276,8 +283,9 @@ async def main() -> None:
         args.json.write_text(json.dumps(rows, indent=2))
     if args.profile:
         for name in args.cases.split(","):
-            if (args.profile / f"{name}.txt").exists():
-                summarize_profile(args.profile / f"{name}.txt")
+            for suffix in ("", "-apiserver"):
+                if (args.profile / f"{name}{suffix}.txt").exists():
+                    summarize_profile(args.profile / f"{name}{suffix}.txt")
 
 
 if __name__ == "__main__":
