@@ -84,10 +84,11 @@ async def hollow_main(config_path: str, nodes: int, heartbeat: float) -> None:
             await stop.wait()
 
 
-async def scheduler_main(config_path: str, expect: int) -> None:
+async def scheduler_main(config_path: str, expect: int, bind_concurrency: int) -> None:
+    from controlplane.scheduler.config import SchedulerConfig
     from controlplane.scheduler.scheduler import Scheduler
     async with Client(load_config(config_path)) as client:
-        scheduler = Scheduler(client)
+        scheduler = Scheduler(client, SchedulerConfig(bind_concurrency=bind_concurrency))
         stop = asyncio.Event()
         task = asyncio.create_task(scheduler.run(stop))
         cpu_at_first_bind = None
@@ -143,7 +144,8 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def run_case(name: str, *, heartbeat: float, profile: pathlib.Path | None, workdir: pathlib.Path) -> dict:
+async def run_case(name: str, *, heartbeat: float, bind_concurrency: int, profile: pathlib.Path | None,
+                   workdir: pathlib.Path) -> dict:
     shape, nodes, pods = CASES[name]
     server = ServerProcess(workdir / name / "data").start()
     hollow = scheduler = None
@@ -156,7 +158,7 @@ async def run_case(name: str, *, heartbeat: float, profile: pathlib.Path | None,
         register_s = time.perf_counter() - started
         create_rate = await create_pods(config, shape, pods)
         others_before = {"server": cpu_seconds_of(server.proc.pid), "hollow": cpu_seconds_of(hollow.pid)}
-        scheduler = child("scheduler", config, str(pods), stdout=subprocess.PIPE)
+        scheduler = child("scheduler", config, str(pods), str(bind_concurrency), stdout=subprocess.PIPE)
         spies = []
         if profile is not None:
             profile.mkdir(parents=True, exist_ok=True)
@@ -259,6 +261,7 @@ async def main() -> None:
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
     parser.add_argument("--heartbeat", type=float, default=10.0,
                         help="hollow node lease renewal period in seconds, 0 for none (default 10, as a kubelet)")
+    parser.add_argument("--bind-concurrency", type=int, default=32, help="the scheduler's binds in flight")
     parser.add_argument("--profile", type=pathlib.Path, help="record the scheduler with py-spy into this folder")
     parser.add_argument("--json", type=pathlib.Path, help="also write the results here")
     args = parser.parse_args()
@@ -267,7 +270,8 @@ async def main() -> None:
     rows = []
     try:
         for name in args.cases.split(","):
-            row = await run_case(name, heartbeat=args.heartbeat, profile=args.profile, workdir=workdir)
+            row = await run_case(name, heartbeat=args.heartbeat, bind_concurrency=args.bind_concurrency,
+                                 profile=args.profile, workdir=workdir)
             rows.append(row)
             print(f"{name}: {row['pods_per_second']:.0f} pods/s, p99 {row['attempt']['p99'] * 1e3:.1f} ms, "
                   f"nodes registered in {row['register_s']:.1f}s, pods created at {row['create_per_s']:.0f}/s; "
@@ -277,6 +281,7 @@ async def main() -> None:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"hollow node heartbeats: {f'every {args.heartbeat:g} s' if args.heartbeat else 'none'}; "
+          f"binds in flight: {args.bind_concurrency}; "
           f"load average before: {before_load}, after: {os.getloadavg()[0]:.2f}")
     print_table(rows)
     if args.json:
@@ -294,6 +299,6 @@ if __name__ == "__main__":
         if role == "hollow":
             asyncio.run(hollow_main(rest[0], int(rest[1]), float(rest[2])))
         else:
-            asyncio.run(scheduler_main(rest[0], int(rest[1])))
+            asyncio.run(scheduler_main(rest[0], int(rest[1]), int(rest[2])))
     else:
         asyncio.run(main())
