@@ -261,7 +261,7 @@ async def main() -> None:
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
     parser.add_argument("--heartbeat", type=float, default=10.0,
                         help="hollow node lease renewal period in seconds, 0 for none (default 10, as a kubelet)")
-    parser.add_argument("--bind-concurrency", type=int, default=32, help="the scheduler's binds in flight")
+    parser.add_argument("--bind-concurrency", type=int, default=16, help="the scheduler's binds in flight")
     parser.add_argument("--profile", type=pathlib.Path, help="record the scheduler with py-spy into this folder")
     parser.add_argument("--json", type=pathlib.Path, help="also write the results here")
     args = parser.parse_args()

@@ -14,7 +14,8 @@
     percentageOfNodesToScore: 0                # 0: adaptive, as Kubernetes
     podInitialBackoffSeconds: 1
     podMaxBackoffSeconds: 10
-    bindConcurrency: 32                        # coxswain: binds in flight at once
+    bindConcurrency: 16                        # coxswain: binds in flight at once (more: a little
+                                               # more throughput, much more latency)
     profiles:
     - schedulerName: default-scheduler
       plugins:
@@ -76,7 +77,7 @@ class SchedulerConfig:
     percentage_of_nodes_to_score: int = 0
     pod_initial_backoff_seconds: float = 1.0
     pod_max_backoff_seconds: float = 10.0
-    bind_concurrency: int = 32
+    bind_concurrency: int = 16
     profiles: tuple[Profile, ...] = (Profile(),)
 
 
@@ -123,7 +124,7 @@ def parse(data: dict) -> SchedulerConfig:
     maximum = fields.take("podMaxBackoffSeconds", (int, float), 10.0)
     if not 0 < initial <= maximum:
         raise ConfigError("podMaxBackoffSeconds: must be at least podInitialBackoffSeconds, both positive")
-    concurrency = fields.take("bindConcurrency", int, 32)
+    concurrency = fields.take("bindConcurrency", int, 16)
     if concurrency < 1:
         raise ConfigError("bindConcurrency: must be at least 1")
     profiles = tuple(_profile(p, f"profiles[{i}].") for i, p in enumerate(fields.take("profiles", list, [{}])))
