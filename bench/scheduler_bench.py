@@ -17,7 +17,9 @@ metrics.py):
     cpu         CPU seconds the scheduler process used while binding
     RSS         the scheduler process's peak resident memory (VmHWM)
 
-Each pod is checked bound at the end; none may be left pending. Shapes:
+The pods name a scheduler profile of their own (bench-scheduler), so a
+scheduler inside `cox server` leaves them alone. Each pod is checked bound
+at the end; none may be left pending. Shapes:
 basic (requests only), anti-affinity (groups of 20 replicas, required
 anti-affinity on the hostname within each group) and spread (groups of 100
 replicas, DoNotSchedule maxSkew 1 over 10 zones).
@@ -54,10 +56,14 @@ ZONES = 10
 ANTI_GROUP = 20
 SPREAD_GROUP = 100
 ZONE_KEY = "topology.kubernetes.io/zone"
+# The benchmark's scheduler has a profile (and a lease) of its own, so that a scheduler running
+# inside `cox server` leaves the benchmark's pods alone.
+SCHEDULER_NAME = "bench-scheduler"
 
 
 def bench_pod(shape: str, i: int):
-    spec = {"containers": [{"name": "pause", "image": "pause",
+    spec = {"scheduler_name": SCHEDULER_NAME,
+            "containers": [{"name": "pause", "image": "pause",
                             "resources": {"requests": {"cpu": "100m", "memory": "500Mi"}}}]}
     labels = {}
     if shape == "anti":
@@ -85,10 +91,12 @@ async def hollow_main(config_path: str, nodes: int, heartbeat: float) -> None:
 
 
 async def scheduler_main(config_path: str, expect: int, bind_concurrency: int) -> None:
-    from controlplane.scheduler.config import SchedulerConfig
+    from controlplane.scheduler.config import LeaderElection, Profile, SchedulerConfig
     from controlplane.scheduler.scheduler import Scheduler
+    config = SchedulerConfig(bind_concurrency=bind_concurrency, profiles=(Profile(scheduler_name=SCHEDULER_NAME),),
+                             leader_election=LeaderElection(resource_name=SCHEDULER_NAME))
     async with Client(load_config(config_path)) as client:
-        scheduler = Scheduler(client, SchedulerConfig(bind_concurrency=bind_concurrency))
+        scheduler = Scheduler(client, config)
         stop = asyncio.Event()
         task = asyncio.create_task(scheduler.run(stop))
         cpu_at_first_bind = None
