@@ -45,10 +45,11 @@ def from_manifest(data: dict) -> Message:
     if not isinstance(data, dict):
         raise InvalidError("", "", [FieldError("", "a manifest must be an object")])
     api_version, kind_name = data.get("apiVersion"), data.get("kind")
-    errors = [FieldError(key, "required") for key, value in
-              (("apiVersion", api_version), ("kind", kind_name)) if not value]
+    errors = [FieldError(key, "required" if not value else "must be a string")
+              for key, value in (("apiVersion", api_version), ("kind", kind_name))
+              if not value or not isinstance(value, str)]
     if errors:
-        raise InvalidError(str(kind_name or ""), _name_of(data), errors)
+        raise InvalidError(kind_name if isinstance(kind_name, str) else "", _name_of(data), errors)
     if kind_name not in kinds.KINDS:
         raise InvalidError(str(kind_name), _name_of(data),
                            [FieldError("kind", f'kind "{kind_name}" is not supported')])

@@ -39,7 +39,7 @@ def apply_defaults(obj) -> None:
 
 def _pod(pod) -> None:
     spec = pod.spec
-    pod_spec(spec)
+    _pod_spec(spec)
     if not spec.HasField("enable_service_links"):
         spec.enable_service_links = True
     for container in (*spec.init_containers, *spec.containers):
@@ -56,7 +56,7 @@ def _pod(pod) -> None:
             pass  # validation names the bad quantity
 
 
-def pod_spec(spec) -> None:
+def _pod_spec(spec) -> None:
     """Defaults for a PodSpec, in a pod or in a workload's pod template."""
     spec.restart_policy = spec.restart_policy or "Always"
     spec.dns_policy = spec.dns_policy or "ClusterFirst"
@@ -189,13 +189,13 @@ def _deployment(deployment) -> None:
         spec.revision_history_limit = 10
     if not spec.HasField("progress_deadline_seconds"):
         spec.progress_deadline_seconds = 600
-    pod_spec(spec.template.spec)
+    _pod_spec(spec.template.spec)
 
 
 def _replica_set(replica_set) -> None:
     if not replica_set.spec.HasField("replicas"):
         replica_set.spec.replicas = 1
-    pod_spec(replica_set.spec.template.spec)
+    _pod_spec(replica_set.spec.template.spec)
 
 
 def _job(job) -> None:
@@ -211,7 +211,7 @@ def _job(job) -> None:
         spec.suspend = False
     if not spec.manual_selector and job.metadata.uid:
         _select_own_pods(job)
-    pod_spec(spec.template.spec)
+    _pod_spec(spec.template.spec)
 
 
 def _select_own_pods(job) -> None:

@@ -47,10 +47,32 @@ _TEST = {"=": _MUST_BE_IN, "in": _MUST_BE_IN, "!=": _MUST_NOT_BE_IN, "notin": _M
          "exists": _MUST_EXIST, "!": _MUST_NOT_EXIST}
 
 
-class Selector:
-    """All of its requirements must hold; no requirements match everything."""
+class _AllOf:
+    """Requirements that must all hold; no requirements match everything."""
 
     __slots__ = ("requirements", "_tests")
+
+    @property
+    def empty(self) -> bool:
+        return not self.requirements
+
+    def __str__(self) -> str:
+        return ",".join(str(r) for r in self.requirements)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and self.requirements == other.requirements
+
+    def __hash__(self) -> int:
+        return hash(self.requirements)
+
+
+class Selector(_AllOf):
+    """A label selector."""
+
+    __slots__ = ()
 
     def __init__(self, requirements=()):
         self.requirements = tuple(sorted(requirements, key=lambda r: (r.key, r.operator)))
@@ -68,22 +90,6 @@ class Selector:
             elif (value is None) == (test == _MUST_EXIST):
                 return False
         return True
-
-    @property
-    def empty(self) -> bool:
-        return not self.requirements
-
-    def __str__(self) -> str:
-        return ",".join(str(r) for r in self.requirements)
-
-    def __repr__(self) -> str:
-        return f"Selector({str(self)!r})"
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Selector) and self.requirements == other.requirements
-
-    def __hash__(self) -> int:
-        return hash(self.requirements)
 
 
 _TOKEN = re.compile(r"\s*(==|!=|=|!|\(|\)|,|[^\s!=,()]+)")
@@ -191,12 +197,12 @@ def from_label_selector(selector: Message) -> Selector:
 
 # ------------------------------------------------------------ field selectors
 
-def _text(value) -> str:
-    return ("true" if value else "false") if isinstance(value, bool) else str(value)
-
-
 def _field(getter: Callable[[Message], object]) -> Callable[[Message], str]:
-    return lambda obj: _text(getter(obj))
+    """A getter for a bool or int field that gives the text a selector compares ("true", "3")."""
+    def text(obj) -> str:
+        value = getter(obj)
+        return ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return text
 
 
 _COMMON_FIELDS = {
@@ -249,10 +255,10 @@ class FieldRequirement:
         return f"{self.path}{'=' if self.equal else '!='}{escaped}"
 
 
-class FieldSelector:
-    """All of its requirements must hold; no requirements match everything."""
+class FieldSelector(_AllOf):
+    """A field selector, bound to the field getters of one kind."""
 
-    __slots__ = ("requirements", "_tests")
+    __slots__ = ()
 
     def __init__(self, requirements, getters: Mapping[str, Callable[[Message], str]]):
         self.requirements = tuple(requirements)
@@ -263,16 +269,6 @@ class FieldSelector:
             if (getter(obj) == value) != equal:
                 return False
         return True
-
-    @property
-    def empty(self) -> bool:
-        return not self.requirements
-
-    def __str__(self) -> str:
-        return ",".join(str(r) for r in self.requirements)
-
-    def __repr__(self) -> str:
-        return f"FieldSelector({str(self)!r})"
 
 
 _FIELD_TERM = re.compile(r"([^=!]*?)\s*(!=|==|=)\s*(.*)", re.DOTALL)

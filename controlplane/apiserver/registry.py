@@ -7,12 +7,12 @@ win. The object's resourceVersion is its key's mod revision; it is not stored
 inside the value but set on every read.
 """
 import asyncio
-import datetime
 import random
 import time
 import uuid
 
 from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from controlplane.api import defaults, validation
 from controlplane.api.errors import InvalidError
@@ -27,10 +27,9 @@ _NAME_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _UPDATE_RETRIES = 20
 
 
-def now_timestamp():
+def now_timestamp() -> Timestamp:
     """Kubernetes' metav1.Time has whole seconds."""
-    from google.protobuf.timestamp_pb2 import Timestamp
-    return Timestamp(seconds=int(datetime.datetime.now(datetime.timezone.utc).timestamp()))
+    return Timestamp(seconds=int(time.time()))
 
 
 class LeasePool:
@@ -155,12 +154,15 @@ class Registry:
         defaults.apply_defaults(obj)
         for plugin in self.admission:
             await plugin.admit_create(obj)
-        self._validate(obj)
-        result = await self.store.put(self.kind.key(meta.namespace, meta.name), encode(obj),
-                                      expect_mod_revision=0, lease=await self._lease_for(obj))
-        if not result.succeeded:
+        try:
+            self._validate(obj)
+            result = await self.store.put(self.kind.key(meta.namespace, meta.name), encode(obj),
+                                          expect_mod_revision=0, lease=await self._lease_for(obj))
+            if not result.succeeded:
+                raise errors.already_exists(self.kind, meta.name)
+        except BaseException:
             await self._release(obj)
-            raise errors.already_exists(self.kind, meta.name)
+            raise
         meta.resource_version = str(result.revision)
         return obj
 
@@ -191,24 +193,37 @@ class Registry:
                 defaults.apply_defaults(new)
                 for plugin in self.admission:
                     await plugin.admit_update(new, old)
-            self._validate(new, old)
-            if encode(new) == encode(old):
-                return old
-            if _deletion_complete(self.kind, new):
-                result = await self.store.delete(kv.key, expect_mod_revision=kv.mod_revision)
-                if result.succeeded:
-                    await self._release(new)
-                    new.metadata.resource_version = str(result.revision)
-                    return new
-            else:
-                result = await self.store.put(kv.key, encode(new), expect_mod_revision=kv.mod_revision,
-                                              lease=kv.lease)
-                if result.succeeded:
-                    new.metadata.resource_version = str(result.revision)
-                    return new
+            written = None
+            try:
+                written = await self._write_update(new, old, kv)
+            finally:
+                for plugin in self.admission if not status_only else ():
+                    if written is None:
+                        await plugin.release_update(new, old)
+                    elif written is not old:
+                        await plugin.commit_update(written, old)
+            if written is not None:
+                return written
             if meta.resource_version:
                 raise errors.conflict(self.kind, meta.name)
         raise errors.conflict(self.kind, meta.name, "too many concurrent writers, try again")
+
+    async def _write_update(self, new: Message, old: Message, kv: KeyValue) -> Message | None:
+        """Validate and write `new` over `old`; None if a concurrent write got there first."""
+        self._validate(new, old)
+        if encode(new) == encode(old):
+            return old
+        if _deletion_complete(self.kind, new):
+            result = await self.store.delete(kv.key, expect_mod_revision=kv.mod_revision)
+            if result.succeeded:
+                await self._release(new)
+        else:
+            result = await self.store.put(kv.key, encode(new), expect_mod_revision=kv.mod_revision,
+                                          lease=kv.lease)
+        if not result.succeeded:
+            return None
+        new.metadata.resource_version = str(result.revision)
+        return new
 
     def _merge(self, old: Message, request: Message, *, status_only: bool) -> Message:
         """The object to write: the request, with what the caller may not change taken from `old`."""

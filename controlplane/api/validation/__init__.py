@@ -11,24 +11,24 @@ server owns (uid, creationTimestamp, deletionTimestamp, a Service's clusterIP
 when the new object leaves it empty) are carried over from the stored object.
 """
 from controlplane.api.errors import FieldError
-from controlplane.api.validation import cluster, config, pods, services, workloads
+from controlplane.api.validation import cluster, config, meta, pods, services, workloads
 
 _VALIDATORS = {
-    # kind: (create, update)
-    "Namespace": (cluster.validate_namespace, cluster.validate_namespace_update),
-    "Node": (cluster.validate_node, cluster.validate_node_update),
-    "PriorityClass": (cluster.validate_priority_class, cluster.validate_priority_class_update),
-    "Lease": (cluster.validate_lease, cluster.validate_lease_update),
-    "Event": (cluster.validate_event, cluster.validate_event_update),
-    "Pod": (pods.validate_pod, pods.validate_pod_update),
-    "Service": (services.validate_service, services.validate_service_update),
-    "Endpoints": (services.validate_endpoints, services.validate_endpoints_update),
-    "ConfigMap": (config.validate_config_map, config.validate_config_map_update),
-    "Secret": (config.validate_secret, config.validate_secret_update),
-    "ServiceAccount": (config.validate_service_account, config.validate_service_account_update),
-    "ReplicaSet": (workloads.validate_replica_set, workloads.validate_replica_set_update),
-    "Deployment": (workloads.validate_deployment, workloads.validate_deployment_update),
-    "Job": (workloads.validate_job, workloads.validate_job_update),
+    # kind: (rules for a new object, rules an update adds beyond those and metadata's, if any)
+    "Namespace": (cluster.validate_namespace, None),
+    "Node": (cluster.validate_node, cluster.node_update_rules),
+    "PriorityClass": (cluster.validate_priority_class, cluster.priority_class_update_rules),
+    "Lease": (cluster.validate_lease, None),
+    "Event": (cluster.validate_event, cluster.event_update_rules),
+    "Pod": (pods.validate_pod, pods.pod_update_rules),
+    "Service": (services.validate_service, services.service_update_rules),
+    "Endpoints": (services.validate_endpoints, None),
+    "ConfigMap": (config.validate_config_map, config.config_map_update_rules),
+    "Secret": (config.validate_secret, config.secret_update_rules),
+    "ServiceAccount": (config.validate_service_account, None),
+    "ReplicaSet": (workloads.validate_replica_set, workloads.selector_update_rules),
+    "Deployment": (workloads.validate_deployment, workloads.selector_update_rules),
+    "Job": (workloads.validate_job, workloads.job_update_rules),
 }
 
 
@@ -39,6 +39,9 @@ def validate_create(obj) -> list[FieldError]:
 
 
 def validate_update(new, old) -> list[FieldError]:
-    """Every problem with replacing `old` by `new` (including new's own problems)."""
-    _, update = _VALIDATORS[new.DESCRIPTOR.name]
-    return list(update(new, old))
+    """Every problem with replacing `old` by `new`: new's own, then what may not change."""
+    create, update_rules = _VALIDATORS[new.DESCRIPTOR.name]
+    errors = [*create(new), *meta.object_meta_update(new, old)]
+    if update_rules:
+        errors += update_rules(new, old)
+    return errors

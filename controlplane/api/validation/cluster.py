@@ -11,8 +11,7 @@ from controlplane.api import names
 from controlplane.api.errors import FieldError
 from controlplane.api.validation import meta, scheduling
 from controlplane.api.validation.common import (Errors, at_least, immutable, one_of,
-                                                optional_at_least, quantity_value, syntax)
-from controlplane.api.validation.containers import is_extended_resource
+                                                optional_at_least, resource_amounts, syntax)
 
 NODE_RESOURCES = ("cpu", "memory", "ephemeral-storage", "pods")
 NODE_ADDRESS_TYPES = ("InternalIP", "ExternalIP", "Hostname", "InternalDNS", "ExternalDNS")
@@ -29,11 +28,6 @@ def validate_namespace(namespace) -> Errors:
     yield from one_of("status.phase", namespace.status.phase, ("Active", "Terminating"))
 
 
-def validate_namespace_update(new, old) -> Errors:
-    yield from validate_namespace(new)
-    yield from meta.object_meta_update(new, old)
-
-
 # ---------------------------------------------------------------- Node
 
 def validate_node(node) -> Errors:
@@ -46,15 +40,8 @@ def validate_node(node) -> Errors:
     if spec.pod_cidr and spec.pod_cidrs and spec.pod_cidrs[0] != spec.pod_cidr:
         yield FieldError("spec.podCIDRs[0]", "must match `podCIDR`")
     yield from scheduling.taints("spec.taints", spec.taints)
-    for field, json_name in (("capacity", "capacity"), ("allocatable", "allocatable")):
-        resources = getattr(status, field)
-        for name in sorted(resources):
-            here = f"status.{json_name}[{name}]"
-            if name not in NODE_RESOURCES and not is_extended_resource(name):
-                yield FieldError(here, f'unknown resource name "{name}": supported: '
-                                 f'{", ".join(NODE_RESOURCES)} or a domain-qualified extended resource')
-            elif isinstance(value := quantity_value(here, resources[name]), FieldError):
-                yield value
+    yield from resource_amounts("status.capacity", status.capacity, NODE_RESOURCES)
+    yield from resource_amounts("status.allocatable", status.allocatable, NODE_RESOURCES)
     for index, address in enumerate(status.addresses):
         yield from one_of(f"status.addresses[{index}].type", address.type, NODE_ADDRESS_TYPES, required=True)
         if not address.address:
@@ -68,9 +55,7 @@ def _cidr(path: str, text: str) -> Errors:
         yield FieldError(path, f'"{text}": must be a valid CIDR (e.g. 10.244.1.0/24)')
 
 
-def validate_node_update(new, old) -> Errors:
-    yield from validate_node(new)
-    yield from meta.object_meta_update(new, old)
+def node_update_rules(new, old) -> Errors:
     if old.spec.pod_cidr:
         yield from immutable("spec.podCIDR", new.spec.pod_cidr, old.spec.pod_cidr)
     if old.spec.pod_cidrs:
@@ -93,9 +78,7 @@ def validate_priority_class(priority_class) -> Errors:
     yield from one_of("preemptionPolicy", priority_class.preemption_policy, ("PreemptLowerPriority", "Never"))
 
 
-def validate_priority_class_update(new, old) -> Errors:
-    yield from validate_priority_class(new)
-    yield from meta.object_meta_update(new, old)
+def priority_class_update_rules(new, old) -> Errors:
     yield from immutable("value", new.value, old.value)
     yield from immutable("preemptionPolicy", new.preemption_policy, old.preemption_policy)
 
@@ -106,11 +89,6 @@ def validate_lease(lease) -> Errors:
     yield from meta.object_meta(lease, names.dns_subdomain)
     yield from optional_at_least(lease.spec, "lease_duration_seconds", "spec.leaseDurationSeconds", 1)
     yield from optional_at_least(lease.spec, "lease_transitions", "spec.leaseTransitions", 0)
-
-
-def validate_lease_update(new, old) -> Errors:
-    yield from validate_lease(new)
-    yield from meta.object_meta_update(new, old)
 
 
 # ---------------------------------------------------------------- Event
@@ -129,7 +107,5 @@ def validate_event(event) -> Errors:
         yield FieldError("reason", "must be no more than 128 characters")
 
 
-def validate_event_update(new, old) -> Errors:
-    yield from validate_event(new)
-    yield from meta.object_meta_update(new, old)
+def event_update_rules(new, old) -> Errors:
     yield from immutable("involvedObject", new.involved_object, old.involved_object)

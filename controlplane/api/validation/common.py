@@ -86,6 +86,45 @@ def label_selector(path: str, selector) -> Errors:
             yield from syntax(f"{here}.values[{position}]", value, names.label_value)
 
 
+def duplicate(path: str, value: str, seen: set, what: str = "name") -> Errors:
+    """A name that must be unique among its siblings; `seen` collects them."""
+    if value and value in seen:
+        yield FieldError(path, f'duplicate {what} "{value}"')
+    seen.add(value)
+
+
+def port_number(path: str, value: int) -> Errors:
+    if not value:
+        yield FieldError(path, "required")
+    else:
+        yield from between(path, value, 1, 65535)
+
+
+def is_extended_resource(name: str) -> bool:
+    """A vendor resource such as example.com/gpu (not in the kubernetes.io domain)."""
+    prefix, slash, _ = name.partition("/")
+    return bool(slash) and not prefix.endswith("kubernetes.io") and names.qualified_name(name) is None
+
+
+def resource_amounts(path: str, entries, known: tuple[str, ...], amounts: dict | None = None) -> Errors:
+    """A map of resource name to quantity (requests, limits, capacity): known or extended names,
+    quantities that parse and are not negative, whole numbers for extended resources.
+    The values that pass are put in `amounts`, by name."""
+    for name in sorted(entries):
+        here = f"{path}[{name}]"
+        if name not in known and not is_extended_resource(name):
+            yield FieldError(here, f'unknown resource name "{name}": supported: {", ".join(known)} '
+                             "or a domain-qualified extended resource")
+            continue
+        value = quantity_value(here, entries[name])
+        if isinstance(value, FieldError):
+            yield value
+        elif name not in known and value.denominator != 1:
+            yield FieldError(here, f'"{entries[name]}": must be a whole number for extended resources')
+        elif amounts is not None:
+            amounts[name] = value
+
+
 def quantity_value(path: str, text: str):
     """The quantity's value, or the FieldError saying why it is not one."""
     try:
@@ -119,6 +158,6 @@ def exactly_one(path: str, message, choices: Iterable[str], what: str) -> Errors
     """Exactly one of `choices` (JSON names) must be set on `message`."""
     present = [field.json_name for field, _ in message.ListFields() if field.json_name in choices]
     if not present:
-        yield FieldError(path, f"must specify {what}: one of {', '.join(choices)}")
+        yield FieldError(path, f"must specify a {what}: one of {', '.join(choices)}")
     elif len(present) > 1:
         yield FieldError(path, f"may not specify more than one {what} (found {', '.join(present)})")

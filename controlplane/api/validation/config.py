@@ -57,9 +57,7 @@ def validate_config_map(config_map) -> Errors:
     yield from _size("data", config_map.data, config_map.binary_data)
 
 
-def validate_config_map_update(new, old) -> Errors:
-    yield from validate_config_map(new)
-    yield from meta.object_meta_update(new, old)
+def config_map_update_rules(new, old) -> Errors:
     yield from _immutable_data(new, old, ("data", "data"), ("binary_data", "binaryData"))
 
 
@@ -86,9 +84,7 @@ def validate_secret(secret) -> Errors:
         yield FieldError(f"metadata.annotations[{SERVICE_ACCOUNT_NAME_ANNOTATION}]", "required")
 
 
-def validate_secret_update(new, old) -> Errors:
-    yield from validate_secret(new)
-    yield from meta.object_meta_update(new, old)
+def secret_update_rules(new, old) -> Errors:
     yield from immutable("type", new.type, old.type)
     yield from _immutable_data(new, old, ("data", "data"))
 
@@ -101,8 +97,3 @@ def validate_service_account(account) -> Errors:
         yield from required_syntax(f"secrets[{index}].name", ref.name, names.dns_subdomain)
     for index, ref in enumerate(account.image_pull_secrets):
         yield from required_syntax(f"imagePullSecrets[{index}].name", ref.name, names.dns_subdomain)
-
-
-def validate_service_account_update(new, old) -> Errors:
-    yield from validate_service_account(new)
-    yield from meta.object_meta_update(new, old)

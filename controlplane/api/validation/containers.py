@@ -8,9 +8,10 @@ import posixpath
 
 from controlplane.api import names
 from controlplane.api.errors import FieldError
-from controlplane.api.validation.common import (Errors, at_least, between, exactly_one,
-                                                int_or_string_port, ip_address, one_of,
-                                                quantity_value, required_syntax, syntax)
+from controlplane.api.validation.common import (Errors, at_least, between, duplicate, exactly_one,
+                                                int_or_string_port, ip_address, one_of, port_number,
+                                                quantity_value, required_syntax, resource_amounts,
+                                                syntax)
 
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 PROTOCOLS = ("TCP", "UDP")
@@ -56,13 +57,8 @@ def ports(path: str, container_ports) -> Errors:
         here = f"{path}[{index}]"
         if port.name:
             yield from syntax(f"{here}.name", port.name, names.port_name)
-            if port.name in seen:
-                yield FieldError(f"{here}.name", f'duplicate port name "{port.name}"')
-            seen.add(port.name)
-        if not port.container_port:
-            yield FieldError(f"{here}.containerPort", "required")
-        else:
-            yield from between(f"{here}.containerPort", port.container_port, 1, 65535)
+            yield from duplicate(f"{here}.name", port.name, seen, "port name")
+        yield from port_number(f"{here}.containerPort", port.container_port)
         if port.host_port:
             yield from between(f"{here}.hostPort", port.host_port, 1, 65535)
         yield from one_of(f"{here}.protocol", port.protocol, PROTOCOLS)
@@ -81,7 +77,7 @@ def env_var(path: str, env) -> Errors:
         yield FieldError(f"{path}.valueFrom", "may not be specified when `value` is not empty")
     source = env.value_from
     sources = ("fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef")
-    yield from exactly_one(f"{path}.valueFrom", source, sources, "a source")
+    yield from exactly_one(f"{path}.valueFrom", source, sources, "source")
     if source.HasField("field_ref"):
         yield from field_ref(f"{path}.valueFrom.fieldRef", source.field_ref)
     if source.HasField("resource_field_ref"):
@@ -118,7 +114,7 @@ def resource_field_ref(path: str, ref) -> Errors:
 
 def env_from(path: str, source) -> Errors:
     yield from _env_name(f"{path}.prefix", source.prefix)
-    yield from exactly_one(path, source, ("configMapRef", "secretRef"), "a source")
+    yield from exactly_one(path, source, ("configMapRef", "secretRef"), "source")
     for field, json_name in (("config_map_ref", "configMapRef"), ("secret_ref", "secretRef")):
         if source.HasField(field):
             yield from required_syntax(f"{path}.{json_name}.name", getattr(source, field).name,
@@ -127,33 +123,13 @@ def env_from(path: str, source) -> Errors:
 
 def resources(path: str, requirements) -> Errors:
     """Known names, quantities that parse and are not negative, requests no more than limits."""
-    amounts = {}
-    for section in ("limits", "requests"):
-        entries = getattr(requirements, section)
-        for name in sorted(entries):
-            here = f"{path}.{section}[{name}]"
-            if name not in CONTAINER_RESOURCES and not is_extended_resource(name):
-                yield FieldError(here, f'unknown resource name "{name}": supported: '
-                                 f'{", ".join(CONTAINER_RESOURCES)} or a domain-qualified extended resource')
-                continue
-            value = quantity_value(here, entries[name])
-            if isinstance(value, FieldError):
-                yield value
-            elif name not in CONTAINER_RESOURCES and value.denominator != 1:
-                yield FieldError(here, f'"{entries[name]}": must be a whole number for extended resources')
-            else:
-                amounts[section, name] = value
-    for (section, name), request in amounts.items():
-        limit = amounts.get(("limits", name))
-        if section == "requests" and limit is not None and request > limit:
+    limits, requests = {}, {}
+    yield from resource_amounts(f"{path}.limits", requirements.limits, CONTAINER_RESOURCES, limits)
+    yield from resource_amounts(f"{path}.requests", requirements.requests, CONTAINER_RESOURCES, requests)
+    for name, request in requests.items():
+        if name in limits and request > limits[name]:
             yield FieldError(f"{path}.requests[{name}]", f'"{requirements.requests[name]}": must be less '
                              f'than or equal to {name} limit of "{requirements.limits[name]}"')
-
-
-def is_extended_resource(name: str) -> bool:
-    """A vendor resource such as example.com/gpu (not in the kubernetes.io domain)."""
-    prefix, slash, _ = name.partition("/")
-    return bool(slash) and not prefix.endswith("kubernetes.io") and names.qualified_name(name) is None
 
 
 def volume_mounts(path: str, mounts, volumes: set[str]) -> Errors:
@@ -181,7 +157,7 @@ def relative_path(path: str, value: str) -> Errors:
 
 
 def probe(path: str, p, *, single_success: bool) -> Errors:
-    yield from exactly_one(path, p, ("exec", "httpGet", "tcpSocket"), "a handler type")
+    yield from exactly_one(path, p, ("exec", "httpGet", "tcpSocket"), "handler type")
     if p.HasField("exec") and not p.exec.command:
         yield FieldError(f"{path}.exec.command", "required")
     if p.HasField("http_get"):

@@ -8,8 +8,8 @@ tolerations may change. Everything else needs a new pod.
 from controlplane.api import names
 from controlplane.api.errors import FieldError
 from controlplane.api.validation import containers, meta, scheduling
-from controlplane.api.validation.common import (Errors, between, exactly_one, ip_address, labels,
-                                                one_of, optional_at_least, quantity_value,
+from controlplane.api.validation.common import (Errors, between, duplicate, exactly_one, ip_address,
+                                                labels, one_of, optional_at_least, quantity_value,
                                                 required_syntax, syntax)
 
 RESTART_POLICIES = ("Always", "OnFailure", "Never")
@@ -38,9 +38,7 @@ def pod_spec(path: str, spec) -> Errors:
         for index, container in enumerate(items):
             here = f"{path}.{json_name}[{index}]"
             yield from containers.container(here, container, volumes=volume_names, init=init)
-            if container.name and container.name in seen:
-                yield FieldError(f"{here}.name", f'duplicate name "{container.name}"')
-            seen.add(container.name)
+            yield from duplicate(f"{here}.name", container.name, seen)
             if spec.host_network:
                 yield from _host_network_ports(f"{here}.ports", container.ports)
     yield from one_of(f"{path}.restartPolicy", spec.restart_policy, RESTART_POLICIES)
@@ -95,10 +93,8 @@ def volumes(path: str, items) -> Errors:
     for index, volume in enumerate(items):
         here = f"{path}[{index}]"
         yield from required_syntax(f"{here}.name", volume.name, names.dns_label)
-        if volume.name and volume.name in seen:
-            yield FieldError(f"{here}.name", f'duplicate name "{volume.name}"')
-        seen.add(volume.name)
-        yield from exactly_one(here, volume, VOLUME_TYPES, "a volume type")
+        yield from duplicate(f"{here}.name", volume.name, seen)
+        yield from exactly_one(here, volume, VOLUME_TYPES, "volume type")
         if volume.HasField("host_path"):
             yield from _host_path(f"{here}.hostPath", volume.host_path)
         if volume.HasField("empty_dir"):
@@ -156,7 +152,7 @@ def _projected(path: str, source) -> Errors:
         yield from between(f"{path}.defaultMode", source.default_mode, 0, MAX_FILE_MODE)
     for index, projection in enumerate(source.sources):
         here = f"{path}.sources[{index}]"
-        yield from exactly_one(here, projection, PROJECTION_TYPES, "a projection type")
+        yield from exactly_one(here, projection, PROJECTION_TYPES, "projection type")
         if projection.HasField("secret"):
             yield from _object_files(f"{here}.secret", projection.secret, "name", projection.secret.name)
         if projection.HasField("config_map"):
@@ -171,7 +167,7 @@ def _projected(path: str, source) -> Errors:
         for position, item in enumerate(projection.downward_api.items):
             item_path = f"{here}.downwardAPI.items[{position}]"
             yield from _file_path(f"{item_path}.path", item.path)
-            yield from exactly_one(item_path, item, ("fieldRef", "resourceFieldRef"), "a source")
+            yield from exactly_one(item_path, item, ("fieldRef", "resourceFieldRef"), "source")
             if item.HasField("field_ref"):
                 yield from containers.field_ref(f"{item_path}.fieldRef", item.field_ref)
             if item.HasField("resource_field_ref"):
@@ -185,9 +181,7 @@ MUTABLE_SPEC = ("spec.containers[*].image, spec.initContainers[*].image, spec.ac
                 "(set or shortened), spec.tolerations (additions only)")
 
 
-def validate_pod_update(new, old) -> Errors:
-    yield from validate_pod(new)
-    yield from meta.object_meta_update(new, old)
+def pod_update_rules(new, old) -> Errors:
     yield from _active_deadline_update(new.spec, old.spec)
     yield from _tolerations_update("spec.tolerations", new.spec.tolerations, old.spec.tolerations)
     # Compare the specs with the mutable fields taken from the old one: anything left differs wrongly.

@@ -7,8 +7,9 @@ ExternalName services, SCTP) is rejected by value rather than half-working.
 from controlplane.api import names
 from controlplane.api.errors import FieldError
 from controlplane.api.validation import meta
-from controlplane.api.validation.common import (Errors, between, int_or_string_port, ip_address,
-                                                labels, one_of, required_syntax, syntax)
+from controlplane.api.validation.common import (Errors, between, duplicate, int_or_string_port,
+                                                ip_address, labels, one_of, port_number,
+                                                required_syntax, syntax)
 
 SERVICE_TYPES = ("ClusterIP", "NodePort")
 NODE_PORT_RANGE = (30000, 32767)
@@ -55,26 +56,18 @@ def _service_ports(path: str, ports, *, node_ports: bool) -> Errors:
             yield FieldError(f"{here}.name", "required when the service has more than one port")
         elif port.name:
             yield from syntax(f"{here}.name", port.name, names.dns_label)
-            if port.name in names_seen:
-                yield FieldError(f"{here}.name", f'duplicate name "{port.name}"')
-            names_seen.add(port.name)
-        if not port.port:
-            yield FieldError(f"{here}.port", "required")
-        else:
-            yield from between(f"{here}.port", port.port, 1, 65535)
+            yield from duplicate(f"{here}.name", port.name, names_seen)
+        yield from port_number(f"{here}.port", port.port)
         yield from one_of(f"{here}.protocol", port.protocol, PROTOCOLS)
-        if (port.port, port.protocol) in ports_seen:
-            yield FieldError(here, f"duplicate port {port.port}/{port.protocol or 'TCP'}")
-        ports_seen.add((port.port, port.protocol))
+        yield from duplicate(here, f"{port.port}/{port.protocol or 'TCP'}", ports_seen, "port")
         if port.HasField("target_port"):
             yield from int_or_string_port(f"{here}.targetPort", port.target_port)
         if port.node_port:
             if not node_ports:
                 yield FieldError(f"{here}.nodePort", "may only be set when `type` is 'NodePort'")
             yield from between(f"{here}.nodePort", port.node_port, *NODE_PORT_RANGE)
-            if (port.node_port, port.protocol) in node_ports_seen:
-                yield FieldError(f"{here}.nodePort", f"duplicate nodePort {port.node_port}")
-            node_ports_seen.add((port.node_port, port.protocol))
+            yield from duplicate(f"{here}.nodePort", f"{port.node_port}/{port.protocol or 'TCP'}",
+                                 node_ports_seen, "nodePort")
 
 
 def _cluster_ips(spec) -> Errors:
@@ -90,9 +83,7 @@ def _cluster_ips(spec) -> Errors:
             yield from ip_address(f"spec.clusterIPs[{index}]", address)
 
 
-def validate_service_update(new, old) -> Errors:
-    yield from validate_service(new)
-    yield from meta.object_meta_update(new, old)
+def service_update_rules(new, old) -> Errors:
     if old.spec.cluster_ip and new.spec.cluster_ip != old.spec.cluster_ip:
         yield FieldError("spec.clusterIP", "field is immutable")
 
@@ -118,10 +109,5 @@ def validate_endpoints(endpoints) -> Errors:
                 yield from required_syntax(f"{here}.name", port.name, names.dns_label)
             elif port.name:
                 yield from syntax(f"{here}.name", port.name, names.dns_label)
-            yield from between(f"{here}.port", port.port, 1, 65535)
+            yield from port_number(f"{here}.port", port.port)
             yield from one_of(f"{here}.protocol", port.protocol, PROTOCOLS)
-
-
-def validate_endpoints_update(new, old) -> Errors:
-    yield from validate_endpoints(new)
-    yield from meta.object_meta_update(new, old)

@@ -37,34 +37,28 @@ def _template(path: str, spec, *, restart_policies: tuple[str, ...]) -> Errors:
                          "template `labels`")
 
 
-# ---------------------------------------------------------------- ReplicaSet
+# ---------------------------------------------------------------- ReplicaSet, Deployment
 
-def validate_replica_set(replica_set) -> Errors:
-    spec = replica_set.spec
-    yield from meta.object_meta(replica_set, names.dns_subdomain)
+def validate_replica_set(obj) -> Errors:
+    """A ReplicaSet; for a Deployment, what it shares with one."""
+    spec = obj.spec
+    yield from meta.object_meta(obj, names.dns_subdomain)
     yield from optional_at_least(spec, "replicas", "spec.replicas", 0)
     yield from at_least("spec.minReadySeconds", spec.min_ready_seconds, 0)
     yield from _template("spec", spec, restart_policies=("Always",))
 
 
-def validate_replica_set_update(new, old) -> Errors:
-    yield from validate_replica_set(new)
-    yield from meta.object_meta_update(new, old)
+def selector_update_rules(new, old) -> Errors:
     yield from immutable("spec.selector", new.spec.selector, old.spec.selector)
 
 
-# ---------------------------------------------------------------- Deployment
-
 def validate_deployment(deployment) -> Errors:
     spec = deployment.spec
-    yield from meta.object_meta(deployment, names.dns_subdomain)
-    yield from optional_at_least(spec, "replicas", "spec.replicas", 0)
-    yield from at_least("spec.minReadySeconds", spec.min_ready_seconds, 0)
+    yield from validate_replica_set(deployment)
     yield from optional_at_least(spec, "revision_history_limit", "spec.revisionHistoryLimit", 0)
     if spec.HasField("progress_deadline_seconds") and spec.progress_deadline_seconds <= spec.min_ready_seconds:
         yield FieldError("spec.progressDeadlineSeconds", "must be greater than minReadySeconds")
     yield from _strategy("spec.strategy", spec.strategy)
-    yield from _template("spec", spec, restart_policies=("Always",))
 
 
 def _strategy(path: str, strategy) -> Errors:
@@ -96,12 +90,6 @@ def _count_or_percent(path: str, value):
     return None
 
 
-def validate_deployment_update(new, old) -> Errors:
-    yield from validate_deployment(new)
-    yield from meta.object_meta_update(new, old)
-    yield from immutable("spec.selector", new.spec.selector, old.spec.selector)
-
-
 # ---------------------------------------------------------------- Job
 
 def validate_job(job) -> Errors:
@@ -120,10 +108,8 @@ def validate_job(job) -> Errors:
     yield from _template("spec", spec, restart_policies=("OnFailure", "Never"))
 
 
-def validate_job_update(new, old) -> Errors:
-    yield from validate_job(new)
-    yield from meta.object_meta_update(new, old)
-    yield from immutable("spec.selector", new.spec.selector, old.spec.selector)
+def job_update_rules(new, old) -> Errors:
+    yield from selector_update_rules(new, old)
     yield from immutable("spec.template", new.spec.template, old.spec.template)
     yield from immutable("spec.completions", optional_value(new.spec, "completions"),
                          optional_value(old.spec, "completions"))
