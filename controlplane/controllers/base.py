@@ -19,7 +19,8 @@ from google.protobuf.message import Message
 
 from controlplane.client import Client, InformerFactory, errors
 from controlplane.client.informer import Informer, key_of
-from controlplane.controllers.events import EventRecorder
+from controlplane.client.events import EventRecorder
+from controlplane.controllers.events import LimitedRecorder
 from controlplane.controllers.workqueue import ShutDown, WorkQueue
 
 if TYPE_CHECKING:
@@ -30,10 +31,9 @@ log = logging.getLogger(__name__)
 
 @dataclasses.dataclass
 class Context:
-    """What a controller is built from: the API, the shared informers, events, options."""
+    """What a controller is built from: the API, the shared informers, options."""
     client: Client
     informers: InformerFactory
-    recorder: EventRecorder
     options: ControllerOptions
 
 
@@ -45,7 +45,7 @@ class Controller:
         self.ctx = ctx
         self.client = ctx.client
         self.options = ctx.options
-        self.recorder = ctx.recorder
+        self.recorder = LimitedRecorder(EventRecorder(ctx.client, component=f"{self.name}-controller"))
         self.queue = WorkQueue(self.name)
 
     # -- to override
@@ -87,6 +87,7 @@ class Controller:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await self.recorder.recorder.close()
 
     async def _worker(self) -> None:
         while True:

@@ -95,12 +95,6 @@ def owner_reference(owner: Message) -> meta_pb2.OwnerReference:
                                    controller=True, block_owner_deletion=True)
 
 
-def object_reference(obj: Message) -> meta_pb2.ObjectReference:
-    return meta_pb2.ObjectReference(kind=obj.kind, namespace=obj.metadata.namespace, name=obj.metadata.name,
-                                uid=obj.metadata.uid, api_version=obj.api_version,
-                                resource_version=obj.metadata.resource_version)
-
-
 def pod_from_template(template: Message, owner: Message, *, generate_name: str = ""):
     """A new pod for `owner` (a ReplicaSet or Job) from its pod template."""
     pod = KINDS["Pod"].new()
