@@ -16,6 +16,7 @@ successor need not wait out the duration.
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from typing import Awaitable, Callable
 
@@ -55,11 +56,13 @@ class LeaderElector:
                 self.is_leader = True
                 leading = asyncio.create_task(lead(), name=f"leading-{self.name}")
                 renewing = asyncio.create_task(self._keep_renewing(), name=f"renew-{self.name}")
-                done, _ = await asyncio.wait({leading, renewing}, return_when=asyncio.FIRST_COMPLETED)
-                self.is_leader = False
-                for task in (leading, renewing):
-                    task.cancel()
-                await asyncio.gather(leading, renewing, return_exceptions=True)
+                try:
+                    done, _ = await asyncio.wait({leading, renewing}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    self.is_leader = False
+                    for task in (leading, renewing):
+                        task.cancel()
+                    await asyncio.gather(leading, renewing, return_exceptions=True)
                 if leading in done and leading.exception() is not None:
                     raise leading.exception()
                 if leading in done:
@@ -136,7 +139,7 @@ class LeaderElector:
             spec.holder_identity = self.identity
             spec.acquire_time.CopyFrom(now)
             spec.lease_transitions = (spec.lease_transitions if spec.HasField("lease_transitions") else -1) + 1
-        spec.lease_duration_seconds = max(int(self.lease_duration), 1)
+        spec.lease_duration_seconds = math.ceil(self.lease_duration)
         spec.renew_time.CopyFrom(now)
 
     async def _release(self) -> None:

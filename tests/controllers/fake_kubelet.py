@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 
-Outcome = Callable[[Message], str]  # pod -> "Running", "Succeeded" or "Failed"
+Outcome = Callable[[Message], str]  # pod -> "Running", "Unready" (running, never ready), "Succeeded", "Failed"
 
 
 def _now() -> Timestamp:
@@ -41,18 +41,20 @@ def always_running(_pod: Message) -> str:
 
 class FakeNodes:
     def __init__(self, client: Client, names: list[str], *, bind: bool = True, heartbeat: float = 1.0,
-                 outcome: Outcome = always_running, workers: int = 8):
+                 outcome: Outcome = always_running, ready_delay: float = 0.0, workers: int = 8):
         self.client = client
         self.names = list(names)
         self.bind = bind
         self.heartbeat = heartbeat
         self.outcome = outcome
+        self.ready_delay = ready_delay
         self.workers = workers
         self.alive = set(names)
         self.pods = Informer(client.resource("Pod"))
         self.nodes = Informer(client.resource("Node"))
         self._queue: asyncio.Queue = asyncio.Queue()
         self._queued: set = set()
+        self._ready_at: dict[str, float] = {}   # pod uid -> when (loop time) it may turn ready
         self._tasks: list[asyncio.Task] = []
         self._next_node = itertools.cycle(self.names)
         self._ips = (str(ip) for ip in ipaddress.ip_network("10.200.0.0/16").hosts())
@@ -91,6 +93,8 @@ class FakeNodes:
         await self._post_ready(name)
         for pod in self.pods.list():
             if pod.spec.node_name == name:
+                if pod.status.phase == "Running":
+                    self._ready_at[pod.metadata.uid] = 0.0   # report it ready again
                 self._enqueue(pod)
 
     # -- node side
@@ -192,22 +196,30 @@ class FakeNodes:
         if meta.HasField("deletion_timestamp"):
             await pods_api.delete(meta.name, namespace=meta.namespace, grace_period_seconds=0, uid=meta.uid)
             return
-        if pod.status.phase != "Pending":
-            return
-        await pods_api.update_status(self._started(pod, self.outcome(pod)))
+        outcome = self.outcome(pod)
+        loop = asyncio.get_running_loop()
+        if pod.status.phase == "Pending":
+            ready = outcome == "Running" and not self.ready_delay
+            await pods_api.update_status(self._started(pod, outcome, ready=ready))
+            if outcome == "Running" and self.ready_delay:
+                self._ready_at[meta.uid] = loop.time() + self.ready_delay
+                loop.call_later(self.ready_delay, self._enqueue, pod)
+        elif meta.uid in self._ready_at and self._ready_at[meta.uid] <= loop.time():
+            await pods_api.update_status(self._started(pod, outcome, ready=True))
+            del self._ready_at[meta.uid]
 
-    def _started(self, pod: Message, phase: str) -> Message:
+    def _started(self, pod: Message, outcome: str, *, ready: bool) -> Message:
         new = type(pod)()
         new.CopyFrom(pod)
         status = new.status
         now = _now()
-        status.phase = phase
-        status.pod_ip = next(self._ips)
-        del status.pod_ips[:]
-        status.pod_ips.add(ip=status.pod_ip)
-        status.host_ip = "192.0.2.1"
-        status.start_time.CopyFrom(now)
-        ready = phase == "Running"
+        status.phase = "Running" if outcome == "Unready" else outcome
+        if not status.pod_ip:
+            status.pod_ip = next(self._ips)
+            status.pod_ips.add(ip=status.pod_ip)
+            status.host_ip = "192.0.2.1"
+            status.start_time.CopyFrom(now)
+        running = status.phase == "Running"
         for kind in ("Initialized", "ContainersReady", "Ready"):
             c = next((c for c in status.conditions if c.type == kind), None) or status.conditions.add(type=kind)
             c.status = "True" if ready or kind == "Initialized" else "False"
@@ -215,10 +227,10 @@ class FakeNodes:
         del status.container_statuses[:]
         for container in pod.spec.containers:
             cs = status.container_statuses.add(name=container.name, image=container.image, ready=ready)
-            if ready:
+            if running:
                 cs.state.running.started_at.CopyFrom(now)
             else:
-                cs.state.terminated.exit_code = 0 if phase == "Succeeded" else 1
-                cs.state.terminated.reason = "Completed" if phase == "Succeeded" else "Error"
+                cs.state.terminated.exit_code = 0 if status.phase == "Succeeded" else 1
+                cs.state.terminated.reason = "Completed" if status.phase == "Succeeded" else "Error"
                 cs.state.terminated.finished_at.CopyFrom(now)
         return new
