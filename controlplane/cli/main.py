@@ -10,9 +10,10 @@ import logging
 import sys
 
 from controlplane.cli import server_cmd
+from controlplane.cli import controller_manager_cmd, rollout_cmd, scale_cmd, set_cmd
 from controlplane.client import config, errors
 
-COMMANDS = [server_cmd]
+COMMANDS = [server_cmd, controller_manager_cmd, rollout_cmd, scale_cmd, set_cmd]
 
 
 class CommandError(Exception):

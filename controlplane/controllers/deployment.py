@@ -17,11 +17,11 @@ import logging
 from google.protobuf.message import Message
 
 from controlplane.client import errors
+from controlplane.client.events import NORMAL
 from controlplane.client.informer import key_of
 from controlplane.controllers import pods as podutil
 from controlplane.controllers import rollout
 from controlplane.controllers.base import Context, Controller
-from controlplane.controllers.events import NORMAL
 from controlplane.controllers.ownership import claim, clone, selector_of
 
 log = logging.getLogger(__name__)

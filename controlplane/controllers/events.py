@@ -11,20 +11,16 @@ import time
 
 from google.protobuf.message import Message
 
-from controlplane.client.events import NORMAL, WARNING, EventRecorder
-
-__all__ = ["NORMAL", "WARNING", "LimitedRecorder"]
+from controlplane.client.events import EventRecorder
 
 BURST = 25
 REFILL_SECONDS = 300.0
 _TRACKED_LIMIT = 10_000
 
-
 @dataclasses.dataclass
 class _Bucket:
     tokens: float
     at: float
-
 
 class LimitedRecorder:
     def __init__(self, recorder: EventRecorder):

@@ -16,12 +16,12 @@ from google.protobuf.message import Message
 
 from controlplane.api.v1 import batch_pb2
 from controlplane.client import errors
+from controlplane.client.events import NORMAL, WARNING
 from controlplane.client.informer import key_of
 from controlplane.controllers import pods as podutil
-from controlplane.controllers.events import NORMAL, WARNING
+from controlplane.controllers.conditions import condition, set_condition
 from controlplane.controllers.ownership import clone
 from controlplane.controllers.podowner import PodOwnerController
-from controlplane.controllers.conditions import condition, set_condition
 
 COMPLETE, FAILED, SUSPENDED = "Complete", "Failed", "Suspended"
 MAX_BACKOFF_SECONDS = 360.0

@@ -12,8 +12,8 @@ import ipaddress
 from google.protobuf.message import Message
 
 from controlplane.client import errors
+from controlplane.client.events import NORMAL, WARNING
 from controlplane.controllers.base import Context, Controller
-from controlplane.controllers.events import NORMAL, WARNING
 from controlplane.controllers.ownership import clone
 
 

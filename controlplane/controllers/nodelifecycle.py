@@ -27,10 +27,10 @@ from google.protobuf.message import Message
 from controlplane.api.defaults import NOT_READY_TAINT, UNREACHABLE_TAINT
 from controlplane.api.v1 import core_pb2
 from controlplane.client import errors
+from controlplane.client.events import NORMAL, WARNING
 from controlplane.controllers import pods as podutil
 from controlplane.controllers.base import Context, Controller
 from controlplane.controllers.conditions import condition
-from controlplane.controllers.events import NORMAL, WARNING
 from controlplane.controllers.ownership import clone
 
 log = logging.getLogger(__name__)

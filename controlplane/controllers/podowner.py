@@ -12,10 +12,10 @@ import logging
 from google.protobuf.message import Message
 
 from controlplane.client import errors
+from controlplane.client.events import NORMAL, WARNING
 from controlplane.client.informer import key_of
 from controlplane.controllers import pods as podutil
 from controlplane.controllers.base import Context, Controller
-from controlplane.controllers.events import NORMAL, WARNING
 from controlplane.controllers.expectations import Expectations
 from controlplane.controllers.ownership import claim, selector_of
 
