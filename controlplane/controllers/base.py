@@ -40,6 +40,9 @@ class Context:
 class Controller:
     name = "controller"
     workers = 2  # a controller may set more; the manager's options may override
+    # Seconds between two syncs of one key. A sync that reads N pods on every pod event costs
+    # O(N^2) over a scale-up of N pods; waiting a moment lets a burst of events share one sync.
+    min_sync_interval = 0.0
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
@@ -47,6 +50,7 @@ class Controller:
         self.options = ctx.options
         self.recorder = LimitedRecorder(EventRecorder(ctx.client, component=f"{self.name}-controller"))
         self.queue = WorkQueue(self.name)
+        self._last_sync: dict[Hashable, float] = {}
 
     # -- to override
 
@@ -95,6 +99,9 @@ class Controller:
                 key = await self.queue.get()
             except ShutDown:
                 return
+            if self._too_soon(key):
+                self.queue.done(key)
+                continue
             try:
                 await self.sync(key)
                 self.queue.forget(key)
@@ -112,3 +119,23 @@ class Controller:
                 self.queue.add_rate_limited(key)
             finally:
                 self.queue.done(key)
+                if self.min_sync_interval:
+                    self._remember_sync(key)
+
+    def _remember_sync(self, key: Hashable) -> None:
+        now = asyncio.get_running_loop().time()
+        self._last_sync[key] = now
+        if len(self._last_sync) > 4096:
+            self._last_sync = {k: t for k, t in self._last_sync.items() if now - t < self.min_sync_interval}
+
+    def _too_soon(self, key: Hashable) -> bool:
+        """If `key` was synced less than min_sync_interval ago, queue it for when it may be, and say so."""
+        last = self._last_sync.get(key)
+        if last is None:
+            return False
+        wait = last + self.min_sync_interval - asyncio.get_running_loop().time()
+        if wait <= 0:
+            del self._last_sync[key]
+            return False
+        self.queue.add_after(key, wait)
+        return True

@@ -85,6 +85,7 @@ def subsets(service: Message, pods: list[Message]) -> list[core_pb2.EndpointSubs
 class EndpointsController(Controller):
     name = "endpoints"
     workers = 5
+    min_sync_interval = 0.05
 
     def __init__(self, ctx: Context):
         super().__init__(ctx)

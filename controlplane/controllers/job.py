@@ -115,6 +115,7 @@ class JobController(PodOwnerController):
     name = "job"
     owner_kind = "Job"
     workers = 5
+    min_sync_interval = 0.1
 
     def __init__(self, ctx):
         super().__init__(ctx)

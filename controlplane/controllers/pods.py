@@ -3,7 +3,7 @@
 Kept in one place so the ReplicaSet, Deployment, Job, Endpoints and node
 controllers agree on the words: a pod is *active* while it is neither finished
 nor being deleted, *ready* when its Ready condition is True, and *available*
-once it has been ready for minReadySeconds.
+once it has been ready for minReadySeconds (counted in replicaset.compute_status).
 """
 import time
 
@@ -60,18 +60,6 @@ def ready_condition(pod: Message):
 def is_ready(pod: Message) -> bool:
     condition = ready_condition(pod)
     return condition is not None and condition.status == "True"
-
-
-def is_available(pod: Message, min_ready_seconds: int, now: float | None = None) -> bool:
-    """Ready, and ready for at least min_ready_seconds (by the condition's transition time)."""
-    condition = ready_condition(pod)
-    if condition is None or condition.status != "True":
-        return False
-    if min_ready_seconds <= 0:
-        return True
-    now = time.time() if now is None else now
-    since = condition.last_transition_time.seconds
-    return since > 0 and since + min_ready_seconds <= now
 
 
 def seconds_until_available(pod: Message, min_ready_seconds: int, now: float | None = None) -> float | None:

@@ -33,15 +33,20 @@ def compute_status(rs: Message, pods: list[Message], *, now: float | None = None
                    failure: tuple[str, str] | None = None) -> apps_pb2.ReplicaSetStatus:
     """Status from the owned pods; `failure` (reason, message) sets the ReplicaFailure condition."""
     now = time.time() if now is None else now
-    active = [p for p in pods if podutil.is_active(p)]
-    template_labels = rs.spec.template.metadata.labels
-    status = apps_pb2.ReplicaSetStatus(
-        replicas=len(active),
-        fully_labeled_replicas=sum(1 for p in active
-                                   if all(p.metadata.labels.get(k) == v for k, v in template_labels.items())),
-        ready_replicas=sum(1 for p in active if podutil.is_ready(p)),
-        available_replicas=sum(1 for p in active if podutil.is_available(p, rs.spec.min_ready_seconds, now)),
-        observed_generation=rs.metadata.generation)
+    status = apps_pb2.ReplicaSetStatus(observed_generation=rs.metadata.generation)
+    template_labels = rs.spec.template.metadata.labels.items()
+    min_ready = rs.spec.min_ready_seconds
+    for pod in pods:  # one pass: a sync of a 1,000-pod ReplicaSet runs this on every pod event
+        if not podutil.is_active(pod):
+            continue
+        status.replicas += 1
+        labels = pod.metadata.labels
+        status.fully_labeled_replicas += all(labels.get(k) == v for k, v in template_labels)
+        ready = podutil.ready_condition(pod)
+        if ready is not None and ready.status == "True":
+            status.ready_replicas += 1
+            since = ready.last_transition_time.seconds
+            status.available_replicas += min_ready <= 0 or 0 < since <= now - min_ready
     previous = next((c for c in rs.status.conditions if c.type == REPLICA_FAILURE), None)
     if failure:
         condition = status.conditions.add(type=REPLICA_FAILURE, status="True",
@@ -55,6 +60,8 @@ def compute_status(rs: Message, pods: list[Message], *, now: float | None = None
 
 def next_availability_check(rs: Message, pods: list[Message], now: float | None = None) -> float | None:
     """Seconds until some ready pod becomes available (minReadySeconds), or None."""
+    if rs.spec.min_ready_seconds <= 0:
+        return None
     waits = [w for p in pods if podutil.is_active(p)
              if (w := podutil.seconds_until_available(p, rs.spec.min_ready_seconds, now)) is not None]
     return min(waits) if waits else None
@@ -64,6 +71,7 @@ class ReplicaSetController(PodOwnerController):
     name = "replicaset"
     owner_kind = "ReplicaSet"
     workers = 5
+    min_sync_interval = 0.1
 
     def __init__(self, ctx):
         super().__init__(ctx)
