@@ -100,8 +100,12 @@ class ServiceAllocation(AdmissionPlugin):
                 await self.release_update(new, old)
                 raise
         else:
+            # Fields that only mean something for NodePort go with the type,
+            # unless the request set them itself (as Kubernetes drops them).
             for port in spec.ports:
                 port.node_port = 0
+            if kept.type == "NodePort" and spec.external_traffic_policy == kept.external_traffic_policy:
+                spec.external_traffic_policy = ""
 
     async def commit_update(self, new: Message, old: Message) -> None:
         for port in _node_ports(old) - _node_ports(new):

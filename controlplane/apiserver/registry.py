@@ -193,6 +193,9 @@ class Registry:
                 defaults.apply_defaults(new)
                 for plugin in self.admission:
                     await plugin.admit_update(new, old)
+                # After defaults: a request that leaves out what defaults fill in changes nothing.
+                if _content_without_meta_status(new) != _content_without_meta_status(old):
+                    new.metadata.generation = old.metadata.generation + 1
             written = None
             try:
                 written = await self._write_update(new, old, kv)
@@ -246,10 +249,10 @@ class Registry:
             meta.ClearField("deletion_timestamp")
             meta.ClearField("deletion_grace_period_seconds")
         if "status" in new.DESCRIPTOR.fields_by_name:
-            new.status.CopyFrom(old.status)
+            new.ClearField("status")
+            if old.HasField("status"):  # an absent status stays absent, so the bytes compare equal
+                new.status.CopyFrom(old.status)
         meta.generation = keep.generation
-        if _content_without_meta_status(new) != _content_without_meta_status(old):
-            meta.generation = keep.generation + 1
         return new
 
     async def delete(self, namespace: str, name: str, *, grace_period_seconds: int | None = None,

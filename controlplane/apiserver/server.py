@@ -16,6 +16,8 @@ from controlplane import __version__
 from controlplane.api.kinds import KINDS
 from controlplane.api.v1 import cluster_pb2
 from controlplane.apiserver import admission, allocator, auth, bootstrap, errors, tls
+from controlplane.apiserver.agents import Agents
+from controlplane.apiserver.podstreams import PodStreams
 from controlplane.apiserver.registry import Registry
 from controlplane.apiserver.service import KindService, generic_handler
 from controlplane.apiserver.watchcache import StoreFeed, WatchCache
@@ -127,9 +129,11 @@ class APIServer:
         server = grpc.aio.server(interceptors=[auth.AuthInterceptor(self.credentials.tokens)],
                                  options=_GRPC_OPTIONS)
         names = []
+        self.agents = Agents(self.credentials.agent_client_cert)
+        pod_streams = PodStreams(self.registries["Pod"], self.registries["Node"], self.agents)
         for kind in KINDS.values():
             service = KindService(kind, self.registries[kind.name], self.caches[kind.name])
-            server.add_generic_rpc_handlers((generic_handler(service),))
+            server.add_generic_rpc_handlers((generic_handler(service, pod_streams=pod_streams),))
             names.append(kind.service)
         server.add_generic_rpc_handlers((self._cluster_handler(),))
         health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)
@@ -169,6 +173,7 @@ class APIServer:
             self._repair.cancel()
         if self._grpc:
             await self._grpc.stop(grace)
+            await self.agents.close()
         await self.feed.stop()
         if self.store:
             await self.store.close()

@@ -7,8 +7,8 @@ acts and the others stand by).
 import asyncio
 import signal
 
-from controlplane.cli.workload_args import CommandError
-from controlplane.client import Client, load_config
+from controlplane.cli import common
+from controlplane.cli.common import CommandError
 from controlplane.controllers.manager import CONTROLLERS, ControllerManager, ControllerOptions
 
 _DEFAULTS = ControllerOptions()
@@ -16,7 +16,7 @@ _DEFAULTS = ControllerOptions()
 
 def register(sub) -> None:
     p = sub.add_parser("controller-manager", help="run the controllers (node lifecycle, replicaset, ...)")
-    p.add_argument("--config", help="client config (default: $COX_CONFIG or ~/.cox/config)")
+    common.add_config_option(p)
     p.add_argument("--controllers", default=",".join(CONTROLLERS),
                    help=f"comma-separated controllers to run (default: all: {','.join(CONTROLLERS)})")
     p.add_argument("--leader-elect", default="true", choices=("true", "false"),
@@ -61,7 +61,7 @@ async def run(args) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with Client(load_config(args.config)) as client:
+    async with common.connect(args) as client:
         print(f"cox controller-manager: {options.identity}, controllers {', '.join(options.controllers)}",
               flush=True)
         await ControllerManager(client, options).run(stop)

@@ -15,8 +15,8 @@ import asyncio
 import datetime
 
 from controlplane.api import convert
-from controlplane.cli import workload_args
-from controlplane.cli.workload_args import CommandError
+from controlplane.cli import common, workload_args
+from controlplane.cli.common import CommandError
 from controlplane.client import errors
 from controlplane.controllers import pods as podutil
 from controlplane.controllers import rollout
@@ -63,7 +63,7 @@ class BoolFlag(argparse.Action):
 
 
 async def _deployment(client, args):
-    _, d = await workload_args.fetch(client, args.target, ("Deployment",), args.namespace)
+    _, d = await workload_args.fetch(client, args, args.target, ("Deployment",))
     return d
 
 
@@ -76,7 +76,7 @@ async def owned_replica_sets(client, d) -> list:
 # ---------------------------------------------------------------- status
 
 async def run_status(args) -> int:
-    async with workload_args.client_for(args) as client:
+    async with common.connect(args) as client:
         try:
             if args.timeout:
                 return await asyncio.wait_for(_follow(client, args), args.timeout)
@@ -123,7 +123,7 @@ def _show(d, last) -> bool:
 # ---------------------------------------------------------------- history
 
 async def run_history(args) -> int:
-    async with workload_args.client_for(args) as client:
+    async with common.connect(args) as client:
         d = await _deployment(client, args)
         rss = sorted(await owned_replica_sets(client, d), key=rollout.revision)
         if args.revision:
@@ -145,7 +145,7 @@ async def run_history(args) -> int:
 # ---------------------------------------------------------------- undo and restart
 
 async def run_undo(args) -> int:
-    async with workload_args.client_for(args) as client:
+    async with common.connect(args) as client:
         d = await _deployment(client, args)
         if d.spec.paused:
             raise CommandError(f'you cannot rollback a paused deployment; resume it first with '
@@ -177,7 +177,7 @@ def pick_revision(d, rss: list, to_revision: int):
 
 
 async def run_restart(args) -> int:
-    async with workload_args.client_for(args) as client:
+    async with common.connect(args) as client:
         d = await _deployment(client, args)
         if d.spec.paused:
             raise CommandError("can't restart paused deployment (run rollout resume first)")
@@ -190,7 +190,7 @@ async def run_restart(args) -> int:
 
 
 async def run_pause(args) -> int:
-    async with workload_args.client_for(args) as client:
+    async with common.connect(args) as client:
         d = await _deployment(client, args)
         word = "paused" if args.paused else "resumed"
         if d.spec.paused == args.paused:

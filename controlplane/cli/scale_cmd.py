@@ -3,8 +3,8 @@
 --current-replicas makes the change conditional (it fails if someone else
 changed the count first), as kubectl's does.
 """
-from controlplane.cli import workload_args
-from controlplane.cli.workload_args import CommandError
+from controlplane.cli import common, workload_args
+from controlplane.cli.common import CommandError
 
 SCALABLE = ("Deployment", "ReplicaSet")
 
@@ -21,8 +21,8 @@ def register(sub) -> None:
 async def run(args) -> int:
     if args.replicas < 0:
         raise CommandError("--replicas: must be 0 or more")
-    async with workload_args.client_for(args) as client:
-        api, obj = await workload_args.fetch(client, args.target, SCALABLE, args.namespace)
+    async with common.connect(args) as client:
+        api, obj = await workload_args.fetch(client, args, args.target, SCALABLE)
         if args.current_replicas >= 0 and obj.spec.replicas != args.current_replicas:
             raise CommandError(f"expected {args.current_replicas} replicas, found {obj.spec.replicas}")
         obj.spec.replicas = args.replicas

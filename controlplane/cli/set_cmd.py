@@ -4,8 +4,8 @@
 (Deployment, ReplicaSet) and on a Pod itself; on a Deployment the change
 starts a rollout.
 """
-from controlplane.cli import workload_args
-from controlplane.cli.workload_args import CommandError
+from controlplane.cli import common, workload_args
+from controlplane.cli.common import CommandError
 
 WITH_IMAGES = ("Deployment", "ReplicaSet", "Pod")
 
@@ -50,8 +50,8 @@ def set_images(spec, images: dict[str, str]) -> None:
 
 async def run_image(args) -> int:
     words, images = split_arguments(args.target)
-    async with workload_args.client_for(args) as client:
-        api, obj = await workload_args.fetch(client, words, WITH_IMAGES, args.namespace)
+    async with common.connect(args) as client:
+        api, obj = await workload_args.fetch(client, args, words, WITH_IMAGES)
         set_images(obj.spec if obj.kind == "Pod" else obj.spec.template.spec, images)
         await api.update(obj)
         print(f"{workload_args.display(obj)} image updated")
