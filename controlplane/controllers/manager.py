@@ -84,22 +84,23 @@ class ControllerManager:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run (campaigning first if leader election is on) until `stop` is set or cancelled."""
         opts = self.options
-        if opts.leader_elect:
-            elector = LeaderElector(self.client, name=LEASE_NAME, identity=opts.identity,
-                                    lease_duration=opts.lease_duration, renew_deadline=opts.renew_deadline,
-                                    retry_period=opts.retry_period)
-            work = asyncio.create_task(elector.run(self._lead), name="controller-manager")
-        else:
+        stop = stop or asyncio.Event()
+        if not opts.leader_elect:
             work = asyncio.create_task(self._lead(), name="controller-manager")
-        stopper = asyncio.create_task((stop or asyncio.Event()).wait())
-        try:
-            await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (work, stopper):
-                task.cancel()
-            results = await asyncio.gather(work, stopper, return_exceptions=True)
-        if isinstance(results[0], Exception):
-            raise results[0]
+            stopper = asyncio.create_task(stop.wait())
+            try:
+                await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (work, stopper):
+                    task.cancel()
+                results = await asyncio.gather(work, stopper, return_exceptions=True)
+            if isinstance(results[0], Exception):
+                raise results[0]
+            return
+        elector = LeaderElector(self.client, name=LEASE_NAME, identity=opts.identity,
+                                lease_duration=opts.lease_duration, renew_deadline=opts.renew_deadline,
+                                retry_period=opts.retry_period)
+        await elector.run(self._lead, stop=stop)
 
     async def _lead(self) -> None:
         informers = InformerFactory(self.client)

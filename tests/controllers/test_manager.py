@@ -69,6 +69,7 @@ async def test_a_leader_that_cannot_renew_stops_leading(client):
     elector = LeaderElector(client, name="test-lease", identity="me", **FAST)
     leading = asyncio.Event()
     stopped = asyncio.Event()
+    stop = asyncio.Event()
 
     async def lead():
         leading.set()
@@ -76,7 +77,7 @@ async def test_a_leader_that_cannot_renew_stops_leading(client):
             await asyncio.Event().wait()
         finally:
             stopped.set()
-    task = asyncio.create_task(elector.run(lead))
+    task = asyncio.create_task(elector.run(lead, stop=stop))
     try:
         await asyncio.wait_for(leading.wait(), 5)
         leases = client.resource("Lease")
@@ -86,8 +87,8 @@ async def test_a_leader_that_cannot_renew_stops_leading(client):
         await asyncio.wait_for(stopped.wait(), 5)
         assert not elector.is_leader
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        stop.set()
+        await asyncio.wait_for(task, 5)
 
 
 async def test_a_standby_waits_out_a_dead_leaders_lease(client):
@@ -101,10 +102,11 @@ async def test_a_standby_waits_out_a_dead_leaders_lease(client):
         await asyncio.Event().wait()
     loop = asyncio.get_running_loop()
     start = loop.time()
-    task = asyncio.create_task(standby.run(lead))
+    stop = asyncio.Event()
+    task = asyncio.create_task(standby.run(lead, stop=stop))
     try:
         await asyncio.wait_for(took.wait(), 10)
         assert loop.time() - start >= FAST["lease_duration"]
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        stop.set()
+        await asyncio.wait_for(task, 5)
