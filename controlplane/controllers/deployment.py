@@ -12,7 +12,6 @@ Rollback is the client's: `cox rollout undo` copies an old ReplicaSet's
 template back into the Deployment, which makes that ReplicaSet the new one
 again (its revision moves to the top).
 """
-import logging
 
 from google.protobuf.message import Message
 
@@ -23,8 +22,6 @@ from controlplane.controllers import pods as podutil
 from controlplane.controllers import rollout
 from controlplane.controllers.base import Context, Controller
 from controlplane.controllers.ownership import claim, clone, selector_of
-
-log = logging.getLogger(__name__)
 
 
 class DeploymentController(Controller):

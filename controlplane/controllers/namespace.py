@@ -6,7 +6,6 @@ object in it, kind by kind, and looks again until nothing is left (pods
 take their grace period; objects with finalizers take as long as those do),
 then removes the finalizer, which lets the server remove the namespace.
 """
-import logging
 import time
 
 from google.protobuf.message import Message
@@ -16,8 +15,6 @@ from controlplane.client import errors
 from controlplane.controllers.base import Context, Controller
 from controlplane.controllers.conditions import set_condition
 from controlplane.controllers.ownership import clone
-
-log = logging.getLogger(__name__)
 
 FINALIZER = "kubernetes"
 RECHECK_SECONDS = 1.0

@@ -190,9 +190,16 @@ class NodeLifecycleController(Controller):
             return now
         return seen[1]
 
+    def _judged_ready(self, node: Message, now: float) -> bool:
+        """Ready by its condition and by its heartbeat: a node we are about to mark Unknown is not."""
+        seen = self._seen.get(node.metadata.name)
+        fresh = seen is None or now - seen[1] <= self.options.node_monitor_grace_period
+        return ready_status(node) == "True" and fresh
+
     def _zone_state(self, zone: str) -> str:
         nodes = [n for n in self.nodes.list() if zone_of(n) == zone]
-        ready = sum(1 for n in nodes if ready_status(n) == "True")
+        now = time.monotonic()
+        ready = sum(1 for n in nodes if self._judged_ready(n, now))
         return zone_state(ready, len(nodes) - ready, unhealthy_threshold=self.options.unhealthy_zone_threshold)
 
     def _may_taint(self, zone: str, now: float) -> bool:

@@ -70,3 +70,12 @@ def test_zone_states():
     assert nl.zone_state(1, 1, unhealthy_threshold=0.55) == nl.NORMAL_ZONE
     assert nl.zone_state(2, 3, unhealthy_threshold=0.55) == nl.PARTIAL_DISRUPTION
     assert nl.zone_state(0, 2, unhealthy_threshold=0.55) == nl.FULL_DISRUPTION
+
+
+def test_taints_are_rate_limited_by_a_token_bucket():
+    bucket = nl._TokenBucket(0.5)
+    assert bucket.take(100.0)
+    assert not bucket.take(100.1)
+    assert not bucket.take(101.9)
+    assert bucket.take(102.1)
+    assert not nl._TokenBucket(0.0).take(100.0)          # a zone in full disruption: never

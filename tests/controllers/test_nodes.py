@@ -26,10 +26,7 @@ async def test_nodes_get_distinct_pod_cidrs_from_the_cluster_cidr(client):
 async def test_a_silent_node_goes_unknown_is_tainted_and_its_pods_move(client):
     options = dict(node_monitor_period=0.2, node_monitor_grace_period=1.5, node_eviction_rate=10.0)
     async with running_manager(client, **options), FakeNodes(client, ["node-a", "node-b"], heartbeat=0.2) as fake:
-        d = deployment("web", 4)
-        d.spec.template.spec.tolerations.add(key=nl.UNREACHABLE_TAINT, operator="Exists", effect="NoExecute",
-                                             toleration_seconds=2)
-        await client.resource("Deployment").create(d)
+        await client.resource("Deployment").create(tolerating("web", 4, seconds=2))
 
         async def spread():
             pods = await active_pods(client, label_selector="app=web")
@@ -79,3 +76,35 @@ async def test_a_node_that_never_reported_is_not_tainted_before_the_startup_grac
         node = await client.resource("Node").get("fresh")
         assert not node.spec.taints and not node.status.conditions
 
+
+async def test_when_every_node_goes_silent_nothing_is_evicted(client):
+    """All nodes down at once looks like the control plane's network failing, not the nodes: wait."""
+    options = dict(node_monitor_period=0.2, node_monitor_grace_period=1.0, node_eviction_rate=10.0)
+    async with running_manager(client, **options), FakeNodes(client, ["node-a", "node-b"], heartbeat=0.2) as fake:
+        await client.resource("Deployment").create(tolerating("web", 2, seconds=0))
+        await eventually(lambda: _ready(client, 2))
+        fake.stop_node("node-a")
+        fake.stop_node("node-b")
+
+        async def both_unknown():
+            nodes = (await client.resource("Node").list()).items
+            return all(nl.ready_status(n) == "Unknown" for n in nodes) and nodes
+        nodes = await eventually(both_unknown, timeout=10)
+        await asyncio.sleep(1.0)
+        nodes = (await client.resource("Node").list()).items
+        assert not any(t.effect == "NoExecute" for n in nodes for t in n.spec.taints)
+        pods = (await client.resource("Pod").list(namespace="default")).items
+        assert len(pods) == 2 and not any(p.metadata.HasField("deletion_timestamp") for p in pods)
+
+
+async def _ready(client, n):
+    pods = await active_pods(client, label_selector="app=web")
+    return len([p for p in pods if podutil.is_ready(p)]) == n
+
+
+def tolerating(name, replicas, *, seconds):
+    """A Deployment whose pods tolerate an unreachable node for `seconds`."""
+    d = deployment(name, replicas)
+    d.spec.template.spec.tolerations.add(key=nl.UNREACHABLE_TAINT, operator="Exists", effect="NoExecute",
+                                         toleration_seconds=seconds)
+    return d
