@@ -1,0 +1,1 @@
+"""The node agent: kubelet, container runtime, kube-proxy and pod network."""
