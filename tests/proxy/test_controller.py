@@ -25,7 +25,8 @@ def node():
 
 @pytest.fixture
 def server(tmp_path):
-    server = ServerProcess(tmp_path / "data").start()
+    # No controllers: the test writes Endpoints itself, playing the endpoints controller.
+    server = ServerProcess(tmp_path / "data", extra_args=["--disable-controller-manager"]).start()
     yield server
     server.stop()
 
