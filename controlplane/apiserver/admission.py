@@ -255,3 +255,49 @@ class ServiceAccountAdmission(AdmissionPlugin):
         if account is not None and account.obj.HasField("automount_service_account_token"):
             return account.obj.automount_service_account_token
         return True
+
+
+class PriorityAdmission(AdmissionPlugin):
+    """A pod's priority comes from its PriorityClass (or the global default), as in Kubernetes.
+
+    An unknown class is refused; a pod may not state a priority of its own that
+    its class contradicts. Looks in the PriorityClass watch cache first, the
+    store only for a class created a moment ago.
+    """
+
+    def __init__(self, classes, cache):
+        self._classes = classes  # the PriorityClass Registry
+        self._cache = cache
+
+    async def _class(self, name: str) -> Message:
+        cached = self._cache.get(self._classes.kind.key("", name))
+        if cached is not None:
+            return cached.obj
+        try:
+            return await self._classes.get("", name)
+        except errors.ApiError:
+            raise errors.forbidden(f"no PriorityClass with name {name} was found") from None
+
+    async def admit_create(self, pod: Message, *, dry_run: bool = False) -> None:
+        spec = pod.spec
+        if spec.priority_class_name:
+            chosen = await self._class(spec.priority_class_name)
+        else:
+            chosen = next((c.obj for c in self._cache.list() if c.obj.global_default), None)
+        value = chosen.value if chosen is not None else 0
+        if spec.HasField("priority") and spec.priority != value:
+            raise errors.forbidden(f"the integer value of priority ({spec.priority}) must not be provided in "
+                                   f"pod spec; priority admission controller computed {value} from the given "
+                                   f"PriorityClass name")
+        spec.priority = value
+        if chosen is not None:
+            spec.priority_class_name = chosen.metadata.name
+            spec.preemption_policy = spec.preemption_policy or chosen.preemption_policy
+
+    async def admit_update(self, new: Message, old: Message, *, dry_run: bool = False) -> None:
+        """Keep what admission set when an update leaves it out (a re-applied manifest)."""
+        spec, kept = new.spec, old.spec
+        if not spec.HasField("priority") and kept.HasField("priority"):
+            spec.priority = kept.priority
+        spec.priority_class_name = spec.priority_class_name or kept.priority_class_name
+        spec.preemption_policy = spec.preemption_policy or kept.preemption_policy

@@ -13,9 +13,12 @@ import signal
 
 from controlplane.apiserver.server import APIServer, ServerOptions
 from controlplane.cli import controller_manager_cmd
+from controlplane.cli.common import CommandError
 from controlplane.client import Client, ClientConfig
 from controlplane.client.config import default_path
 from controlplane.controllers.manager import ControllerManager
+from controlplane.scheduler import config as scheduler_config
+from controlplane.scheduler.scheduler import run_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,10 @@ def register(sub) -> None:
                    help=f"do not write the admin client config to {default_path()}")
     p.add_argument("--disable-controller-manager", action="store_true",
                    help="run no controllers here (run `cox controller-manager` elsewhere)")
+    p.add_argument("--disable-scheduler", action="store_true",
+                   help="run no scheduler here (run `cox scheduler` elsewhere)")
+    p.add_argument("--scheduler-config", default="", metavar="FILE",
+                   help="scheduler configuration (KubeSchedulerConfiguration subset), as `cox scheduler --config`")
     controller_manager_cmd.add_controller_options(p)
     p.set_defaults(func=run)
 
@@ -48,6 +55,11 @@ def _component_client(server: APIServer, user: str) -> Client:
 
 async def run(args) -> int:
     controller_options = controller_manager_cmd.options_from(args)
+    try:
+        scheduler_settings = (scheduler_config.load(args.scheduler_config) if args.scheduler_config
+                              else scheduler_config.SchedulerConfig())
+    except scheduler_config.ConfigError as e:
+        raise CommandError(str(e)) from None
     server = APIServer(ServerOptions(
         data_dir=args.data_dir, listen=args.listen, datastore=args.datastore, tls_sans=args.tls_san,
         service_cidr=args.service_cidr, node_port_range=args.service_node_port_range,
@@ -65,6 +77,10 @@ async def run(args) -> int:
                 _component_client(server, "system:kube-controller-manager"))
             tasks.append(asyncio.create_task(ControllerManager(client, controller_options).run(stop),
                                              name="controller-manager"))
+        if not args.disable_scheduler:
+            client = await components.enter_async_context(_component_client(server, "system:kube-scheduler"))
+            tasks.append(asyncio.create_task(run_scheduler(client, stop=stop, config=scheduler_settings),
+                                             name="scheduler"))
         await stop.wait()
         await asyncio.gather(*tasks, return_exceptions=True)
     await server.stop()
