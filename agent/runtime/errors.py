@@ -36,12 +36,19 @@ def translate(fn: Callable[..., T], *args, **kwargs) -> T:
     """Call `fn`, turning docker-py and transport exceptions into runtime errors."""
     try:
         return fn(*args, **kwargs)
-    except docker.errors.NotFound as e:
-        raise NotFound(_explain(e)) from e
-    except docker.errors.APIError as e:
-        raise RuntimeFailure(_explain(e)) from e
-    except (requests.exceptions.ConnectionError, FileNotFoundError, ConnectionError) as e:
-        raise EngineUnavailable(str(e)) from e
+    except Exception as e:
+        raise runtime_error(e) from e
+
+
+def runtime_error(e: Exception) -> Exception:
+    """The runtime error for a docker-py or transport exception; other exceptions unchanged."""
+    if isinstance(e, docker.errors.NotFound):
+        return NotFound(_explain(e))
+    if isinstance(e, docker.errors.APIError):
+        return RuntimeFailure(_explain(e))
+    if isinstance(e, (requests.exceptions.ConnectionError, FileNotFoundError, ConnectionError)):
+        return EngineUnavailable(str(e))
+    return e
 
 
 def _explain(e: docker.errors.APIError) -> str:
