@@ -3,11 +3,16 @@
 The hand-written .proto files declare the kinds, each marked with the
 `resource` option. From those marks this script writes services.proto (a List
 message, a WatchEvent message and a service per kind, all alike), then compiles
-everything into controlplane/api/v1/. CI runs it and fails if git sees a diff.
+everything into controlplane/api/v1/. `--check` regenerates into a scratch
+copy and fails, naming the files, if the committed code differs (a test runs it).
 """
+import filecmp
 import importlib
 import pathlib
+import shutil
+import subprocess
 import sys
+import tempfile
 
 from grpc_tools import protoc
 
@@ -89,7 +94,7 @@ def render_services(kinds):
     return "\n".join(out) + "\n"
 
 
-def main():
+def generate():
     sources = sorted(p for p in (PROTO / PACKAGE_DIR).glob("*.proto") if p != SERVICES)
     compile_protos(sources)
     SERVICES.write_text(render_services(list(resource_kinds())))
@@ -98,5 +103,25 @@ def main():
         '"""Generated protobuf modules (proto/generate.py); do not edit."""\n')
 
 
+def _same(a: pathlib.Path, b: pathlib.Path) -> bool:
+    return b.exists() and filecmp.cmp(a, b, shallow=False)
+
+
+def check() -> int:
+    """Regenerate in a copy of the tree; report generated files that differ from ours."""
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = pathlib.Path(scratch) / "repo"
+        shutil.copytree(PROTO, copy / "proto")
+        shutil.copytree(ROOT / "controlplane", copy / "controlplane",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        subprocess.run([sys.executable, str(copy / "proto" / "generate.py")], check=True, cwd=copy)
+        made = [p for p in (copy / PACKAGE_DIR).iterdir() if p.is_file()] + list((copy / "proto").rglob("*.proto"))
+        stale = [str(p.relative_to(copy)) for p in sorted(made) if not _same(p, ROOT / p.relative_to(copy))]
+    if stale:
+        print("generated code differs from proto/ (run `python proto/generate.py`):", *stale, sep="\n  ")
+        return 1
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(check() if "--check" in sys.argv[1:] else generate())

@@ -1,0 +1,138 @@
+"""Who is calling (authentication) and may they do it (authorization).
+
+Callers present a bearer token in the `authorization` metadata. Tokens live in
+DATA/tokens, in Kubernetes' static token file format (`token,user,uid,"g1,g2"`).
+Two are made on first start: the admin's (group system:masters) and the node
+join token's secret (group system:nodes). Authorization is a fixed table of
+what each group may do, small on purpose: the admin may do everything; nodes
+may read everything and write only what a kubelet writes.
+"""
+import contextvars
+import csv
+import dataclasses
+import hmac
+import inspect
+import io
+import pathlib
+import secrets
+
+import grpc
+
+ADMIN_GROUP = "system:masters"
+NODES_GROUP = "system:nodes"
+
+READ_VERBS = frozenset({"get", "list", "watch"})
+
+
+@dataclasses.dataclass(frozen=True)
+class User:
+    name: str
+    groups: tuple[str, ...] = ()
+
+
+class TokenFile:
+    """The static tokens, read once at start."""
+
+    def __init__(self, path: pathlib.Path):
+        self._path = path
+        self._users: dict[str, User] = {}
+        if path.exists():
+            for row in csv.reader(io.StringIO(path.read_text())):
+                if len(row) >= 2 and not row[0].startswith("#"):
+                    groups = tuple(g for g in (row[3].split(",") if len(row) > 3 else []) if g)
+                    self._users[row[0]] = User(row[1], groups)
+
+    def add(self, user: User) -> str:
+        """Create, persist and return a new token for `user`."""
+        token = secrets.token_hex(24)
+        self._users[token] = user
+        with self._path.open("a") as f:
+            csv.writer(f).writerow([token, user.name, user.name, ",".join(user.groups)])
+        self._path.chmod(0o600)
+        return token
+
+    def token_for(self, user_name: str) -> str | None:
+        return next((t for t, u in self._users.items() if u.name == user_name), None)
+
+    def authenticate(self, token: str) -> User | None:
+        # Compare against every token in constant time so timing tells nothing.
+        found = None
+        for known, user in self._users.items():
+            if hmac.compare_digest(known, token):
+                found = user
+        return found
+
+
+def bearer_token(metadata) -> str | None:
+    for key, value in metadata or ():
+        if key == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
+            return value[len("Bearer "):].strip()
+    return None
+
+
+# What the node group may write, by kind: the kubelet's own objects.
+_NODE_WRITES = {
+    "Node": {"create", "update", "update_status", "delete"},
+    "Lease": {"create", "update", "delete"},
+    "Event": {"create", "update"},
+    "Pod": {"create", "update_status", "delete"},
+}
+
+
+def allowed(user: User, verb: str, kind: str) -> bool:
+    """May `user` do `verb` (get/list/watch/create/update/update_status/delete/bind) on `kind`?"""
+    if ADMIN_GROUP in user.groups:
+        return True
+    if NODES_GROUP in user.groups:
+        return verb in READ_VERBS or verb in _NODE_WRITES.get(kind, ())
+    return False
+
+
+# Set by the interceptor for the duration of one call; handlers authorize with it.
+current_user: contextvars.ContextVar[User] = contextvars.ContextVar("current_user")
+
+_ANONYMOUS_PREFIXES = ("/grpc.health.v1.Health/",)
+
+
+class AuthInterceptor(grpc.aio.ServerInterceptor):
+    """Authenticate every call but health checks; reject anonymous ones."""
+
+    def __init__(self, tokens: "TokenFile"):
+        self._tokens = tokens
+
+    async def intercept_service(self, continuation, details):
+        handler = await continuation(details)
+        if handler is None or details.method.startswith(_ANONYMOUS_PREFIXES):
+            return handler
+        token = bearer_token(details.invocation_metadata)
+        user = self._tokens.authenticate(token) if token else None
+        return _wrap(handler, user)
+
+
+def _wrap(handler: grpc.RpcMethodHandler, user: User | None) -> grpc.RpcMethodHandler:
+    """The same handler, run as `user`, or refusing with UNAUTHENTICATED if None."""
+
+    def wrap(behavior):
+        if behavior is None:
+            return None
+        if inspect.isasyncgenfunction(behavior):
+            async def stream(request, context):
+                if user is None:
+                    await context.abort(grpc.StatusCode.UNAUTHENTICATED, _NO_TOKEN)
+                current_user.set(user)
+                async for item in behavior(request, context):
+                    yield item
+            return stream
+
+        async def unary(request, context):
+            if user is None:
+                await context.abort(grpc.StatusCode.UNAUTHENTICATED, _NO_TOKEN)
+            current_user.set(user)
+            return await behavior(request, context)
+        return unary
+
+    return handler._replace(unary_unary=wrap(handler.unary_unary), unary_stream=wrap(handler.unary_stream),
+                            stream_unary=wrap(handler.stream_unary), stream_stream=wrap(handler.stream_stream))
+
+
+_NO_TOKEN = "a valid bearer token is required (metadata 'authorization: Bearer <token>')"

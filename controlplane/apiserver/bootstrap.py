@@ -1,0 +1,51 @@
+"""First start of a server: the data directory and its credentials.
+
+DATA/
+  state.db        the SQLite store (when no --datastore is given)
+  tls/            ca.crt, ca.key, server.crt, server.key
+  tokens          static bearer tokens (auth.TokenFile)
+  admin.yaml      client config for the admin
+  node-token      the join token agents present: K10<ca sha256>::node:<secret>
+
+The join token pins the CA by hash (client/join.py), and the server presents
+the CA with its certificate so that a joining agent can fetch it.
+"""
+import dataclasses
+import pathlib
+
+from controlplane.apiserver import auth, tls
+from controlplane.client.config import ClientConfig
+from controlplane.client.join import make_join_token
+
+ADMIN_USER = auth.User("admin", (auth.ADMIN_GROUP,))
+NODE_USER = auth.User("system:node", (auth.NODES_GROUP,))
+
+
+@dataclasses.dataclass(frozen=True)
+class Credentials:
+    ca_pem: bytes
+    cert_pem: bytes
+    key_pem: bytes
+    tokens: auth.TokenFile
+    admin_token: str
+    join_token: str
+
+
+def prepare(data_dir: pathlib.Path, *, names: list[str]) -> Credentials:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    ca_pem, cert_pem, key_pem = tls.ensure_serving_cert(data_dir / "tls", names)
+    tokens = auth.TokenFile(data_dir / "tokens")
+    admin_token = tokens.token_for(ADMIN_USER.name) or tokens.add(ADMIN_USER)
+    node_secret = tokens.token_for(NODE_USER.name) or tokens.add(NODE_USER)
+    token = make_join_token(tls.ca_hash(ca_pem), node_secret)
+    (data_dir / "node-token").write_text(token + "\n")
+    (data_dir / "node-token").chmod(0o600)
+    return Credentials(ca_pem, cert_pem, key_pem, tokens, admin_token, token)
+
+
+def write_admin_config(data_dir: pathlib.Path, creds: Credentials, server: str,
+                       extra_paths: list[pathlib.Path] = ()) -> None:
+    config = ClientConfig(server=server, ca=creds.ca_pem.decode(), token=creds.admin_token)
+    for path in (data_dir / "admin.yaml", *extra_paths):
+        config.write(path)

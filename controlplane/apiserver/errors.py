@@ -1,0 +1,48 @@
+"""API errors as gRPC status codes, worded as Kubernetes words them.
+
+Kubernetes' HTTP codes map onto gRPC's: 404 NOT_FOUND, 409 AlreadyExists
+ALREADY_EXISTS, 409 Conflict (stale resourceVersion) ABORTED, 422 Invalid
+INVALID_ARGUMENT, 403 PERMISSION_DENIED, 401 UNAUTHENTICATED, 410 Gone (a
+compacted resourceVersion) OUT_OF_RANGE.
+"""
+import grpc
+
+from controlplane.api.kinds import Kind
+
+
+class ApiError(Exception):
+    def __init__(self, code: grpc.StatusCode, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def not_found(kind: Kind, name: str) -> ApiError:
+    return ApiError(grpc.StatusCode.NOT_FOUND, f'{kind.plural} "{name}" not found')
+
+
+def already_exists(kind: Kind, name: str) -> ApiError:
+    return ApiError(grpc.StatusCode.ALREADY_EXISTS, f'{kind.plural} "{name}" already exists')
+
+
+def conflict(kind: Kind, name: str, reason: str = "") -> ApiError:
+    reason = reason or ("the object has been modified; please apply your changes "
+                        "to the latest version and try again")
+    return ApiError(grpc.StatusCode.ABORTED,
+                    f'Operation cannot be fulfilled on {kind.plural} "{name}": {reason}')
+
+
+def invalid(message: str) -> ApiError:
+    return ApiError(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+
+def forbidden(message: str) -> ApiError:
+    return ApiError(grpc.StatusCode.PERMISSION_DENIED, message)
+
+
+def gone(message: str) -> ApiError:
+    return ApiError(grpc.StatusCode.OUT_OF_RANGE, message)
+
+
+def failed_precondition(message: str) -> ApiError:
+    return ApiError(grpc.StatusCode.FAILED_PRECONDITION, message)

@@ -1,0 +1,145 @@
+"""Assemble and run the API server: store, registries, caches, gRPC.
+
+`APIServer` is what `cox server` runs, and what tests embed. It is stateless
+beyond its store: several can run over one etcd.
+"""
+import asyncio
+import dataclasses
+import logging
+import pathlib
+
+import grpc
+from grpc_health.v1 import health, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from controlplane import __version__
+from controlplane.api.kinds import KINDS
+from controlplane.api.v1 import cluster_pb2
+from controlplane.apiserver import admission, auth, bootstrap, errors, tls
+from controlplane.apiserver.registry import Registry
+from controlplane.apiserver.service import KindService, generic_handler
+from controlplane.apiserver.watchcache import WatchCache
+from controlplane.store import Store, open_store
+
+log = logging.getLogger(__name__)
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+EVENT_TTL_SECONDS = 3600
+
+# Watches are long-lived: ping idle connections so dead peers are noticed.
+_GRPC_OPTIONS = [
+    ("grpc.max_receive_message_length", 8 * 1024 * 1024),
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+]
+
+
+@dataclasses.dataclass
+class ServerOptions:
+    data_dir: pathlib.Path = pathlib.Path("/var/lib/cox")
+    listen: str = "0.0.0.0:6443"
+    datastore: str = ""                       # default: sqlite in data_dir
+    tls_sans: list[str] = dataclasses.field(default_factory=list)
+    user_config: pathlib.Path | None = None   # also write the admin config here
+    watch_history: int = 10_000               # events each kind's watch cache keeps for resuming watchers
+    bookmark_seconds: float = 10.0            # how often idle watchers get a BOOKMARK
+
+
+def _host_port(listen: str) -> tuple[str, int]:
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+class APIServer:
+    def __init__(self, options: ServerOptions):
+        self.options = options
+        self.store: Store | None = None
+        self.caches: dict[str, WatchCache] = {}
+        self.registries: dict[str, Registry] = {}
+        self.credentials: bootstrap.Credentials | None = None
+        self.port = 0
+        self._grpc: grpc.aio.Server | None = None
+
+    @property
+    def address(self) -> str:
+        """host:port a local client dials."""
+        host, _ = _host_port(self.options.listen)
+        if host in ("", "0.0.0.0", "::"):
+            host = "127.0.0.1"
+        return f"{host}:{self.port}"
+
+    async def start(self) -> None:
+        opts = self.options
+        host, port = _host_port(opts.listen)
+        self.credentials = bootstrap.prepare(opts.data_dir, names=tls.default_names(host) + opts.tls_sans)
+        self.store = await open_store(opts.datastore or f"sqlite://{opts.data_dir / 'state.db'}")
+        self._build_registries()
+        await asyncio.gather(*(cache.start() for cache in self.caches.values()))
+        await self._ensure_namespaces()
+        self._grpc = self._build_grpc()
+        # The chain includes the CA, so a joining agent can fetch it (client/join.py).
+        chain = self.credentials.cert_pem + self.credentials.ca_pem
+        creds = grpc.ssl_server_credentials([(self.credentials.key_pem, chain)])
+        self.port = self._grpc.add_secure_port(f"{host or '0.0.0.0'}:{port}", creds)
+        await self._grpc.start()
+        bootstrap.write_admin_config(opts.data_dir, self.credentials, self.address,
+                                     [opts.user_config] if opts.user_config else [])
+        log.info("API server listening on %s (%s store)", self.address, self.store.name)
+
+    def _build_registries(self) -> None:
+        namespaces = Registry(self.store, KINDS["Namespace"])
+        lifecycle = admission.NamespaceLifecycle(namespaces)
+        for kind in KINDS.values():
+            if kind.name == "Namespace":
+                registry = namespaces
+            else:
+                registry = Registry(self.store, kind, admission=[lifecycle] if kind.namespaced else [],
+                                    ttl_seconds=EVENT_TTL_SECONDS if kind.name == "Event" else 0)
+            self.registries[kind.name] = registry
+            self.caches[kind.name] = WatchCache(self.store, kind, history=self.options.watch_history,
+                                                bookmark_seconds=self.options.bookmark_seconds)
+
+    async def _ensure_namespaces(self) -> None:
+        registry = self.registries["Namespace"]
+        for name in SYSTEM_NAMESPACES:
+            try:
+                await registry.create(registry.kind.new(metadata={"name": name}))
+            except errors.ApiError as e:
+                if e.code != grpc.StatusCode.ALREADY_EXISTS:
+                    raise
+
+    def _build_grpc(self) -> grpc.aio.Server:
+        server = grpc.aio.server(interceptors=[auth.AuthInterceptor(self.credentials.tokens)],
+                                 options=_GRPC_OPTIONS)
+        names = []
+        for kind in KINDS.values():
+            service = KindService(kind, self.registries[kind.name], self.caches[kind.name])
+            server.add_generic_rpc_handlers((generic_handler(service),))
+            names.append(kind.service)
+        server.add_generic_rpc_handlers((self._cluster_handler(),))
+        health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)
+        names += ["coxswain.v1.Cluster", health.SERVICE_NAME, reflection.SERVICE_NAME]
+        reflection.enable_server_reflection(names, server)
+        return server
+
+    def _cluster_handler(self) -> grpc.GenericRpcHandler:
+        async def version(request, context):
+            user = auth.current_user.get()
+            return cluster_pb2.VersionInfo(server_version=__version__, datastore=self.store.name,
+                                           user=user.name, groups=list(user.groups))
+        return grpc.method_handlers_generic_handler("coxswain.v1.Cluster", {
+            "Version": grpc.unary_unary_rpc_method_handler(
+                version, request_deserializer=cluster_pb2.VersionRequest.FromString,
+                response_serializer=cluster_pb2.VersionInfo.SerializeToString)})
+
+    async def wait(self) -> None:
+        await self._grpc.wait_for_termination()
+
+    async def stop(self, grace: float = 2.0) -> None:
+        if self._grpc:
+            await self._grpc.stop(grace)
+        await asyncio.gather(*(cache.stop() for cache in self.caches.values()))
+        if self.store:
+            await self.store.close()

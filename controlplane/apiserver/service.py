@@ -1,0 +1,209 @@
+"""Each kind's gRPC service, built from its descriptor rather than written out.
+
+All kinds behave alike, so one set of handlers serves them all: this module
+binds the generated service names (coxswain.v1.<Kind>Service) to a kind's
+registry and watch cache. List and Watch answer with pre-encoded bytes from the
+cache (see wire.py); the other methods return messages.
+"""
+import base64
+import json
+
+import grpc
+
+from controlplane.api import selectors
+from controlplane.api.kinds import Kind
+from controlplane.api.v1 import core_pb2, meta_pb2
+from controlplane.apiserver import auth, errors, wire
+from controlplane.apiserver.registry import Registry, decode
+from controlplane.apiserver.watchcache import WatchCache, WatchClosed
+from controlplane.store import CompactedError
+
+def _authorize(kind: Kind, verb: str) -> None:
+    user = auth.current_user.get()
+    if not auth.allowed(user, verb, kind.name):
+        raise errors.forbidden(f'User "{user.name}" cannot {verb} resource "{kind.plural}"')
+
+
+def _namespace(kind: Kind, namespace: str) -> str:
+    if not kind.namespaced and namespace:
+        raise errors.invalid(f"namespace: {kind.name} is cluster-scoped, namespace must be empty")
+    return namespace
+
+
+def _filter(kind: Kind, request):
+    """A predicate for the request's namespace and selectors, or INVALID_ARGUMENT."""
+    try:
+        labels = selectors.parse_label_selector(request.label_selector)
+        fields = selectors.parse_field_selector(request.field_selector, kind.name)
+    except ValueError as e:
+        raise errors.invalid(str(e)) from None
+    namespace = request.namespace
+    if not namespace and labels.empty and fields.empty:
+        return None
+
+    def match(obj) -> bool:
+        return ((not namespace or obj.metadata.namespace == namespace)
+                and labels.matches(obj.metadata.labels) and fields.matches(obj))
+    return match
+
+
+def _encode_continue(revision: int, last_key: str) -> str:
+    raw = json.dumps({"rv": revision, "start": last_key}).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_continue(token: str) -> tuple[int, str]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return int(data["rv"]), str(data["start"])
+    except (ValueError, KeyError, TypeError):
+        raise errors.invalid("continue: not a continue token this server issued") from None
+
+
+def _parse_rv(value: str) -> int:
+    try:
+        rv = int(value or 0)
+    except ValueError:
+        raise errors.invalid(f'resourceVersion: "{value}" is not a resource version') from None
+    if rv < 0:
+        raise errors.invalid(f'resourceVersion: "{value}" is not a resource version')
+    return rv
+
+
+class KindService:
+    """The handlers of one kind."""
+
+    def __init__(self, kind: Kind, registry: Registry, cache: WatchCache):
+        self.kind = kind
+        self.registry = registry
+        self.cache = cache
+
+    async def create(self, request):
+        return await self.registry.create(request)
+
+    async def get(self, request: meta_pb2.GetRequest):
+        return await self.registry.get(_namespace(self.kind, request.namespace), request.name)
+
+    async def update(self, request):
+        return await self.registry.update(request)
+
+    async def update_status(self, request):
+        return await self.registry.update(request, status_only=True)
+
+    async def delete(self, request: meta_pb2.DeleteRequest):
+        grace = request.grace_period_seconds if request.HasField("grace_period_seconds") else None
+        return await self.registry.delete(
+            _namespace(self.kind, request.namespace), request.name, grace_period_seconds=grace,
+            propagation_policy=request.propagation_policy,
+            precondition_uid=request.preconditions.uid,
+            precondition_resource_version=request.preconditions.resource_version)
+
+    async def bind(self, request: core_pb2.Binding):
+        if request.target.kind not in ("", "Node"):
+            raise errors.invalid(f'target.kind: must be "Node", not "{request.target.kind}"')
+        if not request.target.name:
+            raise errors.invalid("target.name: required")
+        return await self.registry.bind(request.metadata.namespace or "default",
+                                        request.metadata.name, request.target.name)
+
+    async def list(self, request: meta_pb2.ListRequest) -> bytes:
+        _namespace(self.kind, request.namespace)
+        match = _filter(self.kind, request)
+        if request.limit > 0 or request.continue_token or request.resource_version not in ("", "0"):
+            return await self._list_from_store(request, match)
+        if request.resource_version == "":
+            # A consistent read: the cache must have caught up with the store.
+            revision = await self.registry.store.current_revision()
+            if not await self.cache.wait_until_fresh(revision):
+                return await self._list_from_store(request, match)
+        items = self.cache.list(namespace=request.namespace, match=match or (lambda _o: True))
+        return wire.list_response(self.kind, [c.data for c in items], resource_version=self.cache.revision)
+
+    async def _list_from_store(self, request: meta_pb2.ListRequest, match) -> bytes:
+        """A paged or point-in-time list, read from the store as Kubernetes does."""
+        if request.continue_token:
+            revision, start_after = _decode_continue(request.continue_token)
+        else:
+            revision, start_after = _parse_rv(request.resource_version), ""
+        prefix = self.kind.key_prefix(request.namespace)
+        items: list[bytes] = []
+        limit = request.limit
+        while True:
+            try:
+                page = await self.registry.store.range(prefix, revision=revision, start_after=start_after,
+                                                       limit=limit - len(items) if limit else 0)
+            except CompactedError as e:
+                raise errors.gone(f"The provided continue parameter is too old: {e}") from None
+            revision = page.revision
+            for kv in page.kvs:
+                obj = decode(self.kind, kv)
+                if match is None or match(obj):
+                    items.append(obj.SerializeToString())
+            if page.kvs:
+                start_after = page.kvs[-1].key
+            if not page.more or (limit and len(items) >= limit):
+                break
+        token = _encode_continue(revision, start_after) if page.more else ""
+        remaining = page.count - len(page.kvs) if page.more and match is None else None
+        return wire.list_response(self.kind, items, resource_version=revision,
+                                  continue_token=token, remaining=remaining)
+
+    async def watch(self, request: meta_pb2.WatchRequest, context):
+        _namespace(self.kind, request.namespace)
+        match = _filter(self.kind, request)
+        rv = _parse_rv(request.resource_version)
+        if rv > self.cache.revision:
+            await self.cache.wait_until_fresh(rv)
+        try:
+            watcher = self.cache.watch(resource_version=rv, match=match or (lambda _o: True),
+                                       bookmarks=request.allow_watch_bookmarks)
+        except CompactedError as e:
+            raise errors.gone(f"too old resource version: {rv} ({e.compacted})") from None
+        try:
+            async for data in watcher.events():
+                yield data
+        except WatchClosed as e:
+            raise errors.gone(f"watch closed by the server: {e}; relist") from None
+
+
+def _unary(service: KindService, verb: str, fn, deserializer, serializer):
+    async def handler(request, context):
+        try:
+            _authorize(service.kind, verb)
+            return await fn(request)
+        except errors.ApiError as e:
+            await context.abort(e.code, e.message)
+    return grpc.unary_unary_rpc_method_handler(handler, request_deserializer=deserializer,
+                                               response_serializer=serializer)
+
+
+def _stream(service: KindService, verb: str, fn, deserializer):
+    async def handler(request, context):
+        try:
+            _authorize(service.kind, verb)
+            async for item in fn(request, context):
+                yield item
+        except errors.ApiError as e:
+            await context.abort(e.code, e.message)
+    return grpc.unary_stream_rpc_method_handler(handler, request_deserializer=deserializer,
+                                                response_serializer=None)
+
+
+def generic_handler(service: KindService) -> grpc.GenericRpcHandler:
+    """The grpc handler for coxswain.v1.<Kind>Service, methods as the descriptor lists them."""
+    kind = service.kind
+    serialize = kind.message.SerializeToString
+    methods = {
+        "Create": _unary(service, "create", service.create, kind.message.FromString, serialize),
+        "Get": _unary(service, "get", service.get, meta_pb2.GetRequest.FromString, serialize),
+        "List": _unary(service, "list", service.list, meta_pb2.ListRequest.FromString, None),
+        "Watch": _stream(service, "watch", service.watch, meta_pb2.WatchRequest.FromString),
+        "Update": _unary(service, "update", service.update, kind.message.FromString, serialize),
+        "Delete": _unary(service, "delete", service.delete, meta_pb2.DeleteRequest.FromString, serialize),
+    }
+    if kind.has_status:
+        methods["UpdateStatus"] = _unary(service, "update_status", service.update_status,
+                                         kind.message.FromString, serialize)
+    if kind.name == "Pod":
+        methods["Bind"] = _unary(service, "bind", service.bind, core_pb2.Binding.FromString, serialize)
+    return grpc.method_handlers_generic_handler(kind.service, methods)

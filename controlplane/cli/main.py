@@ -1,0 +1,42 @@
+"""`cox`: one command, subcommands registered by the modules of this package.
+
+Each subcommand module has `register(subparsers)`, which adds its parser and
+sets `func` to an async function taking the parsed arguments. Errors a user
+can act on are printed as one line on stderr with a non-zero exit.
+"""
+import argparse
+import asyncio
+import logging
+import sys
+
+from controlplane.cli import server_cmd
+from controlplane.client import config, errors
+
+COMMANDS = [server_cmd]
+
+
+class CommandError(Exception):
+    """A failure to report to the user as one line."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cox", description="coxswain: a small container orchestrator")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        code = asyncio.run(args.func(args))
+    except KeyboardInterrupt:
+        code = 130
+    except (CommandError, config.ConfigError, errors.ApiError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        code = 1
+    sys.exit(code or 0)

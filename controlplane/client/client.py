@@ -1,0 +1,163 @@
+"""A typed async client for the API server (client-go's clientset, in small).
+
+    client = Client(config)
+    pod = await client.resource("Pod").create(pod)
+    async for event in client.resource("Pod").watch(namespace="default"):
+        print(event.type, event.object.metadata.name)
+
+One `Resource` per kind, built from the kind registry, so every kind has the
+same methods. gRPC errors come out as the exceptions in client.errors.
+"""
+import functools
+from typing import AsyncIterator
+
+import grpc
+from google.protobuf.message import Message
+
+from controlplane.api import kinds
+from controlplane.api.v1 import cluster_pb2, core_pb2, meta_pb2
+from controlplane.client import errors
+from controlplane.client.config import ClientConfig
+
+_CHANNEL_OPTIONS = [
+    ("grpc.max_receive_message_length", -1),   # lists of many objects are large
+    ("grpc.max_send_message_length", 8 * 1024 * 1024),
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+]
+
+
+def _translate_errors(fn):
+    @functools.wraps(fn)
+    async def call(*args, **kwargs):
+        try:
+            return await fn(*args, **kwargs)
+        except grpc.aio.AioRpcError as e:
+            raise errors.from_rpc_error(e) from None
+    return call
+
+
+class Resource:
+    """The calls of one kind."""
+
+    def __init__(self, channel: grpc.aio.Channel, kind: kinds.Kind, *, timeout: float | None):
+        self.kind = kind
+        self._timeout = timeout
+        base = f"/{kind.service}/"
+        obj = kind.message
+
+        def unary(method, request_type, response_type):
+            return channel.unary_unary(base + method, request_serializer=request_type.SerializeToString,
+                                       response_deserializer=response_type.FromString)
+        self._create = unary("Create", obj, obj)
+        self._get = unary("Get", meta_pb2.GetRequest, obj)
+        self._list = unary("List", meta_pb2.ListRequest, kind.list_message)
+        self._update = unary("Update", obj, obj)
+        self._update_status = unary("UpdateStatus", obj, obj) if kind.has_status else None
+        self._delete = unary("Delete", meta_pb2.DeleteRequest, obj)
+        self._bind = unary("Bind", core_pb2.Binding, obj) if kind.name == "Pod" else None
+        self._watch = channel.unary_stream(base + "Watch",
+                                           request_serializer=meta_pb2.WatchRequest.SerializeToString,
+                                           response_deserializer=kind.watch_event.FromString)
+
+    def _ns(self, namespace: str) -> str:
+        return (namespace or "default") if self.kind.namespaced else ""
+
+    @_translate_errors
+    async def create(self, obj: Message) -> Message:
+        return await self._create(obj, timeout=self._timeout)
+
+    @_translate_errors
+    async def get(self, name: str, *, namespace: str = "") -> Message:
+        return await self._get(meta_pb2.GetRequest(namespace=self._ns(namespace), name=name),
+                               timeout=self._timeout)
+
+    @_translate_errors
+    async def list(self, *, namespace: str = "", label_selector: str = "", field_selector: str = "",
+                   limit: int = 0, continue_token: str = "", resource_version: str = "") -> Message:
+        """<Kind>List; namespace "" lists all namespaces."""
+        return await self._list(meta_pb2.ListRequest(
+            namespace=namespace, label_selector=label_selector, field_selector=field_selector,
+            limit=limit, continue_token=continue_token, resource_version=resource_version),
+            timeout=self._timeout)
+
+    @_translate_errors
+    async def update(self, obj: Message) -> Message:
+        return await self._update(obj, timeout=self._timeout)
+
+    @_translate_errors
+    async def update_status(self, obj: Message) -> Message:
+        return await self._update_status(obj, timeout=self._timeout)
+
+    @_translate_errors
+    async def delete(self, name: str, *, namespace: str = "", grace_period_seconds: int | None = None,
+                     propagation_policy: str = "", uid: str = "", resource_version: str = "") -> Message:
+        """Returns the object as deleted, or as it is while a graceful or finalized deletion runs."""
+        request = meta_pb2.DeleteRequest(
+            namespace=self._ns(namespace), name=name, propagation_policy=propagation_policy,
+            preconditions=meta_pb2.Preconditions(uid=uid, resource_version=resource_version))
+        if grace_period_seconds is not None:
+            request.grace_period_seconds = grace_period_seconds
+        return await self._delete(request, timeout=self._timeout)
+
+    @_translate_errors
+    async def bind(self, name: str, node_name: str, *, namespace: str = "") -> Message:
+        """Pods only: assign the pod to a node (the pods/binding subresource)."""
+        binding = core_pb2.Binding(metadata={"name": name, "namespace": self._ns(namespace)},
+                                   target={"kind": "Node", "name": node_name})
+        return await self._bind(binding, timeout=self._timeout)
+
+    async def watch(self, *, namespace: str = "", label_selector: str = "", field_selector: str = "",
+                    resource_version: str = "", bookmarks: bool = False) -> AsyncIterator[Message]:
+        """<Kind>WatchEvent messages (type, object) until the stream ends.
+
+        resource_version "" starts with an ADDED event per current object.
+        Raises errors.Gone when the revision is too old: relist, then watch again.
+        """
+        call = self._watch(meta_pb2.WatchRequest(
+            namespace=namespace, label_selector=label_selector, field_selector=field_selector,
+            resource_version=resource_version, allow_watch_bookmarks=bookmarks))
+        try:
+            async for event in call:
+                yield event
+        except grpc.aio.AioRpcError as e:
+            raise errors.from_rpc_error(e) from None
+        finally:
+            call.cancel()
+
+
+class Client:
+    """A connection to the API server and a Resource per kind."""
+
+    def __init__(self, config: ClientConfig, *, timeout: float | None = 30.0):
+        tls = grpc.ssl_channel_credentials(root_certificates=config.ca.encode())
+        token = grpc.access_token_call_credentials(config.token)
+        self.config = config
+        self.channel = grpc.aio.secure_channel(config.server, grpc.composite_channel_credentials(tls, token),
+                                               options=_CHANNEL_OPTIONS)
+        self._resources = {name: Resource(self.channel, kind, timeout=timeout)
+                           for name, kind in kinds.KINDS.items()}
+        self._version = self.channel.unary_unary(
+            "/coxswain.v1.Cluster/Version", request_serializer=cluster_pb2.VersionRequest.SerializeToString,
+            response_deserializer=cluster_pb2.VersionInfo.FromString)
+
+    def resource(self, kind: str | kinds.Kind) -> Resource:
+        """The Resource of a kind, by Kind or by any name the CLI accepts (Pod, pods, po)."""
+        if isinstance(kind, kinds.Kind):
+            return self._resources[kind.name]
+        found = self._resources.get(kind)
+        return found if found is not None else self._resources[kinds.resolve(kind).name]
+
+    @_translate_errors
+    async def version(self) -> cluster_pb2.VersionInfo:
+        return await self._version(cluster_pb2.VersionRequest(), timeout=10)
+
+    async def close(self) -> None:
+        await self.channel.close()
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.close()

@@ -1,0 +1,62 @@
+"""Authentication and authorization: tokens over TLS, nothing anonymous but health."""
+import asyncio
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from controlplane.client import Client, ClientConfig, errors
+from controlplane.client.join import JoinError, join_config, make_join_token, parse_join_token
+from tests.support.objects import configmap, pod
+
+
+def client_with_token(apiserver, token: str) -> Client:
+    return Client(ClientConfig(server=apiserver.address, ca=apiserver.credentials.ca_pem.decode(), token=token))
+
+
+async def test_wrong_token_is_unauthenticated(apiserver):
+    async with client_with_token(apiserver, "not-a-token") as c:
+        with pytest.raises(errors.Unauthenticated):
+            await c.resource("Pod").list()
+        with pytest.raises(errors.Unauthenticated):
+            async for _ in c.resource("Pod").watch():
+                pass
+
+
+async def test_health_needs_no_token(apiserver):
+    creds = grpc.ssl_channel_credentials(root_certificates=apiserver.credentials.ca_pem)
+    async with grpc.aio.secure_channel(apiserver.address, creds) as channel:
+        reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_version_reports_identity(client):
+    info = await client.version()
+    assert info.user == "admin" and "system:masters" in info.groups and info.datastore == "sqlite"
+
+
+async def test_node_token_may_read_and_write_node_things_only(apiserver, client):
+    await client.resource("ConfigMap").create(configmap("c"))
+    _, secret = parse_join_token(apiserver.credentials.join_token)
+    async with client_with_token(apiserver, secret) as node:
+        assert [c.metadata.name for c in (await node.resource("ConfigMap").list()).items] == ["c"]
+        await node.resource("Node").create(node.resource("Node").kind.new(metadata={"name": "n1"}))
+        with pytest.raises(errors.Forbidden, match='cannot create resource "configmaps"'):
+            await node.resource("ConfigMap").create(configmap("d"))
+        with pytest.raises(errors.Forbidden):
+            await node.resource("Pod").update(pod("x"))
+
+
+async def test_agent_joins_with_address_and_token_only(apiserver):
+    token = (apiserver.options.data_dir / "node-token").read_text().strip()
+    config = await asyncio.to_thread(join_config, apiserver.address, token)
+    assert config.ca.strip() == apiserver.credentials.ca_pem.decode().strip()
+    async with Client(config) as node:
+        assert "system:nodes" in (await node.version()).groups
+
+
+async def test_join_refuses_a_server_without_the_pinned_ca(apiserver):
+    _, secret = parse_join_token(apiserver.credentials.join_token)
+    forged = make_join_token("0" * 64, secret)
+    with pytest.raises(JoinError, match="did not present the CA"):
+        await asyncio.to_thread(join_config, apiserver.address, forged)

@@ -1,0 +1,103 @@
+"""Run a real API server for a test: in this process, or as a `cox server` process."""
+import contextlib
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from controlplane.apiserver.server import APIServer, ServerOptions
+from controlplane.client import Client, ClientConfig, load_config
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def admin_client(server: APIServer, **kwargs) -> Client:
+    creds = server.credentials
+    return Client(ClientConfig(server=server.address, ca=creds.ca_pem.decode(), token=creds.admin_token),
+                  **kwargs)
+
+
+@contextlib.asynccontextmanager
+async def running_apiserver(data_dir: pathlib.Path, **options):
+    """An APIServer in this event loop on a free loopback port."""
+    server = APIServer(ServerOptions(data_dir=data_dir, listen="127.0.0.1:0", **options))
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop(grace=0)
+
+
+def cox_env(home: pathlib.Path) -> dict:
+    """Environment for a `cox` subprocess: this checkout's code, a private HOME."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), HOME=str(home))
+    env.pop("COX_CONFIG", None)
+    return env
+
+
+def cox_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "controlplane.cli", *args]
+
+
+class ServerProcess:
+    """`cox server` as a child process, stopped (or killed) by PID."""
+
+    def __init__(self, data_dir: pathlib.Path, *, port: int | None = None, extra_args=()):
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.home = data_dir.parent / f"{data_dir.name}-home"
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
+        self.extra_args = list(extra_args)
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def config_path(self) -> pathlib.Path:
+        return self.data_dir / "admin.yaml"
+
+    def start(self, timeout: float = 30) -> "ServerProcess":
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            cox_command("server", "--data-dir", str(self.data_dir), "--listen", f"127.0.0.1:{self.port}",
+                        *self.extra_args),
+            env=cox_env(self.home), stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"cox server exited {self.proc.returncode}: {self.log_path.read_text()[-2000:]}")
+            if self.config_path.exists() and _port_open(self.port):
+                return self
+            time.sleep(0.05)
+        raise TimeoutError(f"cox server not up after {timeout}s: {self.log_path.read_text()[-2000:]}")
+
+    def client(self, **kwargs) -> Client:
+        return Client(load_config(self.config_path), **kwargs)
+
+    def kill(self) -> None:
+        """SIGKILL: the crash case."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
