@@ -101,6 +101,7 @@ def status_from_inspect(data: dict) -> ContainerStatus:
     state = data["State"]
     identity = _identity(data["Id"], found, state.get("Status", ""))
     exited = identity["state"] is State.EXITED
+    network_mode = data["HostConfig"].get("NetworkMode", "")
     return ContainerStatus(
         **identity,
         image=data["Config"].get("Image", ""), image_id=data.get("Image", ""),
@@ -112,7 +113,8 @@ def status_from_inspect(data: dict) -> ContainerStatus:
         oom_killed=bool(state.get("OOMKilled")),
         error=state.get("Error") or "",
         ip=_ip(data) if identity["kind"] is Kind.SANDBOX else "",
-        host_network=data["HostConfig"].get("NetworkMode", "") == "host",
+        host_network=network_mode == "host",
+        sandbox_id=network_mode.removeprefix("container:") if network_mode.startswith("container:") else "",
     )
 
 

@@ -126,6 +126,7 @@ class ContainerStatus(ContainerSummary):
     error: str
     ip: str = ""
     host_network: bool = False
+    sandbox_id: str = ""    # for a container joined to a sandbox: the sandbox's id
 
 
 @dataclass(frozen=True)
