@@ -7,12 +7,12 @@ win. The object's resourceVersion is its key's mod revision; it is not stored
 inside the value but set on every read.
 """
 import asyncio
-import datetime
 import random
 import time
 import uuid
 
 from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from controlplane.api import defaults, validation
 from controlplane.api.errors import InvalidError
@@ -27,10 +27,9 @@ _NAME_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _UPDATE_RETRIES = 20
 
 
-def now_timestamp():
+def now_timestamp() -> Timestamp:
     """Kubernetes' metav1.Time has whole seconds."""
-    from google.protobuf.timestamp_pb2 import Timestamp
-    return Timestamp(seconds=int(datetime.datetime.now(datetime.timezone.utc).timestamp()))
+    return Timestamp(seconds=int(time.time()))
 
 
 class LeasePool:

@@ -18,7 +18,7 @@ from controlplane.api.v1 import cluster_pb2
 from controlplane.apiserver import admission, auth, bootstrap, errors, tls
 from controlplane.apiserver.registry import Registry
 from controlplane.apiserver.service import KindService, generic_handler
-from controlplane.apiserver.watchcache import WatchCache
+from controlplane.apiserver.watchcache import StoreFeed, WatchCache
 from controlplane.store import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ class APIServer:
     def __init__(self, options: ServerOptions):
         self.options = options
         self.store: Store | None = None
+        self.feed: StoreFeed | None = None
         self.caches: dict[str, WatchCache] = {}
         self.registries: dict[str, Registry] = {}
         self.credentials: bootstrap.Credentials | None = None
@@ -76,7 +77,7 @@ class APIServer:
         self.credentials = bootstrap.prepare(opts.data_dir, names=tls.default_names(host) + opts.tls_sans)
         self.store = await open_store(opts.datastore or f"sqlite://{opts.data_dir / 'state.db'}")
         self._build_registries()
-        await asyncio.gather(*(cache.start() for cache in self.caches.values()))
+        await self.feed.start()
         await self._ensure_namespaces()
         self._grpc = self._build_grpc()
         # The chain includes the CA, so a joining agent can fetch it (client/join.py).
@@ -89,8 +90,11 @@ class APIServer:
         log.info("API server listening on %s (%s store)", self.address, self.store.name)
 
     def _build_registries(self) -> None:
+        self.feed = StoreFeed(self.store, bookmark_seconds=self.options.bookmark_seconds)
+        for kind in KINDS.values():
+            self.caches[kind.name] = WatchCache(self.feed, kind, history=self.options.watch_history)
         namespaces = Registry(self.store, KINDS["Namespace"])
-        lifecycle = admission.NamespaceLifecycle(namespaces)
+        lifecycle = admission.NamespaceLifecycle(namespaces, self.caches["Namespace"])
         for kind in KINDS.values():
             if kind.name == "Namespace":
                 registry = namespaces
@@ -98,8 +102,6 @@ class APIServer:
                 registry = Registry(self.store, kind, admission=[lifecycle] if kind.namespaced else [],
                                     ttl_seconds=EVENT_TTL_SECONDS if kind.name == "Event" else 0)
             self.registries[kind.name] = registry
-            self.caches[kind.name] = WatchCache(self.store, kind, history=self.options.watch_history,
-                                                bookmark_seconds=self.options.bookmark_seconds)
 
     async def _ensure_namespaces(self) -> None:
         registry = self.registries["Namespace"]
@@ -140,6 +142,6 @@ class APIServer:
     async def stop(self, grace: float = 2.0) -> None:
         if self._grpc:
             await self._grpc.stop(grace)
-        await asyncio.gather(*(cache.stop() for cache in self.caches.values()))
+        await self.feed.stop()
         if self.store:
             await self.store.close()

@@ -114,7 +114,7 @@ class KindService:
         if request.resource_version == "":
             # A consistent read: the cache must have caught up with the store.
             revision = await self.registry.store.current_revision()
-            if not await self.cache.wait_until_fresh(revision):
+            if not await self.cache.feed.wait_until_fresh(revision):
                 return await self._list_from_store(request, match)
         items = self.cache.list(namespace=request.namespace, match=match or (lambda _o: True))
         return wire.list_response(self.kind, [c.data for c in items], resource_version=self.cache.revision)
@@ -153,7 +153,7 @@ class KindService:
         match = _filter(self.kind, request)
         rv = _parse_rv(request.resource_version)
         if rv > self.cache.revision:
-            await self.cache.wait_until_fresh(rv)
+            await self.cache.feed.wait_until_fresh(rv)
         try:
             watcher = self.cache.watch(resource_version=rv, match=match or (lambda _o: True),
                                        bookmarks=request.allow_watch_bookmarks)

@@ -1,12 +1,16 @@
-"""The watch cache: one store watch per kind, served to many clients.
+"""The watch cache: one store watch, served to many clients of every kind.
 
-Kubernetes' "cacher" in small: the cache lists the kind once, then follows one
-store watch, keeping every current object (decoded for filtering, serialized
-once for sending) and a window of recent events. Lists are answered from
-memory once the cache has caught up with the store's current revision; a
-client's watch replays the window from its resourceVersion and then follows
-live events through its own bounded queue. A client too slow to drain its
-queue is cut off (it relists), so one slow reader never holds the others back.
+Kubernetes' "cacher" in small. A `StoreFeed` lists every kind at one revision,
+then follows a single store watch on /registry/ and hands each event to its
+kind's `WatchCache`, which keeps every current object (decoded for filtering,
+serialized once for sending) and a window of recent events. Because one
+stream carries every kind in revision order, a write to any kind tells every
+cache how far it is current: a List waits only until the feed has passed the
+store's current revision, never for a store progress timer (etcd 3.4 answers
+progress requests only on its timer). A client's watch replays the window
+from its resourceVersion and then follows live events through its own bounded
+queue; a client too slow to drain it is cut off (it relists), so one slow
+reader never holds the others back.
 """
 import asyncio
 import collections
@@ -116,90 +120,40 @@ class Watcher:
 
 
 class WatchCache:
-    def __init__(self, store: Store, kind: Kind, *, history: int = 10_000,
-                 queue_size: int = 10_000, bookmark_seconds: float = 10.0):
-        self.store = store
+    """One kind's objects, recent changes and watchers, fed by the StoreFeed."""
+
+    def __init__(self, feed: "StoreFeed", kind: Kind, *, history: int = 10_000, queue_size: int = 10_000):
+        self.feed = feed
         self.kind = kind
-        self._prefix = kind.key_prefix()
         self._history: collections.deque[Change] = collections.deque(maxlen=history)
         self._queue_size = queue_size
-        self._bookmark_seconds = bookmark_seconds
         self._objects: dict[str, Cached] = {}
         self._watchers: set[Watcher] = set()
-        self._waiters: list[tuple[int, asyncio.Future]] = []
-        self._ready = asyncio.Event()
-        self._store_watch = None
-        self._tasks: list[asyncio.Task] = []
-        self.revision = 0        # everything up to here is reflected
-        self.oldest = 0          # the window holds every change after this revision
+        self.oldest = 0  # the window holds every change after this revision
+        feed.register(self)
 
-    # -- lifecycle
+    @property
+    def revision(self) -> int:
+        """Everything up to this revision is reflected (the feed's position)."""
+        return self.feed.revision
 
-    async def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._run(), name=f"watchcache-{self.kind.plural}"),
-                       asyncio.create_task(self._bookmark_loop(), name=f"bookmarks-{self.kind.plural}")]
-        await self._ready.wait()
-
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        for watcher in list(self._watchers):
-            watcher.close("server shutting down")
-
-    async def _run(self) -> None:
-        delay = 0.1
-        while True:
-            try:
-                await self._list_and_watch()
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # store outage or compaction: start over
-                log.warning("watch cache %s: %s; relisting", self.kind.plural, e)
-                for watcher in list(self._watchers):
-                    watcher.close(f"watch cache restarted: {e}")
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-            else:
-                delay = 0.1
-
-    async def _list_and_watch(self) -> None:
-        self._ready.clear()
-        objects: dict[str, Cached] = {}
-        start_after = ""
-        revision = 0
-        while True:  # page through so a huge kind is not one giant read
-            page = await self.store.range(self._prefix, revision=revision, limit=1000,
-                                          start_after=start_after)
-            revision = page.revision
-            for kv in page.kvs:
-                objects[kv.key] = self._decode(kv.value, kv.mod_revision)
-            if not page.more:
-                break
-            start_after = page.kvs[-1].key
-        self._objects = objects
+    def load(self, kvs, revision: int) -> None:
+        """Replace the contents with a fresh listing at `revision`; watchers must start over."""
+        self.close_watchers("watch cache reloaded")
+        self._objects = {kv.key: self._decode(kv.value, kv.mod_revision) for kv in kvs}
         self._history.clear()
-        self.revision = self.oldest = revision
-        self._store_watch = await self.store.watch(self._prefix, start_revision=revision + 1)
-        self._ready.set()
-        self._wake_waiters()
-        try:
-            async for event in self._store_watch:
-                self._apply(event)
-        finally:
-            await self._store_watch.close()
-            self._store_watch = None
+        self.oldest = revision
+
+    def close_watchers(self, reason: str) -> None:
+        for watcher in list(self._watchers):
+            watcher.close(reason)
 
     def _decode(self, value: bytes, revision: int) -> Cached:
         obj = self.kind.message.FromString(value)
         obj.metadata.resource_version = str(revision)
         return Cached(obj, obj.SerializeToString())
 
-    def _apply(self, event: Event) -> None:
-        if event.type == Event.PROGRESS:
-            self.revision = max(self.revision, event.revision)
-            self._wake_waiters()
-            return
+    def apply(self, event: Event) -> None:
         key = event.kv.key
         old = self._objects.get(key)
         if event.type == Event.PUT:
@@ -214,36 +168,8 @@ class WatchCache:
         if len(self._history) == self._history.maxlen:
             self.oldest = self._history[0].revision
         self._history.append(change)
-        self.revision = event.revision
         for watcher in list(self._watchers):
             watcher.offer(change)
-        self._wake_waiters()
-
-    # -- freshness
-
-    def _wake_waiters(self) -> None:
-        keep = []
-        for revision, future in self._waiters:
-            if self.revision >= revision and self._ready.is_set():
-                if not future.done():
-                    future.set_result(None)
-            else:
-                keep.append((revision, future))
-        self._waiters = keep
-
-    async def wait_until_fresh(self, revision: int, *, timeout: float = 3.0) -> bool:
-        """Wait until the cache reflects `revision`; False if it did not within `timeout`."""
-        if self._ready.is_set() and self.revision >= revision:
-            return True
-        future = asyncio.get_running_loop().create_future()
-        self._waiters.append((revision, future))
-        if self._store_watch is not None:
-            await self._store_watch.request_progress()
-        try:
-            await asyncio.wait_for(future, timeout)
-            return True
-        except asyncio.TimeoutError:
-            return False
 
     # -- reads
 
@@ -276,17 +202,119 @@ class WatchCache:
         self._watchers.add(watcher)
         return watcher
 
+    def send_bookmarks(self) -> None:
+        if not any(w.bookmarks for w in self._watchers):
+            return
+        marker = self.kind.message()
+        marker.metadata.resource_version = str(self.revision)
+        data = wire.watch_event(BOOKMARK, marker.SerializeToString())
+        for watcher in list(self._watchers):
+            if watcher.bookmarks:
+                watcher.offer_encoded(data)
+
+
+class StoreFeed:
+    """The one store watch behind every kind's cache."""
+
+    ROOT = "/registry/"
+
+    def __init__(self, store: Store, *, bookmark_seconds: float = 10.0):
+        self.store = store
+        self._bookmark_seconds = bookmark_seconds
+        self._caches: dict[str, WatchCache] = {}   # by plural, the key's second segment
+        self._waiters: list[tuple[int, asyncio.Future]] = []
+        self._ready = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self.revision = 0
+
+    def register(self, cache: WatchCache) -> None:
+        self._caches[cache.kind.plural] = cache
+
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._run(), name="store-feed"),
+                       asyncio.create_task(self._bookmark_loop(), name="watch-bookmarks")]
+        await self._ready.wait()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for cache in self._caches.values():
+            cache.close_watchers("server shutting down")
+
+    async def _run(self) -> None:
+        delay = 0.1
+        while True:
+            try:
+                await self._list_and_watch()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # store outage or compaction: start over
+                log.warning("store feed: %s; relisting", e)
+                self._ready.clear()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            else:
+                delay = 0.1
+
+    async def _list_and_watch(self) -> None:
+        revision = await self.store.current_revision()
+        for cache in self._caches.values():
+            cache.load(await self._list_all(cache.kind.key_prefix(), revision), revision)
+        self.revision = revision
+        watch = await self.store.watch(self.ROOT, start_revision=revision + 1)
+        self._ready.set()
+        self._wake_waiters()
+        try:
+            async for event in watch:
+                if event.type != Event.PROGRESS:
+                    cache = self._caches.get(event.kv.key.split("/", 3)[2])
+                    if cache is not None:
+                        cache.apply(event)
+                self.revision = max(self.revision, event.revision)
+                self._wake_waiters()
+        finally:
+            await watch.close()
+
+    async def _list_all(self, prefix: str, revision: int) -> list:
+        """Every key under `prefix` at `revision`, read in pages so a huge kind is not one giant read."""
+        kvs, start_after = [], ""
+        while True:
+            page = await self.store.range(prefix, revision=revision, limit=1000, start_after=start_after)
+            kvs += page.kvs
+            if not page.more:
+                return kvs
+            start_after = page.kvs[-1].key
+
+    def _wake_waiters(self) -> None:
+        if not self._waiters:
+            return
+        keep = []
+        for revision, future in self._waiters:
+            if self.revision >= revision:
+                if not future.done():
+                    future.set_result(None)
+            else:
+                keep.append((revision, future))
+        self._waiters = keep
+
+    async def wait_until_fresh(self, revision: int, *, timeout: float = 3.0) -> bool:
+        """Wait until every cache reflects `revision`; False if not within `timeout`."""
+        if self._ready.is_set() and self.revision >= revision:
+            return True
+        future = asyncio.get_running_loop().create_future()
+        self._waiters.append((revision, future))
+        try:
+            await asyncio.wait_for(future, timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
     async def _bookmark_loop(self) -> None:
         while True:
             await asyncio.sleep(self._bookmark_seconds)
-            if not self._watchers:
-                continue
-            marker = self.kind.message()
-            marker.metadata.resource_version = str(self.revision)
-            data = wire.watch_event(BOOKMARK, marker.SerializeToString())
-            for watcher in list(self._watchers):
-                if watcher.bookmarks:
-                    watcher.offer_encoded(data)
+            for cache in self._caches.values():
+                cache.send_bookmarks()
 
 
 def encode_without_rv(cached: Cached) -> bytes:

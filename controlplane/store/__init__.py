@@ -88,7 +88,8 @@ class RangeResult:
     kvs: list[KeyValue]
     revision: int           # the revision the read was served at
     more: bool              # True if `limit` cut the result short
-    count: int              # number of keys in the whole range (not only this page)
+    count: int              # keys from this page's start to the prefix's end, this page included
+                            # (etcd's count; `count - len(kvs)` remain, Kubernetes' remainingItemCount)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -105,7 +106,12 @@ class WriteResult:
 
 
 class Watch(abc.ABC):
-    """An open watch: async-iterate it for events; close it when done."""
+    """An open watch: async-iterate it for events; close it when done.
+
+    Iteration raises CompactedError if the watch's history was compacted before
+    it was delivered, and UnavailableError if the backend went away; either
+    way the caller watches again (from its last revision + 1, or relists).
+    """
 
     @abc.abstractmethod
     def __aiter__(self) -> AsyncIterator[Event]: ...
@@ -127,7 +133,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def get(self, key: str, *, revision: int = 0) -> KeyValue | None:
-        """The key's value at `revision` (0 = latest), or None if absent."""
+        """The key's value at `revision` (0 = latest), or None if absent.
+
+        Raises CompactedError / FutureRevisionError as `range` does.
+        """
 
     @abc.abstractmethod
     async def range(self, prefix: str, *, revision: int = 0, limit: int = 0,
@@ -152,7 +161,8 @@ class Store(abc.ABC):
         """Write `value` if the key's mod_revision equals `expect_mod_revision`.
 
         0 means "only if the key does not exist" (create); None means
-        unconditionally. `lease` attaches the key to a lease.
+        unconditionally. `lease` attaches the key to a lease
+        (LeaseNotFoundError if there is no such lease; nothing is written).
         """
 
     @abc.abstractmethod
@@ -175,7 +185,12 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def compact(self, revision: int) -> None:
-        """Forget history before `revision`: older reads and watches fail with CompactedError."""
+        """Forget history before `revision`: older reads and watches fail with CompactedError.
+
+        Reads at `revision` itself still work. Raises CompactedError if history
+        is already compacted at or past `revision`, FutureRevisionError if the
+        store has not reached it.
+        """
 
     # -- leases
 
@@ -195,6 +210,15 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def close(self) -> None: ...
+
+
+def prefix_end(prefix: bytes) -> bytes:
+    """The first key after every key that starts with `prefix` (etcd's range_end).
+
+    b"" means "no upper bound" (the prefix is empty or all 0xff bytes).
+    """
+    stripped = prefix.rstrip(b"\xff")
+    return stripped[:-1] + bytes([stripped[-1] + 1]) if stripped else b""
 
 
 async def open_store(url: str) -> Store:

@@ -10,14 +10,9 @@ import time
 
 from controlplane.apiserver.server import APIServer, ServerOptions
 from controlplane.client import Client, ClientConfig, load_config
+from tests.support.ports import free_port
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def admin_client(server: APIServer, **kwargs) -> Client:

@@ -1,0 +1,261 @@
+"""Kubernetes' defaults, filled into an object before it is validated and stored.
+
+A manifest says only what its author cares about; everything else gets the
+value Kubernetes would give it, so objects read back the way kubectl users
+expect and every component sees complete specs (the scheduler a
+schedulerName, the kubelet a restartPolicy and probe periods). A default
+never overwrites what the user set: fields where zero or false is a real
+choice have presence in the proto (`optional`), and only absent ones are
+filled. Defaults run on every write, so each is idempotent.
+
+Beyond Kubernetes' defaulting functions this also does what its admission and
+create strategies add to every object: the not-ready/unreachable tolerations
+(DefaultTolerationSeconds), a pod's Pending phase and QoS class, a Job's
+generated selector (when the object already has its uid).
+"""
+from controlplane.api import qos, quantity
+
+# The taints the node lifecycle controller puts on failing nodes, tolerated for
+# five minutes by default so a short outage does not evict every pod.
+NOT_READY_TAINT = "node.kubernetes.io/not-ready"
+UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
+DEFAULT_TOLERATION_SECONDS = 300
+
+JOB_CONTROLLER_UID_LABEL = "batch.kubernetes.io/controller-uid"
+JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+_FILE_MODE = 0o644
+
+
+def apply_defaults(obj) -> None:
+    """Fill in Kubernetes' defaults for `obj`, in place, by its kind."""
+    defaulter = _BY_KIND.get(obj.DESCRIPTOR.name)
+    if defaulter:
+        defaulter(obj)
+
+
+# ---------------------------------------------------------------- pods
+
+def _pod(pod) -> None:
+    spec = pod.spec
+    _pod_spec(spec)
+    if not spec.HasField("enable_service_links"):
+        spec.enable_service_links = True
+    for container in (*spec.init_containers, *spec.containers):
+        requests, limits = container.resources.requests, container.resources.limits
+        for name, amount in limits.items():
+            requests.setdefault(name, amount)
+    _tolerate_node_failures(spec)
+    if not pod.status.phase:
+        pod.status.phase = "Pending"
+    if not pod.status.qos_class:
+        try:
+            pod.status.qos_class = qos.qos_class(spec)
+        except quantity.QuantityError:
+            pass  # validation names the bad quantity
+
+
+def _pod_spec(spec) -> None:
+    """Defaults for a PodSpec, in a pod or in a workload's pod template."""
+    spec.restart_policy = spec.restart_policy or "Always"
+    spec.dns_policy = spec.dns_policy or "ClusterFirst"
+    spec.scheduler_name = spec.scheduler_name or "default-scheduler"
+    if not spec.HasField("termination_grace_period_seconds"):
+        spec.termination_grace_period_seconds = 30
+    for container in (*spec.init_containers, *spec.containers):
+        _container(container, host_network=spec.host_network)
+    for volume in spec.volumes:
+        _volume(volume)
+
+
+def _container(container, *, host_network: bool) -> None:
+    container.image_pull_policy = container.image_pull_policy or _pull_policy(container.image)
+    container.termination_message_path = container.termination_message_path or "/dev/termination-log"
+    container.termination_message_policy = container.termination_message_policy or "File"
+    for port in container.ports:
+        port.protocol = port.protocol or "TCP"
+        if host_network and not port.host_port:
+            port.host_port = port.container_port
+    for probe_field in ("liveness_probe", "readiness_probe", "startup_probe"):
+        if container.HasField(probe_field):
+            _probe(getattr(container, probe_field))
+    for env in container.env:
+        if env.value_from.HasField("field_ref"):
+            _field_ref(env.value_from.field_ref)
+
+
+def _pull_policy(image: str) -> str:
+    """Always for :latest or untagged images (they may change), else IfNotPresent."""
+    if "@" in image:
+        return "IfNotPresent"
+    name, _, tag = image.rpartition(":")
+    untagged = not name or "/" in tag
+    return "Always" if untagged or tag == "latest" else "IfNotPresent"
+
+
+def _probe(probe) -> None:
+    probe.timeout_seconds = probe.timeout_seconds or 1
+    probe.period_seconds = probe.period_seconds or 10
+    probe.success_threshold = probe.success_threshold or 1
+    probe.failure_threshold = probe.failure_threshold or 3
+    if probe.HasField("http_get"):
+        probe.http_get.path = probe.http_get.path or "/"
+        probe.http_get.scheme = probe.http_get.scheme or "HTTP"
+
+
+def _field_ref(selector) -> None:
+    selector.api_version = selector.api_version or "v1"
+
+
+def _volume(volume) -> None:
+    sources = {field.name for field, _ in volume.ListFields()} - {"name"}
+    if not sources:
+        volume.empty_dir.SetInParent()  # a volume with no source is an emptyDir, as in Kubernetes
+    for name in sources & {"secret", "config_map", "projected"}:
+        source = getattr(volume, name)
+        if not source.HasField("default_mode"):
+            source.default_mode = _FILE_MODE
+    for projection in volume.projected.sources:
+        _projection(projection)
+
+
+def _projection(projection) -> None:
+    if projection.HasField("service_account_token"):
+        token = projection.service_account_token
+        if not token.HasField("expiration_seconds"):
+            token.expiration_seconds = 3600
+    for item in projection.downward_api.items:
+        if item.HasField("field_ref"):
+            _field_ref(item.field_ref)
+
+
+def _tolerate_node_failures(spec) -> None:
+    for key in (NOT_READY_TAINT, UNREACHABLE_TAINT):
+        if not any(_tolerates_no_execute(toleration, key) for toleration in spec.tolerations):
+            spec.tolerations.add(key=key, operator="Exists", effect="NoExecute",
+                                 toleration_seconds=DEFAULT_TOLERATION_SECONDS)
+
+
+def _tolerates_no_execute(toleration, key: str) -> bool:
+    """Whether `toleration` already tolerates the value-less NoExecute taint `key`."""
+    if toleration.effect not in ("", "NoExecute"):
+        return False
+    if toleration.operator == "Exists":
+        return toleration.key in ("", key)
+    return toleration.key == key and not toleration.value
+
+
+# ---------------------------------------------------------------- services
+
+def _service(service) -> None:
+    spec = service.spec
+    spec.type = spec.type or "ClusterIP"
+    spec.session_affinity = spec.session_affinity or "None"
+    if spec.session_affinity == "ClientIP":
+        client_ip = spec.session_affinity_config.client_ip
+        if not client_ip.HasField("timeout_seconds"):
+            client_ip.timeout_seconds = 10800
+    spec.internal_traffic_policy = spec.internal_traffic_policy or "Cluster"
+    if spec.type == "NodePort":
+        spec.external_traffic_policy = spec.external_traffic_policy or "Cluster"
+    for port in spec.ports:
+        port.protocol = port.protocol or "TCP"
+        target = port.target_port
+        if not (target.number_value or target.string_value):
+            target.number_value = port.port
+
+
+def _endpoints(endpoints) -> None:
+    for subset in endpoints.subsets:
+        for port in subset.ports:
+            port.protocol = port.protocol or "TCP"
+
+
+# ---------------------------------------------------------------- workloads
+
+def _deployment(deployment) -> None:
+    spec = deployment.spec
+    if not spec.HasField("replicas"):
+        spec.replicas = 1
+    strategy = spec.strategy
+    strategy.type = strategy.type or "RollingUpdate"
+    if strategy.type == "RollingUpdate":
+        for name in ("max_unavailable", "max_surge"):
+            value = getattr(strategy.rolling_update, name)
+            if value.WhichOneof("kind") is None:
+                value.string_value = "25%"
+    if not spec.HasField("revision_history_limit"):
+        spec.revision_history_limit = 10
+    if not spec.HasField("progress_deadline_seconds"):
+        spec.progress_deadline_seconds = 600
+    _pod_spec(spec.template.spec)
+
+
+def _replica_set(replica_set) -> None:
+    if not replica_set.spec.HasField("replicas"):
+        replica_set.spec.replicas = 1
+    _pod_spec(replica_set.spec.template.spec)
+
+
+def _job(job) -> None:
+    spec = job.spec
+    if not spec.HasField("completions") and not spec.HasField("parallelism"):
+        spec.completions = 1
+    if not spec.HasField("parallelism"):
+        spec.parallelism = 1
+    if not spec.HasField("backoff_limit"):
+        spec.backoff_limit = 6
+    spec.completion_mode = spec.completion_mode or "NonIndexed"
+    if not spec.HasField("suspend"):
+        spec.suspend = False
+    if not spec.manual_selector and job.metadata.uid:
+        _select_own_pods(job)
+    _pod_spec(spec.template.spec)
+
+
+def _select_own_pods(job) -> None:
+    """Label the template with the job's uid and name, and select on the uid."""
+    uid, labels = job.metadata.uid, job.spec.template.metadata.labels
+    for key, value in ((JOB_CONTROLLER_UID_LABEL, uid), (JOB_NAME_LABEL, job.metadata.name),
+                       ("controller-uid", uid), ("job-name", job.metadata.name)):
+        labels.setdefault(key, value)
+    job.spec.selector.match_labels.setdefault(JOB_CONTROLLER_UID_LABEL, uid)
+
+
+# ---------------------------------------------------------------- the rest
+
+def _namespace(namespace) -> None:
+    namespace.metadata.labels[NAMESPACE_NAME_LABEL] = namespace.metadata.name
+    namespace.status.phase = namespace.status.phase or "Active"
+
+
+def _node(node) -> None:
+    status = node.status
+    if not status.allocatable:
+        status.allocatable.update(status.capacity)
+
+
+def _secret(secret) -> None:
+    secret.type = secret.type or "Opaque"
+    for key, value in secret.string_data.items():
+        secret.data[key] = value.encode()
+    secret.ClearField("string_data")
+
+
+def _priority_class(priority_class) -> None:
+    priority_class.preemption_policy = priority_class.preemption_policy or "PreemptLowerPriority"
+
+
+_BY_KIND = {
+    "Pod": _pod,
+    "Service": _service,
+    "Endpoints": _endpoints,
+    "Deployment": _deployment,
+    "ReplicaSet": _replica_set,
+    "Job": _job,
+    "Namespace": _namespace,
+    "Node": _node,
+    "Secret": _secret,
+    "PriorityClass": _priority_class,
+}

@@ -1,0 +1,47 @@
+"""Validation of API objects, Kubernetes' rules for what coxswain supports.
+
+The API server calls validate_create on every new object and validate_update
+on every replacement, after defaults are applied; a non-empty result rejects
+the write with every problem listed (errors.InvalidError). One module per
+group of kinds; `common` and `meta` hold what they share.
+
+Expectations on the caller (as Kubernetes' registry does before validating):
+metadata.namespace is set for namespaced kinds, and on update the fields the
+server owns (uid, creationTimestamp, deletionTimestamp, a Service's clusterIP
+when the new object leaves it empty) are carried over from the stored object.
+"""
+from controlplane.api.errors import FieldError
+from controlplane.api.validation import cluster, config, meta, pods, services, workloads
+
+_VALIDATORS = {
+    # kind: (rules for a new object, rules an update adds beyond those and metadata's, if any)
+    "Namespace": (cluster.validate_namespace, None),
+    "Node": (cluster.validate_node, cluster.node_update_rules),
+    "PriorityClass": (cluster.validate_priority_class, cluster.priority_class_update_rules),
+    "Lease": (cluster.validate_lease, None),
+    "Event": (cluster.validate_event, cluster.event_update_rules),
+    "Pod": (pods.validate_pod, pods.pod_update_rules),
+    "Service": (services.validate_service, services.service_update_rules),
+    "Endpoints": (services.validate_endpoints, None),
+    "ConfigMap": (config.validate_config_map, config.config_map_update_rules),
+    "Secret": (config.validate_secret, config.secret_update_rules),
+    "ServiceAccount": (config.validate_service_account, None),
+    "ReplicaSet": (workloads.validate_replica_set, workloads.selector_update_rules),
+    "Deployment": (workloads.validate_deployment, workloads.selector_update_rules),
+    "Job": (workloads.validate_job, workloads.job_update_rules),
+}
+
+
+def validate_create(obj) -> list[FieldError]:
+    """Every problem with a new object; empty when it may be stored."""
+    create, _ = _VALIDATORS[obj.DESCRIPTOR.name]
+    return list(create(obj))
+
+
+def validate_update(new, old) -> list[FieldError]:
+    """Every problem with replacing `old` by `new`: new's own, then what may not change."""
+    create, update_rules = _VALIDATORS[new.DESCRIPTOR.name]
+    errors = [*create(new), *meta.object_meta_update(new, old)]
+    if update_rules:
+        errors += update_rules(new, old)
+    return errors

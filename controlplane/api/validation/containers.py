@@ -1,0 +1,174 @@
+"""Containers: name, image, ports, env, resources, volume mounts and probes.
+
+Everything here is checked before the kubelet sees it, so the kubelet can
+trust a stored pod: ports are in range, quantities parse, mounts name a real
+volume, every probe has exactly one handler.
+"""
+import posixpath
+
+from controlplane.api import names
+from controlplane.api.errors import FieldError
+from controlplane.api.validation.common import (Errors, at_least, between, duplicate, exactly_one,
+                                                int_or_string_port, ip_address, one_of, port_number,
+                                                quantity_value, required_syntax, resource_amounts,
+                                                syntax)
+
+PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+PROTOCOLS = ("TCP", "UDP")
+CONTAINER_RESOURCES = ("cpu", "memory", "ephemeral-storage")
+# What a downward-API fieldRef may read.
+FIELD_REF_PATHS = ("metadata.name", "metadata.namespace", "metadata.uid", "metadata.labels",
+                   "metadata.annotations", "spec.nodeName", "spec.serviceAccountName",
+                   "status.hostIP", "status.podIP", "status.podIPs")
+RESOURCE_REF_NAMES = ("limits.cpu", "limits.memory", "limits.ephemeral-storage",
+                      "requests.cpu", "requests.memory", "requests.ephemeral-storage")
+
+
+def container(path: str, c, *, volumes: set[str], init: bool) -> Errors:
+    yield from required_syntax(f"{path}.name", c.name, names.dns_label)
+    if not c.image:
+        yield FieldError(f"{path}.image", "required")
+    elif c.image != c.image.strip():
+        yield FieldError(f"{path}.image", "must not have leading or trailing whitespace")
+    yield from one_of(f"{path}.imagePullPolicy", c.image_pull_policy, PULL_POLICIES)
+    yield from one_of(f"{path}.terminationMessagePolicy", c.termination_message_policy,
+                      ("File", "FallbackToLogsOnError"))
+    yield from ports(f"{path}.ports", c.ports)
+    for index, env in enumerate(c.env):
+        yield from env_var(f"{path}.env[{index}]", env)
+    for index, source in enumerate(c.env_from):
+        yield from env_from(f"{path}.envFrom[{index}]", source)
+    yield from resources(f"{path}.resources", c.resources)
+    yield from volume_mounts(f"{path}.volumeMounts", c.volume_mounts, volumes)
+    for field, json_name in (("liveness_probe", "livenessProbe"), ("readiness_probe", "readinessProbe"),
+                             ("startup_probe", "startupProbe")):
+        if not c.HasField(field):
+            continue
+        if init:
+            yield FieldError(f"{path}.{json_name}", "may not be set for init containers")
+        else:
+            yield from probe(f"{path}.{json_name}", getattr(c, field),
+                             single_success=field != "readiness_probe")
+
+
+def ports(path: str, container_ports) -> Errors:
+    seen = set()
+    for index, port in enumerate(container_ports):
+        here = f"{path}[{index}]"
+        if port.name:
+            yield from syntax(f"{here}.name", port.name, names.port_name)
+            yield from duplicate(f"{here}.name", port.name, seen, "port name")
+        yield from port_number(f"{here}.containerPort", port.container_port)
+        if port.host_port:
+            yield from between(f"{here}.hostPort", port.host_port, 1, 65535)
+        yield from one_of(f"{here}.protocol", port.protocol, PROTOCOLS)
+        if port.host_ip:
+            yield from ip_address(f"{here}.hostIP", port.host_ip)
+
+
+def env_var(path: str, env) -> Errors:
+    if not env.name:
+        yield FieldError(f"{path}.name", "required")
+    else:
+        yield from _env_name(f"{path}.name", env.name)
+    if not env.HasField("value_from"):
+        return
+    if env.value:
+        yield FieldError(f"{path}.valueFrom", "may not be specified when `value` is not empty")
+    source = env.value_from
+    sources = ("fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef")
+    yield from exactly_one(f"{path}.valueFrom", source, sources, "source")
+    if source.HasField("field_ref"):
+        yield from field_ref(f"{path}.valueFrom.fieldRef", source.field_ref)
+    if source.HasField("resource_field_ref"):
+        yield from resource_field_ref(f"{path}.valueFrom.resourceFieldRef", source.resource_field_ref)
+    for field, json_name in (("config_map_key_ref", "configMapKeyRef"), ("secret_key_ref", "secretKeyRef")):
+        if source.HasField(field):
+            ref = getattr(source, field)
+            yield from required_syntax(f"{path}.valueFrom.{json_name}.name", ref.name, names.dns_subdomain)
+            yield from required_syntax(f"{path}.valueFrom.{json_name}.key", ref.key, names.config_key)
+
+
+def _env_name(path: str, name: str) -> Errors:
+    if "=" in name or not all(" " <= char <= "~" for char in name):
+        yield FieldError(path, f'"{name}": must consist of printable ASCII characters except "="')
+
+
+def field_ref(path: str, ref) -> Errors:
+    yield from one_of(f"{path}.apiVersion", ref.api_version, ("v1",))
+    base = ref.field_path.split("[", 1)[0]
+    if not ref.field_path:
+        yield FieldError(f"{path}.fieldPath", "required")
+    elif base not in FIELD_REF_PATHS or ("[" in ref.field_path) != (base in ("metadata.labels", "metadata.annotations")):
+        yield FieldError(f"{path}.fieldPath", f'unsupported value "{ref.field_path}": supported values: '
+                         f'{", ".join(FIELD_REF_PATHS)} (labels and annotations with a [key])')
+
+
+def resource_field_ref(path: str, ref) -> Errors:
+    yield from one_of(f"{path}.resource", ref.resource, RESOURCE_REF_NAMES, required=True)
+    if ref.divisor:
+        value = quantity_value(f"{path}.divisor", ref.divisor)
+        if isinstance(value, FieldError):
+            yield value
+
+
+def env_from(path: str, source) -> Errors:
+    yield from _env_name(f"{path}.prefix", source.prefix)
+    yield from exactly_one(path, source, ("configMapRef", "secretRef"), "source")
+    for field, json_name in (("config_map_ref", "configMapRef"), ("secret_ref", "secretRef")):
+        if source.HasField(field):
+            yield from required_syntax(f"{path}.{json_name}.name", getattr(source, field).name,
+                                       names.dns_subdomain)
+
+
+def resources(path: str, requirements) -> Errors:
+    """Known names, quantities that parse and are not negative, requests no more than limits."""
+    limits, requests = {}, {}
+    yield from resource_amounts(f"{path}.limits", requirements.limits, CONTAINER_RESOURCES, limits)
+    yield from resource_amounts(f"{path}.requests", requirements.requests, CONTAINER_RESOURCES, requests)
+    for name, request in requests.items():
+        if name in limits and request > limits[name]:
+            yield FieldError(f"{path}.requests[{name}]", f'"{requirements.requests[name]}": must be less '
+                             f'than or equal to {name} limit of "{requirements.limits[name]}"')
+
+
+def volume_mounts(path: str, mounts, volumes: set[str]) -> Errors:
+    mount_paths = set()
+    for index, mount in enumerate(mounts):
+        here = f"{path}[{index}]"
+        if not mount.name:
+            yield FieldError(f"{here}.name", "required")
+        elif mount.name not in volumes:
+            yield FieldError(f"{here}.name", f'volume "{mount.name}" not found in spec.volumes')
+        if not mount.mount_path:
+            yield FieldError(f"{here}.mountPath", "required")
+        elif mount.mount_path in mount_paths:
+            yield FieldError(f"{here}.mountPath", f'"{mount.mount_path}": must be unique')
+        mount_paths.add(mount.mount_path)
+        if mount.sub_path:
+            yield from relative_path(f"{here}.subPath", mount.sub_path)
+
+
+def relative_path(path: str, value: str) -> Errors:
+    if posixpath.isabs(value):
+        yield FieldError(path, f'"{value}": must be a relative path')
+    elif ".." in value.split("/"):
+        yield FieldError(path, f'"{value}": must not contain \'..\'')
+
+
+def probe(path: str, p, *, single_success: bool) -> Errors:
+    yield from exactly_one(path, p, ("exec", "httpGet", "tcpSocket"), "handler type")
+    if p.HasField("exec") and not p.exec.command:
+        yield FieldError(f"{path}.exec.command", "required")
+    if p.HasField("http_get"):
+        yield from int_or_string_port(f"{path}.httpGet.port", p.http_get.port)
+        yield from one_of(f"{path}.httpGet.scheme", p.http_get.scheme, ("HTTP", "HTTPS"))
+    if p.HasField("tcp_socket"):
+        yield from int_or_string_port(f"{path}.tcpSocket.port", p.tcp_socket.port)
+    for field, json_name in (("initial_delay_seconds", "initialDelaySeconds"),
+                             ("timeout_seconds", "timeoutSeconds"), ("period_seconds", "periodSeconds"),
+                             ("success_threshold", "successThreshold"),
+                             ("failure_threshold", "failureThreshold")):
+        yield from at_least(f"{path}.{json_name}", getattr(p, field), 0)
+    if single_success and p.success_threshold > 1:
+        yield FieldError(f"{path}.successThreshold", "must be 1 for liveness and startup probes")

@@ -1,0 +1,116 @@
+"""ReplicaSets, Deployments and Jobs: counts, strategies, and the pod template.
+
+A workload's selector must match its template's labels (or its controller
+would never see the pods it creates, and create more forever), and it may
+not change later (or the workload would orphan its pods).
+"""
+import re
+
+from controlplane.api import names, selectors
+from controlplane.api.errors import FieldError
+from controlplane.api.validation import meta, pods
+from controlplane.api.validation.common import (Errors, at_least, immutable, label_selector,
+                                                labels, one_of, optional_at_least, optional_value)
+
+_PERCENT = re.compile(r"\d+%")
+
+
+def _template(path: str, spec, *, restart_policies: tuple[str, ...]) -> Errors:
+    """spec.selector and spec.template together: both valid, and the one selects the other."""
+    template = spec.template
+    yield from labels(f"{path}.template.metadata.labels", template.metadata.labels)
+    yield from meta.annotations(f"{path}.template.metadata.annotations", template.metadata.annotations)
+    yield from pods.pod_spec(f"{path}.template.spec", template.spec)
+    yield from one_of(f"{path}.template.spec.restartPolicy", template.spec.restart_policy, restart_policies)
+    if not spec.HasField("selector"):
+        yield FieldError(f"{path}.selector", "required")
+        return
+    selector_errors = list(label_selector(f"{path}.selector", spec.selector))
+    yield from selector_errors
+    if selector_errors:
+        return
+    selector = selectors.from_label_selector(spec.selector)
+    if selector.empty:
+        yield FieldError(f"{path}.selector", "empty selector is invalid: it would select every pod")
+    elif not selector.matches(template.metadata.labels):
+        yield FieldError(f"{path}.template.metadata.labels", f'`selector` ("{selector}") does not match '
+                         "template `labels`")
+
+
+# ---------------------------------------------------------------- ReplicaSet, Deployment
+
+def validate_replica_set(obj) -> Errors:
+    """A ReplicaSet; for a Deployment, what it shares with one."""
+    spec = obj.spec
+    yield from meta.object_meta(obj, names.dns_subdomain)
+    yield from optional_at_least(spec, "replicas", "spec.replicas", 0)
+    yield from at_least("spec.minReadySeconds", spec.min_ready_seconds, 0)
+    yield from _template("spec", spec, restart_policies=("Always",))
+
+
+def selector_update_rules(new, old) -> Errors:
+    yield from immutable("spec.selector", new.spec.selector, old.spec.selector)
+
+
+def validate_deployment(deployment) -> Errors:
+    spec = deployment.spec
+    yield from validate_replica_set(deployment)
+    yield from optional_at_least(spec, "revision_history_limit", "spec.revisionHistoryLimit", 0)
+    if spec.HasField("progress_deadline_seconds") and spec.progress_deadline_seconds <= spec.min_ready_seconds:
+        yield FieldError("spec.progressDeadlineSeconds", "must be greater than minReadySeconds")
+    yield from _strategy("spec.strategy", spec.strategy)
+
+
+def _strategy(path: str, strategy) -> Errors:
+    yield from one_of(f"{path}.type", strategy.type, ("RollingUpdate", "Recreate"))
+    if strategy.type == "Recreate" and strategy.HasField("rolling_update"):
+        yield FieldError(f"{path}.rollingUpdate", "may not be specified when strategy `type` is 'Recreate'")
+    rolling = strategy.rolling_update
+    unavailable = yield from _count_or_percent(f"{path}.rollingUpdate.maxUnavailable", rolling.max_unavailable)
+    surge = yield from _count_or_percent(f"{path}.rollingUpdate.maxSurge", rolling.max_surge)
+    if unavailable == 0 and surge == 0:
+        yield FieldError(f"{path}.rollingUpdate.maxUnavailable", "may not be 0 when `maxSurge` is 0")
+    if isinstance(unavailable, str) and int(unavailable[:-1]) > 100:
+        yield FieldError(f"{path}.rollingUpdate.maxUnavailable", "must not be greater than 100%")
+
+
+def _count_or_percent(path: str, value):
+    """Yield the errors of an IntOrString that is a count or "N%", and return its value
+    (0 for zero in either form, the string for another percentage, None if unset or wrong)."""
+    which = value.WhichOneof("kind")
+    if which == "number_value":
+        if value.number_value < 0:
+            yield FieldError(path, "must be greater than or equal to 0")
+        return int(value.number_value)
+    if which == "string_value":
+        if not _PERCENT.fullmatch(value.string_value):
+            yield FieldError(path, f'"{value.string_value}": must be an integer or a percentage like "25%"')
+            return None
+        return 0 if int(value.string_value[:-1]) == 0 else value.string_value
+    return None
+
+
+# ---------------------------------------------------------------- Job
+
+def validate_job(job) -> Errors:
+    spec = job.spec
+    yield from meta.object_meta(job, names.dns_subdomain)
+    if len(job.metadata.name) > 63:
+        yield FieldError("metadata.name", "must be no more than 63 characters (it becomes a label value)")
+    for field, json_name, low in (("parallelism", "parallelism", 0), ("completions", "completions", 0),
+                                  ("active_deadline_seconds", "activeDeadlineSeconds", 1),
+                                  ("backoff_limit", "backoffLimit", 0),
+                                  ("ttl_seconds_after_finished", "ttlSecondsAfterFinished", 0)):
+        yield from optional_at_least(spec, field, f"spec.{json_name}", low)
+    yield from one_of("spec.completionMode", spec.completion_mode, ("NonIndexed", "Indexed"))
+    if spec.completion_mode == "Indexed" and not spec.HasField("completions"):
+        yield FieldError("spec.completions", "required when `completionMode` is 'Indexed'")
+    yield from _template("spec", spec, restart_policies=("OnFailure", "Never"))
+
+
+def job_update_rules(new, old) -> Errors:
+    yield from selector_update_rules(new, old)
+    yield from immutable("spec.template", new.spec.template, old.spec.template)
+    yield from immutable("spec.completions", optional_value(new.spec, "completions"),
+                         optional_value(old.spec, "completions"))
+    yield from immutable("spec.completionMode", new.spec.completion_mode, old.spec.completion_mode)
