@@ -107,6 +107,7 @@ class PodWorker:
         self._waiting: dict[str, tuple[str, str]] = {}     # container → (reason, message)
         self._terminal: tuple[str, str, str] | None = None   # (phase, reason, message) once finished
         self._pull_failures: dict[str, tuple[float, int]] = {}  # container → (when, how many in a row)
+        self._last_status: Message | None = None
         self._due: float | None = None                    # monotonic time a step asked to be retried at
         self._volumes: dict[str, str] | None = None
         self._next_refresh = 0.0
@@ -456,7 +457,8 @@ class PodWorker:
         facts = PodFacts(init=self._facts(pod, snapshot, Kind.INIT), app=self._facts(pod, snapshot, Kind.APP),
                          pod_ip=pod_ip if sandbox is not None and sandbox.state is State.RUNNING else "",
                          host_ip=self.ctx.host_ip, terminal=self._terminal)
-        status = pod_status(pod, facts)
+        status = pod_status(pod, facts, self._last_status)
+        self._last_status = status
         if status.phase in TERMINAL and self._terminal is None:
             self._terminal = (status.phase, status.reason, status.message)
         self._on_status(pod, status)

@@ -148,9 +148,13 @@ def phase(restart_policy: str, init: list[Message], app: list[Message]) -> str:
     return PENDING
 
 
-def pod_status(pod: Message, facts: PodFacts) -> Message:
-    """The whole PodStatus; conditions keep their transition times while unchanged."""
-    spec, old = pod.spec, pod.status
+def pod_status(pod: Message, facts: PodFacts, previous: Message | None = None) -> Message:
+    """The whole PodStatus; conditions keep their transition times while unchanged.
+
+    `previous` is the status this kubelet computed last (else the pod's own),
+    the source of the start time and of the conditions' transition times.
+    """
+    spec, old = pod.spec, previous if previous is not None else pod.status
     restart_policy = spec.restart_policy or "Always"
     init = [container_status(c.name, c.image, facts.init.get(c.name, ContainerFacts()),
                              pending_reason="PodInitializing" if i else "ContainerCreating")

@@ -1,0 +1,137 @@
+"""Pod statuses, kept here and written to the API server when they change.
+
+Pod workers hand in a status after every sync; this keeps the latest per
+pod and one task writes the ones that differ from what the API server has,
+so a steady pod costs no writes and a burst of changes to one pod costs one
+write with the newest. Writes are conditional on the resourceVersion the
+pod informer saw, and re-read on conflict, so a status never lands on a
+different pod that reused the name. Static pods' statuses go to their
+mirror pods. While the API server is away, statuses wait here and are
+written when it is back.
+"""
+import asyncio
+import logging
+from collections.abc import Callable
+
+from google.protobuf.message import Message
+
+from agent.kubelet.static import HASH_ANNOTATION, MIRROR_ANNOTATION
+from controlplane.client import Client
+from controlplane.client.errors import ApiError, Conflict, NotFound
+
+log = logging.getLogger(__name__)
+
+Lookup = Callable[[str, str], Message | None]   # (namespace, name) → the API's copy of a pod
+
+
+class StatusManager:
+    def __init__(self, client: Client | None, lookup: Lookup) -> None:
+        self._client = client
+        self._lookup = lookup
+        self.statuses: dict[str, tuple[Message, Message]] = {}   # uid → (pod, status)
+        self._dirty: set[str] = set()
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task | None = None
+
+    def set(self, pod: Message, status: Message) -> None:
+        uid = pod.metadata.uid
+        known = self.statuses.get(uid)
+        if known is not None and known[1] == status:
+            return
+        self.statuses[uid] = (pod, status)
+        if self._client is not None:
+            self._dirty.add(uid)
+            self._idle.clear()
+            self._wake.set()
+
+    def status(self, uid: str) -> Message | None:
+        known = self.statuses.get(uid)
+        return known[1] if known else None
+
+    def forget(self, uid: str) -> None:
+        self.statuses.pop(uid, None)
+        self._dirty.discard(uid)
+
+    def resync(self) -> None:
+        """Compare every known status with the API server again (after an outage or relist)."""
+        self._dirty.update(self.statuses)
+        if self._dirty and self._client is not None:
+            self._idle.clear()
+            self._wake.set()
+
+    async def flush(self, timeout: float = 5.0) -> None:
+        """Wait (a bounded time) until every pending status is written."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    def start(self) -> None:
+        if self._client is not None and self._task is None:
+            self._task = asyncio.create_task(self._run(), name="pod-status")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _run(self) -> None:
+        delay = 0.2
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            failed = False
+            for uid in list(self._dirty):
+                self._dirty.discard(uid)
+                try:
+                    await self._write(uid)
+                except ApiError as e:
+                    log.info("pod status write for %s failed: %s", uid, e)
+                    self._dirty.add(uid)
+                    failed = True
+            if failed:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                self._wake.set()
+            else:
+                delay = 0.2
+                if not self._dirty:
+                    self._idle.set()
+
+    async def _write(self, uid: str) -> None:
+        known = self.statuses.get(uid)
+        if known is None:
+            return
+        pod, status = known
+        pods = self._client.resource("Pod")
+        target = self._target(pod, self._lookup(pod.metadata.namespace, pod.metadata.name))
+        for _ in range(3):
+            if target is None or target.status == status:
+                return
+            update = type(pod)(metadata=dict(name=target.metadata.name, namespace=target.metadata.namespace,
+                                             uid=target.metadata.uid,
+                                             resource_version=target.metadata.resource_version),
+                               status=status)
+            try:
+                await pods.update_status(update)
+                return
+            except Conflict:
+                try:
+                    target = self._target(pod, await pods.get(pod.metadata.name, namespace=pod.metadata.namespace))
+                except NotFound:
+                    return
+            except NotFound:
+                return
+
+    @staticmethod
+    def _target(pod: Message, found: Message | None) -> Message | None:
+        """The API pod to write `pod`'s status to: itself, or for a static pod its mirror."""
+        if found is None:
+            return None
+        if HASH_ANNOTATION in pod.metadata.annotations and MIRROR_ANNOTATION in found.metadata.annotations:
+            mine = found.metadata.annotations[MIRROR_ANNOTATION] == pod.metadata.annotations[HASH_ANNOTATION]
+            return found if mine else None
+        return found if found.metadata.uid == pod.metadata.uid else None

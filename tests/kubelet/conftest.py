@@ -1,0 +1,78 @@
+"""A private dockerd with the test image, and kubelets on it (static pods, or joined to an API server)."""
+import contextlib
+import subprocess
+from pathlib import Path
+
+import docker
+import pytest
+
+from agent.kubelet.config import KubeletConfig
+from agent.kubelet.kubelet import Kubelet
+from agent.runtime import Runtime, labels
+from tests.support.dockerd import PrivateDockerd
+from tests.support.images import BUSYBOX_IMAGE, ensure_busybox
+
+NODE = "node1"
+
+
+@pytest.fixture(scope="session")
+def dockerd():
+    with PrivateDockerd(prefix="coxkl") as daemon:
+        ensure_busybox(daemon.client())
+        yield daemon
+
+
+@pytest.fixture
+def api(dockerd):
+    with dockerd.client() as client:
+        yield client
+
+
+@pytest.fixture
+def image():
+    return BUSYBOX_IMAGE
+
+
+@pytest.fixture
+def manifests(tmp_path) -> Path:
+    path = tmp_path / "manifests"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+async def runtime(dockerd, api):
+    rt = await Runtime.connect(dockerd.base_url)
+    try:
+        yield rt
+    finally:
+        rt.close()
+        for row in api.containers(all=True, filters={"label": labels.managed_filter()}):
+            with contextlib.suppress(docker.errors.APIError):
+                api.remove_container(row["Id"], force=True)
+
+
+@pytest.fixture
+def kubelet_config(tmp_path, manifests, dockerd):
+    return KubeletConfig(node_name=NODE, docker_url=dockerd.base_url, root_dir=tmp_path / "agent",
+                         pod_manifest_path=manifests, file_check_seconds=0.2)
+
+
+@pytest.fixture
+async def kubelet(kubelet_config, runtime, dockerd, tmp_path):
+    """A kubelet with static pods only (no API server)."""
+    k = Kubelet(kubelet_config, runtime, host_ip=dockerd.gateway)
+    await k.start()
+    try:
+        yield k
+    finally:
+        await k.stop()
+        unmount_under(tmp_path)
+
+
+def unmount_under(root: Path) -> None:
+    """tmpfs volumes a test left mounted (secrets, memory emptyDirs)."""
+    for line in reversed(Path("/proc/self/mountinfo").read_text().splitlines()):
+        point = line.split()[4]
+        if point.startswith(f"{root}/"):
+            subprocess.run(["umount", "-l", point], check=False)
