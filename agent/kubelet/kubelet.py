@@ -19,6 +19,8 @@ import logging
 from google.protobuf.message import Message
 
 from agent.kubelet import static
+from agent.kubelet.mirror import sync_mirrors
+from agent.kubelet.node import NodeStatusReporter
 from agent.kubelet.backoff import BackOff
 from agent.kubelet.config import KubeletConfig
 from agent.kubelet.objects import ApiObjects, NoObjects
@@ -59,6 +61,9 @@ class Kubelet:
         self.pleg = Pleg(runtime, cache, self._changed)
         self._static: dict[str, Message] = {}
         self._tasks: list[asyncio.Task] = []
+        self.node: NodeStatusReporter | None = None
+        if client is not None and config.register_node:
+            self.node = NodeStatusReporter(client, config, runtime, host_ip=host_ip)
 
     def _changed(self, uid: str) -> None:
         self.workers.changed(uid)
@@ -77,11 +82,15 @@ class Kubelet:
         if self.config.pod_manifest_path is not None:
             self._sync_static()
             self._tasks.append(asyncio.create_task(self._watch_static(), name="static-pods"))
+        if self.node is not None:
+            self._tasks.append(asyncio.create_task(self.node.run(), name="node-status"))
         if self.pods is not None:
             self.pods.add_handler(on_add=self._pod_added, on_update=lambda old, new: self._pod_added(new),
                                   on_delete=self._pod_deleted)
             self.pods.start()
             self._tasks.append(asyncio.create_task(self._sources_ready_after_list(), name="sources"))
+            if self.config.pod_manifest_path is not None:
+                self._tasks.append(asyncio.create_task(self._mirror_static(), name="mirror-pods"))
         else:
             self._mark_sources_ready()
 
@@ -149,6 +158,15 @@ class Kubelet:
             if uid not in self._static:
                 self.workers.update(pod)
         self._static = found
+
+    async def _mirror_static(self) -> None:
+        await self.pods.wait_synced()
+        while True:
+            try:
+                await sync_mirrors(self.client, self._static, self.pods.list())
+            except ApiError as e:
+                log.info("mirror pods: %s", e)
+            await asyncio.sleep(self.config.file_check_seconds)
 
     async def _watch_static(self) -> None:
         while True:

@@ -168,7 +168,8 @@ class PodWorker:
         wake: float | None = None
         if self._terminal is None and pod.status.phase in TERMINAL:
             self._terminal = (pod.status.phase, pod.status.reason, pod.status.message)
-        if self._terminal is None and self._past_deadline(pod):
+        deadline = self._deadline_left(pod)
+        if self._terminal is None and deadline is not None and deadline <= 0:
             self._terminal = (FAILED, "DeadlineExceeded", "Pod was active on the node longer than the specified deadline")
         if self._terminal is not None:
             await self._stop_all(snapshot, grace=podspec.grace_seconds(pod), pod=pod)
@@ -180,13 +181,17 @@ class PodWorker:
         snapshot = await self.ctx.cache.pod(self.uid)
         await self._tidy(snapshot)
         self._report(pod, snapshot)
+        deadline = self._deadline_left(pod)
+        if deadline is not None and self._terminal is None:
+            wake = deadline if wake is None else min(wake, deadline)
         return wake
 
-    def _past_deadline(self, pod: Message) -> bool:
-        spec, status = pod.spec, pod.status
-        if not spec.HasField("active_deadline_seconds") or not status.HasField("start_time"):
-            return False
-        return time.time() - status.start_time.seconds >= spec.active_deadline_seconds
+    def _deadline_left(self, pod: Message) -> float | None:
+        """Seconds until activeDeadlineSeconds runs out (counted from the pod's start), if it has one."""
+        started = (self._last_status or pod.status).start_time
+        if not pod.spec.HasField("active_deadline_seconds") or not started.seconds:
+            return None
+        return started.seconds + pod.spec.active_deadline_seconds - time.time()
 
     def _finished(self, pod: Message, snapshot: list[ContainerStatus], sandbox: ContainerStatus) -> bool:
         """The sandbox is gone but the pod's containers are done for good: do not start over."""
