@@ -91,16 +91,17 @@ class NodeStatusReporter:
 
     async def heartbeat(self) -> None:
         await self._renew_lease()
-        status = await self._status()
-        loop_time = asyncio.get_running_loop().time()
-        unchanged = self._last_written is not None and _without_heartbeats(self._last_written) == _without_heartbeats(status)
-        if unchanged and loop_time - self._last_write_at < STATUS_REFRESH:
-            return
         try:
-            node = await self._client.resource("Node").get(self.name)
+            node = await self._client.resource("Node").get(self.name)   # served from the watch cache
         except NotFound:
             self.registered.clear()   # deleted behind our back: register again
             raise
+        status = await self._status()
+        loop_time = asyncio.get_running_loop().time()
+        unchanged = self._last_written is not None and \
+            _without_heartbeats(self._last_written) == _without_heartbeats(status)
+        if unchanged and loop_time - self._last_write_at < STATUS_REFRESH:
+            return
         _keep_transition_times(node.status, status)
         node.status.CopyFrom(status)
         await self._client.resource("Node").update_status(node)

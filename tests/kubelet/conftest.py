@@ -1,6 +1,8 @@
 """A private dockerd with the test image, and kubelets on it (static pods, or joined to an API server)."""
+import asyncio
 import contextlib
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import docker
@@ -9,6 +11,8 @@ import pytest
 from agent.kubelet.config import KubeletConfig
 from agent.kubelet.kubelet import Kubelet
 from agent.runtime import Runtime, labels
+from controlplane.client import Client
+from controlplane.client.join import join_config
 from tests.support.dockerd import PrivateDockerd
 from tests.support.images import BUSYBOX_IMAGE, ensure_busybox
 
@@ -58,10 +62,9 @@ def kubelet_config(tmp_path, manifests, dockerd):
                          pod_manifest_path=manifests, file_check_seconds=0.2)
 
 
-@pytest.fixture
-async def kubelet(kubelet_config, runtime, dockerd, tmp_path):
-    """A kubelet with static pods only (no API server)."""
-    k = Kubelet(kubelet_config, runtime, host_ip=dockerd.gateway)
+@contextlib.asynccontextmanager
+async def running_kubelet(config, runtime, client, host_ip, tmp_path):
+    k = Kubelet(config, runtime, client, host_ip=host_ip)
     await k.start()
     try:
         yield k
@@ -70,9 +73,33 @@ async def kubelet(kubelet_config, runtime, dockerd, tmp_path):
         unmount_under(tmp_path)
 
 
+@pytest.fixture
+async def kubelet(kubelet_config, runtime, dockerd, tmp_path):
+    """A kubelet with static pods only (no API server)."""
+    async with running_kubelet(kubelet_config, runtime, None, dockerd.gateway, tmp_path) as k:
+        yield k
+
+
 def unmount_under(root: Path) -> None:
     """tmpfs volumes a test left mounted (secrets, memory emptyDirs)."""
     for line in reversed(Path("/proc/self/mountinfo").read_text().splitlines()):
         point = line.split()[4]
         if point.startswith(f"{root}/"):
             subprocess.run(["umount", "-l", point], check=False)
+
+
+@pytest.fixture
+async def node_client(apiserver):
+    """A client with the node's credentials, obtained by joining with the join token."""
+    config = await asyncio.to_thread(join_config, apiserver.address, apiserver.credentials.join_token)
+    c = Client(config)
+    yield c
+    await c.close()
+
+
+@pytest.fixture
+async def joined(kubelet_config, runtime, node_client, dockerd, tmp_path):
+    """A kubelet joined to a real API server (in this process), with the node's credentials."""
+    config = replace(kubelet_config, node_ip=dockerd.gateway, heartbeat_seconds=1.0)
+    async with running_kubelet(config, runtime, node_client, dockerd.gateway, tmp_path) as k:
+        yield k

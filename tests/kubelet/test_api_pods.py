@@ -1,0 +1,96 @@
+"""The kubelet joined to a real API server: pods bound to the node run, report status, and go."""
+import asyncio
+import time
+
+from controlplane.api import convert
+from controlplane.client.errors import NotFound
+from tests.kubelet.conftest import NODE
+from tests.kubelet.test_static_pods import WEB_POD, running
+from tests.support.polling import eventually
+
+IMAGE = "coxswain-test/busybox:1"
+
+
+def pod(name: str, spec: dict, **metadata):
+    return convert.from_manifest({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, **metadata},
+                                  "spec": {"nodeName": NODE, **spec}})
+
+
+async def api_status(client, name: str, check, *, timeout: float = 30.0, what: str = ""):
+    async def probe():
+        found = await client.resource("Pod").get(name, namespace="default")
+        return found if check(found.status) else None
+    return await eventually(probe, timeout=timeout, what=what or f"pod {name}")
+
+
+async def test_pod_runs_and_reports_through_the_api(joined, client, runtime, dockerd):
+    await client.resource("Pod").create(pod("web", WEB_POD))
+    found = await api_status(client, "web", running, what="web Running in the API")
+    assert found.status.pod_ip and found.status.host_ip == dockerd.gateway
+    assert found.status.qos_class == "BestEffort"
+    writer = next(c for c in found.status.container_statuses if c.name == "writer").container_id
+    result = await runtime.streams.exec(writer.removeprefix("docker://"),
+                                        ["wget", "-q", "-O", "-", "http://localhost:8080/index.html"], timeout=5)
+    assert result.output == b"hello from web\n"
+
+    async def story():
+        events = (await client.resource("Event").list(namespace="default")).items
+        reasons = [e.reason for e in events if e.involved_object.name == "web"]
+        return reasons if {"Pulled", "Created", "Started"} <= set(reasons) else None
+    reasons = await eventually(story, what="Pulled, Created, Started events")
+    assert reasons.count("Started") == 2
+
+
+async def test_node_registers_and_heartbeats(joined, client):
+    async def registered():
+        try:
+            return await client.resource("Node").get(NODE)
+        except NotFound:
+            return None
+    node = await eventually(registered, what="the Node")
+    assert node.metadata.labels["kubernetes.io/hostname"] == NODE
+    assert node.metadata.labels["kubernetes.io/os"] == "linux"
+    assert int(node.status.capacity["cpu"]) >= 1 and node.status.allocatable["pods"] == "110"
+    conditions = {c.type: c.status for c in node.status.conditions}
+    assert conditions["Ready"] == "True" and conditions["MemoryPressure"] == "False"
+    assert node.status.node_info.container_runtime_version.startswith("docker://20.")
+    lease = await client.resource("Lease").get(NODE, namespace="kube-node-lease")
+    first = lease.spec.renew_time
+    await asyncio.sleep(2.5)
+    lease = await client.resource("Lease").get(NODE, namespace="kube-node-lease")
+    assert (lease.spec.renew_time.seconds, lease.spec.renew_time.nanos) > (first.seconds, first.nanos)
+
+    await client.resource("Node").delete(NODE)
+    await eventually(registered, what="the Node registered again after deletion")
+
+
+async def test_graceful_delete_honours_sigterm_and_the_grace_period(joined, client):
+    polite = pod("polite", {"terminationGracePeriodSeconds": 20, "containers": [{
+        "name": "c", "image": IMAGE, "command": ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"]}]})
+    stubborn = pod("stubborn", {"terminationGracePeriodSeconds": 3, "containers": [{
+        "name": "c", "image": IMAGE, "command": ["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"]}]})
+    for p in (polite, stubborn):
+        await client.resource("Pod").create(p)
+    for name in ("polite", "stubborn"):
+        await api_status(client, name, running)
+
+    async def timed_delete(name):
+        began = time.monotonic()
+        await client.resource("Pod").delete(name, namespace="default")
+
+        async def gone():
+            try:
+                await client.resource("Pod").get(name, namespace="default")
+            except NotFound:
+                return True
+            return False
+        await eventually(gone, timeout=40, what=f"{name} deleted")
+        return time.monotonic() - began
+
+    polite_took, stubborn_took = await asyncio.gather(timed_delete("polite"), timed_delete("stubborn"))
+    assert polite_took < 5, f"a pod that exits on SIGTERM took {polite_took:.1f}s"
+    assert 3 <= stubborn_took < 10, f"a pod ignoring SIGTERM with 3s grace took {stubborn_took:.1f}s"
+
+    async def containers_removed():
+        return [c for c in await joined.runtime.containers.list() if c.pod.name in ("polite", "stubborn")] == []
+    await eventually(containers_removed, what="the deleted pods' containers removed")
