@@ -2,18 +2,16 @@
 
 docker-py's streams block, so each one runs on a thread of its own, never on
 the engine's pool: a `logs -f` that lasts an hour must not take a worker
-from pod syncs. Exec with a timeout reads the attach socket against a
-deadline; on timeout the socket is closed and the command is left to run
-(Docker cannot kill an exec'd process; Kubernetes had the same limit with
-dockershim). Probes use that; `cox exec` uses the raw socket.
+from pod syncs. Exec uses the attach socket directly from the event loop
+(ExecSession). A probe's exec with a timeout closes the socket when time is
+up and leaves the command to run (Docker cannot kill an exec'd process;
+Kubernetes had the same limit with dockershim).
 """
 import asyncio
 import concurrent.futures
-import select
 import socket as socketlib
 import struct
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 
 from agent.runtime.engine import Engine
@@ -39,75 +37,101 @@ class Streams:
             yield chunk
 
     async def exec(self, container_id: str, command: list[str], *, timeout: float | None = None) -> ExecResult:
-        """Run a command in a running container and collect its output and exit code."""
-        api = self._engine.api
-        created = await self._engine.call(api.exec_create, container_id, command, stdout=True, stderr=True)
-        exec_id = created["Id"]
-        sock = await self._engine.call(api.exec_start, exec_id, socket=True)
-        raw = _raw_socket(sock)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        output, finished = await asyncio.to_thread(_read_frames, raw, deadline)
-        raw.close()
-        if not finished:
-            return ExecResult(exit_code=None, output=output, timed_out=True)
-        info = await self._engine.call(api.exec_inspect, exec_id)
-        while info.get("Running"):   # the stream can end a moment before the exit code is recorded
-            await asyncio.sleep(0.01)
-            info = await self._engine.call(api.exec_inspect, exec_id)
-        return ExecResult(exit_code=info.get("ExitCode"), output=output)
+        """Run a command in a running container and collect its output (stdout and stderr) and exit code."""
+        session = await self.exec_session(container_id, command)
+        output = bytearray()
+        try:
+            async with asyncio.timeout(timeout):
+                async for _, data in session.output():
+                    output += data
+        except TimeoutError:
+            return ExecResult(exit_code=None, output=bytes(output), timed_out=True)
+        finally:
+            session.close()
+        return ExecResult(exit_code=await session.exit_code(), output=bytes(output))
 
-    async def exec_socket(self, container_id: str, command: list[str], *, tty: bool = False,
-                          stdin: bool = False) -> tuple[str, socketlib.socket]:
-        """Start an interactive exec; returns (exec id, the raw attach socket).
-
-        Without tty the socket carries Docker's multiplexed frames (see
-        `split_frames`); with tty it is one raw byte stream each way.
-        """
+    async def exec_session(self, container_id: str, command: list[str], *, stdin: bool = False,
+                           tty: bool = False) -> "ExecSession":
+        """Start a command in a running container; talk to it through the session."""
         api = self._engine.api
-        created = await self._engine.call(api.exec_create, container_id, command, stdout=True,
-                                          stderr=True, stdin=stdin, tty=tty)
+        created = await self._engine.call(api.exec_create, container_id, command, stdout=True, stderr=True,
+                                          stdin=stdin, tty=tty)
         sock = await self._engine.call(api.exec_start, created["Id"], socket=True, tty=tty)
-        return created["Id"], _raw_socket(sock)
+        return ExecSession(self._engine, created["Id"], _raw_socket(sock), tty=tty)
 
-    async def exec_exit_code(self, exec_id: str) -> int | None:
-        info = await self._engine.call(self._engine.api.exec_inspect, exec_id)
-        return None if info.get("Running") else info.get("ExitCode")
+
+STDOUT, STDERR = 1, 2
+
+
+class ExecSession:
+    """One exec'd process: stdin in, (stream, bytes) out, then its exit code.
+
+    The attach socket is used non-blocking from the event loop, so a session
+    costs no thread however long it lasts. Without a tty Docker multiplexes
+    stdout and stderr into frames (split_frames); with a tty there is one
+    raw stream, reported as stdout.
+    """
+
+    def __init__(self, engine: Engine, exec_id: str, sock: socketlib.socket, *, tty: bool) -> None:
+        self._engine = engine
+        self.exec_id = exec_id
+        self._sock = sock
+        self._tty = tty
+        sock.setblocking(False)
+
+    async def output(self) -> AsyncIterator[tuple[int, bytes]]:
+        loop = asyncio.get_running_loop()
+        pending = b""
+        while chunk := await loop.sock_recv(self._sock, 65536):
+            if self._tty:
+                yield STDOUT, chunk
+                continue
+            frames, pending = split_frames(pending + chunk)
+            for stream, data in frames:
+                yield stream, data
+
+    async def write(self, data: bytes) -> None:
+        await asyncio.get_running_loop().sock_sendall(self._sock, data)
+
+    def close_stdin(self) -> None:
+        """End of input: the process reads EOF, the output keeps flowing."""
+        try:
+            self._sock.shutdown(socketlib.SHUT_WR)
+        except OSError:
+            pass
+
+    async def resize(self, *, width: int, height: int) -> None:
+        await self._engine.call(self._engine.api.exec_resize, self.exec_id, height=height, width=width)
+
+    async def exit_code(self) -> int | None:
+        """The exit code; the stream can end a moment before Docker records it."""
+        for _ in range(100):
+            info = await self._engine.call(self._engine.api.exec_inspect, self.exec_id)
+            if not info.get("Running"):
+                return info.get("ExitCode")
+            await asyncio.sleep(0.01)
+        return None
+
+    def close(self) -> None:
+        self._sock.close()
 
 
 def _raw_socket(sock) -> socketlib.socket:
-    """The socket under docker-py's SocketIO wrapper, blocking, with no read timeout."""
-    raw = getattr(sock, "_sock", sock)
-    raw.settimeout(None)
-    return raw
+    """The socket under docker-py's SocketIO wrapper."""
+    return getattr(sock, "_sock", sock)
 
 
-def _read_frames(sock: socketlib.socket, deadline: float | None) -> tuple[bytes, bool]:
-    """Read a multiplexed exec stream to EOF or the deadline; (stdout+stderr, reached EOF)."""
-    buffer = bytearray()
-    while True:
-        wait = None if deadline is None else deadline - time.monotonic()
-        if wait is not None and wait <= 0:
-            return bytes(split_frames(buffer)[0]), False
-        ready, _, _ = select.select([sock], [], [], wait)
-        if not ready:
-            continue
-        chunk = sock.recv(65536)
-        if not chunk:
-            return bytes(split_frames(buffer)[0]), True
-        buffer += chunk
-
-
-def split_frames(buffer: bytes | bytearray) -> tuple[bytes, bytes]:
-    """Docker's multiplexed frames → (payload of all complete frames, incomplete remainder)."""
-    out = bytearray()
+def split_frames(buffer: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
+    """Docker's multiplexed stream → ([(stream id, payload) of complete frames], the incomplete rest)."""
+    frames = []
     at = 0
     while len(buffer) - at >= _HEADER.size:
-        _, length = _HEADER.unpack_from(buffer, at)
+        stream, length = _HEADER.unpack_from(buffer, at)
         if len(buffer) - at - _HEADER.size < length:
             break
-        out += buffer[at + _HEADER.size: at + _HEADER.size + length]
+        frames.append((stream, bytes(buffer[at + _HEADER.size: at + _HEADER.size + length])))
         at += _HEADER.size + length
-    return bytes(out), bytes(buffer[at:])
+    return frames, bytes(buffer[at:])
 
 
 async def iterate_in_thread(blocking: Iterator[bytes], *, close) -> AsyncIterator[bytes]:

@@ -2,6 +2,7 @@
 import asyncio
 import time
 
+from agent.runtime.streams import STDERR, STDOUT
 from agent.runtime.types import ContainerConfig, SandboxConfig
 from tests.support.polling import eventually
 
@@ -58,3 +59,34 @@ async def test_exec_timeout_returns_promptly(runtime, pod, image):
     result = await runtime.streams.exec(container_id, ["sleep", "30"], timeout=0.5)
     assert result.timed_out and result.exit_code is None
     assert time.monotonic() - began < 5
+
+
+async def test_exec_session_with_stdin_and_separate_streams(runtime, pod, image):
+    container_id = await started(runtime, pod, image, "sleep 1000")
+    session = await runtime.streams.exec_session(container_id, ["sh", "-c", "tr a-z A-Z; echo done >&2; exit 4"],
+                                                 stdin=True)
+    await session.write(b"hello\n")
+    session.close_stdin()
+    seen = {STDOUT: b"", STDERR: b""}
+    async with asyncio.timeout(10):
+        async for stream, data in session.output():
+            seen[stream] += data
+    session.close()
+    assert seen == {STDOUT: b"HELLO\n", STDERR: b"done\n"}
+    assert await session.exit_code() == 4
+
+
+async def test_exec_session_with_a_terminal(runtime, pod, image):
+    container_id = await started(runtime, pod, image, "sleep 1000")
+    session = await runtime.streams.exec_session(container_id, ["sh", "-c", "read x; tty; stty size"],
+                                                 tty=True, stdin=True)
+    await session.resize(width=100, height=40)
+    await session.write(b"go\n")
+    output = b""
+    async with asyncio.timeout(10):
+        async for stream, data in session.output():
+            assert stream == STDOUT
+            output += data
+    session.close()
+    assert b"/dev/pts/" in output and output.endswith(b"40 100\r\n")
+    assert await session.exit_code() == 0
