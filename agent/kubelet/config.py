@@ -11,6 +11,7 @@ class KubeletConfig:
     root_dir: Path = Path("/var/lib/cox/agent")
     pod_manifest_path: Path | None = None
     file_check_seconds: float = 2.0   # how often the manifest directory is re-read
+    volume_refresh_seconds: float = 60.0   # how often ConfigMap/Secret volumes are projected again
     node_ip: str = ""                 # InternalIP; found from the default route when empty
     node_labels: dict[str, str] = field(default_factory=dict)
     register_node: bool = True

@@ -56,7 +56,8 @@ class Kubelet:
         self.ctx = NodeContext(
             runtime=runtime, cache=cache, volumes=PodVolumes(config.root_dir, ApiObjects(client) if client else NoObjects()),
             objects=ApiObjects(client) if client else NoObjects(), probes=self.probes, backoff=BackOff(),
-            recorder=self.recorder, dns=DnsSettings(config.cluster_dns, config.cluster_domain), host_ip=host_ip)
+            recorder=self.recorder, dns=DnsSettings(config.cluster_dns, config.cluster_domain), host_ip=host_ip,
+            volume_refresh=config.volume_refresh_seconds)
         self.workers = PodWorkers(self.ctx, on_status=self.status.set, finalize=self._finalize)
         self.pleg = Pleg(runtime, cache, self._changed)
         self._static: dict[str, Message] = {}

@@ -64,6 +64,7 @@ class NodeContext:
     recorder: Recorder
     dns: podspec.DnsSettings
     host_ip: str = ""
+    volume_refresh: float = 60.0    # seconds between projections of ConfigMap and Secret volumes
 
 
 StatusSink = Callable[[Message, Message], None]            # (pod, its new status)
@@ -217,7 +218,7 @@ class PodWorker:
         return await self._sync_containers(pod, await self.ctx.cache.pod(self.uid), sandbox)
 
     async def _ensure_volumes(self, pod: Message, *, pod_ip: str) -> bool:
-        """Set the pod's volumes up (again after RESYNC, carrying ConfigMap and Secret updates)."""
+        """Set the pod's volumes up (again every volume_refresh seconds, carrying ConfigMap and Secret updates)."""
         if self._volumes is not None and time.monotonic() < self._next_refresh:
             return True
         try:
@@ -227,7 +228,7 @@ class PodWorker:
             for container in (*pod.spec.init_containers, *pod.spec.containers):
                 self._waiting[container.name] = ("ContainerCreating", str(e))
             return False
-        self._next_refresh = time.monotonic() + RESYNC * 6
+        self._next_refresh = time.monotonic() + self.ctx.volume_refresh
         return True
 
     async def _sync_containers(self, pod: Message, snapshot: list[ContainerStatus],
