@@ -124,6 +124,7 @@ class Kubelet:
 
     def _pod_added(self, pod: Message) -> None:
         if static.is_mirror(pod):
+            self.status.resync()    # a new mirror starts Pending: give it its static pod's status
             return
         self.workers.update(pod)
 

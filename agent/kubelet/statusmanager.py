@@ -38,13 +38,17 @@ class StatusManager:
     def set(self, pod: Message, status: Message) -> None:
         uid = pod.metadata.uid
         known = self.statuses.get(uid)
-        if known is not None and known[1] == status:
+        if known is not None and known[1] == status and not self._api_differs(pod, status):
             return
         self.statuses[uid] = (pod, status)
         if self._client is not None:
             self._dirty.add(uid)
             self._idle.clear()
             self._wake.set()
+
+    def _api_differs(self, pod: Message, status: Message) -> bool:
+        target = self._target(pod, self._lookup(pod.metadata.namespace, pod.metadata.name))
+        return target is not None and target.status != status
 
     def status(self, uid: str) -> Message | None:
         known = self.statuses.get(uid)

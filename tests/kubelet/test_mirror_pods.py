@@ -1,0 +1,42 @@
+"""Static pods show up in the API server as mirror pods, with their status; deleting a mirror does not stop them."""
+from agent.kubelet.static import MIRROR_ANNOTATION
+from controlplane.client.errors import NotFound
+from tests.kubelet.helpers import write_pod
+from tests.support.polling import eventually
+
+IMAGE = "coxswain-test/busybox:1"
+
+
+async def mirror(client, check=lambda p: True):
+    async def probe():
+        try:
+            found = await client.resource("Pod").get("static-web-node1", namespace="default")
+        except NotFound:
+            return None
+        return found if check(found) else None
+    return probe
+
+
+async def test_static_pod_is_mirrored_with_its_status(joined, client, manifests, runtime):
+    write_pod(manifests, "static-web", {"containers": [{"name": "c", "image": IMAGE, "command": ["sleep", "3600"]}]})
+    found = await eventually(await mirror(client, lambda p: p.status.phase == "Running"),
+                             what="a Running mirror pod")
+    assert MIRROR_ANNOTATION in found.metadata.annotations
+    assert found.spec.node_name == "node1"
+    container_id = found.status.container_statuses[0].container_id
+
+    await client.resource("Pod").delete("static-web-node1", namespace="default")
+    again = await eventually(await mirror(client, lambda p: p.metadata.uid != found.metadata.uid and
+                                          p.status.phase == "Running"),
+                             what="the mirror pod back after deleting it")
+    assert again.status.container_statuses[0].container_id == container_id, "the static pod kept running"
+
+    (manifests / "static-web.yaml").unlink()
+
+    async def mirror_gone():
+        try:
+            await client.resource("Pod").get("static-web-node1", namespace="default")
+        except NotFound:
+            return True
+        return False
+    await eventually(mirror_gone, what="the mirror pod removed with its manifest")
