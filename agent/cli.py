@@ -102,7 +102,8 @@ async def run(args) -> int:
     config = kubelet_config(args)
     config.root_dir.mkdir(parents=True, exist_ok=True)
     if not config.node_ip:
-        config = replace(config, node_ip=nodeinfo.default_ip())
+        # pyroute2's synchronous IPRoute runs an event loop of its own: keep it off ours.
+        config = replace(config, node_ip=await asyncio.to_thread(nodeinfo.default_ip))
     client_cfg = await client_config(args, config.root_dir)
     if client_cfg is None and config.pod_manifest_path is None:
         raise SystemExit("error: give --server and --token to join a cluster, or --pod-manifest-path")

@@ -86,8 +86,7 @@ class Kubelet:
         if self.node is not None:
             self._tasks.append(asyncio.create_task(self.node.run(), name="node-status"))
         if self.pods is not None:
-            self.pods.add_handler(on_add=self._pod_added, on_update=lambda old, new: self._pod_added(new),
-                                  on_delete=self._pod_deleted)
+            self.pods.add_handler(on_add=self._pod_added, on_update=self._pod_updated, on_delete=self._pod_deleted)
             self.pods.start()
             self._tasks.append(asyncio.create_task(self._sources_ready_after_list(), name="sources"))
             if self.config.pod_manifest_path is not None:
@@ -115,9 +114,10 @@ class Kubelet:
         """Every source has listed: containers and volumes of pods nobody wants may now go."""
         self.workers.sources_ready = True
         wanted = self.workers.desired()
-        for uid in set(self.pleg.pods) - set(wanted):
+        present = self.ctx.cache.pods()
+        for uid in set(present) - set(wanted):
             self.workers.changed(uid)
-        for uid in self.ctx.volumes.known_pods() - set(wanted) - set(self.pleg.pods):
+        for uid in self.ctx.volumes.known_pods() - set(wanted) - set(present):
             asyncio.get_running_loop().create_task(self.ctx.volumes.teardown(uid))
 
     # -- the API server source
@@ -127,6 +127,13 @@ class Kubelet:
             self.status.resync()    # a new mirror starts Pending: give it its static pod's status
             return
         self.workers.update(pod)
+
+    def _pod_updated(self, old: Message, new: Message) -> None:
+        if static.is_mirror(new):
+            self._pod_added(new)
+            return
+        # Most updates are our own status writes coming back: those need no sync.
+        self.workers.update(new, wake=_without_status(old) != _without_status(new))
 
     def _pod_deleted(self, pod: Message) -> None:
         if static.is_mirror(pod):
@@ -174,3 +181,11 @@ class Kubelet:
         while True:
             await asyncio.sleep(self.config.file_check_seconds)
             self._sync_static()
+
+
+def _without_status(pod: Message) -> Message:
+    copy = type(pod)()
+    copy.CopyFrom(pod)
+    copy.ClearField("status")
+    copy.metadata.resource_version = ""
+    return copy

@@ -1,16 +1,21 @@
-"""The pod lifecycle event generator: notice what changed in Docker, per pod.
+"""What Docker has, per pod, kept current without asking Docker on every sync.
 
-Kubernetes' PLEG relists the runtime every second and tells pod workers
-whose containers changed. Ours does the same, and also relists at once when
-Docker's event stream reports one of our containers starting or dying, so a
-crash is noticed in milliseconds, while the periodic relist still catches
-anything the stream missed (a daemon restart drops it).
+`ContainerCache` holds one inspect result per container of ours. The pod
+lifecycle event generator (`Pleg`) relists Docker every second, as
+Kubernetes' PLEG does, and also at once when Docker's event stream reports
+one of our containers starting or dying, so a crash is noticed within
+milliseconds; the periodic relist still catches anything the stream missed
+(a daemon restart drops it). A relist is one `list` call, and only
+containers whose state changed since the last look are inspected, so its
+cost does not grow with the number of healthy containers.
 
-A relist is one `list` call; only containers whose state changed since the
-last look are inspected (`ContainerCache`), so its cost does not grow with
-the number of healthy containers.
+Pod workers read their pod from the cache and put in it what their own
+calls return (inspect after create, start, stop), so a relist sees no change
+for what a worker just did and wakes it only for what happened behind its
+back.
 """
 import asyncio
+import itertools
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -25,34 +30,64 @@ RELIST_PERIOD = 1.0
 
 
 class ContainerCache:
-    """Inspect results, reused while a container's listed state stays the same."""
+    """Inspect results by container id, reused while a container's listed state stays the same."""
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._known: dict[str, ContainerStatus] = {}
+        self._added: dict[str, int] = {}     # id → when it was learnt (a counter), see forget()
+        self._clock = itertools.count()
+
+    def _put(self, status: ContainerStatus) -> None:
+        self._known[status.id] = status
+        self._added[status.id] = next(self._clock)
 
     async def statuses(self, rows: list[ContainerSummary]) -> list[ContainerStatus]:
-        stale = [row for row in rows if (cached := self._known.get(row.id)) is None or cached.state != row.state]
-        fresh = await asyncio.gather(*(self._inspect(row.id) for row in stale))
-        for status in fresh:
-            if status is not None:
-                self._known[status.id] = status
+        stale = [row.id for row in rows if (cached := self._known.get(row.id)) is None or cached.state != row.state]
+        await asyncio.gather(*(self.inspect(container_id) for container_id in stale))
         return [self._known[row.id] for row in rows if row.id in self._known]
 
-    async def _inspect(self, container_id: str) -> ContainerStatus | None:
+    async def inspect(self, container_id: str) -> ContainerStatus | None:
+        """Look at one container now and remember it; None (and forgotten) if it is gone."""
         try:
-            return await self._runtime.containers.inspect(container_id)
-        except NotFound:   # removed between list and inspect
+            status = await self._runtime.containers.inspect(container_id)
+        except NotFound:
+            self.drop(container_id)
             return None
+        self._put(status)
+        return status
 
-    def forget(self, keep: set[str]) -> None:
-        """Drop entries of containers that no longer exist."""
-        for container_id in [c for c in self._known if c not in keep]:
-            del self._known[container_id]
+    def drop(self, container_id: str) -> None:
+        self._known.pop(container_id, None)
+        self._added.pop(container_id, None)
+
+    def mark(self) -> int:
+        return next(self._clock)
+
+    def forget(self, listed: set[str], *, since: int) -> None:
+        """Drop containers a listing taken at `since` did not show, unless learnt after it."""
+        for container_id in [c for c in self._known if c not in listed and self._added[c] < since]:
+            self.drop(container_id)
 
     async def pod(self, uid: str) -> list[ContainerStatus]:
-        """A fresh picture of one pod: all its containers (sandboxes too), every attempt."""
-        return await self.statuses(await self._runtime.containers.list(pod_uid=uid))
+        """One pod's containers fresh from Docker (for the moments that must not act on a stale view)."""
+        since = self.mark()
+        rows = await self._runtime.containers.list(pod_uid=uid)
+        listed = {row.id for row in rows}
+        for status in self.of_pod(uid):
+            if status.id not in listed and self._added[status.id] < since:
+                self.drop(status.id)
+        return await self.statuses(rows)
+
+    def of_pod(self, uid: str) -> list[ContainerStatus]:
+        """One pod's containers (sandboxes too), every attempt, as last seen."""
+        return [s for s in self._known.values() if s.pod.uid == uid]
+
+    def pods(self) -> dict[str, list[ContainerStatus]]:
+        found: dict[str, list[ContainerStatus]] = defaultdict(list)
+        for status in self._known.values():
+            found[status.pod.uid].append(status)
+        return dict(found)
 
 
 def _fingerprint(statuses: list[ContainerStatus]) -> frozenset:
@@ -68,31 +103,22 @@ class Pleg:
         self.cache = cache
         self._on_change = on_change
         self._period = period
-        self._seen: dict[str, frozenset] = {}
         self._wake = asyncio.Event()
-        self.pods: dict[str, list[ContainerStatus]] = {}
 
     def poke(self) -> None:
         """Relist now (something happened)."""
         self._wake.set()
 
-    async def relist(self) -> dict[str, list[ContainerStatus]]:
+    async def relist(self) -> None:
+        before = {uid: _fingerprint(statuses) for uid, statuses in self.cache.pods().items()}
+        since = self.cache.mark()
         rows = await self._runtime.containers.list()
-        statuses = await self.cache.statuses(rows)
-        self.cache.forget({row.id for row in rows})
-        pods: dict[str, list[ContainerStatus]] = defaultdict(list)
-        for status in statuses:
-            pods[status.pod.uid].append(status)
-        for uid in set(self._seen) | set(pods):
-            fingerprint = _fingerprint(pods.get(uid, []))
-            if self._seen.get(uid) != fingerprint:
+        await self.cache.statuses(rows)
+        self.cache.forget({row.id for row in rows}, since=since)
+        after = {uid: _fingerprint(statuses) for uid, statuses in self.cache.pods().items()}
+        for uid in set(before) | set(after):
+            if before.get(uid) != after.get(uid):
                 self._on_change(uid)
-            if pods.get(uid):
-                self._seen[uid] = fingerprint
-            else:
-                self._seen.pop(uid, None)
-        self.pods = dict(pods)
-        return self.pods
 
     async def run(self) -> None:
         """Relist every period, or at once when poked; survives a daemon that comes and goes."""

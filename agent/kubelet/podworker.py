@@ -13,8 +13,8 @@ The steps of a sync, as Kubernetes' SyncPod:
 3. app containers: start what is missing; restart what exited if the
    restartPolicy says so, after the crash-loop back-off; kill and restart
    what failed its liveness or startup probe or no longer matches the spec;
-4. tidy up: only the latest exited instance of each container is kept (for
-   `logs --previous`), and dead sandboxes go.
+4. tidy up: each container's latest instance and the one before it are kept
+   (lastState, `logs --previous`); older ones and dead sandboxes go.
 
 Deletion: containers get SIGTERM, then SIGKILL after the grace period; the
 pod's final status is reported, the API deletion is finished, and when the
@@ -116,11 +116,12 @@ class PodWorker:
 
     # -- driving
 
-    def update(self, pod: Message | None) -> None:
+    def update(self, pod: Message | None, *, wake: bool = True) -> None:
         if pod is not None:
             self.last_pod = pod
         self.pod = pod
-        self.wake()
+        if wake:
+            self.wake()
 
     def wake(self) -> None:
         self._wake.set()
@@ -163,7 +164,7 @@ class PodWorker:
 
     async def sync(self, pod: Message) -> float | None:
         """Do what the pod is missing; returns seconds until the next sync is due (None: at leisure)."""
-        snapshot = await self.ctx.cache.pod(self.uid)
+        snapshot = self.ctx.cache.of_pod(self.uid)
         sandboxes = [s for s in snapshot if s.kind is Kind.SANDBOX]
         sandbox = max(sandboxes, key=lambda s: s.attempt) if sandboxes else None
         wake: float | None = None
@@ -179,9 +180,9 @@ class PodWorker:
                 wake = await self._new_sandbox(pod, snapshot, sandbox)
         else:
             wake = await self._sync_containers(pod, snapshot, sandbox)
-        snapshot = await self.ctx.cache.pod(self.uid)
+        snapshot = self.ctx.cache.of_pod(self.uid)
         await self._tidy(snapshot)
-        self._report(pod, snapshot)
+        self._report(pod, self.ctx.cache.of_pod(self.uid))
         deadline = self._deadline_left(pod)
         if deadline is not None and self._terminal is None:
             wake = deadline if wake is None else min(wake, deadline)
@@ -214,8 +215,10 @@ class PodWorker:
         except RuntimeFailure as e:
             self.ctx.recorder.record(pod, WARNING, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {e}")
             return RETRY
-        sandbox = await self.ctx.runtime.containers.inspect(sandbox_id)
-        return await self._sync_containers(pod, await self.ctx.cache.pod(self.uid), sandbox)
+        sandbox = await self.ctx.cache.inspect(sandbox_id)
+        if sandbox is None:
+            return RETRY
+        return await self._sync_containers(pod, self.ctx.cache.of_pod(self.uid), sandbox)
 
     async def _ensure_volumes(self, pod: Message, *, pod_ip: str) -> bool:
         """Set the pod's volumes up (again every volume_refresh seconds, carrying ConfigMap and Secret updates)."""
@@ -259,7 +262,7 @@ class PodWorker:
             if latest is not None and latest.state is State.RUNNING:
                 if await self._still_wanted(pod, container, latest):
                     continue
-                latest = await self.ctx.runtime.containers.inspect(latest.id)
+                latest = await self.ctx.cache.inspect(latest.id)
             if latest is not None and not _should_restart(policy, latest):
                 continue
             wait = self._back_off(pod, container, latest)
@@ -282,7 +285,7 @@ class PodWorker:
         else:
             return True
         self.ctx.recorder.record(pod, NORMAL, "Killing", why, field_path=_field_path(pod, container))
-        await self.ctx.runtime.containers.stop(running.id, grace_seconds=podspec.grace_seconds(pod))
+        await self._stop(running.id, podspec.grace_seconds(pod))
         return False
 
     def _back_off(self, pod: Message, container: Message, latest: ContainerStatus | None) -> float | None:
@@ -336,6 +339,8 @@ class PodWorker:
             record(pod, WARNING, "Failed", f"Error: {e}", field_path=where)
             self._waiting[container.name] = ("RunContainerError", str(e))
             return
+        finally:
+            await self.ctx.cache.inspect(container_id)
         record(pod, NORMAL, "Started", f"Started container {container.name}", field_path=where)
         self._waiting.pop(container.name, None)
 
@@ -413,6 +418,14 @@ class PodWorker:
             await self.ctx.runtime.containers.stop(container_id, grace_seconds=grace)
         except NotFound:
             pass
+        await self.ctx.cache.inspect(container_id)
+
+    async def _remove(self, container_id: str) -> None:
+        try:
+            await self.ctx.runtime.containers.remove(container_id)
+        except NotFound:
+            pass
+        self.ctx.cache.drop(container_id)
 
     async def _terminate_deleted(self, pod: Message) -> float | None:
         """The pod is being deleted: stop it within its grace period, report, finish the deletion."""
@@ -422,7 +435,7 @@ class PodWorker:
         snapshot = await self.ctx.cache.pod(self.uid)
         await self._stop_all(snapshot, grace=grace, pod=pod)
         self.ctx.probes.remove_pod(self.uid)
-        self._report(pod, await self.ctx.cache.pod(self.uid))
+        self._report(pod, self.ctx.cache.of_pod(self.uid))
         return None if await self._finalize(pod) else RETRY
 
     async def _clean_up(self) -> None:
@@ -431,27 +444,23 @@ class PodWorker:
         grace = max((s.grace_seconds for s in snapshot), default=podspec.DEFAULT_GRACE_SECONDS)
         await self._stop_all(snapshot, grace=grace, pod=self.last_pod)
         for status in snapshot:
-            try:
-                await self.ctx.runtime.containers.remove(status.id)
-            except NotFound:
-                pass
+            await self._remove(status.id)
         self.ctx.probes.remove_pod(self.uid)
         self.ctx.backoff.forget_pod(self.uid)
         await self.ctx.volumes.teardown(self.uid)
 
     async def _tidy(self, snapshot: list[ContainerStatus]) -> None:
-        """Keep the running and the latest exited instance of each container; drop dead sandboxes."""
+        """Keep each container's latest instance and the one before it (lastState, logs --previous).
+
+        Older exited instances and dead sandboxes but the latest go.
+        """
         sandboxes = sorted((s for s in snapshot if s.kind is Kind.SANDBOX), key=lambda s: s.attempt)
         doomed = [s for s in sandboxes[:-1] if s.state is State.EXITED]
         for kind in (Kind.INIT, Kind.APP):
             for attempts in _by_name(snapshot, kind).values():
-                exited = [s for s in attempts if s.state is not State.RUNNING]
-                doomed += exited[:-1]
+                doomed += [s for s in attempts[:-2] if s.state is not State.RUNNING]
         for status in doomed:
-            try:
-                await self.ctx.runtime.containers.remove(status.id)
-            except NotFound:
-                pass
+            await self._remove(status.id)
             self._message_file(status.name, status.attempt).unlink(missing_ok=True)
 
     # -- reporting

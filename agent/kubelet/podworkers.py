@@ -27,10 +27,11 @@ class PodWorkers:
         self._stopping = False
         self.sources_ready = False    # set once every source has listed: orphans may then be removed
 
-    def update(self, pod: Message) -> None:
+    def update(self, pod: Message, *, wake: bool = True) -> None:
+        """The desired pod; wake=False when only its status changed (nothing for the worker to do)."""
         uid = pod.metadata.uid
         self._desired[uid] = pod
-        self._worker(uid).update(pod)
+        self._worker(uid).update(pod, wake=wake or uid not in self._workers)
 
     def remove(self, uid: str) -> None:
         self._desired.pop(uid, None)

@@ -38,7 +38,7 @@ def container_name(pod: Message, requested: str) -> str:
 
 
 async def find_instance(cache: ContainerCache, pod: Message, name: str, *, previous: bool) -> ContainerStatus:
-    attempts = sorted((s for s in await cache.pod(pod.metadata.uid) if s.kind is not Kind.SANDBOX and s.name == name),
+    attempts = sorted((s for s in cache.of_pod(pod.metadata.uid) if s.kind is not Kind.SANDBOX and s.name == name),
                       key=lambda s: s.attempt)
     if previous:
         exited = [s for s in attempts[:-1] if s.state is State.EXITED]
