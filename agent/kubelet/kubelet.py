@@ -145,7 +145,7 @@ class Kubelet:
         """Containers are stopped: write the last status, then finish the API deletion."""
         if self.client is None or static.HASH_ANNOTATION in pod.metadata.annotations:
             return True
-        await self.status.flush()
+        await self.status.flush(pod.metadata.uid)
         try:
             await self.client.resource("Pod").delete(pod.metadata.name, namespace=pod.metadata.namespace,
                                                      grace_period_seconds=0, uid=pod.metadata.uid)

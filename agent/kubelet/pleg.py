@@ -2,10 +2,12 @@
 
 `ContainerCache` holds one inspect result per container of ours. The pod
 lifecycle event generator (`Pleg`) relists Docker every second, as
-Kubernetes' PLEG does, and also at once when Docker's event stream reports
-one of our containers starting or dying, so a crash is noticed within
-milliseconds; the periodic relist still catches anything the stream missed
-(a daemon restart drops it). A relist is one `list` call, and only
+Kubernetes' PLEG does, and in between follows Docker's event stream: a
+container that dies is inspected alone at once (Kubernetes' "evented
+PLEG"), so a crash is noticed within milliseconds without a listing per
+event. Only deaths matter there: every other change to our containers is
+made by a pod worker, which records it itself. The periodic relist still catches anything the stream
+missed (a daemon restart drops it). A relist is one `list` call, and only
 containers whose state changed since the last look are inspected, so its
 cost does not grow with the number of healthy containers.
 
@@ -15,6 +17,7 @@ for what a worker just did and wakes it only for what happened behind its
 back.
 """
 import asyncio
+import contextlib
 import itertools
 import logging
 from collections import defaultdict
@@ -37,13 +40,33 @@ class ContainerCache:
         self._known: dict[str, ContainerStatus] = {}
         self._added: dict[str, int] = {}     # id → when it was learnt (a counter), see forget()
         self._clock = itertools.count()
+        self._busy: dict[str, int] = {}      # id → operations in flight on it (see operating())
 
     def _put(self, status: ContainerStatus) -> None:
         self._known[status.id] = status
         self._added[status.id] = next(self._clock)
 
+    @contextlib.contextmanager
+    def operating(self, container_id: str):
+        """A pod worker is starting or stopping this container and will inspect it when done.
+
+        Until then the PLEG leaves it alone: an inspect now would wait for the
+        daemon's lock on the container and hold a worker thread for nothing.
+        """
+        self._busy[container_id] = self._busy.get(container_id, 0) + 1
+        try:
+            yield
+        finally:
+            self._busy[container_id] -= 1
+            if not self._busy[container_id]:
+                del self._busy[container_id]
+
+    def busy(self, container_id: str) -> bool:
+        return container_id in self._busy
+
     async def statuses(self, rows: list[ContainerSummary]) -> list[ContainerStatus]:
-        stale = [row.id for row in rows if (cached := self._known.get(row.id)) is None or cached.state != row.state]
+        stale = [row.id for row in rows if not self.busy(row.id) and
+                 ((cached := self._known.get(row.id)) is None or cached.state != row.state)]
         await asyncio.gather(*(self.inspect(container_id) for container_id in stale))
         return [self._known[row.id] for row in rows if row.id in self._known]
 
@@ -69,16 +92,6 @@ class ContainerCache:
         for container_id in [c for c in self._known if c not in listed and self._added[c] < since]:
             self.drop(container_id)
 
-    async def pod(self, uid: str) -> list[ContainerStatus]:
-        """One pod's containers fresh from Docker (for the moments that must not act on a stale view)."""
-        since = self.mark()
-        rows = await self._runtime.containers.list(pod_uid=uid)
-        listed = {row.id for row in rows}
-        for status in self.of_pod(uid):
-            if status.id not in listed and self._added[status.id] < since:
-                self.drop(status.id)
-        return await self.statuses(rows)
-
     def of_pod(self, uid: str) -> list[ContainerStatus]:
         """One pod's containers (sandboxes too), every attempt, as last seen."""
         return [s for s in self._known.values() if s.pod.uid == uid]
@@ -103,11 +116,6 @@ class Pleg:
         self.cache = cache
         self._on_change = on_change
         self._period = period
-        self._wake = asyncio.Event()
-
-    def poke(self) -> None:
-        """Relist now (something happened)."""
-        self._wake.set()
 
     async def relist(self) -> None:
         before = {uid: _fingerprint(statuses) for uid, statuses in self.cache.pods().items()}
@@ -121,7 +129,7 @@ class Pleg:
                 self._on_change(uid)
 
     async def run(self) -> None:
-        """Relist every period, or at once when poked; survives a daemon that comes and goes."""
+        """Relist every period and follow the event stream; survives a daemon that comes and goes."""
         watcher = asyncio.create_task(self._watch_events())
         try:
             while True:
@@ -129,20 +137,32 @@ class Pleg:
                     await self.relist()
                 except RuntimeFailure as e:
                     log.warning("relist failed: %s", e)
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self._period)
-                except TimeoutError:
-                    pass
+                await asyncio.sleep(self._period)
         finally:
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
 
     async def _watch_events(self) -> None:
+        pending: dict[str, asyncio.Task] = {}
         while True:
             try:
-                async for _ in self._runtime.events():
-                    self.poke()
+                async for event in self._runtime.events(actions=("die",)):
+                    if event.container_id not in pending:   # one look per container at a time is enough
+                        task = asyncio.create_task(self._look(event.container_id, event.pod_uid))
+                        pending[event.container_id] = task
+                        task.add_done_callback(lambda _, cid=event.container_id: pending.pop(cid, None))
             except RuntimeFailure as e:
                 log.warning("docker event stream: %s", e)
             await asyncio.sleep(1.0)
+
+    async def _look(self, container_id: str, uid: str) -> None:
+        if self.cache.busy(container_id):
+            return
+        before = _fingerprint(self.cache.of_pod(uid))
+        try:
+            await self.cache.inspect(container_id)
+        except RuntimeFailure as e:
+            log.debug("inspect after event: %s", e)
+            return
+        if _fingerprint(self.cache.of_pod(uid)) != before:
+            self._on_change(uid)

@@ -109,6 +109,7 @@ class PodWorker:
         self._terminal: tuple[str, str, str] | None = None   # (phase, reason, message) once finished
         self._pull_failures: dict[str, tuple[float, int]] = {}  # container → (when, how many in a row)
         self._last_status: Message | None = None
+        self._finalized = False                # the API deletion has been finished
         self._due: float | None = None                    # monotonic time a step asked to be retried at
         self._volumes: dict[str, str] | None = None
         self._next_refresh = 0.0
@@ -144,6 +145,7 @@ class PodWorker:
                     pass
             self._wake.clear()
             self._due = None
+            began = time.monotonic()
             try:
                 if self.pod is None:
                     await self._clean_up()
@@ -156,9 +158,16 @@ class PodWorker:
                     due = max(0.0, self._due - time.monotonic())
                     delay = due if delay is None else min(delay, due)
             except (RuntimeFailure, OSError) as e:
-                log.warning("pod %s/%s: sync failed: %s", self.pod.metadata.namespace if self.pod else "",
-                            self.pod.metadata.name if self.pod else self.uid, e)
+                log.warning("pod %s: sync failed: %s", self._name(), e)
                 delay = RETRY
+            except Exception:   # a bug must not end the pod's worker: report it and try again later
+                log.exception("pod %s: sync failed", self._name())
+                delay = RESYNC
+            log.debug("pod %s: synced in %.0f ms", self._name(), (time.monotonic() - began) * 1000)
+
+    def _name(self) -> str:
+        pod = self.pod or self.last_pod
+        return f"{pod.metadata.namespace}/{pod.metadata.name}" if pod is not None else self.uid
 
     # -- one sync of a live pod
 
@@ -211,11 +220,15 @@ class PodWorker:
             return RETRY
         config = podspec.sandbox_config(pod, attempt=dead.attempt + 1 if dead else 0, dns=self.ctx.dns)
         try:
-            sandbox_id = await self.ctx.runtime.sandboxes.run(config)
+            sandbox_id = await self.ctx.runtime.sandboxes.create(config)
+            with self.ctx.cache.operating(sandbox_id):
+                try:
+                    await self.ctx.runtime.containers.start(sandbox_id)
+                finally:
+                    sandbox = await self.ctx.cache.inspect(sandbox_id)
         except RuntimeFailure as e:
             self.ctx.recorder.record(pod, WARNING, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {e}")
             return RETRY
-        sandbox = await self.ctx.cache.inspect(sandbox_id)
         if sandbox is None:
             return RETRY
         return await self._sync_containers(pod, self.ctx.cache.of_pod(self.uid), sandbox)
@@ -333,14 +346,15 @@ class PodWorker:
             self._waiting[container.name] = ("CreateContainerError", str(e))
             return
         record(pod, NORMAL, "Created", f"Created container {container.name}", field_path=where)
-        try:
-            await self.ctx.runtime.containers.start(container_id)
-        except RuntimeFailure as e:
-            record(pod, WARNING, "Failed", f"Error: {e}", field_path=where)
-            self._waiting[container.name] = ("RunContainerError", str(e))
-            return
-        finally:
-            await self.ctx.cache.inspect(container_id)
+        with self.ctx.cache.operating(container_id):
+            try:
+                await self.ctx.runtime.containers.start(container_id)
+            except RuntimeFailure as e:
+                record(pod, WARNING, "Failed", f"Error: {e}", field_path=where)
+                self._waiting[container.name] = ("RunContainerError", str(e))
+                return
+            finally:
+                await self.ctx.cache.inspect(container_id)
         record(pod, NORMAL, "Started", f"Started container {container.name}", field_path=where)
         self._waiting.pop(container.name, None)
 
@@ -402,23 +416,30 @@ class PodWorker:
 
     # -- stopping
 
-    async def _stop_all(self, snapshot: list[ContainerStatus], *, grace: int, pod: Message | None = None) -> None:
-        """SIGTERM every running container of the pod, SIGKILL after `grace`; then the sandboxes."""
+    async def _stop_all(self, snapshot: list[ContainerStatus], *, grace: int, pod: Message | None = None,
+                        look: bool = True) -> None:
+        """SIGTERM every running container of the pod, SIGKILL after `grace`; then the sandboxes.
+
+        look: inspect each afterwards, for the status to report (not needed when all go next).
+        """
         running = [s for s in snapshot if s.state is State.RUNNING]
         apps = [s for s in running if s.kind is not Kind.SANDBOX]
         if pod is not None:
             for status in apps:
                 self.ctx.recorder.record(pod, NORMAL, "Killing", f"Stopping container {status.name}",
                                          field_path=_field_path_by_name(pod, status.name))
-        await asyncio.gather(*(self._stop(s.id, grace) for s in apps))
-        await asyncio.gather(*(self._stop(s.id, SANDBOX_STOP_GRACE) for s in running if s.kind is Kind.SANDBOX))
+        await asyncio.gather(*(self._stop(s.id, grace, look=look) for s in apps))
+        await asyncio.gather(*(self._stop(s.id, SANDBOX_STOP_GRACE, look=look)
+                               for s in running if s.kind is Kind.SANDBOX))
 
-    async def _stop(self, container_id: str, grace: int) -> None:
-        try:
-            await self.ctx.runtime.containers.stop(container_id, grace_seconds=grace)
-        except NotFound:
-            pass
-        await self.ctx.cache.inspect(container_id)
+    async def _stop(self, container_id: str, grace: int, *, look: bool = True) -> None:
+        with self.ctx.cache.operating(container_id):
+            try:
+                await self.ctx.runtime.containers.stop(container_id, grace_seconds=grace)
+            except NotFound:
+                pass
+            if look:
+                await self.ctx.cache.inspect(container_id)
 
     async def _remove(self, container_id: str) -> None:
         try:
@@ -432,17 +453,19 @@ class PodWorker:
         grace = pod.metadata.deletion_grace_period_seconds if pod.metadata.HasField(
             "deletion_grace_period_seconds") else podspec.grace_seconds(pod)
         grace = min(grace, podspec.grace_seconds(pod))
-        snapshot = await self.ctx.cache.pod(self.uid)
-        await self._stop_all(snapshot, grace=grace, pod=pod)
+        if self._finalized:
+            return None   # nothing left but to wait for the pod to leave the API
+        await self._stop_all(self.ctx.cache.of_pod(self.uid), grace=grace, pod=pod)
         self.ctx.probes.remove_pod(self.uid)
         self._report(pod, self.ctx.cache.of_pod(self.uid))
-        return None if await self._finalize(pod) else RETRY
+        self._finalized = await self._finalize(pod)
+        return None if self._finalized else RETRY
 
     async def _clean_up(self) -> None:
         """The pod is gone: stop what still runs (grace from the labels), remove it all."""
-        snapshot = await self.ctx.cache.pod(self.uid)
+        snapshot = self.ctx.cache.of_pod(self.uid)
         grace = max((s.grace_seconds for s in snapshot), default=podspec.DEFAULT_GRACE_SECONDS)
-        await self._stop_all(snapshot, grace=grace, pod=self.last_pod)
+        await self._stop_all(snapshot, grace=grace, pod=self.last_pod, look=False)
         for status in snapshot:
             await self._remove(status.id)
         self.ctx.probes.remove_pod(self.uid)

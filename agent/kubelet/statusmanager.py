@@ -11,6 +11,7 @@ written when it is back.
 """
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 from google.protobuf.message import Message
@@ -31,8 +32,7 @@ class StatusManager:
         self.statuses: dict[str, tuple[Message, Message]] = {}   # uid → (pod, status)
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._writing = ""
         self._task: asyncio.Task | None = None
 
     def set(self, pod: Message, status: Message) -> None:
@@ -43,7 +43,6 @@ class StatusManager:
         self.statuses[uid] = (pod, status)
         if self._client is not None:
             self._dirty.add(uid)
-            self._idle.clear()
             self._wake.set()
 
     def _api_differs(self, pod: Message, status: Message) -> bool:
@@ -62,15 +61,13 @@ class StatusManager:
         """Compare every known status with the API server again (after an outage or relist)."""
         self._dirty.update(self.statuses)
         if self._dirty and self._client is not None:
-            self._idle.clear()
             self._wake.set()
 
-    async def flush(self, timeout: float = 5.0) -> None:
-        """Wait (a bounded time) until every pending status is written."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-        except TimeoutError:
-            pass
+    async def flush(self, uid: str, timeout: float = 5.0) -> None:
+        """Wait (a bounded time) until the pod's pending status is written."""
+        deadline = time.monotonic() + timeout
+        while (uid in self._dirty or uid == self._writing) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
 
     def start(self) -> None:
         if self._client is not None and self._task is None:
@@ -90,20 +87,21 @@ class StatusManager:
             failed = False
             for uid in list(self._dirty):
                 self._dirty.discard(uid)
+                self._writing = uid
                 try:
                     await self._write(uid)
                 except ApiError as e:
                     log.info("pod status write for %s failed: %s", uid, e)
                     self._dirty.add(uid)
                     failed = True
+                finally:
+                    self._writing = ""
             if failed:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 self._wake.set()
             else:
                 delay = 0.2
-                if not self._dirty:
-                    self._idle.set()
 
     async def _write(self, uid: str) -> None:
         known = self.statuses.get(uid)
@@ -120,7 +118,10 @@ class StatusManager:
                                              resource_version=target.metadata.resource_version),
                                status=status)
             try:
+                began = time.monotonic()
                 await pods.update_status(update)
+                log.debug("pod %s/%s: status %s written in %.0f ms", update.metadata.namespace,
+                          update.metadata.name, status.phase, (time.monotonic() - began) * 1000)
                 return
             except Conflict:
                 try:

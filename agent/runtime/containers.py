@@ -61,7 +61,7 @@ class Containers:
 
     async def stop(self, container_id: str, *, grace_seconds: int) -> None:
         """SIGTERM (or the image's STOPSIGNAL), then SIGKILL once grace_seconds have passed."""
-        await self._engine.call(self._engine.api.stop, container_id, timeout=max(0, grace_seconds))
+        await self._engine.call_waiting(self._engine.api.stop, container_id, timeout=max(0, grace_seconds))
 
     async def kill(self, container_id: str, *, signal: str = "SIGKILL") -> None:
         await self._engine.call(self._engine.api.kill, container_id, signal=signal)

@@ -1,7 +1,7 @@
 """The container runtime the kubelet holds: one Docker Engine, split by concern."""
 from agent.runtime.containers import Containers
 from agent.runtime.engine import DEFAULT_WORKERS, Engine
-from agent.runtime.events import container_events
+from agent.runtime.events import ACTIONS, container_events
 from agent.runtime.images import Images
 from agent.runtime.pause import PAUSE_IMAGE
 from agent.runtime.sandbox import Sandboxes
@@ -23,8 +23,9 @@ class Runtime:
                       pause_image: str = PAUSE_IMAGE) -> "Runtime":
         return cls(await Engine.connect(base_url, workers=workers), pause_image=pause_image)
 
-    def events(self):
-        return container_events(self.engine)
+    def events(self, actions: tuple[str, ...] = ACTIONS):
+        """Docker's events about our containers (create, start, die, ...), as they happen."""
+        return container_events(self.engine, actions)
 
     async def version(self) -> str:
         return (await self.engine.call(self.engine.api.version))["Version"]

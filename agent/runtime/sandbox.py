@@ -22,8 +22,8 @@ class Sandboxes:
         self._engine = engine
         self.image = image
 
-    async def run(self, config: SandboxConfig) -> str:
-        """Create and start the pause container; returns its id (inspect it for the IP)."""
+    async def create(self, config: SandboxConfig) -> str:
+        """Create the pause container (start it with Containers.start; inspect it for the IP)."""
         api = self._engine.api
         dns = config.dns
         ports = {f"{p.container_port}/{p.protocol.lower()}": (p.host_ip, p.host_port) if p.host_ip else p.host_port
@@ -51,5 +51,4 @@ class Sandboxes:
         except NotFound:   # the pause image is missing: build it once, then every pod finds it
             await ensure_pause(self._engine, self.image)
             created = await create()
-        await self._engine.call(api.start, created["Id"])
         return created["Id"]

@@ -2,6 +2,7 @@
 import asyncio
 
 from agent.runtime.types import ContainerConfig, SandboxConfig
+from tests.runtime.helpers import run_sandbox
 
 
 async def test_start_and_die_events_name_the_pod(runtime, pod, image, api):
@@ -18,7 +19,7 @@ async def test_start_and_die_events_name_the_pod(runtime, pod, image, api):
     await asyncio.sleep(0.3)   # let the subscription reach the daemon
     stranger = api.create_container(image, ["true"])
     api.start(stranger)
-    sandbox_id = await runtime.sandboxes.run(SandboxConfig(pod=pod))
+    sandbox_id = await run_sandbox(runtime, SandboxConfig(pod=pod))
     config = ContainerConfig(pod=pod, name="brief", image=image, command=("true",))
     container_id = await runtime.containers.create(config, sandbox_id=sandbox_id)
     await runtime.containers.start(container_id)

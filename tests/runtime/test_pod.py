@@ -3,12 +3,13 @@ import ipaddress
 
 from agent.runtime import Runtime, labels
 from agent.runtime.types import ContainerConfig, Kind, Mount, SandboxConfig, State
+from tests.runtime.helpers import run_sandbox
 from tests.support.polling import eventually
 
 
 async def start_web_pod(runtime, pod, image, shared_dir):
     """Writer puts index.html into the shared dir; server serves that dir on :8080."""
-    sandbox_id = await runtime.sandboxes.run(SandboxConfig(pod=pod, hostname=pod.name))
+    sandbox_id = await run_sandbox(runtime, SandboxConfig(pod=pod, hostname=pod.name))
     mount = Mount(source=str(shared_dir), target="/data")
     writer = ContainerConfig(pod=pod, name="writer", image=image, mounts=(mount,),
                              command=("sh", "-c", "echo hello from $POD > /data/index.html; exec sleep 1000"),
@@ -72,7 +73,7 @@ async def test_labels_identify_every_container_and_allow_adoption(runtime, pod, 
 
 
 async def test_resources_become_cgroup_limits(runtime, pod, image):
-    sandbox_id = await runtime.sandboxes.run(SandboxConfig(pod=pod))
+    sandbox_id = await run_sandbox(runtime, SandboxConfig(pod=pod))
     config = ContainerConfig(pod=pod, name="limited", image=image, command=("sleep", "1000"),
                              cpu_limit_millis=500, cpu_request_millis=250,
                              memory_limit=64 << 20, memory_request=32 << 20)
@@ -85,6 +86,6 @@ async def test_resources_become_cgroup_limits(runtime, pod, image):
 
 
 async def test_host_network_sandbox_has_no_pod_ip(runtime, pod):
-    sandbox_id = await runtime.sandboxes.run(SandboxConfig(pod=pod, host_network=True))
+    sandbox_id = await run_sandbox(runtime, SandboxConfig(pod=pod, host_network=True))
     status = await runtime.containers.inspect(sandbox_id)
     assert status.host_network and status.ip == ""

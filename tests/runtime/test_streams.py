@@ -4,11 +4,12 @@ import time
 
 from agent.runtime.streams import STDERR, STDOUT
 from agent.runtime.types import ContainerConfig, SandboxConfig
+from tests.runtime.helpers import run_sandbox
 from tests.support.polling import eventually
 
 
 async def started(runtime, pod, image, script):
-    sandbox_id = await runtime.sandboxes.run(SandboxConfig(pod=pod))
+    sandbox_id = await run_sandbox(runtime, SandboxConfig(pod=pod))
     config = ContainerConfig(pod=pod, name="talker", image=image, command=("sh", "-c", script))
     container_id = await runtime.containers.create(config, sandbox_id=sandbox_id)
     await runtime.containers.start(container_id)
