@@ -94,3 +94,24 @@ async def test_graceful_delete_honours_sigterm_and_the_grace_period(joined, clie
     async def containers_removed():
         return [c for c in await joined.runtime.containers.list() if c.pod.name in ("polite", "stubborn")] == []
     await eventually(containers_removed, what="the deleted pods' containers removed")
+
+
+async def test_events_tell_the_story_of_probes_and_crashes(joined, client):
+    await client.resource("Pod").create(pod("story", {"terminationGracePeriodSeconds": 1, "containers": [
+        {"name": "sick", "image": IMAGE, "command": ["sleep", "3600"],
+         "livenessProbe": {"exec": {"command": ["false"]}, "periodSeconds": 1, "failureThreshold": 1}},
+        {"name": "crashy", "image": IMAGE, "command": ["sh", "-c", "exit 1"]}]}))
+
+    async def told():
+        events = [e for e in (await client.resource("Event").list(namespace="default")).items
+                  if e.involved_object.name == "story"]
+        seen = {(e.reason, e.involved_object.field_path) for e in events}
+        wanted = {("Unhealthy", "spec.containers{sick}"), ("Killing", "spec.containers{sick}"),
+                  ("BackOff", "spec.containers{crashy}"), ("Started", "spec.containers{crashy}")}
+        return events if wanted <= seen else None
+    events = await eventually(told, timeout=40, what="Unhealthy, Killing and BackOff events")
+    killing = next(e for e in events if e.reason == "Killing")
+    assert killing.message == "Container sick failed liveness probe, will be restarted"
+    assert killing.source.component == "kubelet" and killing.source.host == NODE
+    started = next(e for e in events if e.reason == "Started" and "crashy" in e.involved_object.field_path)
+    assert started.count >= 2, "repeated events are counted, not duplicated"
