@@ -1,1 +1,1 @@
-"""The node agent: kubelet (pods on the Docker Engine) and kube-proxy (Services on nftables)."""
+"""The node agent: kubelet, container runtime, kube-proxy and pod network."""

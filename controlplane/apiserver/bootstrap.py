@@ -2,7 +2,8 @@
 
 DATA/
   state.db        the SQLite store (when no --datastore is given)
-  tls/            ca.crt, ca.key, server.crt, server.key
+  tls/            ca.crt, ca.key, server.crt, server.key, and the client
+                  certificate the server shows agents (system-apiserver.crt/key)
   tokens          static bearer tokens (auth.TokenFile)
   admin.yaml      client config for the admin
   node-token      the join token agents present: K10<ca sha256>::node:<secret>
@@ -13,6 +14,7 @@ the CA with its certificate so that a joining agent can fetch it.
 import dataclasses
 import pathlib
 
+from controlplane.api.wellknown import APISERVER_CLIENT_CN
 from controlplane.apiserver import auth, tls
 from controlplane.client.config import ClientConfig
 from controlplane.client.join import make_join_token
@@ -29,6 +31,7 @@ class Credentials:
     tokens: auth.TokenFile
     admin_token: str
     join_token: str
+    agent_client_cert: tuple[bytes, bytes]  # (cert, key) presented to node agents
 
 
 def prepare(data_dir: pathlib.Path, *, names: list[str]) -> Credentials:
@@ -41,7 +44,8 @@ def prepare(data_dir: pathlib.Path, *, names: list[str]) -> Credentials:
     token = make_join_token(tls.ca_hash(ca_pem), node_secret)
     (data_dir / "node-token").write_text(token + "\n")
     (data_dir / "node-token").chmod(0o600)
-    return Credentials(ca_pem, cert_pem, key_pem, tokens, admin_token, token)
+    return Credentials(ca_pem, cert_pem, key_pem, tokens, admin_token, token,
+                       tls.ensure_client_cert(data_dir / "tls", APISERVER_CLIENT_CN))
 
 
 def write_admin_config(data_dir: pathlib.Path, creds: Credentials, server: str,

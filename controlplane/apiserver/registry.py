@@ -154,12 +154,15 @@ class Registry:
         defaults.apply_defaults(obj)
         for plugin in self.admission:
             await plugin.admit_create(obj)
-        self._validate(obj)
-        result = await self.store.put(self.kind.key(meta.namespace, meta.name), encode(obj),
-                                      expect_mod_revision=0, lease=await self._lease_for(obj))
-        if not result.succeeded:
+        try:
+            self._validate(obj)
+            result = await self.store.put(self.kind.key(meta.namespace, meta.name), encode(obj),
+                                          expect_mod_revision=0, lease=await self._lease_for(obj))
+            if not result.succeeded:
+                raise errors.already_exists(self.kind, meta.name)
+        except BaseException:
             await self._release(obj)
-            raise errors.already_exists(self.kind, meta.name)
+            raise
         meta.resource_version = str(result.revision)
         return obj
 
@@ -190,24 +193,40 @@ class Registry:
                 defaults.apply_defaults(new)
                 for plugin in self.admission:
                     await plugin.admit_update(new, old)
-            self._validate(new, old)
-            if encode(new) == encode(old):
-                return old
-            if _deletion_complete(self.kind, new):
-                result = await self.store.delete(kv.key, expect_mod_revision=kv.mod_revision)
-                if result.succeeded:
-                    await self._release(new)
-                    new.metadata.resource_version = str(result.revision)
-                    return new
-            else:
-                result = await self.store.put(kv.key, encode(new), expect_mod_revision=kv.mod_revision,
-                                              lease=kv.lease)
-                if result.succeeded:
-                    new.metadata.resource_version = str(result.revision)
-                    return new
+                # After defaults: a request that leaves out what defaults fill in changes nothing.
+                if _content_without_meta_status(new) != _content_without_meta_status(old):
+                    new.metadata.generation = old.metadata.generation + 1
+            written = None
+            try:
+                written = await self._write_update(new, old, kv)
+            finally:
+                for plugin in self.admission if not status_only else ():
+                    if written is None:
+                        await plugin.release_update(new, old)
+                    elif written is not old:
+                        await plugin.commit_update(written, old)
+            if written is not None:
+                return written
             if meta.resource_version:
                 raise errors.conflict(self.kind, meta.name)
         raise errors.conflict(self.kind, meta.name, "too many concurrent writers, try again")
+
+    async def _write_update(self, new: Message, old: Message, kv: KeyValue) -> Message | None:
+        """Validate and write `new` over `old`; None if a concurrent write got there first."""
+        self._validate(new, old)
+        if encode(new) == encode(old):
+            return old
+        if _deletion_complete(self.kind, new):
+            result = await self.store.delete(kv.key, expect_mod_revision=kv.mod_revision)
+            if result.succeeded:
+                await self._release(new)
+        else:
+            result = await self.store.put(kv.key, encode(new), expect_mod_revision=kv.mod_revision,
+                                          lease=kv.lease)
+        if not result.succeeded:
+            return None
+        new.metadata.resource_version = str(result.revision)
+        return new
 
     def _merge(self, old: Message, request: Message, *, status_only: bool) -> Message:
         """The object to write: the request, with what the caller may not change taken from `old`."""
@@ -230,10 +249,10 @@ class Registry:
             meta.ClearField("deletion_timestamp")
             meta.ClearField("deletion_grace_period_seconds")
         if "status" in new.DESCRIPTOR.fields_by_name:
-            new.status.CopyFrom(old.status)
+            new.ClearField("status")
+            if old.HasField("status"):  # an absent status stays absent, so the bytes compare equal
+                new.status.CopyFrom(old.status)
         meta.generation = keep.generation
-        if _content_without_meta_status(new) != _content_without_meta_status(old):
-            meta.generation = keep.generation + 1
         return new
 
     async def delete(self, namespace: str, name: str, *, grace_period_seconds: int | None = None,

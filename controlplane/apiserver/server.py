@@ -15,7 +15,9 @@ from grpc_reflection.v1alpha import reflection
 from controlplane import __version__
 from controlplane.api.kinds import KINDS
 from controlplane.api.v1 import cluster_pb2
-from controlplane.apiserver import admission, auth, bootstrap, errors, tls
+from controlplane.apiserver import admission, allocator, auth, bootstrap, errors, tls
+from controlplane.apiserver.agents import Agents
+from controlplane.apiserver.podstreams import PodStreams
 from controlplane.apiserver.registry import Registry
 from controlplane.apiserver.service import KindService, generic_handler
 from controlplane.apiserver.watchcache import StoreFeed, WatchCache
@@ -45,6 +47,9 @@ class ServerOptions:
     user_config: pathlib.Path | None = None   # also write the admin config here
     watch_history: int = 10_000               # events each kind's watch cache keeps for resuming watchers
     bookmark_seconds: float = 10.0            # how often idle watchers get a BOOKMARK
+    service_cidr: str = "10.96.0.0/12"        # ClusterIPs come from here
+    node_port_range: str = "30000-32767"
+    repair_seconds: float = 300.0             # how often leaked ClusterIPs/NodePorts are looked for
 
 
 def _host_port(listen: str) -> tuple[str, int]:
@@ -62,6 +67,7 @@ class APIServer:
         self.credentials: bootstrap.Credentials | None = None
         self.port = 0
         self._grpc: grpc.aio.Server | None = None
+        self._repair: asyncio.Task | None = None
 
     @property
     def address(self) -> str:
@@ -85,6 +91,7 @@ class APIServer:
         creds = grpc.ssl_server_credentials([(self.credentials.key_pem, chain)])
         self.port = self._grpc.add_secure_port(f"{host or '0.0.0.0'}:{port}", creds)
         await self._grpc.start()
+        self._repair = asyncio.create_task(self._repair_allocations(), name="allocation-repair")
         bootstrap.write_admin_config(opts.data_dir, self.credentials, self.address,
                                      [opts.user_config] if opts.user_config else [])
         log.info("API server listening on %s (%s store)", self.address, self.store.name)
@@ -95,11 +102,17 @@ class APIServer:
             self.caches[kind.name] = WatchCache(self.feed, kind, history=self.options.watch_history)
         namespaces = Registry(self.store, KINDS["Namespace"])
         lifecycle = admission.NamespaceLifecycle(namespaces, self.caches["Namespace"])
+        low, high = (int(p) for p in self.options.node_port_range.split("-"))
+        self.service_allocation = admission.ServiceAllocation(
+            allocator.ip_allocator(self.store, self.options.service_cidr),
+            allocator.port_allocator(self.store, range(low, high + 1)), service_cidr=self.options.service_cidr)
+        plugins = {"Service": [lifecycle, self.service_allocation]}
         for kind in KINDS.values():
             if kind.name == "Namespace":
                 registry = namespaces
             else:
-                registry = Registry(self.store, kind, admission=[lifecycle] if kind.namespaced else [],
+                registry = Registry(self.store, kind,
+                                    admission=plugins.get(kind.name, [lifecycle] if kind.namespaced else []),
                                     ttl_seconds=EVENT_TTL_SECONDS if kind.name == "Event" else 0)
             self.registries[kind.name] = registry
 
@@ -116,9 +129,11 @@ class APIServer:
         server = grpc.aio.server(interceptors=[auth.AuthInterceptor(self.credentials.tokens)],
                                  options=_GRPC_OPTIONS)
         names = []
+        self.agents = Agents(self.credentials.agent_client_cert)
+        pod_streams = PodStreams(self.registries["Pod"], self.registries["Node"], self.agents)
         for kind in KINDS.values():
             service = KindService(kind, self.registries[kind.name], self.caches[kind.name])
-            server.add_generic_rpc_handlers((generic_handler(service),))
+            server.add_generic_rpc_handlers((generic_handler(service, pod_streams=pod_streams),))
             names.append(kind.service)
         server.add_generic_rpc_handlers((self._cluster_handler(),))
         health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)
@@ -139,9 +154,26 @@ class APIServer:
     async def wait(self) -> None:
         await self._grpc.wait_for_termination()
 
+    async def _repair_allocations(self) -> None:
+        """Free ClusterIPs and NodePorts leaked by a crash between allocation and write."""
+        checked_up_to = 0
+        while True:
+            await asyncio.sleep(self.options.repair_seconds)
+            try:
+                live = {c.obj.metadata.uid for c in self.caches["Service"].list()}
+                freed = await self.service_allocation.repair(live, older_than=checked_up_to)
+                if freed:
+                    log.info("freed %d leaked service allocations", freed)
+                checked_up_to = self.feed.revision
+            except Exception as e:  # a store outage: try again next round
+                log.warning("allocation repair: %s", e)
+
     async def stop(self, grace: float = 2.0) -> None:
+        if self._repair:
+            self._repair.cancel()
         if self._grpc:
             await self._grpc.stop(grace)
+            await self.agents.close()
         await self.feed.stop()
         if self.store:
             await self.store.close()

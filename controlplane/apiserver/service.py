@@ -12,8 +12,9 @@ import grpc
 
 from controlplane.api import selectors
 from controlplane.api.kinds import Kind
-from controlplane.api.v1 import core_pb2, meta_pb2
+from controlplane.api.v1 import core_pb2, meta_pb2, node_agent_pb2
 from controlplane.apiserver import auth, errors, wire
+from controlplane.apiserver.podstreams import PodStreams
 from controlplane.apiserver.registry import Registry, decode
 from controlplane.apiserver.watchcache import WatchCache, WatchClosed
 from controlplane.store import CompactedError
@@ -177,19 +178,33 @@ def _unary(service: KindService, verb: str, fn, deserializer, serializer):
                                                response_serializer=serializer)
 
 
-def _stream(service: KindService, verb: str, fn, deserializer):
-    async def handler(request, context):
+def _streaming(service: KindService, verb: str, fn):
+    async def handler(request_or_requests, context):
         try:
             _authorize(service.kind, verb)
-            async for item in fn(request, context):
+            async for item in fn(request_or_requests, context):
                 yield item
         except errors.ApiError as e:
             await context.abort(e.code, e.message)
-    return grpc.unary_stream_rpc_method_handler(handler, request_deserializer=deserializer,
-                                                response_serializer=None)
+    return handler
 
 
-def generic_handler(service: KindService) -> grpc.GenericRpcHandler:
+def _serialize(message) -> bytes:
+    return message.SerializeToString()
+
+
+def _stream(service: KindService, verb: str, fn, deserializer, serializer=None):
+    """A server-streaming method; serializer None means fn yields encoded bytes."""
+    return grpc.unary_stream_rpc_method_handler(_streaming(service, verb, fn), request_deserializer=deserializer,
+                                                response_serializer=serializer)
+
+
+def _bidi(service: KindService, verb: str, fn, deserializer):
+    return grpc.stream_stream_rpc_method_handler(_streaming(service, verb, fn), request_deserializer=deserializer,
+                                                 response_serializer=_serialize)
+
+
+def generic_handler(service: KindService, *, pod_streams: PodStreams | None = None) -> grpc.GenericRpcHandler:
     """The grpc handler for coxswain.v1.<Kind>Service, methods as the descriptor lists them."""
     kind = service.kind
     serialize = kind.message.SerializeToString
@@ -206,4 +221,7 @@ def generic_handler(service: KindService) -> grpc.GenericRpcHandler:
                                          kind.message.FromString, serialize)
     if kind.name == "Pod":
         methods["Bind"] = _unary(service, "bind", service.bind, core_pb2.Binding.FromString, serialize)
+        methods["Logs"] = _stream(service, "log", pod_streams.logs, node_agent_pb2.PodLogsRequest.FromString,
+                                  _serialize)
+        methods["Exec"] = _bidi(service, "exec", pod_streams.exec, node_agent_pb2.ExecInput.FromString)
     return grpc.method_handlers_generic_handler(kind.service, methods)

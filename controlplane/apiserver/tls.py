@@ -100,6 +100,26 @@ def ensure_serving_cert(tls_dir: pathlib.Path, names: list[str]) -> tuple[bytes,
     return ((tls_dir / "ca.crt").read_bytes(), crt.read_bytes(), key_path.read_bytes())
 
 
+def ensure_client_cert(tls_dir: pathlib.Path, common_name: str) -> tuple[bytes, bytes]:
+    """(cert_pem, key_pem) of a client certificate the CA signed for `common_name`."""
+    ca_cert, ca_key = _ensure_ca(tls_dir)
+    stem = common_name.replace(":", "-")
+    crt, key_path = tls_dir / f"{stem}.crt", tls_dir / f"{stem}.key"
+    if not (crt.exists() and key_path.exists()):
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (x509.CertificateBuilder()
+                .subject_name(_name(common_name)).issuer_name(ca_cert.subject)
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + _VALIDITY)
+                .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]),
+                               critical=False)
+                .sign(ca_key, hashes.SHA256()))
+        _write_private(key_path, _key_pem(key))
+        crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return crt.read_bytes(), key_path.read_bytes()
+
+
 def ca_hash(ca_pem: bytes) -> str:
     """SHA-256 of the CA certificate (DER), hex: what a join token pins."""
     der = x509.load_pem_x509_certificate(ca_pem).public_bytes(serialization.Encoding.DER)

@@ -9,15 +9,26 @@ import asyncio
 import logging
 import sys
 
-from controlplane.cli import server_cmd
+from controlplane.api.errors import InvalidError
+from controlplane.cli import (apply_cmd, create_cmd, delete_cmd, describe_cmd, get_cmd, server_cmd,
+                              version_cmd)
+from controlplane.cli import controller_manager_cmd, rollout_cmd, scale_cmd, set_cmd
+from controlplane.cli.common import CommandError, report
 from controlplane.client import config, errors
 
-COMMANDS = [server_cmd]
-
-
-class CommandError(Exception):
-    """A failure to report to the user as one line."""
-
+COMMANDS = [
+    server_cmd,
+    apply_cmd,
+    create_cmd,
+    get_cmd,
+    describe_cmd,
+    delete_cmd,
+    version_cmd,
+    rollout_cmd,
+    scale_cmd,
+    set_cmd,
+    controller_manager_cmd,
+]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cox", description="coxswain: a small container orchestrator")
@@ -36,7 +47,8 @@ def main(argv: list[str] | None = None) -> None:
         code = asyncio.run(args.func(args))
     except KeyboardInterrupt:
         code = 130
-    except (CommandError, config.ConfigError, errors.ApiError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (CommandError, InvalidError, config.ConfigError, errors.ApiError) as e:
+        for line in str(e).splitlines() or [type(e).__name__]:
+            report(line)
         code = 1
     sys.exit(code or 0)

@@ -8,6 +8,8 @@
 One `Resource` per kind, built from the kind registry, so every kind has the
 same methods. gRPC errors come out as the exceptions in client.errors.
 """
+from __future__ import annotations
+
 import functools
 from typing import AsyncIterator
 
@@ -15,7 +17,7 @@ import grpc
 from google.protobuf.message import Message
 
 from controlplane.api import kinds
-from controlplane.api.v1 import cluster_pb2, core_pb2, meta_pb2
+from controlplane.api.v1 import cluster_pb2, core_pb2, meta_pb2, node_agent_pb2
 from controlplane.client import errors
 from controlplane.client.config import ClientConfig
 
@@ -57,6 +59,13 @@ class Resource:
         self._update_status = unary("UpdateStatus", obj, obj) if kind.has_status else None
         self._delete = unary("Delete", meta_pb2.DeleteRequest, obj)
         self._bind = unary("Bind", core_pb2.Binding, obj) if kind.name == "Pod" else None
+        if kind.name == "Pod":
+            self._logs = channel.unary_stream(
+                base + "Logs", request_serializer=node_agent_pb2.PodLogsRequest.SerializeToString,
+                response_deserializer=node_agent_pb2.LogChunk.FromString)
+            self._exec = channel.stream_stream(
+                base + "Exec", request_serializer=node_agent_pb2.ExecInput.SerializeToString,
+                response_deserializer=node_agent_pb2.ExecOutput.FromString)
         self._watch = channel.unary_stream(base + "Watch",
                                            request_serializer=meta_pb2.WatchRequest.SerializeToString,
                                            response_deserializer=kind.watch_event.FromString)
@@ -107,6 +116,38 @@ class Resource:
         binding = core_pb2.Binding(metadata={"name": name, "namespace": self._ns(namespace)},
                                    target={"kind": "Node", "name": node_name})
         return await self._bind(binding, timeout=self._timeout)
+
+    async def logs(self, name: str, *, namespace: str = "", container: str = "", follow: bool = False,
+                   tail_lines: int | None = None, previous: bool = False, timestamps: bool = False,
+                   since_seconds: int | None = None) -> AsyncIterator[bytes]:
+        """Pods only: a container's log, as chunks of bytes (follow: until the container ends)."""
+        request = node_agent_pb2.PodLogsRequest(namespace=self._ns(namespace), name=name, container=container,
+                                                follow=follow, previous=previous, timestamps=timestamps)
+        if tail_lines is not None:
+            request.tail_lines = tail_lines
+        if since_seconds is not None:
+            request.since_seconds = since_seconds
+        call = self._logs(request)
+        try:
+            async for chunk in call:
+                yield chunk.data
+        except grpc.aio.AioRpcError as e:
+            raise errors.from_rpc_error(e) from None
+        finally:
+            call.cancel()
+
+    async def exec(self, name: str, command: list[str], *, namespace: str = "", container: str = "",
+                   stdin: bool = False, tty: bool = False):
+        """Pods only: start a command in a container; returns the open stream.
+
+        Write ExecInput messages (stdin, stdin_closed, resize) to it and read
+        ExecOutput frames; the last frame carries exit_code.
+        """
+        call = self._exec()
+        start = node_agent_pb2.ExecStart(namespace=self._ns(namespace), pod=name, container=container,
+                                         command=command, stdin=stdin, tty=tty)
+        await call.write(node_agent_pb2.ExecInput(start=start))
+        return call
 
     async def watch(self, *, namespace: str = "", label_selector: str = "", field_selector: str = "",
                     resource_version: str = "", bookmarks: bool = False) -> AsyncIterator[Message]:

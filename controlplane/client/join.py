@@ -31,7 +31,7 @@ def parse_join_token(token: str) -> tuple[str, str]:
     return ca_hash, secret
 
 
-def _presented_chain(host: str, port: int, timeout: float) -> list[bytes]:
+def presented_chain(host: str, port: int, timeout: float) -> list[bytes]:
     """DER certificates the server presents, unverified."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
@@ -49,7 +49,7 @@ def join_config(server: str, token: str, *, timeout: float = 10.0) -> ClientConf
     """A client config for `server`, its CA fetched and checked against the token."""
     ca_hash, secret = parse_join_token(token)
     host, _, port = server.rpartition(":")
-    for der in _presented_chain(host.strip("[]"), int(port), timeout):
+    for der in presented_chain(host.strip("[]"), int(port), timeout):
         if hashlib.sha256(der).hexdigest() == ca_hash:
             return ClientConfig(server=server, ca=ssl.DER_cert_to_PEM_cert(der), token=secret)
     raise JoinError(f"{server} did not present the CA the join token pins ({ca_hash[:12]}...): "

@@ -3,6 +3,7 @@ from controlplane.api.v1 import batch_pb2 as _batch_pb2
 from controlplane.api.v1 import coordination_pb2 as _coordination_pb2
 from controlplane.api.v1 import core_pb2 as _core_pb2
 from controlplane.api.v1 import meta_pb2 as _meta_pb2
+from controlplane.api.v1 import node_agent_pb2 as _node_agent_pb2
 from controlplane.api.v1 import scheduling_pb2 as _scheduling_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor

@@ -1,0 +1,60 @@
+"""From API objects to the proxy's model: pure functions over the protobuf messages.
+
+A Service becomes one ServicePortInfo per port (headless Services and ones
+without an allocated address program nothing); an Endpoints object becomes
+the endpoints of each named port. The endpoints controller has already turned
+a named targetPort into each pod's number, so the Endpoints port is the one
+to DNAT to, matched to the Service port by name.
+"""
+from __future__ import annotations
+
+import ipaddress
+
+from controlplane.api.v1 import core_pb2
+
+from agent.proxy.model import PROTOCOLS, Endpoint, ServicePortInfo, ServicePortName
+
+DEFAULT_AFFINITY_TIMEOUT = 10800  # Kubernetes' default for sessionAffinity ClientIP: 3 hours
+
+
+def _is_ipv4(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).version == 4
+    except ValueError:
+        return False
+
+
+def service_ports(svc: core_pb2.Service) -> dict[ServicePortName, ServicePortInfo]:
+    spec = svc.spec
+    if not _is_ipv4(spec.cluster_ip):  # "None" (headless), not yet allocated, or IPv6 (not proxied)
+        return {}
+    affinity = 0
+    if spec.session_affinity == "ClientIP":
+        client_ip = spec.session_affinity_config.client_ip
+        affinity = client_ip.timeout_seconds if client_ip.HasField("timeout_seconds") else DEFAULT_AFFINITY_TIMEOUT
+    ports = {}
+    for port in spec.ports:
+        protocol = (port.protocol or "TCP").lower()
+        if protocol not in PROTOCOLS:  # SCTP: the API server refuses it; never program a half
+            continue
+        ports[ServicePortName(svc.metadata.namespace, svc.metadata.name, port.name)] = ServicePortInfo(
+            cluster_ip=spec.cluster_ip, port=port.port, protocol=protocol,
+            node_port=port.node_port if spec.type == "NodePort" else 0, affinity_timeout=affinity)
+    return ports
+
+
+def endpoints_by_port(eps: core_pb2.Endpoints) -> dict[ServicePortName, tuple[Endpoint, ...]]:
+    found: dict[ServicePortName, list[Endpoint]] = {}
+    for subset in eps.subsets:
+        for port in subset.ports:
+            name = ServicePortName(eps.metadata.namespace, eps.metadata.name, port.name)
+            found.setdefault(name, []).extend(
+                [Endpoint(a.ip, port.port, ready=True) for a in subset.addresses if _is_ipv4(a.ip)]
+                + [Endpoint(a.ip, port.port, ready=False) for a in subset.not_ready_addresses if _is_ipv4(a.ip)])
+    return {name: tuple(endpoints) for name, endpoints in found.items()}
+
+
+def node_ips(node: core_pb2.Node) -> frozenset[str]:
+    """The addresses NodePorts answer on: the node's IPv4 InternalIP and ExternalIP addresses."""
+    return frozenset(a.address for a in node.status.addresses
+                     if a.type in ("InternalIP", "ExternalIP") and _is_ipv4(a.address))

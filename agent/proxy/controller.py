@@ -1,0 +1,83 @@
+"""The proxy's control loop: Services, Endpoints and this Node, watched through informers,
+feed the proxier.
+
+Each object's share of the proxy state (its Service ports, or its endpoints by
+port) is kept per object, so an event replaces exactly that share; entries of
+every other object stay the same Python objects, which keeps the proxier's
+change scan to identity checks. Nothing is programmed until all three
+informers have listed once: a full sync from a half-known state would tear
+down rules that are still right.
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Callable
+
+from google.protobuf.message import Message
+
+from controlplane.client import Client, InformerFactory
+from controlplane.client.informer import key_of
+
+from agent.proxy import adapter
+from agent.proxy.applier import Applier
+from agent.proxy.conntrack import ConntrackCleaner
+from agent.proxy.model import ProxyState
+from agent.proxy.names import table_name
+from agent.proxy.proxier import Proxier
+from agent.proxy.sink import ensure_service_sink
+
+
+class ProxyController:
+    def __init__(self, *, factory: InformerFactory, node_name: str, proxier: Proxier):
+        self.proxier = proxier
+        self._state = ProxyState()
+        self._shares: dict[str, dict] = {"services": {}, "endpoints": {}}
+        self._synced = False
+        self._informers = []
+        self._watch(factory.informer("Service"), "services", adapter.service_ports)
+        self._watch(factory.informer("Endpoints"), "endpoints", adapter.endpoints_by_port)
+        nodes = factory.informer("Node", field_selector=f"metadata.name={node_name}")
+        nodes.add_handler(on_add=self._node, on_update=lambda _, new: self._node(new),
+                          on_delete=lambda _: self._publish(replace(self._state, node_ips=frozenset())))
+        self._informers.append(nodes)
+
+    def _watch(self, informer, field: str, share_of: Callable[[Message], dict]) -> None:
+        def changed(obj: Message, share: dict) -> None:
+            mapping = dict(getattr(self._state, field))
+            for name in self._shares[field].pop(key_of(obj), {}):
+                del mapping[name]
+            mapping.update(share)
+            if share:
+                self._shares[field][key_of(obj)] = share
+            self._publish(replace(self._state, **{field: mapping}))
+
+        informer.add_handler(on_add=lambda obj: changed(obj, share_of(obj)),
+                             on_update=lambda _, obj: changed(obj, share_of(obj)),
+                             on_delete=lambda obj: changed(obj, {}))
+        self._informers.append(informer)
+
+    def _node(self, node: Message) -> None:
+        self._publish(replace(self._state, node_ips=adapter.node_ips(node)))
+
+    def _publish(self, state: ProxyState) -> None:
+        self._state = state
+        if self._synced:
+            self.proxier.update(state)
+
+    async def run(self) -> None:
+        for informer in self._informers:
+            informer.start()
+        await asyncio.gather(*(informer.wait_synced() for informer in self._informers))
+        self._synced = True
+        self.proxier.update(self._state)
+        await self.proxier.run()
+
+
+async def run_proxy(*, client: Client, node_name: str, service_cidr: str, netns: str | None = None,
+                    full_sync_period: float = 3600.0) -> None:
+    """Everything `cox agent` needs for the proxy: the sink, the table's proxier, the watch loop."""
+    await asyncio.to_thread(ensure_service_sink, cidr=service_cidr, netns=netns)
+    proxier = Proxier(table=table_name(node_name), applier=Applier(netns=netns),
+                      conntrack=ConntrackCleaner(netns=netns), full_sync_period=full_sync_period)
+    await ProxyController(factory=InformerFactory(client), node_name=node_name, proxier=proxier).run()

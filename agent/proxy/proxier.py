@@ -1,0 +1,90 @@
+"""The proxier: keeps the kernel's table equal to the latest proxy state.
+
+Level-triggered and coalescing: `update()` only records the newest desired
+state and wakes the loop, so a burst of Service and Endpoints events becomes
+one transaction. Each sync is a diff against the state last applied; the
+first sync, the one after a failure, and one every `full_sync_period` replace
+the whole table instead, which repairs anything that drifted. nft and
+conntrack run in a worker thread so the event loop keeps serving informers.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from agent.proxy.applier import Applier
+from agent.proxy.changes import changed_names, diff_transaction, stale_udp_flows
+from agent.proxy.conntrack import ConntrackCleaner
+from agent.proxy.model import ProxyState
+from agent.proxy.render import full_transaction
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    full: bool
+    commands: int
+    seconds: float
+
+
+class Proxier:
+    def __init__(self, *, table: str, applier: Applier, conntrack: ConntrackCleaner | None = None,
+                 full_sync_period: float = 3600.0, retry_delay: float = 1.0):
+        self.table = table
+        self._applier = applier
+        self._conntrack = conntrack
+        self._full_sync_period = full_sync_period
+        self._retry_delay = retry_delay
+        self._desired = ProxyState()
+        self._applied: ProxyState | None = None  # None: the kernel's table is not known to match anything
+        self._next_full = 0.0
+        self._wake = asyncio.Event()
+
+    def update(self, state: ProxyState) -> None:
+        self._desired = state
+        self._wake.set()
+
+    def sync(self) -> SyncResult:
+        """Bring the table to the desired state now (blocking: nft runs in this thread)."""
+        desired, applied = self._desired, self._applied
+        started = time.perf_counter()
+        full = applied is None or time.monotonic() >= self._next_full
+        changed = [] if applied is None else changed_names(applied, desired)
+        if full:
+            self._applied = None
+            commands = full_transaction(self.table, desired)
+            self._next_full = time.monotonic() + self._full_sync_period
+        else:
+            commands = diff_transaction(self.table, applied, desired, changed)
+        try:
+            self._applier.apply(commands)
+        except Exception:  # the kernel's table is now unknown: the next sync rebuilds it whole
+            self._applied = None
+            raise
+        self._applied = desired
+        if self._conntrack is not None and applied is not None:
+            stale = stale_udp_flows(applied, desired, changed)
+            if stale:
+                self._conntrack.forget(stale)
+        return SyncResult(full=full, commands=len(commands), seconds=time.perf_counter() - started)
+
+    async def run(self) -> None:
+        """Sync whenever the state changes, a full resync is due, or a failed sync is retried."""
+        while True:
+            timeout = max(0.0, self._next_full - time.monotonic())
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                result = await asyncio.to_thread(self.sync)
+                log.debug("proxy %s: %s sync, %d commands, %.3fs", self.table,
+                          "full" if result.full else "partial", result.commands, result.seconds)
+            except Exception:  # nft refused or is missing; sync() made the retry a full one
+                log.exception("proxy %s: sync failed; full resync in %.1fs", self.table, self._retry_delay)
+                await asyncio.sleep(self._retry_delay)
+                self._wake.set()

@@ -1,0 +1,9 @@
+"""Names that several rooms must spell the same way: annotations, TLS names, identities."""
+
+# The agent's serving certificate is self-signed; its SHA-256 (of the DER) is
+# published on the Node under this annotation, and the API server pins it.
+AGENT_CERT_ANNOTATION = "coxswain.io/agent-cert-sha256"
+# The name the agent's certificate carries and the API server checks for.
+AGENT_TLS_NAME = "coxswain-agent"
+# The common name of the client certificate the API server presents to agents.
+APISERVER_CLIENT_CN = "system:apiserver"

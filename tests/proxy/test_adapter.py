@@ -1,0 +1,49 @@
+"""API objects to the proxy's model, no kernel."""
+from controlplane.api.kinds import KINDS
+
+from agent.proxy.adapter import DEFAULT_AFFINITY_TIMEOUT, endpoints_by_port, node_ips, service_ports
+from agent.proxy.model import Endpoint, ServicePortInfo, ServicePortName
+
+
+def service(**spec):
+    return KINDS["Service"].new(metadata={"name": "web", "namespace": "shop"}, spec=spec)
+
+
+def test_ports_of_a_cluster_ip_service():
+    svc = service(cluster_ip="10.96.0.10", ports=[{"name": "http", "port": 80, "node_port": 30080},
+                                                  {"name": "dns", "port": 53, "protocol": "UDP"}])
+    assert service_ports(svc) == {
+        ServicePortName("shop", "web", "http"): ServicePortInfo("10.96.0.10", 80, "tcp"),  # not a NodePort type
+        ServicePortName("shop", "web", "dns"): ServicePortInfo("10.96.0.10", 53, "udp")}
+
+
+def test_node_port_and_session_affinity():
+    svc = service(type="NodePort", cluster_ip="10.96.0.10", session_affinity="ClientIP",
+                  ports=[{"port": 80, "node_port": 30080}])
+    assert service_ports(svc) == {ServicePortName("shop", "web"): ServicePortInfo(
+        "10.96.0.10", 80, "tcp", node_port=30080, affinity_timeout=DEFAULT_AFFINITY_TIMEOUT)}
+    svc.spec.session_affinity_config.client_ip.timeout_seconds = 60
+    assert service_ports(svc)[ServicePortName("shop", "web")].affinity_timeout == 60
+
+
+def test_headless_and_unallocated_services_program_nothing():
+    assert service_ports(service(cluster_ip="None", ports=[{"port": 80}])) == {}
+    assert service_ports(service(ports=[{"port": 80}])) == {}
+
+
+def test_endpoints_by_named_port_with_readiness():
+    eps = KINDS["Endpoints"].new(metadata={"name": "web", "namespace": "shop"}, subsets=[
+        {"addresses": [{"ip": "10.244.0.2"}], "not_ready_addresses": [{"ip": "10.244.0.3"}],
+         "ports": [{"name": "http", "port": 8080}, {"name": "metrics", "port": 9100}]},
+        {"addresses": [{"ip": "10.244.1.2"}], "ports": [{"name": "http", "port": 8081}]}])
+    assert endpoints_by_port(eps) == {
+        ServicePortName("shop", "web", "http"): (Endpoint("10.244.0.2", 8080), Endpoint("10.244.0.3", 8080, False),
+                                                 Endpoint("10.244.1.2", 8081)),
+        ServicePortName("shop", "web", "metrics"): (Endpoint("10.244.0.2", 9100), Endpoint("10.244.0.3", 9100, False))}
+
+
+def test_node_addresses():
+    node = KINDS["Node"].new(metadata={"name": "n1"}, status={"addresses": [
+        {"type": "InternalIP", "address": "198.18.0.11"}, {"type": "Hostname", "address": "n1"},
+        {"type": "InternalIP", "address": "fd00::1"}]})
+    assert node_ips(node) == {"198.18.0.11"}

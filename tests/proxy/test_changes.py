@@ -1,0 +1,118 @@
+"""Change tracking alone: two states in, the smallest transaction out, no kernel."""
+from agent.proxy import names as n
+from agent.proxy.changes import StaleFlows, changed_names, diff_transaction, stale_udp_flows
+from agent.proxy.model import Endpoint, ProxyState, ServicePortInfo, ServicePortName
+
+
+def spn(i):
+    return ServicePortName("default", f"s{i}", "p")
+
+
+def big_state(count):
+    services = {spn(i): ServicePortInfo(f"10.96.{i // 250}.{i % 250 + 1}", 80, "tcp") for i in range(count)}
+    endpoints = {spn(i): tuple(Endpoint(f"10.244.{e}.{i % 250 + 1}", 8080) for e in range(3)) for i in range(count)}
+    return ProxyState(services=services, endpoints=endpoints, node_ips=frozenset({"198.18.0.11"}))
+
+
+def with_endpoints(state, name, endpoints):
+    return ProxyState(services=state.services, endpoints={**state.endpoints, name: endpoints},
+                      node_ips=state.node_ips)
+
+
+def ops(cmds):
+    """(verb, object kind) of each command, e.g. ("flush", "chain")."""
+    return [(verb, kind) for c in cmds for verb, body in c.items() for kind in body]
+
+
+def test_same_state_is_an_empty_transaction():
+    state = big_state(10)
+    assert diff_transaction("t", state, state) == []
+    assert diff_transaction("t", state, ProxyState(dict(state.services), dict(state.endpoints), state.node_ips)) == []
+
+
+def test_one_endpoint_change_at_10000_services_is_tiny():
+    old = big_state(10_000)
+    name = spn(1234)
+    new = with_endpoints(old, name, old.endpoints[name][:2] + (Endpoint("10.244.9.9", 8080),))
+    assert changed_names(old, new) == [name]
+    cmds = diff_transaction("t", old, new)
+    assert len(cmds) <= 10
+    ident = "default/s1234/tcp/p"
+    gone = n.endpoint_chain(ident, old.endpoints[name][2].ip, 8080)
+    added = n.endpoint_chain(ident, "10.244.9.9", 8080)
+    assert {"add": {"chain": {"family": "ip", "table": "t", "name": added}}} in cmds
+    assert {"delete": {"chain": {"family": "ip", "table": "t", "name": gone}}} in cmds
+    assert ("flush", "chain") in ops(cmds)
+    # the shared service map is untouched: the VIP still points at the same service chain
+    assert not any(c.get("add", {}).get("element", {}).get("name") == n.SERVICE_IPS for c in cmds)
+    # the hairpin set gains the new address; the old one stays, other services still use it
+    hairpin = [c for c in cmds for body in c.values() if body.get("element", {}).get("name") == n.HAIRPIN]
+    assert hairpin == [{"add": {"element": {"family": "ip", "table": "t", "name": n.HAIRPIN,
+                                            "elem": [{"concat": ["10.244.9.9", "10.244.9.9"]}]}}}]
+
+
+def test_references_are_dropped_before_deletes():
+    old = big_state(3)
+    new = with_endpoints(old, spn(1), ())  # all endpoints gone: chains go, the VIP rejects
+    cmds = diff_transaction("t", old, new)
+    verbs = ops(cmds)
+    first_delete_chain = verbs.index(("delete", "chain"))
+    assert verbs.index(("delete", "element")) < first_delete_chain
+    assert max(i for i, v in enumerate(verbs) if v == ("flush", "chain")) < first_delete_chain
+    assert verbs.count(("delete", "chain")) == 4
+    added = [c["add"]["element"] for c in cmds if "element" in c.get("add", {})]
+    assert {"name": n.NO_ENDPOINT_SERVICES, "elem": [{"concat": ["10.96.0.2", "tcp", 80]}],
+            "family": "ip", "table": "t"} in added
+
+
+def test_new_and_removed_services():
+    old = big_state(2)
+    new = ProxyState(services={spn(0): old.services[spn(0)], spn(5): ServicePortInfo("10.96.0.99", 53, "udp")},
+                     endpoints={spn(0): old.endpoints[spn(0)], spn(5): (Endpoint("10.244.0.7", 53),)},
+                     node_ips=old.node_ips)
+    cmds = diff_transaction("t", old, new)
+    deleted = [c["delete"]["element"]["elem"] for c in cmds if "element" in c.get("delete", {})]
+    assert [{"concat": ["10.96.0.2", "tcp", 80]}] in deleted
+    added = [e for c in cmds if "element" in c.get("add", {}) for e in c["add"]["element"]["elem"]]
+    assert [{"concat": ["10.96.0.99", "udp", 53]}, {"goto": {"target": n.service_chain("default/s5/udp/p")}}] in added
+
+
+def test_shared_endpoint_ip_keeps_its_hairpin_element():
+    a, b = spn(0), spn(1)
+    both = (Endpoint("10.244.0.5", 8080),)
+    old = ProxyState(services={a: ServicePortInfo("10.96.0.1", 80), b: ServicePortInfo("10.96.0.2", 80)},
+                     endpoints={a: both, b: both})
+    new = with_endpoints(old, a, ())
+    cmds = diff_transaction("t", old, new)
+    assert not [c for c in cmds for body in c.values() if body.get("element", {}).get("name") == n.HAIRPIN]
+
+
+def test_affinity_timeout_change_replaces_the_sets():
+    old = ProxyState(services={spn(0): ServicePortInfo("10.96.0.1", 80, affinity_timeout=60)},
+                     endpoints={spn(0): (Endpoint("10.244.0.5", 8080),)})
+    new = ProxyState(services={spn(0): ServicePortInfo("10.96.0.1", 80, affinity_timeout=120)},
+                     endpoints=old.endpoints)
+    verbs = ops(diff_transaction("t", old, new))
+    assert verbs[0] == ("add", "set") and verbs[-1] == ("delete", "set")
+
+
+def test_node_ip_changes():
+    old = big_state(1)
+    new = ProxyState(old.services, old.endpoints, frozenset({"198.18.0.12"}))
+    cmds = diff_transaction("t", old, new)
+    assert cmds == [{"delete": {"element": {"family": "ip", "table": "t", "name": n.NODE_IPS, "elem": ["198.18.0.11"]}}},
+                    {"add": {"element": {"family": "ip", "table": "t", "name": n.NODE_IPS, "elem": ["198.18.0.12"]}}}]
+
+
+def test_stale_udp_flows():
+    dns = spn(0)
+    info = ServicePortInfo("10.96.0.10", 53, "udp", node_port=30053)
+    one, two = Endpoint("10.244.0.5", 53), Endpoint("10.244.0.6", 53)
+    empty = ProxyState(services={dns: info})
+    served = ProxyState(services={dns: info}, endpoints={dns: (one, two)})
+    shrunk = ProxyState(services={dns: info}, endpoints={dns: (two,)})
+    assert stale_udp_flows(served, shrunk) == [StaleFlows("10.96.0.10", 53, "10.244.0.5"),
+                                               StaleFlows(None, 30053, "10.244.0.5")]
+    assert stale_udp_flows(empty, served) == [StaleFlows("10.96.0.10", 53, None), StaleFlows(None, 30053, None)]
+    tcp = ProxyState(services={dns: ServicePortInfo("10.96.0.10", 53, "tcp")}, endpoints={dns: (one, two)})
+    assert stale_udp_flows(tcp, ProxyState(services=tcp.services, endpoints={dns: (two,)})) == []
