@@ -30,6 +30,7 @@ from agent.kubelet.podworker import NodeContext
 from agent.kubelet.podworkers import PodWorkers
 from agent.kubelet.prober import ProbeManager
 from agent.kubelet.recorder import WARNING, Recorder
+from agent.kubelet.server import AgentServer
 from agent.kubelet.statusmanager import StatusManager
 from agent.kubelet.volumes import PodVolumes
 from agent.runtime import Runtime
@@ -62,9 +63,14 @@ class Kubelet:
         self.pleg = Pleg(runtime, cache, self._changed)
         self._static: dict[str, Message] = {}
         self._tasks: list[asyncio.Task] = []
+        self.server: AgentServer | None = None
         self.node: NodeStatusReporter | None = None
-        if client is not None and config.register_node:
-            self.node = NodeStatusReporter(client, config, runtime, host_ip=host_ip)
+        if client is not None:
+            self.server = AgentServer(runtime, cache, self.workers.desired, cert_dir=config.root_dir / "tls",
+                                      ca_pem=client.config.ca.encode(), listen=config.listen)
+            if config.register_node:
+                self.node = NodeStatusReporter(client, config, runtime, host_ip=host_ip,
+                                               agent_cert_sha256=self.server.cert_sha256)
 
     def _changed(self, uid: str) -> None:
         self.workers.changed(uid)
@@ -83,6 +89,10 @@ class Kubelet:
         if self.config.pod_manifest_path is not None:
             self._sync_static()
             self._tasks.append(asyncio.create_task(self._watch_static(), name="static-pods"))
+        if self.server is not None:
+            port = await self.server.start()
+            if self.node is not None:
+                self.node.port = port
         if self.node is not None:
             self._tasks.append(asyncio.create_task(self.node.run(), name="node-status"))
         if self.pods is not None:
@@ -101,6 +111,8 @@ class Kubelet:
         self._tasks.clear()
         if self.pods is not None:
             await self.pods.stop()
+        if self.server is not None:
+            await self.server.stop()
         await self.workers.stop()
         self.probes.stop()
         await self.status.stop()

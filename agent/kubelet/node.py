@@ -21,6 +21,7 @@ from agent.runtime import Runtime
 from agent.runtime.errors import RuntimeFailure
 from controlplane import __version__
 from controlplane.api.kinds import KINDS
+from controlplane.api.wellknown import AGENT_CERT_ANNOTATION
 from controlplane.client import Client
 from controlplane.client.errors import AlreadyExists, ApiError, NotFound
 
@@ -43,12 +44,13 @@ _CONDITION_TEXT = {
 
 class NodeStatusReporter:
     def __init__(self, client: Client, config: KubeletConfig, runtime: Runtime, *, host_ip: str,
-                 port: int = 0) -> None:
+                 port: int = 0, agent_cert_sha256: str = "") -> None:
         self._client = client
         self._config = config
         self._runtime = runtime
         self._host_ip = host_ip
-        self._port = port
+        self.port = port                      # the agent endpoint's, published for the API server
+        self._cert_pin = agent_cert_sha256
         self._last_written: Message | None = None
         self._last_write_at = 0.0
         self.registered = asyncio.Event()
@@ -82,6 +84,7 @@ class NodeStatusReporter:
         except AlreadyExists:
             existing = await nodes.get(self.name)
             existing.metadata.labels.update(node.metadata.labels)
+            existing.metadata.annotations.update(node.metadata.annotations)
             if not existing.spec.taints:
                 existing.spec.taints.extend(node.spec.taints)
             created = await nodes.update(existing)
@@ -128,6 +131,8 @@ class NodeStatusReporter:
         node = KINDS["Node"].new(metadata={"name": self.name, "labels": {
             "kubernetes.io/hostname": self.name, "kubernetes.io/os": "linux",
             "kubernetes.io/arch": nodeinfo.system_info("", "")["architecture"], **self._config.node_labels}})
+        if self._cert_pin:
+            node.metadata.annotations[AGENT_CERT_ANNOTATION] = self._cert_pin
         node.spec.taints.extend(nodeinfo.parse_taint(t) for t in self._config.register_with_taints)
         node.status.CopyFrom(await self._status())
         return node
@@ -144,7 +149,7 @@ class NodeStatusReporter:
         status.allocatable.update(capacity)
         status.addresses.add(type="InternalIP", address=self._host_ip)
         status.addresses.add(type="Hostname", address=self.name)
-        status.daemon_endpoints.kubelet_endpoint.port = self._port
+        status.daemon_endpoints.kubelet_endpoint.port = self.port
         for key, value in nodeinfo.system_info(runtime_version, __version__).items():
             setattr(status.node_info, key, value)
         stamp = timestamp(now())

@@ -354,9 +354,11 @@ class PodWorker:
                 self._waiting[container.name] = ("RunContainerError", str(e))
                 return
             finally:
-                await self.ctx.cache.inspect(container_id)
+                started = await self.ctx.cache.inspect(container_id)
         record(pod, NORMAL, "Started", f"Started container {container.name}", field_path=where)
         self._waiting.pop(container.name, None)
+        if started is None or started.state is State.EXITED:
+            self._retry_in(0.0)   # it is over already, and no event will say so: look again now
 
     async def _image(self, pod: Message, container: Message) -> bool:
         """The container's image is present (pulled now if the policy says so); False while it is not."""

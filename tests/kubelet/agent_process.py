@@ -13,7 +13,7 @@ class AgentProcess:
                  extra_args=()) -> None:
         self.args = [sys.executable, "-m", "agent.cli", "agent", "--server", server, "--token", token,
                      "--node-name", node_name, "--docker-url", dockerd.base_url, "--root-dir", str(root),
-                     "--node-ip", dockerd.gateway, *extra_args]
+                     "--node-ip", dockerd.gateway, "--listen", f"{dockerd.gateway}:0", *extra_args]
         self.root = root
         self.log_path = root.parent / f"{root.name}-agent.log"
         self.home = root.parent / f"{root.name}-home"

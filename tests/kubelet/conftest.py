@@ -100,6 +100,7 @@ async def node_client(apiserver):
 @pytest.fixture
 async def joined(kubelet_config, runtime, node_client, dockerd, tmp_path):
     """A kubelet joined to a real API server (in this process), with the node's credentials."""
-    config = replace(kubelet_config, node_ip=dockerd.gateway, heartbeat_seconds=1.0, volume_refresh_seconds=1.0)
+    config = replace(kubelet_config, node_ip=dockerd.gateway, heartbeat_seconds=1.0, volume_refresh_seconds=1.0,
+                     listen=f"{dockerd.gateway}:0")
     async with running_kubelet(config, runtime, node_client, dockerd.gateway, tmp_path) as k:
         yield k
