@@ -34,8 +34,8 @@ async def test_restarted_kubelet_adopts_running_pods(kubelet_config, runtime, ma
         assert after.pod_ip == before.pod_ip
 
         async def orphan_removed():
-            return await runtime.containers.list(pod_uid=leave_uid) == []
-        await eventually(orphan_removed, what="the orphaned pod's containers removed")
-        assert not second.ctx.volumes.pod_dir(leave_uid).exists()
+            return await runtime.containers.list(pod_uid=leave_uid) == [] and \
+                not second.ctx.volumes.pod_dir(leave_uid).exists()
+        await eventually(orphan_removed, what="the orphaned pod's containers and directory removed")
     finally:
         await second.stop()
