@@ -8,8 +8,6 @@ import platform
 import socket
 from pathlib import Path
 
-from pyroute2 import IPRoute
-
 MEMORY_PRESSURE_BELOW = 100 * 1024 * 1024   # Kubernetes' default eviction threshold: memory.available<100Mi
 DISK_PRESSURE_BELOW = 0.10                  # nodefs.available<10%
 PID_PRESSURE_ABOVE = 0.90                   # of pid_max in use
@@ -50,6 +48,7 @@ def _existing(path: Path) -> Path:
 
 def default_ip() -> str:
     """The source address of the default route; 127.0.0.1 if there is none."""
+    from pyroute2 import IPRoute   # only here: it costs the agent ~10 MB of memory to import
     with IPRoute() as ipr:
         for route in ipr.get_default_routes(family=socket.AF_INET):
             source = route.get_attr("RTA_PREFSRC")

@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 from agent.runtime import Runtime
 from agent.runtime.errors import NotFound, RuntimeFailure
-from agent.runtime.types import ContainerStatus, ContainerSummary
+from agent.runtime.types import ContainerStatus, ContainerSummary, State
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,13 @@ class ContainerCache:
         self._added: dict[str, int] = {}     # id → when it was learnt (a counter), see forget()
         self._clock = itertools.count()
         self._busy: dict[str, int] = {}      # id → operations in flight on it (see operating())
+        self._exited: dict[str, asyncio.Event] = {}   # set when a container is seen exited (wait_exited)
 
     def _put(self, status: ContainerStatus) -> None:
         self._known[status.id] = status
         self._added[status.id] = next(self._clock)
+        if status.state is State.EXITED and status.id in self._exited:
+            self._exited.pop(status.id).set()
 
     @contextlib.contextmanager
     def operating(self, container_id: str):
@@ -83,6 +86,28 @@ class ContainerCache:
     def drop(self, container_id: str) -> None:
         self._known.pop(container_id, None)
         self._added.pop(container_id, None)
+        if container_id in self._exited:
+            self._exited.pop(container_id).set()
+
+    async def wait_exited(self, container_id: str, timeout: float) -> bool:
+        """Wait until the container is seen exited (or gone); False if `timeout` passes first.
+
+        Docker's die event makes the PLEG look at once; a look of our own every
+        second covers an event that went missing.
+        """
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            known = self._known.get(container_id)
+            if known is None or known.state is State.EXITED:
+                return True
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return False
+            event = self._exited.setdefault(container_id, asyncio.Event())
+            try:
+                await asyncio.wait_for(event.wait(), min(left, 1.0))
+            except TimeoutError:
+                await self.inspect(container_id)
 
     def mark(self) -> int:
         return next(self._clock)

@@ -50,6 +50,7 @@ RESYNC = 10.0           # seconds between syncs when nothing happens
 RETRY = 2.0             # seconds before retrying after a failed step (mount, sandbox)
 SANDBOX_STOP_GRACE = 2  # the pause exits on SIGTERM at once; this is only a bound
 MESSAGE_LIMIT = 4096    # bytes of a termination message, as Kubernetes
+KILL_WAIT = 10.0        # seconds to wait for a container to die after SIGKILL
 
 
 @dataclass
@@ -298,7 +299,7 @@ class PodWorker:
         else:
             return True
         self.ctx.recorder.record(pod, NORMAL, "Killing", why, field_path=_field_path(pod, container))
-        await self._stop(running.id, podspec.grace_seconds(pod))
+        await self._stop(running, podspec.grace_seconds(pod))
         return False
 
     def _back_off(self, pod: Message, container: Message, latest: ContainerStatus | None) -> float | None:
@@ -418,30 +419,32 @@ class PodWorker:
 
     # -- stopping
 
-    async def _stop_all(self, snapshot: list[ContainerStatus], *, grace: int, pod: Message | None = None,
-                        look: bool = True) -> None:
-        """SIGTERM every running container of the pod, SIGKILL after `grace`; then the sandboxes.
-
-        look: inspect each afterwards, for the status to report (not needed when all go next).
-        """
+    async def _stop_all(self, snapshot: list[ContainerStatus], *, grace: int, pod: Message | None = None) -> None:
+        """SIGTERM every running container of the pod, SIGKILL after `grace`; then the sandboxes."""
         running = [s for s in snapshot if s.state is State.RUNNING]
         apps = [s for s in running if s.kind is not Kind.SANDBOX]
         if pod is not None:
             for status in apps:
                 self.ctx.recorder.record(pod, NORMAL, "Killing", f"Stopping container {status.name}",
                                          field_path=_field_path_by_name(pod, status.name))
-        await asyncio.gather(*(self._stop(s.id, grace, look=look) for s in apps))
-        await asyncio.gather(*(self._stop(s.id, SANDBOX_STOP_GRACE, look=look)
-                               for s in running if s.kind is Kind.SANDBOX))
+        await asyncio.gather(*(self._stop(s, grace) for s in apps))
+        await asyncio.gather(*(self._stop(s, SANDBOX_STOP_GRACE) for s in running if s.kind is Kind.SANDBOX))
 
-    async def _stop(self, container_id: str, grace: int, *, look: bool = True) -> None:
-        with self.ctx.cache.operating(container_id):
-            try:
-                await self.ctx.runtime.containers.stop(container_id, grace_seconds=grace)
-            except NotFound:
-                pass
-            if look:
-                await self.ctx.cache.inspect(container_id)
+    async def _stop(self, status: ContainerStatus, grace: int) -> None:
+        """The container's stop signal, then SIGKILL after `grace` seconds if it still runs.
+
+        No thread waits meanwhile: Docker's die event (through the PLEG) ends the wait.
+        """
+        containers, cache = self.ctx.runtime.containers, self.ctx.cache
+        try:
+            if await containers.kill(status.id, signal=status.stop_signal) and \
+                    not await cache.wait_exited(status.id, grace):
+                await containers.kill(status.id, signal="SIGKILL")
+                await cache.wait_exited(status.id, KILL_WAIT)
+        except NotFound:
+            cache.drop(status.id)
+            return
+        await cache.inspect(status.id)
 
     async def _remove(self, container_id: str) -> None:
         try:
@@ -467,7 +470,7 @@ class PodWorker:
         """The pod is gone: stop what still runs (grace from the labels), remove it all."""
         snapshot = self.ctx.cache.of_pod(self.uid)
         grace = max((s.grace_seconds for s in snapshot), default=podspec.DEFAULT_GRACE_SECONDS)
-        await self._stop_all(snapshot, grace=grace, pod=self.last_pod, look=False)
+        await self._stop_all(snapshot, grace=grace, pod=self.last_pod)
         for status in snapshot:
             await self._remove(status.id)
         self.ctx.probes.remove_pod(self.uid)

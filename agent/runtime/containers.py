@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 from agent.runtime import labels
 from agent.runtime.engine import Engine
+from agent.runtime.errors import RuntimeFailure
 from agent.runtime.types import ContainerConfig, ContainerStatus, ContainerSummary, Kind, State
 
 # Container logs are bounded on disk, as the kubelet's containerLogMaxSize/MaxFiles do.
@@ -60,11 +61,24 @@ class Containers:
         await self._engine.call(self._engine.api.start, container_id)
 
     async def stop(self, container_id: str, *, grace_seconds: int) -> None:
-        """SIGTERM (or the image's STOPSIGNAL), then SIGKILL once grace_seconds have passed."""
+        """SIGTERM (or the image's STOPSIGNAL), then SIGKILL once grace_seconds have passed.
+
+        Docker's own stop: it holds a thread (of the engine's waiting pool) for
+        up to the grace period. The kubelet, which hears about deaths from
+        Docker's events anyway, stops containers with kill() and waits for the
+        event instead (agent/kubelet/podworker.py).
+        """
         await self._engine.call_waiting(self._engine.api.stop, container_id, timeout=max(0, grace_seconds))
 
-    async def kill(self, container_id: str, *, signal: str = "SIGKILL") -> None:
-        await self._engine.call(self._engine.api.kill, container_id, signal=signal)
+    async def kill(self, container_id: str, *, signal: str = "SIGKILL") -> bool:
+        """Send a signal; False if the container was not running (nothing to signal)."""
+        try:
+            await self._engine.call(self._engine.api.kill, container_id, signal=signal)
+        except RuntimeFailure as e:
+            if "is not running" in str(e):
+                return False
+            raise
+        return True
 
     async def remove(self, container_id: str) -> None:
         """Remove a container (killing it if it still runs) and its anonymous volumes."""
@@ -115,6 +129,7 @@ def status_from_inspect(data: dict) -> ContainerStatus:
         ip=_ip(data) if identity["kind"] is Kind.SANDBOX else "",
         host_network=network_mode == "host",
         sandbox_id=network_mode.removeprefix("container:") if network_mode.startswith("container:") else "",
+        stop_signal=data["Config"].get("StopSignal") or "SIGTERM",
     )
 
 

@@ -3,10 +3,9 @@
 docker-py is synchronous; the agent is asyncio. Every Docker call goes
 through `Engine.call`, which runs it on this engine's own thread pool, so a
 slow daemon never blocks the event loop and never starves other executors.
-Calls that mostly wait (stopping a container within its grace period, up to
-terminationGracePeriodSeconds) go through `Engine.call_waiting` on threads
-of their own, so thirty pods ignoring SIGTERM cannot hold up every other
-pod's start. The HTTP connection pool is as large as both pools: each
+Calls that mostly wait (Docker's own stop, which waits out the grace
+period) go through `Engine.call_waiting` on threads of their own, so they
+cannot hold up other calls. The HTTP connection pool is as large as both pools: each
 thread keeps its own keep-alive connection to the daemon's socket.
 
 Only the low-level `docker.APIClient` is used: the model layer re-inspects
@@ -25,7 +24,7 @@ from agent.runtime.errors import translate
 T = TypeVar("T")
 
 DEFAULT_WORKERS = 16
-WAITING_WORKERS = 128
+WAITING_WORKERS = 16
 
 
 class Engine:

@@ -127,6 +127,7 @@ class ContainerStatus(ContainerSummary):
     ip: str = ""
     host_network: bool = False
     sandbox_id: str = ""    # for a container joined to a sandbox: the sandbox's id
+    stop_signal: str = "SIGTERM"   # the image's STOPSIGNAL: what a graceful stop sends first
 
 
 @dataclass(frozen=True)
