@@ -14,7 +14,8 @@ started) through a watch.
 (b) burst: --burst pods created at once; the time until all are Running,
     beside the floor: the same number of pause + app container pairs
     started directly through docker-py, with as many threads as the agent
-    uses for Docker calls.
+    uses for Docker calls. (a) has a floor too, on the same schedule: where
+    Docker alone cannot keep up with the rate, neither can any kubelet.
 (c) the agent's resident memory with the burst's pods running.
 
 The machine is shared, so numbers are indicative. Targets (issue 3):
@@ -26,11 +27,13 @@ import pathlib
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+from agent.runtime import labels  # noqa: E402
 from agent.runtime.engine import DEFAULT_WORKERS  # noqa: E402
 from agent.runtime.pause import PAUSE_IMAGE, pause_rootfs  # noqa: E402
 from controlplane.api import convert  # noqa: E402
@@ -130,35 +133,65 @@ async def delete_all(client: Client, prefix: str) -> None:
             await asyncio.sleep(0.2)
 
 
-def floor(dockerd: PrivateDockerd, count: int) -> float:
-    """Seconds until `count` pause + app pairs run, started directly with docker-py."""
-    with dockerd.client(max_pool_size=DEFAULT_WORKERS) as api:
+class Floor:
+    """Pause + app pairs started directly with docker-py: what Docker alone takes."""
+
+    def __init__(self, dockerd: PrivateDockerd) -> None:
+        self.api = dockerd.client(max_pool_size=DEFAULT_WORKERS)
         try:
-            api.inspect_image(PAUSE_IMAGE)
-        except Exception:   # noqa: BLE001 - import it the way the agent would have
+            self.api.inspect_image(PAUSE_IMAGE)
+        except Exception:   # noqa: BLE001 - not there yet: import it as the agent would
             repository, _, tag = PAUSE_IMAGE.rpartition(":")
-            api.import_image_from_data(pause_rootfs(), repository=repository, tag=tag,
-                                       changes=['ENTRYPOINT ["/pause"]'])
-        made: list[str] = []
+            self.api.import_image_from_data(pause_rootfs(), repository=repository, tag=tag,
+                                            changes=['ENTRYPOINT ["/pause"]'])
 
-        def pair(i: int) -> None:
-            pause = api.create_container(PAUSE_IMAGE, name=f"floor-pause-{i}",
-                                         host_config=api.create_host_config(ipc_mode="shareable"))
-            api.start(pause)
-            app = api.create_container(BUSYBOX_IMAGE, ["sleep", "3600"], name=f"floor-app-{i}",
-                                       host_config=api.create_host_config(
-                                           network_mode=f"container:{pause['Id']}",
-                                           ipc_mode=f"container:{pause['Id']}"))
-            api.start(app)
-            made.extend((pause["Id"], app["Id"]))
+    def pair(self, name: str) -> tuple[str, str]:
+        api = self.api
+        pause = api.create_container(PAUSE_IMAGE, name=f"{name}-pause",
+                                     host_config=api.create_host_config(ipc_mode="shareable"))
+        api.start(pause)
+        app = api.create_container(BUSYBOX_IMAGE, ["sleep", "3600"], name=f"{name}-app",
+                                   host_config=api.create_host_config(network_mode=f"container:{pause['Id']}",
+                                                                      ipc_mode=f"container:{pause['Id']}"))
+        api.start(app)
+        return app["Id"], pause["Id"]
 
+    def remove(self, ids) -> None:
+        for container_id in ids:
+            self.api.remove_container(container_id, force=True)
+
+    def burst(self, count: int) -> float:
+        """Seconds until `count` pairs run, started at once on the agent's number of threads."""
         began = time.perf_counter()
         with ThreadPoolExecutor(DEFAULT_WORKERS) as pool:
-            list(pool.map(pair, range(count)))
+            made = list(pool.map(self.pair, (f"floor-burst-{i}" for i in range(count))))
         took = time.perf_counter() - began
         with ThreadPoolExecutor(DEFAULT_WORKERS) as pool:
-            list(pool.map(lambda c: api.remove_container(c, force=True), made))
-    return took
+            list(pool.map(self.remove, made))
+        return took
+
+    def steady(self, rate: float, duration: float) -> list[float]:
+        """Start latencies of pairs started at `rate` per second, each removed 5 s after it runs."""
+        latencies: list[float] = []
+        timers: list[threading.Timer] = []
+
+        def one(i: int, sent: float) -> None:
+            ids = self.pair(f"floor-steady-{i}")
+            latencies.append(time.perf_counter() - sent)
+            timer = threading.Timer(LIFETIME_AFTER_RUNNING, lambda: pool.submit(self.remove, ids))
+            timers.append(timer)
+            timer.start()
+
+        with ThreadPoolExecutor(DEFAULT_WORKERS) as pool:
+            began = time.perf_counter()
+            for i in range(int(rate * duration)):
+                time.sleep(max(0.0, began + i / rate - time.perf_counter()))
+                pool.submit(one, i, time.perf_counter())
+            while len(timers) < int(rate * duration):
+                time.sleep(0.1)
+            for timer in timers:
+                timer.join()
+        return latencies
 
 
 def rss_mb(pid: int) -> float:
@@ -184,7 +217,15 @@ async def wait_node_ready(client: Client) -> None:
         await asyncio.sleep(0.2)
 
 
-async def measure(server: ServerProcess, agent: AgentProcess, args) -> tuple[list[float], float, float]:
+async def containers_gone(dockerd: PrivateDockerd) -> None:
+    """Wait until the agent has removed every container, so the burst starts on a quiet daemon."""
+    with dockerd.client() as api:
+        while api.containers(all=True, filters={"label": labels.managed_filter()}):
+            await asyncio.sleep(0.5)
+
+
+async def measure(server: ServerProcess, agent: AgentProcess, dockerd: PrivateDockerd,
+                  args) -> tuple[list[float], float, float]:
     """(steady latencies, burst seconds, agent RSS in MB)."""
     async with server.client() as client:
         await asyncio.wait_for(wait_node_ready(client), 60)
@@ -193,10 +234,12 @@ async def measure(server: ServerProcess, agent: AgentProcess, args) -> tuple[lis
         # Warm up: the pause image import and the first connections are not what we measure.
         await burst(client, watch, 1)
         await delete_all(client, "burst-")
+        await containers_gone(dockerd)
         watch.running_at.clear()
 
         latencies = await steady(client, watch, rate=args.rate, duration=args.duration)
         await delete_all(client, "steady-")
+        await containers_gone(dockerd)
         burst_took = await burst(client, watch, args.burst)
         rss = rss_mb(agent.proc.pid)
         await delete_all(client, "burst-")
@@ -219,15 +262,19 @@ def main() -> None:
         agent = AgentProcess(server=f"127.0.0.1:{server.port}", token=token, dockerd=dockerd, root=tmp / "agent",
                              node_name=NODE).start()
         try:
-            latencies, burst_took, rss = asyncio.run(measure(server, agent, args))
-            floor_took = floor(dockerd, args.burst)
+            latencies, burst_took, rss = asyncio.run(measure(server, agent, dockerd, args))
         finally:
             agent.stop()
             server.stop()
+        floor = Floor(dockerd)
+        floor_latencies = floor.steady(args.rate, args.duration)
+        floor_took = floor.burst(args.burst)
 
     rows = [
         (f"(a) steady {args.rate:g} pods/s for {args.duration:g} s: p50", f"{statistics.median(latencies):.3f} s", ""),
         ("(a) steady: p99", f"{percentile(latencies, 0.99):.3f} s", "<= 1 s"),
+        ("(a) floor, the same schedule via docker-py: p50", f"{statistics.median(floor_latencies):.3f} s", ""),
+        ("(a) floor: p99", f"{percentile(floor_latencies, 0.99):.3f} s", ""),
         (f"(b) burst of {args.burst}: all Running", f"{burst_took:.2f} s", ""),
         (f"(b) floor: {args.burst} pause + app pairs via docker-py, {DEFAULT_WORKERS} threads", f"{floor_took:.2f} s",
          ""),
