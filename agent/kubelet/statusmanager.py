@@ -1,9 +1,9 @@
 """Pod statuses, kept here and written to the API server when they change.
 
 Pod workers hand in a status after every sync; this keeps the latest per
-pod and one task writes the ones that differ from what the API server has,
-so a steady pod costs no writes and a burst of changes to one pod costs one
-write with the newest. Writes are conditional on the resourceVersion the
+pod and one task writes the ones that differ from what the API server has
+(several at a time), so a steady pod costs no writes and a burst of changes
+to one pod costs one write with the newest. Writes are conditional on the resourceVersion the
 pod informer saw, and re-read on conflict, so a status never lands on a
 different pod that reused the name. Static pods' statuses go to their
 mirror pods. While the API server is away, statuses wait here and are
@@ -22,6 +22,8 @@ from controlplane.client.errors import ApiError, Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
+CONCURRENT_WRITES = 8   # a burst of pods starting is written in parallel, not one by one
+
 Lookup = Callable[[str, str], Message | None]   # (namespace, name) → the API's copy of a pod
 
 
@@ -32,7 +34,8 @@ class StatusManager:
         self.statuses: dict[str, tuple[Message, Message]] = {}   # uid → (pod, status)
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
-        self._writing = ""
+        self._writing: set[str] = set()
+        self._limit = asyncio.Semaphore(CONCURRENT_WRITES)
         self._task: asyncio.Task | None = None
 
     def set(self, pod: Message, status: Message) -> None:
@@ -66,7 +69,7 @@ class StatusManager:
     async def flush(self, uid: str, timeout: float = 5.0) -> None:
         """Wait (a bounded time) until the pod's pending status is written."""
         deadline = time.monotonic() + timeout
-        while (uid in self._dirty or uid == self._writing) and time.monotonic() < deadline:
+        while (uid in self._dirty or uid in self._writing) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
 
     def start(self) -> None:
@@ -84,24 +87,29 @@ class StatusManager:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            failed = False
-            for uid in list(self._dirty):
-                self._dirty.discard(uid)
-                self._writing = uid
-                try:
-                    await self._write(uid)
-                except ApiError as e:
-                    log.info("pod status write for %s failed: %s", uid, e)
-                    self._dirty.add(uid)
-                    failed = True
-                finally:
-                    self._writing = ""
-            if failed:
+            batch = list(self._dirty)
+            self._dirty.difference_update(batch)
+            self._writing.update(batch)
+            results = await asyncio.gather(*(self._write_limited(uid) for uid in batch))
+            if not all(results):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 self._wake.set()
             else:
                 delay = 0.2
+
+    async def _write_limited(self, uid: str) -> bool:
+        """Write one pod's status, at most CONCURRENT_WRITES at a time; False to retry later."""
+        async with self._limit:
+            try:
+                await self._write(uid)
+                return True
+            except ApiError as e:
+                log.info("pod status write for %s failed: %s", uid, e)
+                self._dirty.add(uid)
+                return False
+            finally:
+                self._writing.discard(uid)
 
     async def _write(self, uid: str) -> None:
         known = self.statuses.get(uid)
