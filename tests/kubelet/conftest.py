@@ -13,6 +13,8 @@ from agent.kubelet.kubelet import Kubelet
 from agent.runtime import Runtime, labels
 from controlplane.client import Client
 from controlplane.client.join import join_config
+from tests.kubelet.agent_process import AgentProcess
+from tests.support.control_plane import ServerProcess
 from tests.support.dockerd import PrivateDockerd
 from tests.support.images import BUSYBOX_IMAGE, ensure_busybox
 
@@ -104,3 +106,20 @@ async def joined(kubelet_config, runtime, node_client, dockerd, tmp_path):
                      listen=f"{dockerd.gateway}:0")
     async with running_kubelet(config, runtime, node_client, dockerd.gateway, tmp_path) as k:
         yield k
+
+
+@pytest.fixture
+def server(tmp_path):
+    """`cox server` as a process."""
+    process = ServerProcess(tmp_path / "server").start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def agent(server, dockerd, tmp_path, runtime):
+    """`cox agent` as a process, joined to `server` with the join token."""
+    token = (server.data_dir / "node-token").read_text().strip()
+    process = AgentProcess(server=f"127.0.0.1:{server.port}", token=token, dockerd=dockerd, root=tmp_path / "agent")
+    yield process.start()
+    process.stop()

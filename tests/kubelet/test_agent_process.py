@@ -2,12 +2,8 @@
 import asyncio
 import time
 
-import pytest
-
 from controlplane.client.errors import NotFound
-from tests.kubelet.agent_process import AgentProcess
 from tests.kubelet.test_api_pods import pod
-from tests.support.control_plane import ServerProcess
 from tests.support.polling import eventually
 
 IMAGE = "coxswain-test/busybox:1"
@@ -16,21 +12,6 @@ PROBED = {"containers": [{
     "livenessProbe": {"httpGet": {"path": "/ok", "port": 80}, "periodSeconds": 1},
     "readinessProbe": {"tcpSocket": {"port": 80}, "periodSeconds": 1}}]}
 SLEEPER = {"terminationGracePeriodSeconds": 1, "containers": [{"name": "c", "image": IMAGE, "command": ["sleep", "3600"]}]}
-
-
-@pytest.fixture
-def server(tmp_path):
-    process = ServerProcess(tmp_path / "server").start()
-    yield process
-    process.stop()
-
-
-@pytest.fixture
-def agent(server, dockerd, tmp_path, runtime):
-    token = (server.data_dir / "node-token").read_text().strip()
-    process = AgentProcess(server=f"127.0.0.1:{server.port}", token=token, dockerd=dockerd, root=tmp_path / "agent")
-    yield process.start()
-    process.stop()
 
 
 async def ready_pods(client, names, *, timeout=40):

@@ -1,4 +1,5 @@
 """Restart policies, crash-loop back-off, init containers, OOM, termination messages, deadlines."""
+from agent.runtime.types import Kind
 from tests.kubelet.helpers import container, until, write_pod
 
 IMAGE = "coxswain-test/busybox:1"
@@ -23,6 +24,9 @@ async def test_crash_loop_backs_off_and_counts_restarts(kubelet, manifests):
     status = await until(kubelet, "crashy", lambda s: "back-off 20s" in container(s, "c").state.waiting.message,
                          what="the back-off doubling to 20 s")
     assert container(status, "c").restart_count == 2
+    uid = next(p.metadata.uid for p, _ in kubelet.status.statuses.values() if p.metadata.name == "crashy-node1")
+    kept = [c.attempt for c in await kubelet.runtime.containers.list(pod_uid=uid) if c.kind is Kind.APP]
+    assert sorted(kept) == [1, 2], "only the latest instance and the one before it are kept"
 
 
 async def test_never_ends_failed_with_the_exit_code(kubelet, manifests):
