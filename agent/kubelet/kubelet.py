@@ -187,6 +187,8 @@ class Kubelet:
                 await sync_mirrors(self.client, self._static, self.pods.list())
             except ApiError as e:
                 log.info("mirror pods: %s", e)
+            except Exception:   # a bug must not end mirroring for good
+                log.exception("mirror pods")
             await asyncio.sleep(self.config.file_check_seconds)
 
     async def _watch_static(self) -> None:

@@ -71,8 +71,11 @@ class NodeStatusReporter:
                 await asyncio.sleep(self._config.heartbeat_seconds)
             except asyncio.CancelledError:
                 raise
-            except ApiError as e:
-                log.info("node %s: %s; retrying in %.1fs", self.name, e, delay)
+            except Exception as e:   # the API server away, or a bug: say so and try again
+                if isinstance(e, ApiError):
+                    log.info("node %s: %s; retrying in %.1fs", self.name, e, delay)
+                else:
+                    log.exception("node %s: status update failed", self.name)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._config.heartbeat_seconds)
 
@@ -133,7 +136,8 @@ class NodeStatusReporter:
             "kubernetes.io/arch": nodeinfo.system_info("", "")["architecture"], **self._config.node_labels}})
         if self._cert_pin:
             node.metadata.annotations[AGENT_CERT_ANNOTATION] = self._cert_pin
-        node.spec.taints.extend(nodeinfo.parse_taint(t) for t in self._config.register_with_taints)
+        for taint in self._config.register_with_taints:
+            node.spec.taints.add(**nodeinfo.parse_taint(taint))
         node.status.CopyFrom(await self._status())
         return node
 

@@ -162,6 +162,8 @@ class Pleg:
                     await self.relist()
                 except RuntimeFailure as e:
                     log.warning("relist failed: %s", e)
+                except Exception:   # a bug must not stop the relisting
+                    log.exception("relist failed")
                 await asyncio.sleep(self._period)
         finally:
             watcher.cancel()
@@ -178,6 +180,8 @@ class Pleg:
                         task.add_done_callback(lambda _, cid=event.container_id: pending.pop(cid, None))
             except RuntimeFailure as e:
                 log.warning("docker event stream: %s", e)
+            except Exception:
+                log.exception("docker event stream")
             await asyncio.sleep(1.0)
 
     async def _look(self, container_id: str, uid: str) -> None:

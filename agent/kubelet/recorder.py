@@ -71,6 +71,9 @@ class Recorder:
                     except ApiError as e:
                         log.debug("event write failed (%s), attempt %d", e, attempt + 1)
                         await asyncio.sleep(0.5 * (attempt + 1))
+                    except Exception:   # a bug loses this event, not every later one
+                        log.exception("event write failed")
+                        break
             finally:
                 self._queue.task_done()
 

@@ -108,6 +108,10 @@ class StatusManager:
                 log.info("pod status write for %s failed: %s", uid, e)
                 self._dirty.add(uid)
                 return False
+            except Exception:   # a bug: keep the status, keep the writer
+                log.exception("pod status write for %s failed", uid)
+                self._dirty.add(uid)
+                return False
             finally:
                 self._writing.discard(uid)
 

@@ -1,11 +1,13 @@
 """The kubelet joined to a real API server: pods bound to the node run, report status, and go."""
 import asyncio
 import time
+from dataclasses import replace
 
 from controlplane.api import convert
 from controlplane.client.errors import NotFound
-from tests.kubelet.conftest import NODE
+from tests.kubelet.conftest import NODE, running_kubelet
 from tests.kubelet.test_static_pods import WEB_POD, running
+from tests.support.control_plane import free_port
 from tests.support.polling import eventually
 
 IMAGE = "coxswain-test/busybox:1"
@@ -115,3 +117,34 @@ async def test_events_tell_the_story_of_probes_and_crashes(joined, client):
     assert killing.source.component == "kubelet" and killing.source.host == NODE
     started = next(e for e in events if e.reason == "Started" and "crashy" in e.involved_object.field_path)
     assert started.count >= 2, "repeated events are counted, not duplicated"
+
+
+async def test_node_labels_taints_and_host_ports(kubelet_config, runtime, node_client, client, dockerd, tmp_path):
+    config = replace(kubelet_config, node_ip=dockerd.gateway, listen=f"{dockerd.gateway}:0",
+                     node_labels={"tier": "edge"}, register_with_taints=("dedicated=web:NoSchedule",))
+    async with running_kubelet(config, runtime, node_client, dockerd.gateway, tmp_path):
+        async def registered():
+            try:
+                return await client.resource("Node").get(NODE)
+            except NotFound:
+                return None
+        node = await eventually(registered, what="the Node")
+        assert node.metadata.labels["tier"] == "edge"
+        assert [(t.key, t.value, t.effect) for t in node.spec.taints] == [("dedicated", "web", "NoSchedule")]
+
+        port = free_port()
+        await client.resource("Pod").create(pod("published", {"containers": [{
+            "name": "web", "image": IMAGE, "command": ["sh", "-c", "echo hi > /tmp/i; exec httpd -f -p 80 -h /tmp"],
+            "ports": [{"containerPort": 80, "hostPort": port, "hostIP": "127.0.0.1"}]}]}))
+        await api_status(client, "published", running)
+
+        async def served():
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                return None
+            writer.write(b"GET /i HTTP/1.0\r\n\r\n")
+            answer = await reader.read()
+            writer.close()
+            return answer if answer.endswith(b"hi\n") else None
+        await eventually(served, what="the pod answering on its hostPort")
