@@ -1,6 +1,7 @@
-"""Writing static pod manifests and waiting for what the kubelet reports about them."""
+"""Writing static pod manifests, reading API objects, and waiting for what the kubelet reports."""
 import yaml
 
+from controlplane.client.errors import NotFound
 from tests.kubelet.conftest import NODE
 from tests.support.polling import eventually
 
@@ -28,3 +29,11 @@ async def until(kubelet, name: str, check, *, timeout: float = 30.0, what: str =
         status = reported(kubelet, name)
         return status if status is not None and check(status) else None
     return await eventually(probe, timeout=timeout, what=what or f"pod {name} to satisfy {check}")
+
+
+async def fetched(client, kind: str, name: str, namespace: str = ""):
+    """The API object, or None while it does not exist (for polling)."""
+    try:
+        return await client.resource(kind).get(name, namespace=namespace)
+    except NotFound:
+        return None

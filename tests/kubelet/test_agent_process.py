@@ -2,7 +2,7 @@
 import asyncio
 import time
 
-from controlplane.client.errors import NotFound
+from tests.kubelet.helpers import fetched
 from tests.kubelet.test_api_pods import pod
 from tests.support.polling import eventually
 
@@ -58,11 +58,8 @@ async def test_kill_9_of_the_agent_restarts_no_container(server, agent, api):
         assert sleeper.status.container_statuses[0].last_state.terminated.exit_code == 137
 
         async def doomed_gone():
-            try:
-                await client.resource("Pod").get("doomed", namespace="default")
-            except NotFound:
-                return not api.containers(all=True, filters={"label": f"io.coxswain.pod.name=doomed"})
-            return False
+            return await fetched(client, "Pod", "doomed", "default") is None and \
+                not api.containers(all=True, filters={"label": "io.coxswain.pod.name=doomed"})
         await eventually(doomed_gone, timeout=30, what="the pod deleted during the outage finalized and removed")
 
 

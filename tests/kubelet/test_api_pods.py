@@ -4,8 +4,8 @@ import time
 from dataclasses import replace
 
 from controlplane.api import convert
-from controlplane.client.errors import NotFound
 from tests.kubelet.conftest import NODE, running_kubelet
+from tests.kubelet.helpers import fetched
 from tests.kubelet.test_static_pods import WEB_POD, running
 from tests.support.control_plane import free_port
 from tests.support.polling import eventually
@@ -44,26 +44,21 @@ async def test_pod_runs_and_reports_through_the_api(joined, client, runtime, doc
 
 
 async def test_node_registers_and_heartbeats(joined, client):
-    async def registered():
-        try:
-            return await client.resource("Node").get(NODE)
-        except NotFound:
-            return None
-    node = await eventually(registered, what="the Node")
+    node = await eventually(lambda: fetched(client, "Node", NODE), what="the Node")
     assert node.metadata.labels["kubernetes.io/hostname"] == NODE
     assert node.metadata.labels["kubernetes.io/os"] == "linux"
     assert int(node.status.capacity["cpu"]) >= 1 and node.status.allocatable["pods"] == "110"
     conditions = {c.type: c.status for c in node.status.conditions}
     assert conditions["Ready"] == "True" and conditions["MemoryPressure"] == "False"
     assert node.status.node_info.container_runtime_version.startswith("docker://20.")
-    lease = await client.resource("Lease").get(NODE, namespace="kube-node-lease")
+    lease = await eventually(lambda: fetched(client, "Lease", NODE, "kube-node-lease"), what="the node's Lease")
     first = lease.spec.renew_time
     await asyncio.sleep(2.5)
     lease = await client.resource("Lease").get(NODE, namespace="kube-node-lease")
     assert (lease.spec.renew_time.seconds, lease.spec.renew_time.nanos) > (first.seconds, first.nanos)
 
     await client.resource("Node").delete(NODE)
-    await eventually(registered, what="the Node registered again after deletion")
+    await eventually(lambda: fetched(client, "Node", NODE), what="the Node registered again after deletion")
 
 
 async def test_graceful_delete_honours_sigterm_and_the_grace_period(joined, client):
@@ -81,11 +76,7 @@ async def test_graceful_delete_honours_sigterm_and_the_grace_period(joined, clie
         await client.resource("Pod").delete(name, namespace="default")
 
         async def gone():
-            try:
-                await client.resource("Pod").get(name, namespace="default")
-            except NotFound:
-                return True
-            return False
+            return await fetched(client, "Pod", name, "default") is None
         await eventually(gone, timeout=40, what=f"{name} deleted")
         return time.monotonic() - began
 
@@ -123,12 +114,7 @@ async def test_node_labels_taints_and_host_ports(kubelet_config, runtime, node_c
     config = replace(kubelet_config, node_ip=dockerd.gateway, listen=f"{dockerd.gateway}:0",
                      node_labels={"tier": "edge"}, register_with_taints=("dedicated=web:NoSchedule",))
     async with running_kubelet(config, runtime, node_client, dockerd.gateway, tmp_path):
-        async def registered():
-            try:
-                return await client.resource("Node").get(NODE)
-            except NotFound:
-                return None
-        node = await eventually(registered, what="the Node")
+        node = await eventually(lambda: fetched(client, "Node", NODE), what="the Node")
         assert node.metadata.labels["tier"] == "edge"
         assert [(t.key, t.value, t.effect) for t in node.spec.taints] == [("dedicated", "web", "NoSchedule")]
 

@@ -9,6 +9,7 @@ from controlplane.api.wellknown import AGENT_CERT_ANNOTATION, AGENT_TLS_NAME
 from controlplane.apiserver import tls
 from controlplane.client import errors
 from tests.kubelet.conftest import NODE
+from tests.kubelet.helpers import fetched
 from tests.kubelet.test_api_pods import api_status, pod
 from tests.support.polling import eventually
 
@@ -93,11 +94,8 @@ async def test_exec_into_a_finished_container_is_refused(joined, client):
 
 async def test_only_the_api_server_may_call_the_agent(joined, client, apiserver, tmp_path):
     async def published():
-        try:
-            node = await client.resource("Node").get(NODE)
-        except errors.NotFound:
-            return None
-        return node if AGENT_CERT_ANNOTATION in node.metadata.annotations and \
+        node = await fetched(client, "Node", NODE)
+        return node if node is not None and AGENT_CERT_ANNOTATION in node.metadata.annotations and \
             node.status.daemon_endpoints.kubelet_endpoint.port else None
     node = await eventually(published, what="the agent endpoint on the Node")
     address = f"{node.status.addresses[0].address}:{node.status.daemon_endpoints.kubelet_endpoint.port}"

@@ -1,7 +1,6 @@
 """Static pods show up in the API server as mirror pods, with their status; deleting a mirror does not stop them."""
 from agent.kubelet.static import MIRROR_ANNOTATION
-from controlplane.client.errors import NotFound
-from tests.kubelet.helpers import write_pod
+from tests.kubelet.helpers import fetched, write_pod
 from tests.support.polling import eventually
 
 IMAGE = "coxswain-test/busybox:1"
@@ -9,11 +8,8 @@ IMAGE = "coxswain-test/busybox:1"
 
 async def mirror(client, check=lambda p: True):
     async def probe():
-        try:
-            found = await client.resource("Pod").get("static-web-node1", namespace="default")
-        except NotFound:
-            return None
-        return found if check(found) else None
+        found = await fetched(client, "Pod", "static-web-node1", "default")
+        return found if found is not None and check(found) else None
     return probe
 
 
@@ -34,9 +30,5 @@ async def test_static_pod_is_mirrored_with_its_status(joined, client, manifests,
     (manifests / "static-web.yaml").unlink()
 
     async def mirror_gone():
-        try:
-            await client.resource("Pod").get("static-web-node1", namespace="default")
-        except NotFound:
-            return True
-        return False
+        return await fetched(client, "Pod", "static-web-node1", "default") is None
     await eventually(mirror_gone, what="the mirror pod removed with its manifest")
