@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from agent.runtime import Runtime
+from agent.runtime.containers import cannot_run
 from agent.runtime.errors import NotFound, RuntimeFailure
 from agent.runtime.types import ContainerStatus, ContainerSummary, State
 
@@ -69,7 +70,8 @@ class ContainerCache:
 
     async def statuses(self, rows: list[ContainerSummary]) -> list[ContainerStatus]:
         stale = [row.id for row in rows if not self.busy(row.id) and
-                 ((cached := self._known.get(row.id)) is None or cached.state != row.state)]
+                 ((cached := self._known.get(row.id)) is None or
+                  (cached.state != row.state and not (row.state is State.CREATED and cannot_run(cached))))]
         await asyncio.gather(*(self.inspect(container_id) for container_id in stale))
         return [self._known[row.id] for row in rows if row.id in self._known]
 

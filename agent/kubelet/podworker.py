@@ -40,6 +40,7 @@ from agent.kubelet.recorder import NORMAL, WARNING, Recorder
 from agent.kubelet.status import FAILED, TERMINAL, ContainerFacts, PodFacts, now, pod_status
 from agent.kubelet.volumes import MountFailed, PodVolumes
 from agent.runtime import Runtime
+from agent.runtime.containers import cannot_run
 from agent.runtime.errors import ImageNeverPull, ImagePullFailed, NotFound, RuntimeFailure
 from agent.runtime.images import ALWAYS, NEVER
 from agent.runtime.types import ContainerStatus, Kind, Mount, State
@@ -92,7 +93,7 @@ def pull_back_off(failures: int) -> float:
 
 
 def _should_restart(policy: str, status: ContainerStatus) -> bool:
-    if status.state is State.CREATED:     # it never started: always a failure
+    if status.state is State.CREATED:     # created, never started (its kubelet died in between)
         return policy != "Never"
     return policy == "Always" or (policy == "OnFailure" and status.exit_code != 0)
 
@@ -350,14 +351,17 @@ class PodWorker:
         with self.ctx.cache.operating(container_id):
             try:
                 await self.ctx.runtime.containers.start(container_id)
+                failure = None
             except RuntimeFailure as e:
-                record(pod, WARNING, "Failed", f"Error: {e}", field_path=where)
-                self._waiting[container.name] = ("RunContainerError", str(e))
-                return
-            finally:
-                started = await self.ctx.cache.inspect(container_id)
-        record(pod, NORMAL, "Started", f"Started container {container.name}", field_path=where)
+                failure = e
+            started = await self.ctx.cache.inspect(container_id)
         self._waiting.pop(container.name, None)
+        if failure is None:
+            record(pod, NORMAL, "Started", f"Started container {container.name}", field_path=where)
+        else:
+            record(pod, WARNING, "Failed", f"Error: {failure}", field_path=where)
+            if started is None or not cannot_run(started):   # else its status says ContainerCannotRun
+                self._waiting[container.name] = ("RunContainerError", str(failure))
         if started is None or started.state is State.EXITED:
             self._retry_in(0.0)   # it is over already, and no event will say so: look again now
 

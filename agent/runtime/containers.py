@@ -106,6 +106,11 @@ def _identity(container_id: str, found: dict[str, str], docker_state: str) -> di
                 state=_STATES.get(docker_state, State.UNKNOWN), labels=found)
 
 
+def cannot_run(status: ContainerStatus) -> bool:
+    """A container whose start failed: listed as created, inspected as exited, never started."""
+    return status.state is State.EXITED and status.started_at is None and bool(status.error)
+
+
 def summary_from_list(row: dict) -> ContainerSummary:
     return ContainerSummary(**_identity(row["Id"], row.get("Labels") or {}, row.get("State", "")))
 
@@ -114,6 +119,8 @@ def status_from_inspect(data: dict) -> ContainerStatus:
     found = data["Config"].get("Labels") or {}
     state = data["State"]
     identity = _identity(data["Id"], found, state.get("Status", ""))
+    if identity["state"] is State.CREATED and state.get("Error"):
+        identity["state"] = State.EXITED   # its start failed: it is over without having run (cannot_run)
     exited = identity["state"] is State.EXITED
     network_mode = data["HostConfig"].get("NetworkMode", "")
     return ContainerStatus(

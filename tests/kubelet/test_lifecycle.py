@@ -100,3 +100,12 @@ async def test_active_deadline_fails_the_pod(kubelet, manifests):
     write_pod(manifests, "late", one("sleep 3600", activeDeadlineSeconds=2, terminationGracePeriodSeconds=1))
     status = await until(kubelet, "late", lambda s: s.phase == "Failed", timeout=30, what="DeadlineExceeded")
     assert status.reason == "DeadlineExceeded"
+
+
+async def test_a_container_that_cannot_run_fails_the_pod(kubelet, manifests):
+    write_pod(manifests, "norun", {"restartPolicy": "Never",
+                                   "containers": [{"name": "c", "image": IMAGE, "command": ["/no/such/binary"]}]})
+    status = await until(kubelet, "norun", lambda s: s.phase == "Failed", what="Failed")
+    terminated = container(status, "c").state.terminated
+    assert terminated.reason == "ContainerCannotRun" and terminated.exit_code != 0
+    assert "no such file" in terminated.message.lower()
