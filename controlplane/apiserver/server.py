@@ -26,6 +26,8 @@ from controlplane.store import Store, open_store
 log = logging.getLogger(__name__)
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+# Kubernetes' built-in classes for the pods a cluster cannot run without.
+SYSTEM_PRIORITY_CLASSES = {"system-node-critical": 2_000_001_000, "system-cluster-critical": 2_000_000_000}
 EVENT_TTL_SECONDS = 3600
 
 # Watches are long-lived: ping idle connections so dead peers are noticed.
@@ -84,7 +86,7 @@ class APIServer:
         self.store = await open_store(opts.datastore or f"sqlite://{opts.data_dir / 'state.db'}")
         self._build_registries()
         await self.feed.start()
-        await self._ensure_namespaces()
+        await self._ensure_system_objects()
         self._grpc = self._build_grpc()
         # The chain includes the CA, so a joining agent can fetch it (client/join.py).
         chain = self.credentials.cert_pem + self.credentials.ca_pem
@@ -106,28 +108,39 @@ class APIServer:
         self.service_allocation = admission.ServiceAllocation(
             allocator.ip_allocator(self.store, self.options.service_cidr),
             allocator.port_allocator(self.store, range(low, high + 1)), service_cidr=self.options.service_cidr)
-        plugins = {"Service": [lifecycle, self.service_allocation]}
+        classes = Registry(self.store, KINDS["PriorityClass"])
+        plugins = {"Service": [lifecycle, self.service_allocation],
+                   "Pod": [lifecycle, admission.ServiceAccountAdmission(self.caches["ServiceAccount"]),
+                           admission.PriorityAdmission(classes, self.caches["PriorityClass"])]}
         for kind in KINDS.values():
             if kind.name == "Namespace":
                 registry = namespaces
+            elif kind.name == "PriorityClass":
+                registry = classes
             else:
                 registry = Registry(self.store, kind,
                                     admission=plugins.get(kind.name, [lifecycle] if kind.namespaced else []),
                                     ttl_seconds=EVENT_TTL_SECONDS if kind.name == "Event" else 0)
             self.registries[kind.name] = registry
 
-    async def _ensure_namespaces(self) -> None:
-        registry = self.registries["Namespace"]
-        for name in SYSTEM_NAMESPACES:
+    async def _ensure_system_objects(self) -> None:
+        """The namespaces and priority classes every cluster has, made on first start."""
+        namespaces, classes = self.registries["Namespace"], self.registries["PriorityClass"]
+        wanted = [(namespaces, namespaces.kind.new(metadata={"name": name})) for name in SYSTEM_NAMESPACES]
+        wanted += [(classes, classes.kind.new(metadata={"name": name}, value=value,
+                                              description="Used for system critical pods."))
+                   for name, value in SYSTEM_PRIORITY_CLASSES.items()]
+        for registry, obj in wanted:
             try:
-                await registry.create(registry.kind.new(metadata={"name": name}))
+                await registry.create(obj)
             except errors.ApiError as e:
                 if e.code != grpc.StatusCode.ALREADY_EXISTS:
                     raise
 
     def _build_grpc(self) -> grpc.aio.Server:
-        server = grpc.aio.server(interceptors=[auth.AuthInterceptor(self.credentials.tokens)],
-                                 options=_GRPC_OPTIONS)
+        authenticators = [self.credentials.tokens,
+                          auth.ServiceAccountTokens(self.caches["Secret"], self.caches["ServiceAccount"])]
+        server = grpc.aio.server(interceptors=[auth.AuthInterceptor(authenticators)], options=_GRPC_OPTIONS)
         names = []
         self.agents = Agents(self.credentials.agent_client_cert)
         pod_streams = PodStreams(self.registries["Pod"], self.registries["Node"], self.agents)

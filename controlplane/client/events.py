@@ -4,10 +4,14 @@
     recorder.event(pod, "Normal", "Pulled", 'Container image "busybox" already present')
 
 Recording never blocks or fails the caller: events go through a bounded
-queue to a background writer, and are dropped (with a log line) if the API
-server is away or the queue is full, as in Kubernetes. A repeat of the same
-event (same object, type, reason, message, source) within ten minutes updates
-the existing Event's count and lastTimestamp instead of adding another.
+queue to a background writer, and are dropped if the API server is away or
+the queue is full, as in Kubernetes (counted, and logged at most every ten
+seconds, so a burst of drops costs nothing). A repeat of the same event (same
+object, type, reason, message, source) within ten minutes updates the
+existing Event's count and lastTimestamp instead of adding another. Like
+Kubernetes' spam filter, each object gets a burst of 25 events, then one per
+five minutes: a 1,000-pod scale-up does not write 1,000 events on one
+ReplicaSet.
 """
 import asyncio
 import logging
@@ -26,6 +30,10 @@ log = logging.getLogger(__name__)
 NORMAL, WARNING = "Normal", "Warning"
 _REPEAT_WINDOW_SECONDS = 600
 _QUEUE_SIZE = 1000
+BURST = 25                   # events an object may get at once
+REFILL_SECONDS = 300.0       # then one more per this many seconds
+_TRACKED_OBJECTS = 10_000    # per-object budgets kept before starting afresh
+_DROP_LOG_SECONDS = 10.0
 
 
 def reference(obj: Message) -> meta_pb2.ObjectReference:
@@ -43,16 +51,40 @@ class EventRecorder:
         self._host = host
         self._queue: asyncio.Queue = asyncio.Queue(maxsize=_QUEUE_SIZE)
         self._recent: dict[tuple, tuple[Message, float]] = {}
+        self._budgets: dict[str, tuple[float, float]] = {}  # uid -> (tokens, when counted)
         self._task: asyncio.Task | None = None
+        self._dropped = 0
+        self._drops_logged_at = 0.0
 
     def event(self, obj: Message, event_type: str, reason: str, message: str) -> None:
         """Record that `reason: message` happened to `obj`. Returns at once."""
+        if not self._within_budget(obj.metadata.uid):
+            return
         if self._task is None:
             self._task = asyncio.create_task(self._write_loop(), name=f"events-{self._component}")
         try:
             self._queue.put_nowait((reference(obj), event_type, reason, message, time.time()))
         except asyncio.QueueFull:
-            log.warning("event dropped (queue full): %s %s", reason, message)
+            self._drop("queue full")
+
+    def _within_budget(self, uid: str) -> bool:
+        now = time.monotonic()
+        if uid not in self._budgets and len(self._budgets) >= _TRACKED_OBJECTS:
+            self._budgets.clear()
+        tokens, counted = self._budgets.get(uid, (BURST, now))
+        tokens = min(BURST, tokens + (now - counted) / REFILL_SECONDS)
+        if tokens < 1:
+            self._budgets[uid] = (tokens, now)
+            return False
+        self._budgets[uid] = (tokens - 1, now)
+        return True
+
+    def _drop(self, why: str) -> None:
+        self._dropped += 1
+        now = time.monotonic()
+        if now - self._drops_logged_at >= _DROP_LOG_SECONDS:
+            log.warning("%s: %d event(s) dropped (%s)", self._component, self._dropped, why)
+            self._dropped, self._drops_logged_at = 0, now
 
     async def flush(self) -> None:
         """Wait until every event recorded so far has been written (or dropped)."""
@@ -69,8 +101,7 @@ class EventRecorder:
             try:
                 await self._write(*item)
             except errors.ApiError as e:
-                log.warning("event %s for %s/%s not recorded: %s", item[2], item[0].namespace,
-                            item[0].name, e)
+                self._drop(f"not written: {e.message}")
             finally:
                 self._queue.task_done()
 

@@ -20,7 +20,6 @@ from google.protobuf.message import Message
 from controlplane.client import Client, InformerFactory, errors
 from controlplane.client.informer import Informer, key_of
 from controlplane.client.events import EventRecorder
-from controlplane.controllers.events import LimitedRecorder
 from controlplane.controllers.workqueue import ShutDown, WorkQueue
 
 if TYPE_CHECKING:
@@ -48,7 +47,7 @@ class Controller:
         self.ctx = ctx
         self.client = ctx.client
         self.options = ctx.options
-        self.recorder = LimitedRecorder(EventRecorder(ctx.client, component=f"{self.name}-controller"))
+        self.recorder = EventRecorder(ctx.client, component=f"{self.name}-controller")
         self.queue = WorkQueue(self.name)
         self._last_sync: dict[Hashable, float] = {}
 
@@ -91,7 +90,7 @@ class Controller:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await self.recorder.recorder.close()
+            await self.recorder.close()
 
     async def _worker(self) -> None:
         while True:

@@ -28,3 +28,15 @@ async def test_cluster_scoped_objects_get_events_in_default(client):
     events = (await client.resource("Event").list(namespace="default", field_selector="involvedObject.name=n1")).items
     assert [e.reason for e in events] == ["RegisteredNode"]
     await recorder.close()
+
+
+async def test_an_object_gets_a_burst_then_no_more(client):
+    from controlplane.client import events as events_module
+    target = await client.resource("Pod").create(pod("busy"))
+    recorder = EventRecorder(client, component="replicaset-controller")
+    for i in range(events_module.BURST + 10):
+        recorder.event(target, "Normal", "SuccessfulCreate", f"Created pod: busy-{i}")
+    await recorder.flush()
+    events = (await client.resource("Event").list(namespace="default", field_selector="involvedObject.name=busy")).items
+    assert len(events) == events_module.BURST
+    await recorder.close()

@@ -1,0 +1,97 @@
+"""`cox cordon|uncordon|drain NODE`: take a node out of scheduling, put it back, empty it.
+
+drain = cordon, then delete (gracefully) every pod on the node and wait until
+they are gone. As kubectl does, it refuses pods that no controller would
+recreate unless --force, and leaves mirror pods (static pods) alone.
+"""
+import asyncio
+import time
+
+import grpc
+
+from controlplane.cli import common
+from controlplane.client import Client, errors
+
+MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+_TERMINAL = ("Succeeded", "Failed")
+
+
+def register(sub) -> None:
+    for name, help_text, func in (("cordon", "mark a node unschedulable", cordon),
+                                  ("uncordon", "mark a node schedulable", uncordon),
+                                  ("drain", "cordon a node and evict its pods", drain)):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("node")
+        common.add_config_option(p)
+        if name == "drain":
+            p.add_argument("--force", action="store_true",
+                           help="also delete pods that no controller manages (they will not come back)")
+            p.add_argument("--grace-period", type=int, default=-1,
+                           help="seconds each pod gets to stop (default: the pod's own)")
+            p.add_argument("--timeout", type=float, default=0,
+                           help="give up after this many seconds (default: wait for ever)")
+        p.set_defaults(func=func)
+
+
+async def cordon(args) -> int:
+    async with common.connect(args) as client:
+        print(await set_unschedulable(client, args.node, True), flush=True)
+    return 0
+
+
+async def uncordon(args) -> int:
+    async with common.connect(args) as client:
+        print(await set_unschedulable(client, args.node, False), flush=True)
+    return 0
+
+
+async def drain(args) -> int:
+    async with common.connect(args) as client:
+        print(await set_unschedulable(client, args.node, True), flush=True)
+        pods = client.resource("Pod")
+        listing = await pods.list(field_selector=f"spec.nodeName={args.node}")
+        doomed = [p for p in listing.items
+                  if MIRROR_ANNOTATION not in p.metadata.annotations and p.status.phase not in _TERMINAL]
+        unmanaged = [p for p in doomed if not any(o.controller for o in p.metadata.owner_references)]
+        if unmanaged and not args.force:
+            names = ", ".join(f"{p.metadata.namespace}/{p.metadata.name}" for p in unmanaged)
+            raise common.CommandError("cannot delete pods not managed by a controller "
+                                      f"(use --force to override): {names}")
+        grace = args.grace_period if args.grace_period >= 0 else None
+        for p in doomed:
+            print(f"evicting pod {p.metadata.namespace}/{p.metadata.name}", flush=True)
+            try:
+                await pods.delete(p.metadata.name, namespace=p.metadata.namespace, grace_period_seconds=grace,
+                                  uid=p.metadata.uid)
+            except errors.NotFound:
+                pass
+        deadline = time.monotonic() + args.timeout if args.timeout else None
+        waiting = {(p.metadata.namespace, p.metadata.name, p.metadata.uid) for p in doomed}
+        while waiting:
+            if deadline is not None and time.monotonic() > deadline:
+                raise common.CommandError(f"drain {args.node}: timed out waiting for {len(waiting)} pod(s) to go")
+            await asyncio.sleep(0.5)
+            current = await pods.list(field_selector=f"spec.nodeName={args.node}")
+            still = {(p.metadata.namespace, p.metadata.name, p.metadata.uid) for p in current.items}
+            for gone in waiting - still:
+                print(f"pod/{gone[1]} evicted", flush=True)
+            waiting &= still
+        print(f"node/{args.node} drained", flush=True)
+    return 0
+
+
+async def set_unschedulable(client: Client, name: str, value: bool) -> str:
+    """Set spec.unschedulable (retrying on conflicts); returns kubectl's one-line report."""
+    nodes = client.resource("Node")
+    verb = "cordoned" if value else "uncordoned"
+    for _ in range(5):
+        node = await nodes.get(name)
+        if node.spec.unschedulable == value:
+            return f"node/{name} already {verb}"
+        node.spec.unschedulable = value
+        try:
+            await nodes.update(node)
+            return f"node/{name} {verb}"
+        except errors.Conflict:
+            continue
+    raise errors.Conflict(grpc.StatusCode.ABORTED, f"node {name} kept changing; try again")

@@ -1,0 +1,36 @@
+"""`cox scheduler --config FILE`: the scheduler alone, against a local or remote API server.
+
+`cox server` runs the same scheduler in its own process; this command is for
+running it elsewhere (or several, leader-elected). The configuration file is
+a KubeSchedulerConfiguration subset (controlplane/scheduler/config.py); its
+clientConnection.kubeconfig names the client config, else $COX_CONFIG, else
+~/.cox/config.
+"""
+import asyncio
+import signal
+
+from controlplane.cli import common
+from controlplane.client import Client, load_config
+from controlplane.scheduler import config as scheduler_config
+from controlplane.scheduler.scheduler import Scheduler
+
+
+def register(sub) -> None:
+    p = sub.add_parser("scheduler", help="run the scheduler on its own")
+    p.add_argument("--config", default="", help="scheduler configuration file (KubeSchedulerConfiguration)")
+    p.set_defaults(func=run)
+
+
+async def run(args) -> int:
+    try:
+        settings = scheduler_config.load(args.config) if args.config else scheduler_config.SchedulerConfig()
+    except scheduler_config.ConfigError as e:
+        raise common.CommandError(str(e)) from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with Client(load_config(settings.kubeconfig or None)) as client:
+        print(f"cox scheduler: API server {client.config.server}", flush=True)
+        await Scheduler(client, settings).run(stop)
+    return 0
