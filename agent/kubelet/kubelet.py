@@ -83,7 +83,6 @@ class Kubelet:
 
     async def start(self) -> None:
         await self.pleg.relist()            # adopt: learn every container we labelled, touch none
-        self.recorder.start()
         self.status.start()
         self._tasks.append(asyncio.create_task(self.pleg.run(), name="pleg"))
         if self.config.pod_manifest_path is not None:

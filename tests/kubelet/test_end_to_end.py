@@ -34,6 +34,11 @@ async def test_apply_a_two_container_pod_and_fetch_the_file(server, agent, tmp_p
             "web", ["wget", "-q", "-O", "-", "http://localhost:8080/index.html"], container="writer"))
         assert (out, code) == (b"hello from web\n", 0)
 
+        # `cox server` runs the controllers, so the service account token admission mounted is there.
+        out, _, code = await exec_all(await client.resource("Pod").exec(
+            "web", ["cat", "/var/run/secrets/kubernetes.io/serviceaccount/token"], container="server"))
+        assert code == 0 and out.startswith(b"cox-sa:default:default-token:")
+
     listed = subprocess.run(cox_command("get", "pods", "--config", str(server.config_path)),
                             env=cox_env(server.home), capture_output=True, text=True, timeout=60)
     assert "web" in listed.stdout and "Running" in listed.stdout and "2/2" in listed.stdout, listed.stdout
