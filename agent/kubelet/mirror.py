@@ -13,7 +13,8 @@ import logging
 
 from google.protobuf.message import Message
 
-from agent.kubelet.static import HASH_ANNOTATION, MIRROR_ANNOTATION, is_mirror
+from agent.kubelet.static import HASH_ANNOTATION, is_mirror
+from controlplane.api.wellknown import MIRROR_POD_ANNOTATION
 from controlplane.client import Client
 from controlplane.client.errors import AlreadyExists, NotFound
 
@@ -27,7 +28,7 @@ def mirror_of(pod: Message) -> Message:
     meta.ClearField("uid")
     meta.ClearField("resource_version")
     meta.ClearField("creation_timestamp")
-    meta.annotations[MIRROR_ANNOTATION] = pod.metadata.annotations[HASH_ANNOTATION]
+    meta.annotations[MIRROR_POD_ANNOTATION] = pod.metadata.annotations[HASH_ANNOTATION]
     mirror.ClearField("status")
     return mirror
 
@@ -40,7 +41,7 @@ async def sync_mirrors(client: Client, static_pods: dict[str, Message], api_pods
     for key, found in present.items():
         static = wanted.get(key)
         stale = static is None or not is_mirror(found) or \
-            found.metadata.annotations.get(MIRROR_ANNOTATION) != static.metadata.annotations[HASH_ANNOTATION] or \
+            found.metadata.annotations.get(MIRROR_POD_ANNOTATION) != static.metadata.annotations[HASH_ANNOTATION] or \
             found.metadata.HasField("deletion_timestamp")
         if stale and is_mirror(found):   # a pod of the same name that is not a mirror is left alone
             try:

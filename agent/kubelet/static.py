@@ -19,12 +19,12 @@ from google.protobuf.message import Message
 
 from controlplane.api import convert, defaults, validation
 from controlplane.api.errors import FieldError, InvalidError, ManifestError
+from controlplane.api.wellknown import MIRROR_POD_ANNOTATION
 
 log = logging.getLogger(__name__)
 
 SOURCE_ANNOTATION = "kubernetes.io/config.source"
 HASH_ANNOTATION = "kubernetes.io/config.hash"
-MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 
 
 def read_manifests(directory: Path, node_name: str) -> dict[str, Message]:
@@ -70,4 +70,4 @@ def _make_static(pod: Message, node_name: str) -> None:
 
 
 def is_mirror(pod: Message) -> bool:
-    return MIRROR_ANNOTATION in pod.metadata.annotations
+    return MIRROR_POD_ANNOTATION in pod.metadata.annotations

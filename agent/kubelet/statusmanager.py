@@ -16,7 +16,8 @@ from collections.abc import Callable
 
 from google.protobuf.message import Message
 
-from agent.kubelet.static import HASH_ANNOTATION, MIRROR_ANNOTATION
+from agent.kubelet.static import HASH_ANNOTATION
+from controlplane.api.wellknown import MIRROR_POD_ANNOTATION
 from controlplane.client import Client
 from controlplane.client.errors import ApiError, Conflict, NotFound
 
@@ -148,7 +149,7 @@ class StatusManager:
         """The API pod to write `pod`'s status to: itself, or for a static pod its mirror."""
         if found is None:
             return None
-        if HASH_ANNOTATION in pod.metadata.annotations and MIRROR_ANNOTATION in found.metadata.annotations:
-            mine = found.metadata.annotations[MIRROR_ANNOTATION] == pod.metadata.annotations[HASH_ANNOTATION]
+        if HASH_ANNOTATION in pod.metadata.annotations and MIRROR_POD_ANNOTATION in found.metadata.annotations:
+            mine = found.metadata.annotations[MIRROR_POD_ANNOTATION] == pod.metadata.annotations[HASH_ANNOTATION]
             return found if mine else None
         return found if found.metadata.uid == pod.metadata.uid else None

@@ -1,5 +1,5 @@
 """Static pods show up in the API server as mirror pods, with their status; deleting a mirror does not stop them."""
-from agent.kubelet.static import MIRROR_ANNOTATION
+from controlplane.api.wellknown import MIRROR_POD_ANNOTATION
 from tests.kubelet.helpers import fetched, write_pod
 from tests.support.polling import eventually
 
@@ -17,7 +17,7 @@ async def test_static_pod_is_mirrored_with_its_status(joined, client, manifests,
     write_pod(manifests, "static-web", {"containers": [{"name": "c", "image": IMAGE, "command": ["sleep", "3600"]}]})
     found = await eventually(await mirror(client, lambda p: p.status.phase == "Running"),
                              what="a Running mirror pod")
-    assert MIRROR_ANNOTATION in found.metadata.annotations
+    assert MIRROR_POD_ANNOTATION in found.metadata.annotations
     assert found.spec.node_name == "node1"
     container_id = found.status.container_statuses[0].container_id
 
