@@ -41,7 +41,7 @@ from controlplane.client import Client  # noqa: E402
 from controlplane.client.errors import NotFound  # noqa: E402
 from tests.kubelet.agent_process import AgentProcess  # noqa: E402
 from tests.support.control_plane import ServerProcess  # noqa: E402
-from tests.support.dockerd import PrivateDockerd  # noqa: E402
+from tests.support.dockerd import PrivateDockerd, unmount_under  # noqa: E402
 from tests.support.images import BUSYBOX_IMAGE, ensure_busybox  # noqa: E402
 
 NODE = "bench-node"
@@ -243,6 +243,7 @@ async def measure(server: ServerProcess, agent: AgentProcess, dockerd: PrivateDo
         burst_took = await burst(client, watch, args.burst)
         rss = rss_mb(agent.proc.pid)
         await delete_all(client, "burst-")
+        await containers_gone(dockerd)   # and their volumes unmounted, before the agent stops
         await watch.stop()
     return latencies, burst_took, rss
 
@@ -266,6 +267,7 @@ def main() -> None:
         finally:
             agent.stop()
             server.stop()
+            unmount_under(tmp)   # pod volumes of an agent stopped before it tidied up
         floor = Floor(dockerd)
         floor_latencies = floor.steady(args.rate, args.duration)
         floor_took = floor.burst(args.burst)

@@ -193,6 +193,7 @@ def _remove_pod_dir(pod_dir: Path) -> None:
     volumes = pod_dir / "volumes"
     if volumes.is_dir():
         for entry in volumes.iterdir():
-            if os.path.ismount(entry):
-                subprocess.run(["umount", str(entry)], capture_output=True, check=True)
+            if os.path.ismount(entry) and subprocess.run(["umount", str(entry)], capture_output=True).returncode:
+                # Still busy (a process of the pod's not quite gone): detach it; it goes when released.
+                subprocess.run(["umount", "-l", str(entry)], capture_output=True)
     shutil.rmtree(pod_dir, ignore_errors=True)

@@ -1,7 +1,6 @@
 """A private dockerd with the test image, and kubelets on it (static pods, or joined to an API server)."""
 import asyncio
 import contextlib
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from controlplane.client import Client
 from controlplane.client.join import join_config
 from tests.kubelet.agent_process import AgentProcess
 from tests.support.control_plane import ServerProcess
-from tests.support.dockerd import PrivateDockerd
+from tests.support.dockerd import PrivateDockerd, unmount_under
 from tests.support.images import BUSYBOX_IMAGE, ensure_busybox
 
 NODE = "node1"
@@ -80,14 +79,6 @@ async def kubelet(kubelet_config, runtime, dockerd, tmp_path):
     """A kubelet with static pods only (no API server)."""
     async with running_kubelet(kubelet_config, runtime, None, dockerd.gateway, tmp_path) as k:
         yield k
-
-
-def unmount_under(root: Path) -> None:
-    """tmpfs volumes a test left mounted (secrets, memory emptyDirs)."""
-    for line in reversed(Path("/proc/self/mountinfo").read_text().splitlines()):
-        point = line.split()[4]
-        if point.startswith(f"{root}/"):
-            subprocess.run(["umount", "-l", point], check=False)
 
 
 @pytest.fixture

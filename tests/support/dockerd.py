@@ -114,7 +114,7 @@ class PrivateDockerd:
         for pid in _pids_mentioning(f"{self.dir}/exec/containerd/containerd.sock"):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        _unmount_under(self.dir)
+        unmount_under(self.dir)
         with contextlib.suppress(Exception), IPRoute() as ipr:
             for index in ipr.link_lookup(ifname=self.bridge):
                 ipr.link("del", index=index)
@@ -173,8 +173,8 @@ def _pids_mentioning(text: str) -> list[int]:
     return found
 
 
-def _unmount_under(root: Path) -> None:
-    """Lazily unmount anything a killed daemon left mounted below `root`, deepest first."""
+def unmount_under(root: Path) -> None:
+    """Lazily unmount anything left mounted below `root` (by a killed daemon, an agent's tmpfs volumes)."""
     prefix = f"{root}/"
     points = []
     for line in Path("/proc/self/mountinfo").read_text().splitlines():
