@@ -114,3 +114,4 @@ def agent(server, dockerd, tmp_path, runtime):
     process = AgentProcess(server=f"127.0.0.1:{server.port}", token=token, dockerd=dockerd, root=tmp_path / "agent")
     yield process.start()
     process.stop()
+    unmount_under(tmp_path)   # the volumes of pods it still ran
