@@ -441,10 +441,12 @@ class PodWorker:
         """
         containers, cache = self.ctx.runtime.containers, self.ctx.cache
         try:
-            if await containers.kill(status.id, signal=status.stop_signal) and \
-                    not await cache.wait_exited(status.id, grace):
-                await containers.kill(status.id, signal="SIGKILL")
-                await cache.wait_exited(status.id, KILL_WAIT)
+            signals = ((status.stop_signal, grace),) if grace > 0 else ()
+            for signal, wait in (*signals, ("SIGKILL", KILL_WAIT)):
+                if not await containers.kill(status.id, signal=signal):
+                    break      # not running (any more): look at how it ended
+                if await cache.wait_exited(status.id, wait):
+                    return     # the cache has its exit, from the die event
         except NotFound:
             cache.drop(status.id)
             return

@@ -63,17 +63,17 @@ class Containers:
     async def stop(self, container_id: str, *, grace_seconds: int) -> None:
         """SIGTERM (or the image's STOPSIGNAL), then SIGKILL once grace_seconds have passed.
 
-        Docker's own stop: it holds a thread (of the engine's waiting pool) for
+        Docker's own stop: it holds a thread (of the engine's teardown pool) for
         up to the grace period. The kubelet, which hears about deaths from
         Docker's events anyway, stops containers with kill() and waits for the
         event instead (agent/kubelet/podworker.py).
         """
-        await self._engine.call_waiting(self._engine.api.stop, container_id, timeout=max(0, grace_seconds))
+        await self._engine.call_teardown(self._engine.api.stop, container_id, timeout=max(0, grace_seconds))
 
     async def kill(self, container_id: str, *, signal: str = "SIGKILL") -> bool:
         """Send a signal; False if the container was not running (nothing to signal)."""
         try:
-            await self._engine.call(self._engine.api.kill, container_id, signal=signal)
+            await self._engine.call_teardown(self._engine.api.kill, container_id, signal=signal)
         except RuntimeFailure as e:
             if "is not running" in str(e):
                 return False
@@ -82,7 +82,7 @@ class Containers:
 
     async def remove(self, container_id: str) -> None:
         """Remove a container (killing it if it still runs) and its anonymous volumes."""
-        await self._engine.call(self._engine.api.remove_container, container_id, force=True, v=True)
+        await self._engine.call_teardown(self._engine.api.remove_container, container_id, force=True, v=True)
 
     async def inspect(self, container_id: str) -> ContainerStatus:
         return status_from_inspect(await self._engine.call(self._engine.api.inspect_container, container_id))
