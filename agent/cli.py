@@ -1,0 +1,153 @@
+"""`cox agent`: the node agent (kubelet) of one node.
+
+    cox agent --server 10.0.0.1:6443 --token K10...::node:...   # join a cluster
+    cox agent --pod-manifest-path /etc/cox/manifests           # static pods only, no API server
+
+Joining needs only the server address and the join token (client/join.py).
+The client config obtained is kept in the agent's root directory, so an
+agent that restarts while the API server is down still knows how to reach
+it later and, meanwhile, keeps its pods running.
+
+The lead's `controlplane/cli/main.py` registers this module (`register`);
+`python -m agent.cli` runs it on its own.
+"""
+import argparse
+import asyncio
+import ctypes
+import logging
+import signal
+from dataclasses import replace
+from pathlib import Path
+
+from agent.kubelet import nodeinfo
+from agent.kubelet.config import KubeletConfig
+from agent.kubelet.kubelet import Kubelet
+from agent.runtime import Runtime
+from controlplane.client import Client, ClientConfig, load_config
+from controlplane.client.join import join_config
+
+log = logging.getLogger(__name__)
+
+CLIENT_CONFIG = "client.yaml"
+M_ARENA_MAX = -8   # mallopt parameter (glibc malloc.h)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("agent", help="run the node agent (kubelet) on this host")
+    p.add_argument("--server", default="", help="API server address host:port (https:// optional)")
+    p.add_argument("--token", default="", help="the cluster's node join token (K10...::node:...)")
+    p.add_argument("--config", type=Path, default=None,
+                   help="a client config file to use instead of --server/--token")
+    defaults = KubeletConfig()
+    p.add_argument("--node-name", default=defaults.node_name, help="this node's name (default: hostname)")
+    p.add_argument("--docker-url", default=defaults.docker_url, help=f"Docker Engine (default {defaults.docker_url})")
+    p.add_argument("--root-dir", type=Path, default=defaults.root_dir,
+                   help=f"pod volumes and agent state (default {defaults.root_dir})")
+    p.add_argument("--pod-manifest-path", type=Path, default=None, help="directory of static pod manifests")
+    p.add_argument("--node-ip", default="", help="this node's InternalIP (default: the default route's source)")
+    p.add_argument("--node-labels", default="", help="extra labels: key=value,key2=value2")
+    p.add_argument("--register-with-taints", default="", help="taints at registration: key=value:Effect,...")
+    p.add_argument("--register-node", action=argparse.BooleanOptionalAction, default=True,
+                   help="create this node's Node object (default on)")
+    p.add_argument("--cluster-dns", default="", help="cluster DNS server IPs for pods, comma separated")
+    p.add_argument("--cluster-domain", default=defaults.cluster_domain)
+    p.add_argument("--max-pods", type=int, default=defaults.max_pods)
+    p.add_argument("--listen", default=defaults.listen, help="the agent's own endpoint (logs, exec)")
+    p.set_defaults(func=run)
+
+
+def _pairs(text: str) -> dict[str, str]:
+    pairs = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f'error: --node-labels: "{item}" is not key=value')
+        pairs[key] = value
+    return pairs
+
+
+def kubelet_config(args) -> KubeletConfig:
+    taints = tuple(filter(None, (t.strip() for t in args.register_with_taints.split(","))))
+    for taint in taints:
+        try:
+            nodeinfo.parse_taint(taint)
+        except ValueError as e:
+            raise SystemExit(f"error: --register-with-taints: {e}") from None
+    return KubeletConfig(
+        node_name=args.node_name, docker_url=args.docker_url, root_dir=args.root_dir,
+        pod_manifest_path=args.pod_manifest_path, node_ip=args.node_ip, node_labels=_pairs(args.node_labels),
+        register_node=args.register_node, register_with_taints=taints,
+        cluster_dns=tuple(filter(None, args.cluster_dns.split(","))), cluster_domain=args.cluster_domain,
+        max_pods=args.max_pods, listen=args.listen)
+
+
+async def client_config(args, root: Path) -> ClientConfig | None:
+    """The API server to use: --config, else a join with --server/--token (kept for restarts)."""
+    if args.config:
+        return load_config(args.config)
+    if not args.server:
+        return None
+    server = args.server.removeprefix("https://").rstrip("/")
+    saved = root / CLIENT_CONFIG
+    if saved.exists():
+        config = load_config(saved)
+        if config.server == server and (not args.token or args.token.endswith(f"::node:{config.token}")):
+            return config
+    if not args.token:
+        raise SystemExit("error: --token is required to join (the join token from the server's data directory)")
+    config = await asyncio.to_thread(join_config, server, args.token)
+    config.write(saved)
+    return config
+
+
+def fewer_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's malloc arenas: by default each thread that allocates may get its own
+    (up to 8 per core), and the agent's Docker threads would keep tens of MB of
+    half-used arenas resident. Two are plenty for a process that is mostly waiting."""
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas)
+    except (OSError, AttributeError):   # not glibc: nothing to tune
+        pass
+
+
+async def run(args) -> int:
+    fewer_malloc_arenas()
+    config = kubelet_config(args)
+    config.root_dir.mkdir(parents=True, exist_ok=True)
+    if not config.node_ip:
+        # pyroute2's synchronous IPRoute runs an event loop of its own: keep it off ours.
+        config = replace(config, node_ip=await asyncio.to_thread(nodeinfo.default_ip))
+    client_cfg = await client_config(args, config.root_dir)
+    if client_cfg is None and config.pod_manifest_path is None:
+        raise SystemExit("error: give --server and --token to join a cluster, or --pod-manifest-path")
+    runtime = await Runtime.connect(config.docker_url)
+    client = Client(client_cfg) if client_cfg else None
+    kubelet = Kubelet(config, runtime, client, host_ip=config.node_ip)
+    await kubelet.start()
+    print(f"cox agent: node {config.node_name} ({config.node_ip}), docker {config.docker_url}"
+          + (f", API server {client_cfg.server}" if client_cfg else ", static pods only"), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await kubelet.stop()        # pods keep running; a new agent adopts them
+    if client is not None:
+        await client.close()
+    runtime.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="cox")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    register(sub)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    raise SystemExit(asyncio.run(args.func(args)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,18 @@
+"""The kubelet: runs the pods bound to this node on the Docker Engine, and says how they are.
+
+Read kubelet.py first (the assembly and its diagram), then podworker.py (one
+pod's sync), then the pieces it uses:
+
+- sources: the API server's pods of this node (an informer), static.py
+  (manifest files) and mirror.py (their reflection in the API);
+- podspec.py, envvars.py, downward.py, volumes.py, projection.py: a
+  PodSpec turned into what Docker needs;
+- pleg.py: what Docker has, kept current (relist + events);
+- prober/: liveness, readiness and startup probes;
+- backoff.py, status.py, statusmanager.py, recorder.py: crash-loop back-off,
+  the API status, writing it, and Events;
+- node.py, nodeinfo.py: the Node object, its Lease and conditions;
+- server.py, streaming.py: the endpoint the API server calls for logs and exec.
+
+Every Docker call goes through agent/runtime/.
+"""

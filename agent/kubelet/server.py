@@ -1,0 +1,164 @@
+"""The agent's own endpoint: pod logs and exec, for the API server only.
+
+`cox logs` and `cox exec` go CLI → API server → here → Docker. The API
+server finds this endpoint on the Node (InternalIP and
+daemonEndpoints.kubeletEndpoint.Port) and trusts it by the SHA-256 of its
+certificate, which the agent publishes on its Node: the certificate is
+self-signed, made once in the agent's root directory. Callers must present a
+client certificate that the cluster CA (the one the agent got when joining)
+signed for system:apiserver; nobody else may read logs or run commands here.
+
+Requests name the pod by uid (the API server pins it), so a pod deleted and
+re-created under the same name is never confused with the old one.
+"""
+import asyncio
+import datetime
+import hashlib
+import logging
+from pathlib import Path
+
+import grpc
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from agent.kubelet import streaming
+from agent.kubelet.pleg import ContainerCache
+from agent.runtime import Runtime
+from agent.runtime.errors import RuntimeFailure
+from agent.runtime.streams import STDERR
+from controlplane.api.v1 import node_agent_pb2 as pb
+from controlplane.api.wellknown import AGENT_TLS_NAME, APISERVER_CLIENT_CN
+
+log = logging.getLogger(__name__)
+
+CERT_VALIDITY = datetime.timedelta(days=3650)
+SERVICE = "coxswain.v1.NodeAgent"
+
+
+def ensure_certificate(directory: Path) -> tuple[bytes, bytes]:
+    """(cert PEM, key PEM) of the agent's self-signed serving certificate, made on first use."""
+    cert_path, key_path = directory / "agent.crt", directory / "agent.key"
+    if not (cert_path.exists() and key_path.exists()):
+        directory.mkdir(parents=True, exist_ok=True)
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, AGENT_TLS_NAME)])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + CERT_VALIDITY)
+                .add_extension(x509.SubjectAlternativeName([x509.DNSName(AGENT_TLS_NAME)]), critical=False)
+                .sign(key, hashes.SHA256()))
+        key_path.touch(mode=0o600)
+        key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert_path.read_bytes(), key_path.read_bytes()
+
+
+def certificate_sha256(cert_pem: bytes) -> str:
+    """What the Node's annotation pins: SHA-256 of the certificate's DER, hex."""
+    der = x509.load_pem_x509_certificate(cert_pem).public_bytes(serialization.Encoding.DER)
+    return hashlib.sha256(der).hexdigest()
+
+
+class AgentServer:
+    """The NodeAgent gRPC service over the kubelet's pods and runtime."""
+
+    def __init__(self, runtime: Runtime, cache: ContainerCache, pods, *, cert_dir: Path, ca_pem: bytes,
+                 listen: str) -> None:
+        self._runtime = runtime
+        self._cache = cache
+        self._pods = pods            # uid → the desired pod (PodWorkers.desired)
+        self._cert, self._key = ensure_certificate(cert_dir)
+        self.cert_sha256 = certificate_sha256(self._cert)
+        self._ca = ca_pem
+        self._listen = listen
+        self._server: grpc.aio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> int:
+        self._server = grpc.aio.server()
+        handlers = {
+            "ContainerLogs": grpc.unary_stream_rpc_method_handler(
+                self._logs, request_deserializer=pb.ContainerLogsRequest.FromString,
+                response_serializer=pb.LogChunk.SerializeToString),
+            "ContainerExec": grpc.stream_stream_rpc_method_handler(
+                self._exec, request_deserializer=pb.ExecInput.FromString,
+                response_serializer=pb.ExecOutput.SerializeToString),
+        }
+        self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
+        credentials = grpc.ssl_server_credentials([(self._key, self._cert)], root_certificates=self._ca,
+                                                  require_client_auth=True)
+        self.port = self._server.add_secure_port(self._listen, credentials)
+        await self._server.start()
+        return self.port
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            await self._server.stop(grace=1)
+            self._server = None
+
+    async def _authorize(self, context) -> None:
+        names = context.auth_context().get("x509_common_name", [])
+        if APISERVER_CLIENT_CN.encode() not in names:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "only the API server may call the agent")
+
+    async def _pod(self, context, namespace: str, name: str, uid: str):
+        pod = self._pods().get(uid)
+        if pod is None or pod.metadata.namespace != namespace or pod.metadata.name != name:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f'pod "{name}" (uid {uid}) does not run on this node')
+        return pod
+
+    async def _logs(self, request: pb.ContainerLogsRequest, context):
+        await self._authorize(context)
+        pod = await self._pod(context, request.namespace, request.pod, request.pod_uid)
+        try:
+            async for data in streaming.logs(
+                    self._runtime, self._cache, pod, request.container, follow=request.follow,
+                    tail=request.tail_lines if request.HasField("tail_lines") else None,
+                    previous=request.previous, timestamps=request.timestamps,
+                    since_seconds=request.since_seconds if request.HasField("since_seconds") else None):
+                yield pb.LogChunk(data=data)
+        except streaming.StreamError as e:
+            await context.abort(grpc.StatusCode[e.code], str(e))
+        except RuntimeFailure as e:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"container runtime: {e}")
+
+    async def _exec(self, requests, context):
+        await self._authorize(context)
+        first = await anext(aiter(requests), None)
+        if first is None or not first.HasField("start"):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first message must carry `start`")
+        start = first.start
+        pod = await self._pod(context, start.namespace, start.pod, start.pod_uid)
+        try:
+            session = await streaming.exec_session(self._runtime, self._cache, pod, start.container,
+                                                   list(start.command), stdin=start.stdin, tty=start.tty)
+        except streaming.StreamError as e:
+            await context.abort(grpc.StatusCode[e.code], str(e))
+        except RuntimeFailure as e:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"container runtime: {e}")
+
+        async def feed() -> None:
+            try:
+                async for message in requests:
+                    if message.stdin:
+                        await session.write(message.stdin)
+                    if message.HasField("resize"):
+                        await session.resize(width=message.resize.width, height=message.resize.height)
+                    if message.stdin_closed:
+                        session.close_stdin()
+            except (OSError, RuntimeFailure) as e:   # the process is gone; its output tells the rest
+                log.debug("exec input: %s", e)
+
+        feeder = asyncio.create_task(feed())
+        try:
+            async for stream, data in session.output():
+                yield pb.ExecOutput(stderr=data) if stream == STDERR else pb.ExecOutput(stdout=data)
+            code = await session.exit_code()
+            yield pb.ExecOutput(exit_code=code if code is not None else -1)
+        finally:
+            feeder.cancel()
+            session.close()

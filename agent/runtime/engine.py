@@ -1,0 +1,62 @@
+"""One connection to one Docker Engine, and the threads its blocking calls run in.
+
+docker-py is synchronous; the agent is asyncio. Every Docker call goes
+through `Engine.call`, which runs it on this engine's own thread pool, so a
+slow daemon never blocks the event loop and never starves other executors.
+Tearing down (kill, which for SIGKILL waits for the exit; remove; Docker's
+own stop, which waits out a grace period) goes through
+`Engine.call_teardown` on threads of its own: a burst of deletions then
+never delays a pod's start, which is what users wait for. The HTTP
+connection pool is as large as both pools: each thread keeps its own
+keep-alive connection to the daemon's socket.
+
+Only the low-level `docker.APIClient` is used: the model layer re-inspects
+objects behind the caller's back, which costs a round trip per call.
+"""
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import docker
+
+from agent.runtime.errors import translate
+
+T = TypeVar("T")
+
+DEFAULT_WORKERS = 16
+TEARDOWN_WORKERS = 16
+
+
+class Engine:
+    """A docker-py APIClient bound to one daemon, used from asyncio."""
+
+    def __init__(self, api: docker.APIClient, *, workers: int = DEFAULT_WORKERS) -> None:
+        self.api = api
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="docker")
+        self._teardown = ThreadPoolExecutor(max_workers=TEARDOWN_WORKERS, thread_name_prefix="docker-teardown")
+
+    @classmethod
+    async def connect(cls, base_url: str, *, workers: int = DEFAULT_WORKERS,
+                      timeout: float = 60.0) -> "Engine":
+        """Connect and negotiate the API version (one round trip, off the loop)."""
+        api = await asyncio.to_thread(
+            docker.APIClient, base_url=base_url, version="auto", timeout=timeout,
+            max_pool_size=workers + TEARDOWN_WORKERS)
+        return cls(api, workers=workers)
+
+    async def call(self, fn: Callable[..., T], /, *args, **kwargs) -> T:
+        """Run one blocking docker-py call on a worker thread; Docker errors become runtime errors."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(translate, fn, *args, **kwargs))
+
+    async def call_teardown(self, fn: Callable[..., T], /, *args, **kwargs) -> T:
+        """As `call`, for stopping and removing: on threads that starting never waits for."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._teardown, functools.partial(translate, fn, *args, **kwargs))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._teardown.shutdown(wait=False, cancel_futures=True)
+        self.api.close()

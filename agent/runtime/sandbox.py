@@ -1,0 +1,54 @@
+"""The pod sandbox: one pause container that owns the pod's network and IPC namespaces.
+
+Its network namespace gets the pod's IP from the daemon's bridge (on a node,
+dockerd's --bip is the node's pod CIDR), or is the host's with hostNetwork.
+App containers join it, so they share localhost, ports, /etc/hosts and
+/etc/resolv.conf. hostPorts are published on the sandbox, since it owns the
+network. A sandbox is never restarted: a dead one is replaced by a new
+attempt, and the pod's containers with it.
+"""
+import functools
+
+from agent.runtime import labels
+from agent.runtime.containers import LOG_CONFIG
+from agent.runtime.engine import Engine
+from agent.runtime.errors import NotFound
+from agent.runtime.pause import PAUSE_IMAGE, ensure_pause
+from agent.runtime.types import SandboxConfig
+
+
+class Sandboxes:
+    def __init__(self, engine: Engine, *, image: str = PAUSE_IMAGE) -> None:
+        self._engine = engine
+        self.image = image
+
+    async def create(self, config: SandboxConfig) -> str:
+        """Create the pause container (start it with Containers.start; inspect it for the IP)."""
+        api = self._engine.api
+        dns = config.dns
+        ports = {f"{p.container_port}/{p.protocol.lower()}": (p.host_ip, p.host_port) if p.host_ip else p.host_port
+                 for p in config.ports}
+        host_config = api.create_host_config(
+            network_mode="host" if config.host_network else "bridge",
+            ipc_mode="shareable",
+            port_bindings=ports or None,
+            dns=list(dns.nameservers) if dns and dns.nameservers else None,
+            dns_search=list(dns.searches) if dns and dns.searches else None,
+            dns_opt=list(dns.options) if dns and dns.options else None,
+            log_config=LOG_CONFIG,
+        )
+        create = functools.partial(
+            self._engine.call, api.create_container,
+            image=self.image,
+            hostname=None if config.host_network else (config.hostname or None),
+            ports=[(p.container_port, p.protocol.lower()) for p in config.ports] or None,
+            labels=labels.for_sandbox(config),
+            name=labels.docker_name(config.pod, labels.SANDBOX_NAME, config.attempt),
+            host_config=host_config,
+        )
+        try:
+            created = await create()
+        except NotFound:   # the pause image is missing: build it once, then every pod finds it
+            await ensure_pause(self._engine, self.image)
+            created = await create()
+        return created["Id"]

@@ -1,0 +1,91 @@
+"""`cox server` and `cox agent` as processes: the agent killed with -9, the API server gone for 30 s."""
+import asyncio
+import time
+
+from tests.kubelet.helpers import fetched
+from tests.kubelet.test_api_pods import pod
+from tests.support.polling import eventually
+
+IMAGE = "coxswain-test/busybox:1"
+PROBED = {"containers": [{
+    "name": "web", "image": IMAGE, "command": ["sh", "-c", "mkdir -p /www; echo ok > /www/ok; exec httpd -f -p 80 -h /www"],
+    "livenessProbe": {"httpGet": {"path": "/ok", "port": 80}, "periodSeconds": 1},
+    "readinessProbe": {"tcpSocket": {"port": 80}, "periodSeconds": 1}}]}
+SLEEPER = {"terminationGracePeriodSeconds": 1, "containers": [{"name": "c", "image": IMAGE, "command": ["sleep", "3600"]}]}
+
+
+async def ready_pods(client, names, *, timeout=40):
+    async def probe():
+        found = {}
+        for name in names:
+            p = await client.resource("Pod").get(name, namespace="default")
+            if p.status.phase != "Running" or not any(c.type == "Ready" and c.status == "True"
+                                                      for c in p.status.conditions):
+                return None
+            found[name] = p
+        return found
+    return await eventually(probe, timeout=timeout, what=f"pods {names} Running and Ready")
+
+
+def docker_started_at(api, container_id):
+    return api.inspect_container(container_id.removeprefix("docker://"))["State"]["StartedAt"]
+
+
+async def test_kill_9_of_the_agent_restarts_no_container(server, agent, api):
+    async with server.client() as client:
+        for name, spec in (("probed", PROBED), ("sleeper", SLEEPER), ("doomed", SLEEPER)):
+            await client.resource("Pod").create(pod(name, spec))
+        before = await ready_pods(client, ["probed", "sleeper", "doomed"])
+        ids = {n: p.status.container_statuses[0].container_id for n, p in before.items()}
+        started = {n: docker_started_at(api, cid) for n, cid in ids.items()}
+
+        agent.kill()
+        # While no agent runs: one pod is deleted, and one container of another dies.
+        await client.resource("Pod").delete("doomed", namespace="default")
+        api.kill(ids["sleeper"].removeprefix("docker://"))
+        agent.start()
+
+        after = await ready_pods(client, ["probed"])
+        assert after["probed"].status.container_statuses[0].container_id == ids["probed"]
+        assert after["probed"].status.container_statuses[0].restart_count == 0
+        assert docker_started_at(api, ids["probed"]) == started["probed"], "the adopted container was restarted"
+
+        async def sleeper_restarted():
+            p = await client.resource("Pod").get("sleeper", namespace="default")
+            c = p.status.container_statuses[0]
+            return p if c.restart_count == 1 and c.state.HasField("running") else None
+        sleeper = await eventually(sleeper_restarted, timeout=30, what="the killed container reported and restarted")
+        assert sleeper.status.container_statuses[0].last_state.terminated.exit_code == 137
+
+        async def doomed_gone():
+            return await fetched(client, "Pod", "doomed", "default") is None and \
+                not api.containers(all=True, filters={"label": "io.coxswain.pod.name=doomed"})
+        await eventually(doomed_gone, timeout=30, what="the pod deleted during the outage finalized and removed")
+
+
+async def test_pods_survive_30s_without_api_server_and_the_node_comes_back(server, agent, api):
+    async with server.client() as client:
+        await client.resource("Pod").create(pod("steady", PROBED))
+        before = await ready_pods(client, ["steady"])
+        container_id = before["steady"].status.container_statuses[0].container_id
+
+    server.stop()
+    outage_began = time.time()
+    await asyncio.sleep(5)
+    agent.kill()     # and the agent restarts while the API server is away: it must not need it to start
+    agent.start()
+    await asyncio.sleep(25)
+    assert api.inspect_container(container_id.removeprefix("docker://"))["State"]["Running"]
+    assert agent.proc.poll() is None, f"the agent exited while the API server was away: {agent.log()}"
+    server.start()
+
+    async with server.client() as client:
+        async def node_ready_again():
+            node = await client.resource("Node").get("node1")
+            lease = await client.resource("Lease").get("node1", namespace="kube-node-lease")
+            ready = next(c for c in node.status.conditions if c.type == "Ready")
+            return ready.status == "True" and lease.spec.renew_time.seconds > outage_began + 30
+        await eventually(node_ready_again, timeout=40, what="a lease renewed after the outage, node Ready")
+        after = await ready_pods(client, ["steady"])
+        status = after["steady"].status.container_statuses[0]
+        assert status.container_id == container_id and status.restart_count == 0

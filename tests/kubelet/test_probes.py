@@ -1,0 +1,54 @@
+"""Liveness, readiness and startup probes of every handler kind, against real containers."""
+from tests.kubelet.helpers import container, until, write_pod
+
+IMAGE = "coxswain-test/busybox:1"
+# Serves /www on :8080 and flips health by the presence of files (touched/removed via exec).
+SERVER = "mkdir -p /www && echo ok > /www/healthz && exec httpd -f -p 8080 -h /www"
+
+
+def ready(name):
+    return lambda s: any(c.type == "Ready" and c.status == ("True" if name else "False") for c in s.conditions)
+
+
+async def test_failing_liveness_probe_restarts_the_container(kubelet, manifests):
+    probe = {"exec": {"command": ["test", "!", "-e", "/tmp/sick"]}, "periodSeconds": 1, "failureThreshold": 2}
+    write_pod(manifests, "live", {"containers": [{
+        "name": "c", "image": IMAGE, "command": ["sh", "-c", "sleep 2; touch /tmp/sick; exec sleep 3600"],
+        "livenessProbe": probe}], "terminationGracePeriodSeconds": 1})
+    status = await until(kubelet, "live", lambda s: container(s, "c").restart_count >= 1, timeout=30,
+                         what="a restart after the liveness probe fails")
+    assert container(status, "c").last_state.terminated.exit_code in (137, 143)
+
+
+async def test_readiness_probe_flips_ready(kubelet, manifests, runtime):
+    probe = {"httpGet": {"path": "/healthz", "port": "web"}, "periodSeconds": 1}
+    write_pod(manifests, "ready", {"containers": [{
+        "name": "c", "image": IMAGE, "command": ["sh", "-c", SERVER],
+        "ports": [{"name": "web", "containerPort": 8080}], "readinessProbe": probe}]})
+    status = await until(kubelet, "ready", ready(True), what="Ready=True")
+    assert container(status, "c").ready
+    container_id = container(status, "c").container_id.removeprefix("docker://")
+    await runtime.streams.exec(container_id, ["rm", "/www/healthz"], timeout=5)
+    status = await until(kubelet, "ready", ready(False), what="Ready=False after the probe fails")
+    assert not container(status, "c").ready and container(status, "c").restart_count == 0
+    await runtime.streams.exec(container_id, ["sh", "-c", "echo ok > /www/healthz"], timeout=5)
+    await until(kubelet, "ready", ready(True), what="Ready=True again")
+
+
+async def test_tcp_readiness_and_startup_probe(kubelet, manifests):
+    write_pod(manifests, "tcp", {"containers": [{
+        "name": "c", "image": IMAGE, "command": ["sh", "-c", "sleep 2; " + SERVER],
+        "startupProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1, "failureThreshold": 30},
+        "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1}}]})
+    status = await until(kubelet, "tcp", ready(True), what="Ready once the port opens")
+    assert container(status, "c").started
+
+
+async def test_failing_startup_probe_restarts_the_container(kubelet, manifests):
+    write_pod(manifests, "slow", {"containers": [{
+        "name": "c", "image": IMAGE, "command": ["sleep", "3600"],
+        "startupProbe": {"tcpSocket": {"port": 9}, "periodSeconds": 1, "failureThreshold": 2}}],
+        "terminationGracePeriodSeconds": 0})
+    status = await until(kubelet, "slow", lambda s: container(s, "c").restart_count >= 1, timeout=30,
+                         what="a restart after the startup probe fails")
+    assert not container(status, "c").ready

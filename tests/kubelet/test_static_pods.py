@@ -1,0 +1,58 @@
+"""Static pods on a kubelet with no API server: the pod from the issue, end to end on Docker."""
+import ipaddress
+
+from agent.runtime.types import Kind, State
+from tests.kubelet.helpers import container, reported, until, write_pod
+from tests.support.polling import eventually
+
+WEB_POD = {
+    "volumes": [{"name": "shared", "emptyDir": {}}],
+    "containers": [
+        {"name": "writer", "image": "coxswain-test/busybox:1",
+         "command": ["sh", "-c", "echo hello from $(POD_NAME) > /data/index.html; exec sleep 3600"],
+         "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+         "volumeMounts": [{"name": "shared", "mountPath": "/data"}]},
+        {"name": "server", "image": "coxswain-test/busybox:1",
+         "command": ["httpd", "-f", "-p", "8080", "-h", "/www"],
+         "ports": [{"containerPort": 8080}],
+         "volumeMounts": [{"name": "shared", "mountPath": "/www", "readOnly": True}]},
+    ],
+}
+
+
+def running(status):
+    return status.phase == "Running" and status.pod_ip and all(c.state.HasField("running")
+                                                                 for c in status.container_statuses)
+
+
+async def test_two_container_pod_shares_network_and_volume(kubelet, manifests, runtime, dockerd):
+    write_pod(manifests, "web", WEB_POD)
+    status = await until(kubelet, "web", running, what="web pod Running with a pod IP")
+    assert ipaddress.ip_address(status.pod_ip) in dockerd.subnet
+    assert [c.restart_count for c in status.container_statuses] == [0, 0]
+    conditions = {c.type: c.status for c in status.conditions}
+    assert conditions == {"PodScheduled": "True", "Initialized": "True", "ContainersReady": "True", "Ready": "True"}
+
+    writer = container(status, "writer").container_id.removeprefix("docker://")
+
+    async def fetched():
+        result = await runtime.streams.exec(writer, ["wget", "-q", "-O", "-", "http://localhost:8080/index.html"],
+                                            timeout=5)
+        return result.output if result.exit_code == 0 else None
+
+    body = await eventually(fetched, what="the file served over the pod's localhost")
+    assert body == b"hello from web-node1\n"
+
+
+async def test_removing_the_manifest_removes_the_pod(kubelet, manifests, runtime):
+    write_pod(manifests, "brief", {"containers": [{"name": "c", "image": "coxswain-test/busybox:1",
+                                                   "command": ["sleep", "3600"]}],
+                                   "terminationGracePeriodSeconds": 1})
+    await until(kubelet, "brief", running)
+    uid = next(p.metadata.uid for p, _ in kubelet.status.statuses.values() if p.metadata.name == "brief-node1")
+    assert {c.kind for c in await runtime.containers.list(pod_uid=uid)} == {Kind.SANDBOX, Kind.APP}
+    (manifests / "brief.yaml").unlink()
+
+    async def gone():
+        return await runtime.containers.list(pod_uid=uid) == [] and not kubelet.ctx.volumes.pod_dir(uid).exists()
+    await eventually(gone, what="the pod's containers and directory removed")
