@@ -23,7 +23,13 @@ from agent.kubelet import nodeinfo
 from agent.kubelet.config import KubeletConfig
 from agent.kubelet.kubelet import Kubelet
 from agent.runtime import Runtime
-from controlplane.client import Client, ClientConfig, load_config
+from agent.dns.controller import run_dns
+from agent.dns.listen import DEFAULT_ADDRESS as DNS_ADDRESS
+from agent.network.controller import PodNetwork
+from agent.network.model import DEFAULT_CLUSTER_CIDR
+from agent.network.podbridge import POD_NETWORK
+from agent.proxy.controller import run_proxy
+from controlplane.client import Client, ClientConfig, InformerFactory, load_config
 from controlplane.client.join import join_config
 
 log = logging.getLogger(__name__)
@@ -51,6 +57,9 @@ def register(sub) -> None:
                    help="create this node's Node object (default on)")
     p.add_argument("--cluster-dns", default="", help="cluster DNS server IPs for pods, comma separated")
     p.add_argument("--cluster-domain", default=defaults.cluster_domain)
+    p.add_argument("--cluster-cidr", default=DEFAULT_CLUSTER_CIDR,
+                   help=f"pod addresses of the whole cluster (default {DEFAULT_CLUSTER_CIDR}; as the controller manager's)")
+    p.add_argument("--service-cidr", default="10.96.0.0/12", help="ClusterIP range (default 10.96.0.0/12)")
     p.add_argument("--max-pods", type=int, default=defaults.max_pods)
     p.add_argument("--listen", default=defaults.listen, help="the agent's own endpoint (logs, exec)")
     p.set_defaults(func=run)
@@ -120,9 +129,23 @@ async def run(args) -> int:
     client_cfg = await client_config(args, config.root_dir)
     if client_cfg is None and config.pod_manifest_path is None:
         raise SystemExit("error: give --server and --token to join a cluster, or --pod-manifest-path")
-    runtime = await Runtime.connect(config.docker_url)
     client = Client(client_cfg) if client_cfg else None
-    kubelet = Kubelet(config, runtime, client, host_ip=config.node_ip)
+    node_parts = []   # pod network, proxy and cluster DNS: only with an API server to watch
+    network = None
+    if client is not None:
+        if not config.cluster_dns:
+            config = replace(config, cluster_dns=(DNS_ADDRESS,))
+        factory = InformerFactory(client)
+        network = PodNetwork(client=client, node_name=config.node_name, docker_url=config.docker_url,
+                             cluster_cidr=args.cluster_cidr, factory=factory)
+        node_parts = [asyncio.create_task(network.run(), name="pod-network"),
+                      asyncio.create_task(run_proxy(client=client, node_name=config.node_name,
+                                                    service_cidr=args.service_cidr), name="proxy"),
+                      asyncio.create_task(run_dns(client=client, domain=config.cluster_domain, factory=factory),
+                                          name="cluster-dns")]
+    runtime = await Runtime.connect(config.docker_url, pod_network=POD_NETWORK if network else "bridge")
+    kubelet = Kubelet(config, runtime, client, host_ip=config.node_ip,
+                      network_ready=network.ready.is_set if network else (lambda: True))
     await kubelet.start()
     print(f"cox agent: node {config.node_name} ({config.node_ip}), docker {config.docker_url}"
           + (f", API server {client_cfg.server}" if client_cfg else ", static pods only"), flush=True)
@@ -131,6 +154,9 @@ async def run(args) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    for task in node_parts:
+        task.cancel()
+    await asyncio.gather(*node_parts, return_exceptions=True)
     await kubelet.stop()        # pods keep running; a new agent adopts them
     if client is not None:
         await client.close()

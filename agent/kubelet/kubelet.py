@@ -14,6 +14,7 @@ touched until the sources have said which pods should exist. Stopping the
 kubelet stops its tasks and leaves every container running.
 """
 import asyncio
+from collections.abc import Callable
 import logging
 
 from google.protobuf.message import Message
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 
 class Kubelet:
     def __init__(self, config: KubeletConfig, runtime: Runtime, client: Client | None = None, *,
-                 host_ip: str = "") -> None:
+                 host_ip: str = "", network_ready: Callable[[], bool] = lambda: True) -> None:
         self.config = config
         self.runtime = runtime
         self.client = client
@@ -58,7 +59,7 @@ class Kubelet:
             runtime=runtime, cache=cache, volumes=PodVolumes(config.root_dir, ApiObjects(client) if client else NoObjects()),
             objects=ApiObjects(client) if client else NoObjects(), probes=self.probes, backoff=BackOff(),
             recorder=self.recorder, dns=DnsSettings(config.cluster_dns, config.cluster_domain), host_ip=host_ip,
-            volume_refresh=config.volume_refresh_seconds)
+            volume_refresh=config.volume_refresh_seconds, network_ready=network_ready)
         self.workers = PodWorkers(self.ctx, on_status=self.status.set, finalize=self._finalize)
         self.pleg = Pleg(runtime, cache, self._changed)
         self._static: dict[str, Message] = {}

@@ -67,6 +67,7 @@ class NodeContext:
     dns: podspec.DnsSettings
     host_ip: str = ""
     volume_refresh: float = 60.0    # seconds between projections of ConfigMap and Secret volumes
+    network_ready: Callable[[], bool] = lambda: True   # the node's pod network exists: sandboxes may join it
 
 
 StatusSink = Callable[[Message, Message], None]            # (pod, its new status)
@@ -218,6 +219,10 @@ class PodWorker:
         if dead is not None:
             self.ctx.recorder.record(pod, NORMAL, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
             await self._stop_all(snapshot, grace=podspec.grace_seconds(pod))
+        if not pod.spec.host_network and not self.ctx.network_ready():
+            self.ctx.recorder.record(pod, WARNING, "NetworkNotReady",
+                                     "network is not ready: the node's pod network is not set up yet")
+            return RETRY
         if not await self._ensure_volumes(pod, pod_ip=""):
             return RETRY
         config = podspec.sandbox_config(pod, attempt=dead.attempt + 1 if dead else 0, dns=self.ctx.dns)
@@ -226,6 +231,8 @@ class PodWorker:
             with self.ctx.cache.operating(sandbox_id):
                 try:
                     await self.ctx.runtime.containers.start(sandbox_id)
+                    if config.dns and config.dns.nameservers and not config.host_network:
+                        await self.ctx.runtime.sandboxes.write_resolv_conf(sandbox_id, config.dns)
                 finally:
                     sandbox = await self.ctx.cache.inspect(sandbox_id)
         except RuntimeFailure as e:

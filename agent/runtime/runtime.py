@@ -11,17 +11,18 @@ from agent.runtime.streams import Streams
 class Runtime:
     """images, sandboxes, containers, streams (logs/exec) and events of one daemon."""
 
-    def __init__(self, engine: Engine, *, pause_image: str = PAUSE_IMAGE) -> None:
+    def __init__(self, engine: Engine, *, pause_image: str = PAUSE_IMAGE, pod_network: str = "bridge") -> None:
         self.engine = engine
         self.images = Images(engine)
-        self.sandboxes = Sandboxes(engine, image=pause_image)
+        self.sandboxes = Sandboxes(engine, image=pause_image, network=pod_network)
         self.containers = Containers(engine)
         self.streams = Streams(engine)
 
     @classmethod
     async def connect(cls, base_url: str, *, workers: int = DEFAULT_WORKERS,
-                      pause_image: str = PAUSE_IMAGE) -> "Runtime":
-        return cls(await Engine.connect(base_url, workers=workers), pause_image=pause_image)
+                      pause_image: str = PAUSE_IMAGE, pod_network: str = "bridge") -> "Runtime":
+        return cls(await Engine.connect(base_url, workers=workers), pause_image=pause_image,
+                   pod_network=pod_network)
 
     def events(self, actions: tuple[str, ...] = ACTIONS):
         """Docker's events about our containers (create, start, die, ...), as they happen."""

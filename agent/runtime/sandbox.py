@@ -7,6 +7,7 @@ App containers join it, so they share localhost, ports, /etc/hosts and
 network. A sandbox is never restarted: a dead one is replaced by a new
 attempt, and the pod's containers with it.
 """
+import asyncio
 import functools
 
 from agent.runtime import labels
@@ -14,13 +15,14 @@ from agent.runtime.containers import LOG_CONFIG
 from agent.runtime.engine import Engine
 from agent.runtime.errors import NotFound
 from agent.runtime.pause import PAUSE_IMAGE, ensure_pause
-from agent.runtime.types import SandboxConfig
+from agent.runtime.types import DnsConfig, SandboxConfig
 
 
 class Sandboxes:
-    def __init__(self, engine: Engine, *, image: str = PAUSE_IMAGE) -> None:
+    def __init__(self, engine: Engine, *, image: str = PAUSE_IMAGE, network: str = "bridge") -> None:
         self._engine = engine
         self.image = image
+        self.network = network   # the Docker network sandboxes join: on a node, the agent's pod network
 
     async def create(self, config: SandboxConfig) -> str:
         """Create the pause container (start it with Containers.start; inspect it for the IP)."""
@@ -29,7 +31,7 @@ class Sandboxes:
         ports = {f"{p.container_port}/{p.protocol.lower()}": (p.host_ip, p.host_port) if p.host_ip else p.host_port
                  for p in config.ports}
         host_config = api.create_host_config(
-            network_mode="host" if config.host_network else "bridge",
+            network_mode="host" if config.host_network else self.network,
             ipc_mode="shareable",
             port_bindings=ports or None,
             dns=list(dns.nameservers) if dns and dns.nameservers else None,
@@ -52,3 +54,21 @@ class Sandboxes:
             await ensure_pause(self._engine, self.image)
             created = await create()
         return created["Id"]
+
+    async def write_resolv_conf(self, sandbox_id: str, dns: DnsConfig) -> None:
+        """Give a started sandbox the resolv.conf its DnsConfig says. On a user-defined network Docker
+        writes `nameserver 127.0.0.11` (its embedded resolver, which relays to ours); rewrite it, as
+        Kubernetes' dockershim did. In place, before any app container starts: they bind-mount it."""
+        path = (await self._engine.call(self._engine.api.inspect_container, sandbox_id))["ResolvConfPath"]
+        text = "".join(f"nameserver {n}\n" for n in dns.nameservers)
+        if dns.searches:
+            text += f"search {' '.join(dns.searches)}\n"
+        if dns.options:
+            text += f"options {' '.join(dns.options)}\n"
+        await asyncio.to_thread(_write_in_place, path, text)
+
+
+def _write_in_place(path: str, text: str) -> None:
+    with open(path, "r+") as f:   # the same inode: every bind mount of it sees the new text
+        f.truncate(0)
+        f.write(text)
