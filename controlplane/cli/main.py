@@ -10,7 +10,7 @@ import logging
 import sys
 
 from controlplane.api.errors import InvalidError
-from controlplane.cli import (apply_cmd, create_cmd, delete_cmd, describe_cmd, get_cmd, server_cmd,
+from controlplane.cli import (apply_cmd, create_cmd, delete_cmd, describe_cmd, get_cmd, local_cmd, server_cmd,
                               version_cmd)
 from controlplane.cli.common import CommandError, report
 from controlplane.client import config, errors
@@ -23,6 +23,7 @@ COMMANDS = [
     describe_cmd,
     delete_cmd,
     version_cmd,
+    local_cmd,
 ]
 
 def build_parser() -> argparse.ArgumentParser:
