@@ -20,6 +20,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from controlplane.api.kinds import KINDS  # noqa: E402
 from controlplane.client import Client, load_config  # noqa: E402
+from bench.table import print_table  # noqa: E402
 from tests.support.control_plane import ServerProcess  # noqa: E402
 
 
@@ -78,18 +79,13 @@ async def watch_latency(config_path: pathlib.Path, *, watchers: int, events: int
     return latencies
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
 @contextlib.contextmanager
 def server_for(backend: str, workdir: pathlib.Path):
     extra: list[str] = []
     etcd = None
     if backend == "etcd":
         from tests.support.etcd import EtcdServer
-        etcd = EtcdServer(workdir / "etcd").start()
+        etcd = EtcdServer().start()
         extra = ["--datastore", etcd.url]
     server = ServerProcess(workdir / "data", extra_args=extra).start()
     try:
@@ -106,27 +102,23 @@ async def bench(backend: str, args) -> dict:
             rate = await creates_per_second(server.config_path, clients=16, total=args.creates)
             lat = await watch_latency(server.config_path, watchers=args.watchers, events=args.events,
                                       rate=args.rate)
-    return {"backend": backend, "creates/s (16 clients)": f"{rate:,.0f}",
+    quantiles = statistics.quantiles(lat, n=100)
+    return {"backend": backend, "API creates/s (16 clients)": rate,
             "watch deliveries": f"{len(lat):,}/{args.watchers * args.events:,}",
-            "watch p50 ms": f"{statistics.median(lat) * 1000:.1f}",
-            "watch p99 ms": f"{percentile(lat, 99) * 1000:.1f}"}
+            "API watch p50 ms": quantiles[49] * 1000, "API watch p99 ms": quantiles[98] * 1000}
 
 
-def print_table(rows: list[dict]) -> None:
-    headers = list(rows[0])
-    widths = [max(len(h), *(len(str(r[h])) for r in rows)) for h in headers]
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
-    for r in rows:
-        print("  ".join(str(r[h]).ljust(w) for h, w in zip(headers, widths)))
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--creates", type=int, default=4000)
+    parser.add_argument("--watchers", type=int, default=100)
+    parser.add_argument("--events", type=int, default=200, help="objects written while watched")
+    parser.add_argument("--rate", type=float, default=50, help="writes/s while watched")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", choices=["sqlite", "etcd", "both"], default="both")
-    parser.add_argument("--creates", type=int, default=4000)
-    parser.add_argument("--watchers", type=int, default=100)
-    parser.add_argument("--events", type=int, default=200, help="objects written while watched")
-    parser.add_argument("--rate", type=float, default=50, help="writes/s while watched")
+    add_arguments(parser)
     args = parser.parse_args()
     backends = ["sqlite", "etcd"] if args.backend == "both" else [args.backend]
     print_table([asyncio.run(bench(b, args)) for b in backends])

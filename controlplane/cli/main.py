@@ -10,8 +10,10 @@ import logging
 import sys
 
 from controlplane.api.errors import InvalidError
-from controlplane.cli import (apply_cmd, create_cmd, delete_cmd, describe_cmd, get_cmd, local_cmd, server_cmd,
+from controlplane.cli import (apply_cmd, create_cmd, delete_cmd, describe_cmd, get_cmd, server_cmd,
                               version_cmd)
+from controlplane.cli import controller_manager_cmd, rollout_cmd, scale_cmd, set_cmd
+from controlplane.cli import local_cmd
 from controlplane.cli.common import CommandError, report
 from controlplane.client import config, errors
 
@@ -23,6 +25,10 @@ COMMANDS = [
     describe_cmd,
     delete_cmd,
     version_cmd,
+    rollout_cmd,
+    scale_cmd,
+    set_cmd,
+    controller_manager_cmd,
     local_cmd,
 ]
 

@@ -1,0 +1,124 @@
+"""The controller manager: every controller in one process, over one set of informers.
+
+    manager = ControllerManager(client, ControllerOptions())
+    await manager.run(stop)          # stop: an asyncio.Event; returns once it is set
+
+`cox server` runs it beside the API server; `cox controller-manager` runs it
+alone against any API server. With leader election on (the default) several
+may run: the one holding the Lease kube-system/cox-controller-manager acts,
+the others wait to take over. Each term as leader starts from scratch: new
+informers (one watch per kind, shared by all controllers), then the
+controllers once every cache has synced, so nothing acts on a partial view.
+"""
+import asyncio
+import dataclasses
+import logging
+import os
+import socket
+import uuid
+
+from controlplane.client import Client, InformerFactory
+from controlplane.client.leaderelection import LeaderElector
+from controlplane.controllers.base import Context, Controller
+from controlplane.controllers.deployment import DeploymentController
+from controlplane.controllers.endpoints import EndpointsController
+from controlplane.controllers.garbagecollector import GarbageCollector
+from controlplane.controllers.job import JobController
+from controlplane.controllers.namespace import NamespaceController
+from controlplane.controllers.nodeipam import NodeIPAMController
+from controlplane.controllers.nodelifecycle import NodeLifecycleController
+from controlplane.controllers.replicaset import ReplicaSetController
+from controlplane.controllers.serviceaccount import ServiceAccountController
+
+log = logging.getLogger(__name__)
+
+CONTROLLERS: dict[str, type[Controller]] = {c.name: c for c in (
+    ReplicaSetController, DeploymentController, JobController, EndpointsController, NamespaceController,
+    GarbageCollector, ServiceAccountController, NodeIPAMController, NodeLifecycleController)}
+
+LEASE_NAME = "cox-controller-manager"
+
+
+def _identity() -> str:
+    return f"{socket.gethostname()}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+
+
+@dataclasses.dataclass
+class ControllerOptions:
+    controllers: tuple[str, ...] = tuple(CONTROLLERS)   # which to run
+    workers: int | None = None             # workers per controller (default: each controller's own)
+    # node lifecycle
+    node_monitor_period: float = 5.0
+    node_monitor_grace_period: float = 40.0
+    node_startup_grace_period: float = 60.0
+    node_eviction_rate: float = 0.1        # nodes tainted for eviction per second, per zone
+    secondary_node_eviction_rate: float = 0.01
+    unhealthy_zone_threshold: float = 0.55
+    large_cluster_size_threshold: int = 50
+    # node IPAM
+    cluster_cidr: str = "10.244.0.0/16"
+    node_cidr_mask_size: int = 24
+    # jobs
+    job_backoff_seconds: float = 10.0      # first delay before a failed Job pod is replaced; doubles
+    # leader election
+    leader_elect: bool = True
+    identity: str = dataclasses.field(default_factory=_identity)
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
+
+    def __post_init__(self):
+        unknown = set(self.controllers) - set(CONTROLLERS)
+        if unknown:
+            raise ValueError(f"unknown controllers: {', '.join(sorted(unknown))} "
+                             f"(known: {', '.join(CONTROLLERS)})")
+
+
+class ControllerManager:
+    def __init__(self, client: Client, options: ControllerOptions | None = None):
+        self.client = client
+        self.options = options or ControllerOptions()
+        self.controllers: dict[str, Controller] = {}   # of the current term, for tests and metrics
+        self.leading = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Run (campaigning first if leader election is on) until `stop` is set or cancelled."""
+        opts = self.options
+        stop = stop or asyncio.Event()
+        if not opts.leader_elect:
+            work = asyncio.create_task(self._lead(), name="controller-manager")
+            stopper = asyncio.create_task(stop.wait())
+            try:
+                await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (work, stopper):
+                    task.cancel()
+                results = await asyncio.gather(work, stopper, return_exceptions=True)
+            if isinstance(results[0], Exception):
+                raise results[0]
+            return
+        elector = LeaderElector(self.client, name=LEASE_NAME, identity=opts.identity,
+                                lease_duration=opts.lease_duration, renew_deadline=opts.renew_deadline,
+                                retry_period=opts.retry_period)
+        await elector.run(self._lead, stop=stop)
+
+    async def _lead(self) -> None:
+        informers = InformerFactory(self.client)
+        ctx = Context(client=self.client, informers=informers, options=self.options)
+        self.controllers = {name: CONTROLLERS[name](ctx) for name in self.options.controllers}
+        informers.start()
+        tasks: list[asyncio.Task] = []
+        try:
+            await informers.wait_synced()
+            log.info("controller manager %s: caches synced, starting %s", self.options.identity,
+                     ", ".join(self.controllers))
+            tasks = [asyncio.create_task(c.run(self.options.workers), name=f"controller-{name}")
+                     for name, c in self.controllers.items()]
+            self.leading.set()
+            await asyncio.gather(*tasks)
+        finally:
+            self.leading.clear()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await informers.stop()
