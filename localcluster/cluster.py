@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import importlib.util
 import ipaddress
 import json
 import logging
@@ -38,7 +39,11 @@ log = logging.getLogger(__name__)
 
 CODE_ROOT = Path(__file__).resolve().parents[1]   # the checkout (or site-packages) these modules came from
 AGENT_PORT = 10250
-POD_NETWORK = "cox-pods"   # agent/network/podbridge.POD_NETWORK: the agent's pod network exists once this does
+POD_NETWORK = "cox-pods"
+CONTROL_PLANE_CLIENTS = {   # command -> its module; each runs beside `cox server` with the admin config
+    "controller-manager": "controlplane.cli.controller_manager_cmd",
+    "scheduler": "controlplane.cli.scheduler_cmd",
+}   # agent/network/podbridge.POD_NETWORK: the agent's pod network exists once this does
 
 
 @dataclass
@@ -56,8 +61,9 @@ class ClusterState:
     subnet: str
     host_ip: str
     port: int = 0
-    server: Proc | None = None
+    control_plane: dict[str, Proc] = field(default_factory=dict)   # "server", "controller-manager", ...
     nodes: list[NodeState] = field(default_factory=list)
+    agents: bool = True
 
     @property
     def server_address(self) -> str:
@@ -67,7 +73,8 @@ class ClusterState:
         layout.run_dir.mkdir(parents=True, exist_ok=True)
         data = {
             "name": self.name, "state_dir": self.state_dir, "subnet": self.subnet, "host_ip": self.host_ip,
-            "port": self.port, "server": self.server and self.server.to_json(),
+            "port": self.port, "agents": self.agents,
+            "control_plane": {k: p.to_json() for k, p in self.control_plane.items()},
             "nodes": [{"name": n.name, "ip": n.ip, "dockerd": n.dockerd and n.dockerd.to_json(),
                        "agent": n.agent and n.agent.to_json()} for n in self.nodes]}
         tmp = layout.state_file.with_suffix(".tmp")
@@ -84,14 +91,16 @@ class ClusterState:
         def proc(d):
             return Proc.from_json(d) if d else None
         return cls(name=data["name"], state_dir=data["state_dir"], subnet=data["subnet"], host_ip=data["host_ip"],
-                   port=data["port"], server=proc(data["server"]),
+                   port=data["port"], agents=data["agents"],
+                   control_plane={k: Proc.from_json(v) for k, v in data["control_plane"].items()},
                    nodes=[NodeState(n["name"], n["ip"], proc(n["dockerd"]), proc(n["agent"])) for n in data["nodes"]])
 
     def daemons(self) -> list[Proc | None]:
-        return [self.server] + [p for n in self.nodes for p in (n.dockerd, n.agent)]
+        return [*self.control_plane.values(), *(n.dockerd for n in self.nodes),
+                *(n.agent for n in self.nodes if self.agents)]
 
     def healthy(self) -> bool:
-        return all(p is not None and procs.alive(p) for p in self.daemons())
+        return bool(self.control_plane) and all(p is not None and procs.alive(p) for p in self.daemons())
 
 
 @dataclass(frozen=True)
@@ -113,19 +122,21 @@ def _layout(name: str, state_dir: Path | None, run_root: Path) -> Layout:
 
 
 def up(name: str, *, nodes: int = 3, state_dir: Path | None = None, run_root: Path = RUN_ROOT,
-       timeout: float = 180.0, agent_args: tuple[str, ...] = ()) -> ClusterInfo:
+       timeout: float = 180.0, agents: bool = True, agent_args: tuple[str, ...] = ()) -> ClusterInfo:
+    """Bring the cluster up (or find it up). agents=False stops short of the agents: the machines,
+    their dockerds and the control plane, for tests that drive node components themselves."""
     if not 1 <= nodes <= MAX_NODES:
         raise ValueError(f"--nodes: between 1 and {MAX_NODES}")
     layout = _layout(name, state_dir, run_root)
     state = ClusterState.load(layout)
-    if state is not None and state.healthy():
+    if state is not None and state.healthy() and state.agents == agents:
         if len(state.nodes) != nodes:
             raise RuntimeError(f"cluster {name} is up with {len(state.nodes)} nodes; "
                                f"`cox local down --name {name}` first to change that")
         return _info(layout, state, created=False)
     down(name, state_dir=layout.state_dir, run_root=run_root)   # leftovers of a broken or half-made one
     try:
-        state = _create(layout, nodes, timeout=timeout, agent_args=agent_args)
+        state = _create(layout, nodes, timeout=timeout, agents=agents, agent_args=agent_args)
     except BaseException:
         down(name, state_dir=layout.state_dir, run_root=run_root)
         raise
@@ -151,18 +162,29 @@ def _free_port(host: str) -> int:
         return s.getsockname()[1]
 
 
-def _env() -> dict:
+def _env(**extra: str) -> dict:
     """This checkout's code for every process we start, whatever the caller's PYTHONPATH."""
-    return dict(os.environ, PYTHONPATH=str(CODE_ROOT))
+    return dict(os.environ, PYTHONPATH=str(CODE_ROOT), **extra)
 
 
-def _create(layout: Layout, count: int, *, timeout: float, agent_args: tuple[str, ...]) -> ClusterState:
+def _cox(*args: str) -> list[str]:
+    return [sys.executable, "-m", "controlplane.cli", *args]
+
+
+def _control_plane_clients() -> list[str]:
+    """The control plane commands besides `cox server` that this cox has."""
+    return [command for command, module in CONTROL_PLANE_CLIENTS.items() if importlib.util.find_spec(module)]
+
+
+def _create(layout: Layout, count: int, *, timeout: float, agents: bool,
+            agent_args: tuple[str, ...]) -> ClusterState:
     deadline = time.monotonic() + timeout
     layout.state_dir.mkdir(parents=True, exist_ok=True)
     subnet = _free_subnet(layout.name)
     host_ip, node_ips = addresses(subnet, count)
     state = ClusterState(name=layout.name, state_dir=str(layout.state_dir), subnet=str(subnet), host_ip=host_ip,
-                         nodes=[NodeState(layout.node_name(i + 1), ip) for i, ip in enumerate(node_ips)])
+                         nodes=[NodeState(layout.node_name(i + 1), ip) for i, ip in enumerate(node_ips)],
+                         agents=agents)
     state.save(layout)
 
     hostnet.create_switch(layout, host_ip=host_ip, prefixlen=subnet.prefixlen)
@@ -170,18 +192,24 @@ def _create(layout: Layout, count: int, *, timeout: float, agent_args: tuple[str
         hostnet.create_node(layout, node.name, address=node.ip, prefixlen=subnet.prefixlen)
 
     state.port = _free_port(host_ip)
-    state.server = procs.spawn(
-        [sys.executable, "-m", "controlplane.cli", "server", "--data-dir", str(layout.server_dir),
-         "--listen", state.server_address, "--tls-san", host_ip, "--no-user-config"],
+    state.control_plane["server"] = procs.spawn(
+        _cox("server", "--data-dir", str(layout.server_dir), "--listen", state.server_address,
+             "--tls-san", host_ip, "--no-user-config"),
         log_path=layout.log_path("server"), env=_env())
     state.save(layout)
     for node in state.nodes:
         node.dockerd = dockerd.start(layout, node.name)
         state.save(layout)
     _wait_server(layout, state, deadline)
+    for command in _control_plane_clients():
+        state.control_plane[command] = procs.spawn(_cox(command), log_path=layout.log_path(command),
+                                                   env=_env(COX_CONFIG=str(layout.admin_config)))
+        state.save(layout)
     for node in state.nodes:
         dockerd.wait_ready(layout, node.name, node.dockerd, timeout=max(1.0, deadline - time.monotonic()))
     _load_images(layout, state)
+    if not agents:
+        return state
 
     token = (layout.server_dir / "node-token").read_text().strip()
     for node in state.nodes:
@@ -197,9 +225,10 @@ def _create(layout: Layout, count: int, *, timeout: float, agent_args: tuple[str
 
 
 def _wait_server(layout: Layout, state: ClusterState, deadline: float) -> None:
+    server = state.control_plane["server"]
     while not (layout.admin_config.exists() and (layout.server_dir / "node-token").exists()
                and _port_open(state.host_ip, state.port)):
-        if not procs.alive(state.server):
+        if not procs.alive(server):
             raise RuntimeError(f"cox server exited: {_tail(layout.log_path('server'))}")
         if time.monotonic() > deadline:
             raise TimeoutError(f"cox server not up: {_tail(layout.log_path('server'))}")
@@ -278,8 +307,8 @@ def down(name: str, *, state_dir: Path | None = None, run_root: Path = RUN_ROOT)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(node_names))) as pool:
         list(pool.map(lambda n: dockerd.stop(layout, n, by_name[n].dockerd if n in by_name else None),
                       sorted(node_names)))
-    if state and state.server:
-        procs.stop(state.server, grace=10)
+    for proc in reversed(list(state.control_plane.values()) if state else []):
+        procs.stop(proc, grace=10)
     for node in sorted(node_names):
         hostnet.remove_netns(layout.node_netns(node))
     hostnet.remove_netns(layout.switch_netns)
