@@ -31,6 +31,11 @@ def exec_in(api: docker.APIClient, container: str, command: str) -> tuple[int, s
     return api.exec_inspect(run["Id"])["ExitCode"], output
 
 
+def peer_address(text: str) -> str:
+    """httpd listens on IPv6 too and reports an IPv4 client as [::ffff:a.b.c.d]."""
+    return text.strip().removeprefix("[::ffff:").removesuffix("]")
+
+
 def fetch(api: docker.APIClient, container: str, url: str, *, seconds: int = 5) -> tuple[int, str]:
     """busybox wget under `timeout` (its own -T segfaults on Debian's 1.35)."""
     return exec_in(api, container, f"timeout {seconds} wget -q -O- {url}")

@@ -16,7 +16,7 @@ from agent.network import dockerfw, routes
 from agent.network.controller import PodNetwork
 from agent.network.netns import iproute, run
 from agent.network.podbridge import POD_NETWORK
-from tests.network.pods import HTTP_PORT, WHO_AM_I, fetch, run_pod
+from tests.network.pods import HTTP_PORT, WHO_AM_I, fetch, peer_address, run_pod
 from tests.support.cluster import local_cluster
 
 CLUSTER_CIDR = "10.244.0.0/16"
@@ -94,7 +94,7 @@ async def test_a_pod_reaches_a_pod_on_another_node_by_its_ip_with_its_own_addres
 
         def seen_from():
             code, out = fetch(api1, "client", f"http://{server_ip}:{HTTP_PORT}/cgi-bin/peer")
-            return out.strip() if code == 0 else None
+            return peer_address(out) if code == 0 else None
         assert await eventually(seen_from) == client_ip   # not masqueraded between nodes
 
 
