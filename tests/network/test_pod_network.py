@@ -6,6 +6,7 @@ would. Containers on the pod network stand in for pods.
 """
 import asyncio
 import contextlib
+import ipaddress
 import socket
 
 import pytest
@@ -119,15 +120,20 @@ async def test_routes_follow_nodes_changing_and_going(machines, network):
     client, _ = network
     nodes = client.resource("Node")
     node3 = await nodes.get("node3")
-    node3.spec.pod_cidr = "10.244.33.0/24"     # (node IPAM never does this; a re-registered node might)
-    del node3.spec.pod_cidrs[:]
-    await nodes.update(node3)
-    assert await eventually(lambda: our_routes(machines, "node1").get("10.244.33.0/24") == machines.node_ip("node3")
-                            and "10.244.3.0/24" not in our_routes(machines, "node1"))
-    await nodes.delete("node2")
-    assert await eventually(lambda: set(our_routes(machines, "node1")) == {"10.244.33.0/24"})
-    await nodes.create(node_object(machines, "node2"))
-    assert await eventually(lambda: set(our_routes(machines, "node1")) == {"10.244.33.0/24", "10.244.2.0/24"})
+    moved = str(ipaddress.ip_address(machines.node_ip("node3")) + 10)   # node3 gets a second address
+    with iproute(machines.netns("node3")) as ipr:
+        ipr.addr("add", index=ipr.link_lookup(ifname="eth0")[0], address=moved, prefixlen=24)
+    try:
+        node3.status.addresses[0].address = moved
+        await nodes.update_status(node3)
+        assert await eventually(lambda: our_routes(machines, "node1").get("10.244.3.0/24") == moved)
+        await nodes.delete("node2")
+        assert await eventually(lambda: set(our_routes(machines, "node1")) == {"10.244.3.0/24"})
+        await nodes.create(node_object(machines, "node2", cidr="10.244.22.0/24"))   # re-registered, new podCIDR
+        assert await eventually(lambda: set(our_routes(machines, "node1")) == {"10.244.3.0/24", "10.244.22.0/24"})
+    finally:
+        with iproute(machines.netns("node3")) as ipr:
+            ipr.addr("del", index=ipr.link_lookup(ifname="eth0")[0], address=moved, prefixlen=24)
 
 
 async def test_an_unreachable_gateway_skips_only_that_node(machines, network):
