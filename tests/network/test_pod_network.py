@@ -73,6 +73,12 @@ async def network(machines):
                         api.remove_container(container["Id"], force=True)
 
 
+def node_address(machines, node, command, address):
+    """Add or delete an address on the node's uplink (pyroute2's IPRoute is kept off the event loop)."""
+    with iproute(machines.netns(node)) as ipr:
+        ipr.addr(command, index=ipr.link_lookup(ifname="eth0")[0], address=address, prefixlen=24)
+
+
 def our_routes(machines, node):
     return routes.current_routes(netns=machines.netns(node))
 
@@ -121,8 +127,7 @@ async def test_routes_follow_nodes_changing_and_going(machines, network):
     nodes = client.resource("Node")
     node3 = await nodes.get("node3")
     moved = str(ipaddress.ip_address(machines.node_ip("node3")) + 10)   # node3 gets a second address
-    with iproute(machines.netns("node3")) as ipr:
-        ipr.addr("add", index=ipr.link_lookup(ifname="eth0")[0], address=moved, prefixlen=24)
+    await asyncio.to_thread(node_address, machines, "node3", "add", moved)
     try:
         node3.status.addresses[0].address = moved
         await nodes.update_status(node3)
@@ -132,8 +137,7 @@ async def test_routes_follow_nodes_changing_and_going(machines, network):
         await nodes.create(node_object(machines, "node2", cidr="10.244.22.0/24"))   # re-registered, new podCIDR
         assert await eventually(lambda: set(our_routes(machines, "node1")) == {"10.244.3.0/24", "10.244.22.0/24"})
     finally:
-        with iproute(machines.netns("node3")) as ipr:
-            ipr.addr("del", index=ipr.link_lookup(ifname="eth0")[0], address=moved, prefixlen=24)
+        await asyncio.to_thread(node_address, machines, "node3", "del", moved)
 
 
 async def test_an_unreachable_gateway_skips_only_that_node(machines, network):
