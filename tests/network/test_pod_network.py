@@ -150,6 +150,7 @@ async def test_an_unreachable_gateway_skips_only_that_node(machines, network):
 def test_a_restarted_agent_prunes_its_stale_routes_and_leaves_others_alone(machines):
     netns = machines.netns("node1")
     gateway = machines.node_ip("node2")
+    routes.remove_routes(netns=netns)   # whatever an earlier test's networks left
     with iproute(netns) as ipr:
         ipr.route("replace", dst="10.244.200.0/24", gateway=gateway, proto=routes.ROUTE_PROTO)   # ours, stale
         ipr.route("replace", dst="10.77.0.0/24", gateway=gateway)                               # someone else's
