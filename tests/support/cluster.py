@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,11 @@ class Cluster:
 
     def client(self, **kwargs) -> Client:
         return Client(load_config(self.info.config), **kwargs)
+
+    def run_in_node(self, node: str, argv: list[str]) -> str:
+        """A command in the node's network namespace (as a process on that node would see it); its stdout."""
+        return subprocess.run(["nsenter", f"--net=/run/netns/{self.netns(node)}", *argv], check=True,
+                              capture_output=True, text=True, timeout=60).stdout
 
     def log(self, process: str) -> str:
         path = self.layout.log_path(process)
