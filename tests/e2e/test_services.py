@@ -55,6 +55,16 @@ async def test_requests_from_every_node_reach_all_backends(cluster):
             assert set(answers) == backends, node
 
 
+async def test_a_backend_reaches_itself_through_its_service(cluster):
+    """Hairpin: the proxy masquerades the flow and the bridge port sends it back where it came from."""
+    async with web_app(cluster) as (client, namespace, svc, backends, _):
+        backend = await running_pod(client, sorted(backends)[0], namespace)
+        code, out = await asyncio.to_thread(exec_in_pod, cluster, backend,
+                                            requests_loop(f"http://{svc.spec.cluster_ip}/", 30))
+        answers = out.split()
+        assert code == 0 and "FAIL" not in answers and backend.metadata.name in answers, out[-500:]
+
+
 async def test_the_node_port_answers_on_every_node_address(cluster):
     async with web_app(cluster, kind="NodePort") as (_, _, svc, backends, _):
         node_port = svc.spec.ports[0].node_port
