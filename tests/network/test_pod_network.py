@@ -48,14 +48,16 @@ async def eventually(check, timeout=15.0):
 
 
 @pytest.fixture
-async def network(machines):
-    """Nodes in the API and every node's PodNetwork running; all removed afterwards."""
+async def network(machines, request):
+    """Nodes in the API and every node's PodNetwork running; all removed afterwards.
+    The full-pass period is an hour unless a test asks for another (indirect parametrize)."""
+    resync = getattr(request, "param", 3600)
     async with machines.client() as client:
         nodes = client.resource("Node")
         for node in machines.nodes:
             await nodes.create(node_object(machines, node))
         networks = {node: PodNetwork(client=client, node_name=node, docker_url=machines.docker_url(node),
-                                     cluster_cidr=CLUSTER_CIDR, netns=machines.netns(node), resync_period=3600)
+                                     cluster_cidr=CLUSTER_CIDR, netns=machines.netns(node), resync_period=resync)
                     for node in machines.nodes}
         tasks = [asyncio.create_task(n.run()) for n in networks.values()]
         try:
@@ -138,6 +140,18 @@ async def test_routes_follow_nodes_changing_and_going(machines, network):
         assert await eventually(lambda: set(our_routes(machines, "node1")) == {"10.244.3.0/24", "10.244.22.0/24"})
     finally:
         await asyncio.to_thread(node_address, machines, "node3", "del", moved)
+
+
+@pytest.mark.parametrize("network", [0.5], indirect=True)
+async def test_a_full_pass_puts_back_a_route_someone_deleted(machines, network):
+    assert await eventually(lambda: "10.244.2.0/24" in our_routes(machines, "node1"))
+
+    def delete():
+        with iproute(machines.netns("node1")) as ipr:
+            ipr.route("del", dst="10.244.2.0/24", proto=routes.ROUTE_PROTO)
+    await asyncio.to_thread(delete)
+    assert "10.244.2.0/24" not in our_routes(machines, "node1")
+    assert await eventually(lambda: "10.244.2.0/24" in our_routes(machines, "node1"), timeout=5)
 
 
 async def test_an_unreachable_gateway_skips_only_that_node(machines, network):
