@@ -18,7 +18,6 @@ import contextlib
 import importlib.util
 import ipaddress
 import json
-import logging
 import os
 import re
 import shutil
@@ -31,19 +30,18 @@ from pathlib import Path
 import docker
 from pyroute2 import netns as pr_netns
 
+from agent.network.podbridge import POD_NETWORK
+from controlplane.client import Client, load_config
 from localcluster import dockerd, hostnet, images, procs
 from localcluster.layout import MAX_NODES, RUN_ROOT, Layout, addresses, preferred_subnets
 from localcluster.procs import Proc
 
-log = logging.getLogger(__name__)
-
 CODE_ROOT = Path(__file__).resolve().parents[1]   # the checkout (or site-packages) these modules came from
 AGENT_PORT = 10250
-POD_NETWORK = "cox-pods"
 CONTROL_PLANE_CLIENTS = {   # command -> its module; each runs beside `cox server` with the admin config
     "controller-manager": "controlplane.cli.controller_manager_cmd",
     "scheduler": "controlplane.cli.scheduler_cmd",
-}   # agent/network/podbridge.POD_NETWORK: the agent's pod network exists once this does
+}
 
 
 @dataclass
@@ -121,12 +119,18 @@ def _layout(name: str, state_dir: Path | None, run_root: Path) -> Layout:
     return layout
 
 
+def _require_root() -> None:
+    if os.geteuid() != 0:
+        raise PermissionError("cox local needs root (network namespaces, bridges, dockerd)")
+
+
 def up(name: str, *, nodes: int = 3, state_dir: Path | None = None, run_root: Path = RUN_ROOT,
        timeout: float = 180.0, agents: bool = True, agent_args: tuple[str, ...] = ()) -> ClusterInfo:
     """Bring the cluster up (or find it up). agents=False stops short of the agents: the machines,
     their dockerds and the control plane, for tests that drive node components themselves."""
     if not 1 <= nodes <= MAX_NODES:
         raise ValueError(f"--nodes: between 1 and {MAX_NODES}")
+    _require_root()
     layout = _layout(name, state_dir, run_root)
     state = ClusterState.load(layout)
     if state is not None and state.healthy() and state.agents == agents:
@@ -254,8 +258,6 @@ def _load_images(layout: Layout, state: ClusterState) -> None:
 
 async def _wait_nodes(layout: Layout, state: ClusterState, deadline: float) -> None:
     """Every node registered, Ready, with a podCIDR, and its pod network made by its agent."""
-    from controlplane.client import Client, load_config
-
     waiting = {n.name for n in state.nodes}
     async with Client(load_config(layout.admin_config), timeout=10) as client:
         while waiting:
@@ -290,6 +292,7 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 def down(name: str, *, state_dir: Path | None = None, run_root: Path = RUN_ROOT) -> bool:
     """Remove the cluster and everything it made; False if there was nothing to remove."""
+    _require_root()
     layout = _layout(name, state_dir, run_root)
     state = ClusterState.load(layout)
     node_names = {n.name for n in state.nodes} if state else set()

@@ -12,15 +12,15 @@ import asyncio
 
 import docker
 
+from agent.runtime.engine import Engine
+from agent.runtime.pause import PAUSE_IMAGE, ensure_pause
+from agent.runtime.rootfs import busybox_rootfs
+
 BUSYBOX_IMAGE = "busybox:local"
 
 
 def build(docker_url: str) -> list[str]:
     """Make the images in that daemon (the kubelet's own recipe for pause); returns their names."""
-    from agent.runtime.engine import Engine
-    from agent.runtime.pause import PAUSE_IMAGE, ensure_pause
-    from agent.runtime.rootfs import busybox_rootfs
-
     engine = Engine(docker.APIClient(docker_url, version="auto"), workers=1)
     try:
         asyncio.run(ensure_pause(engine, PAUSE_IMAGE))

@@ -42,7 +42,7 @@ async def run_up(args) -> int:
     try:
         info = await asyncio.to_thread(cluster.up, args.name, nodes=args.nodes, state_dir=args.state_dir,
                                        timeout=args.timeout)
-    except (ValueError, RuntimeError, TimeoutError) as e:
+    except (ValueError, RuntimeError, OSError) as e:   # TimeoutError and PermissionError are OSErrors
         raise CommandError(f"cox local up: {e}") from None
     print(f"cluster {info.name} {'is up' if info.created else 'was already up'}: API server {info.server}, "
           f"{len(info.nodes)} node(s)")
@@ -57,7 +57,7 @@ async def run_down(args) -> int:
     from localcluster import cluster
     try:
         found = await asyncio.to_thread(cluster.down, args.name, state_dir=args.state_dir)
-    except ValueError as e:
+    except (ValueError, OSError) as e:
         raise CommandError(f"cox local down: {e}") from None
     print(f"cluster {args.name} {'removed' if found else 'not found: nothing to remove'}")
     return 0

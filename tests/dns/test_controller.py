@@ -14,6 +14,7 @@ from controlplane.api.kinds import KINDS
 from agent.dns.controller import ClusterDns, system_upstreams
 from agent.dns.listen import DEFAULT_ADDRESS
 from tests.support.netns import Lab
+from tests.support.polling import eventually
 
 QUERY = """
 import json, sys
@@ -34,15 +35,6 @@ async def ask(ns, name, qtype="A", server=DEFAULT_ADDRESS):
     done = await asyncio.to_thread(ns.run, sys.executable, "-c", QUERY, name, qtype, server, check=False)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
-
-
-async def eventually(check, timeout=10.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result or asyncio.get_running_loop().time() > deadline:
-            return result
-        await asyncio.sleep(0.1)
 
 
 @contextlib.asynccontextmanager

@@ -1,8 +1,8 @@
 """Pods reach each other by IP across nodes, and find Services by name (cluster DNS)."""
 import asyncio
 
-from tests.e2e.workloads import (HTTP_PORT, HTTPD, deployment, eventually, exec_in_pod, pod, ready_endpoints,
-                                 running_pod, service)
+from tests.e2e.workloads import HTTP_PORT, HTTPD, deployment, exec_in_pod, pod, ready_endpoints, running_pod, service
+from tests.support.polling import eventually
 
 
 async def test_a_pod_on_node1_reaches_a_pod_on_node3_by_its_ip(cluster):

@@ -7,8 +7,8 @@ import urllib.request
 
 from controlplane.api.kinds import KINDS
 
-from tests.e2e.workloads import (deployment, eventually, exec_in_pod, pod, ready_endpoints, requests_loop,
-                                 running_pod, service)
+from tests.e2e.workloads import deployment, exec_in_pod, pod, ready_endpoints, requests_loop, running_pod, service
+from tests.support.polling import eventually
 
 REPLICAS = 3
 

@@ -7,17 +7,16 @@ request is busybox wget under `timeout`: Debian's busybox 1.35 segfaults on
 """
 from __future__ import annotations
 
-import asyncio
-import time
-
 from google.protobuf.message import Message
 
 from controlplane.api.kinds import KINDS
 from controlplane.client import Client
+from controlplane.client.errors import NotFound
 
 from agent.runtime import labels
 from localcluster.images import BUSYBOX_IMAGE
 from tests.support.cluster import Cluster
+from tests.support.polling import eventually
 
 HTTP_PORT = 8080
 # Serves its pod's name at / and the client's address at /cgi-bin/peer.
@@ -59,27 +58,19 @@ def service(name: str, *, namespace: str = "default", kind: str = "ClusterIP") -
               "ports": [{"name": "http", "port": 80, "target_port": {"string_value": "http"}}]})
 
 
-async def eventually(check, *, timeout: float = 60.0, interval: float = 0.2):
-    """Poll the coroutine function `check` until it returns something truthy; that value, or the last."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(interval)
-
-
 async def running_pod(client: Client, name: str, namespace: str = "default", timeout: float = 60.0) -> Message:
     async def check():
         found = await client.resource("Pod").get(name, namespace=namespace)
         return found if found.status.phase == "Running" and found.status.pod_ip else None
-    found = await eventually(check, timeout=timeout)
-    assert found, f"pod {namespace}/{name} not running after {timeout}s"
-    return found
+    return await eventually(check, timeout=timeout, what=f"pod {namespace}/{name} running")
 
 
 async def ready_endpoints(client: Client, name: str, namespace: str = "default") -> list[str]:
-    eps = await client.resource("Endpoints").get(name, namespace=namespace)
+    """The ready addresses of a Service (none while its Endpoints object is not made yet)."""
+    try:
+        eps = await client.resource("Endpoints").get(name, namespace=namespace)
+    except NotFound:
+        return []
     return sorted(a.ip for s in eps.subsets for a in s.addresses)
 
 

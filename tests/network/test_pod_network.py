@@ -18,6 +18,7 @@ from agent.network.controller import PodNetwork
 from agent.network.netns import iproute, run
 from agent.network.podbridge import POD_NETWORK
 from tests.network.pods import HTTP_PORT, WHO_AM_I, fetch, peer_address, run_pod
+from tests.support import polling
 from tests.support.cluster import local_cluster
 
 CLUSTER_CIDR = "10.244.0.0/16"
@@ -39,12 +40,8 @@ def node_object(cluster, node, *, ip=None, cidr=None):
 
 
 async def eventually(check, timeout=15.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await asyncio.to_thread(check)
-        if result or asyncio.get_running_loop().time() > deadline:
-            return result
-        await asyncio.sleep(0.1)
+    """Poll a blocking check (pyroute2, docker) in a worker thread."""
+    return await polling.eventually(lambda: asyncio.to_thread(check), timeout=timeout, interval=0.1)
 
 
 @pytest.fixture
