@@ -58,14 +58,21 @@ class ClusterDns:
         endpoints.add_handler(on_add=eps, on_update=lambda _, obj: eps(obj),
                               on_delete=lambda obj: self.zone.set_endpoints(key_of(obj), None))
 
-    async def run(self) -> None:
+    async def run(self, *, retry_delay: float = 2.0) -> None:
         for informer in self._informers:
             informer.start()
         server = DnsServer(self.zone, upstreams=self._upstreams)
         try:
             await asyncio.gather(*(informer.wait_synced() for informer in self._informers))
-            await asyncio.to_thread(ensure_address, self.address, netns=self._netns)
-            udp, tcp = await asyncio.to_thread(bind_sockets, self.address, self.port, netns=self._netns)
+            while True:
+                try:
+                    await asyncio.to_thread(ensure_address, self.address, netns=self._netns)
+                    udp, tcp = await asyncio.to_thread(bind_sockets, self.address, self.port, netns=self._netns)
+                    break
+                except OSError as e:   # e.g. the port is taken: say so, and keep trying
+                    log.error("cluster DNS cannot listen on %s:%d: %s; retrying in %.0fs", self.address,
+                              self.port, e, retry_delay)
+                    await asyncio.sleep(retry_delay)
             await server.start(udp, tcp)
             log.info("cluster DNS for %s on %s:%d, upstream %s", self.zone.domain, self.address, self.port,
                      ", ".join(f"{h}:{p}" for h, p in self._upstreams) or "none")

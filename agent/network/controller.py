@@ -48,6 +48,7 @@ class PodNetwork:
         self._retry_delay = retry_delay
         self._nodes: dict[str, NodeRoute] = {}
         self._wake = asyncio.Event()
+        self._api: docker.APIClient | None = None
         self._informer = InformerFactory(client).informer("Node")
         self._informer.add_handler(on_add=self._changed, on_update=lambda _, new: self._changed(new),
                                    on_delete=self._deleted)
@@ -71,15 +72,13 @@ class PodNetwork:
         self._informer.start()
         try:
             await self._informer.wait_synced()
-            api = await asyncio.to_thread(docker.APIClient, base_url=self._docker_url, version="auto")
-            try:
-                await self._loop(api)
-            finally:
-                api.close()
+            await self._loop()
         finally:
             await self._informer.stop()
+            if self._api is not None:
+                self._api.close()
 
-    async def _loop(self, api: docker.APIClient) -> None:
+    async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
         applied_routes: dict[str, str] | None = None
         next_full = loop.time()
@@ -90,7 +89,7 @@ class PodNetwork:
             try:
                 own = self._nodes.get(self.node_name)
                 if own is not None and own.pod_cidr and (full or own.pod_cidr != self.pod_cidr):
-                    await asyncio.to_thread(self._set_up_node, api, own.pod_cidr)
+                    await asyncio.to_thread(self._set_up_node, own.pod_cidr)
                     self.pod_cidr = own.pod_cidr
                     self.ready.set()
                 desired = desired_routes(self._nodes, own_name=self.node_name)
@@ -109,9 +108,11 @@ class PodNetwork:
             except TimeoutError:
                 pass
 
-    def _set_up_node(self, api: docker.APIClient, pod_cidr: str) -> None:
+    def _set_up_node(self, pod_cidr: str) -> None:
+        if self._api is None:   # made when first needed (it asks dockerd its API version): dockerd may be starting
+            self._api = docker.APIClient(base_url=self._docker_url, version="auto")
         enable_forwarding(netns=self._netns)
-        created = podbridge.ensure_pod_network(api, pod_cidr=pod_cidr, name=self.network_name,
+        created = podbridge.ensure_pod_network(self._api, pod_cidr=pod_cidr, name=self.network_name,
                                                bridge=self.bridge_name)
         masquerade.ensure_masquerade(self.cluster_cidr, netns=self._netns)
         docker_firewall = dockerfw.ensure_docker_user_accept(self.cluster_cidr, netns=self._netns)
