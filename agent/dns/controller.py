@@ -10,6 +10,8 @@ import asyncio
 import logging
 from pathlib import Path
 
+from pyroute2.netlink.exceptions import NetlinkError
+
 from controlplane.client import Client, InformerFactory
 from controlplane.client.informer import key_of
 
@@ -69,7 +71,7 @@ class ClusterDns:
                     await asyncio.to_thread(ensure_address, self.address, netns=self._netns)
                     udp, tcp = await asyncio.to_thread(bind_sockets, self.address, self.port, netns=self._netns)
                     break
-                except OSError as e:   # e.g. the port is taken: say so, and keep trying
+                except (OSError, NetlinkError) as e:   # e.g. the port is taken: say so, and keep trying
                     log.error("cluster DNS cannot listen on %s:%d: %s; retrying in %.0fs", self.address,
                               self.port, e, retry_delay)
                     await asyncio.sleep(retry_delay)
