@@ -38,14 +38,16 @@ def system_upstreams(*, exclude: str = DEFAULT_ADDRESS, resolv_conf: Path = RESO
 class ClusterDns:
     def __init__(self, *, client: Client, address: str = DEFAULT_ADDRESS, port: int = 53,
                  domain: str = DEFAULT_DOMAIN, upstreams: list[Upstream] | None = None,
-                 netns: str | None = None):
+                 netns: str | None = None, factory: InformerFactory | None = None):
+        """factory: share one with the agent's other components (the proxy watches the same kinds)."""
         self.address = address
         self.port = port
         self.zone = Zone(domain)
         self.ready = asyncio.Event()   # set once it answers
         self._netns = netns
         self._upstreams = system_upstreams(exclude=address) if upstreams is None else upstreams
-        factory = InformerFactory(client)
+        self._own_informers = factory is None   # shared ones are the sharer's to stop
+        factory = factory or InformerFactory(client)
         self._informers = [factory.informer("Service"), factory.informer("Endpoints")]
         services, endpoints = self._informers
 
@@ -82,13 +84,13 @@ class ClusterDns:
             await asyncio.Event().wait()   # serve until cancelled
         finally:
             await server.stop()
-            for informer in self._informers:
+            for informer in self._informers if self._own_informers else ():
                 await informer.stop()
 
 
 async def run_dns(*, client: Client, address: str = DEFAULT_ADDRESS, port: int = 53,
                   domain: str = DEFAULT_DOMAIN, upstreams: list[Upstream] | None = None,
-                  netns: str | None = None) -> None:
+                  netns: str | None = None, factory: InformerFactory | None = None) -> None:
     """Cluster DNS as `cox agent` runs it; the kubelet's --cluster-dns is `address`."""
     await ClusterDns(client=client, address=address, port=port, domain=domain, upstreams=upstreams,
-                     netns=netns).run()
+                     netns=netns, factory=factory).run()

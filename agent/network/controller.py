@@ -35,7 +35,8 @@ class PodNetwork:
     def __init__(self, *, client: Client, node_name: str, docker_url: str,
                  cluster_cidr: str = DEFAULT_CLUSTER_CIDR, netns: str | None = None,
                  network_name: str = podbridge.POD_NETWORK, bridge_name: str = podbridge.POD_BRIDGE,
-                 resync_period: float = 60.0, retry_delay: float = 2.0):
+                 resync_period: float = 60.0, retry_delay: float = 2.0, factory: InformerFactory | None = None):
+        """factory: share one with the agent's other components (one watch per kind and selector)."""
         self.node_name = node_name
         self.cluster_cidr = cluster_cidr
         self.network_name = network_name
@@ -49,7 +50,8 @@ class PodNetwork:
         self._nodes: dict[str, NodeRoute] = {}
         self._wake = asyncio.Event()
         self._api: docker.APIClient | None = None
-        self._informer = InformerFactory(client).informer("Node")
+        self._own_informer = factory is None   # a shared one is the sharer's to stop
+        self._informer = (factory or InformerFactory(client)).informer("Node")
         self._informer.add_handler(on_add=self._changed, on_update=lambda _, new: self._changed(new),
                                    on_delete=self._deleted)
 
@@ -74,7 +76,8 @@ class PodNetwork:
             await self._informer.wait_synced()
             await self._loop()
         finally:
-            await self._informer.stop()
+            if self._own_informer:
+                await self._informer.stop()
             if self._api is not None:
                 self._api.close()
 
@@ -132,7 +135,8 @@ def _log_routes(result: routes.RouteSyncResult) -> None:
 
 
 async def run_network(*, client: Client, node_name: str, docker_url: str,
-                      cluster_cidr: str = DEFAULT_CLUSTER_CIDR, netns: str | None = None) -> None:
+                      cluster_cidr: str = DEFAULT_CLUSTER_CIDR, netns: str | None = None,
+                      factory: InformerFactory | None = None) -> None:
     """The pod network as `cox agent` runs it (construct PodNetwork yourself to wait on `ready`)."""
     await PodNetwork(client=client, node_name=node_name, docker_url=docker_url, cluster_cidr=cluster_cidr,
-                     netns=netns).run()
+                     netns=netns, factory=factory).run()
