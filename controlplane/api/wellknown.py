@@ -7,3 +7,5 @@ AGENT_CERT_ANNOTATION = "coxswain.io/agent-cert-sha256"
 AGENT_TLS_NAME = "coxswain-agent"
 # The common name of the client certificate the API server presents to agents.
 APISERVER_CLIENT_CN = "system:apiserver"
+# A mirror pod (the API's view of a static pod) carries this annotation.
+MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"

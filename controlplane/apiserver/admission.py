@@ -2,11 +2,14 @@
 
 Plugins see every create and update of the kinds they are attached to, and
 are told when an object they admitted was not written or was deleted, so
-anything they allocate (a ClusterIP, a NodePort) is given back.
+anything they allocate (a ClusterIP, a NodePort) is given back. In a dry run
+they check what they would do but take nothing.
 """
 import grpc
 from google.protobuf.message import Message
 
+from controlplane.api import serviceaccounts
+from controlplane.api.wellknown import MIRROR_POD_ANNOTATION
 from controlplane.apiserver import errors
 from controlplane.apiserver.allocator import AlreadyAllocated, Allocator, RangeFull, invalid_value
 
@@ -14,10 +17,10 @@ from controlplane.apiserver.allocator import AlreadyAllocated, Allocator, RangeF
 class AdmissionPlugin:
     """Base with no-op hooks; a plugin overrides what it needs."""
 
-    async def admit_create(self, obj: Message) -> None:
+    async def admit_create(self, obj: Message, *, dry_run: bool = False) -> None:
         pass
 
-    async def admit_update(self, new: Message, old: Message) -> None:
+    async def admit_update(self, new: Message, old: Message, *, dry_run: bool = False) -> None:
         pass
 
     async def commit_update(self, new: Message, old: Message) -> None:
@@ -41,7 +44,7 @@ class NamespaceLifecycle(AdmissionPlugin):
         self._namespaces = namespaces  # the Namespace Registry
         self._cache = cache            # and its WatchCache
 
-    async def admit_create(self, obj: Message) -> None:
+    async def admit_create(self, obj: Message, *, dry_run: bool = False) -> None:
         name = obj.metadata.namespace
         cached = self._cache.get(self._namespaces.kind.key("", name))
         # NOT_FOUND from the store names the namespace.
@@ -65,22 +68,25 @@ class ServiceAllocation(AdmissionPlugin):
         self._ports = ports
         self._cidr = service_cidr
 
-    async def admit_create(self, svc: Message) -> None:
+    async def admit_create(self, svc: Message, *, dry_run: bool = False) -> None:
         spec, owner = svc.spec, svc.metadata.uid
+        spec.ip_families[:] = spec.ip_families or ["IPv4"]
+        spec.ip_family_policy = spec.ip_family_policy or "SingleStack"
+        if dry_run:
+            await self._check_free(svc)
+            return
         try:
             if spec.cluster_ip == "None":
                 spec.cluster_ips[:] = ["None"]
             else:
                 spec.cluster_ip = await self._take_ip(spec.cluster_ip, owner)
                 spec.cluster_ips[:] = [spec.cluster_ip]
-            spec.ip_families[:] = spec.ip_families or ["IPv4"]
-            spec.ip_family_policy = spec.ip_family_policy or "SingleStack"
             await self._take_node_ports(svc, owner)
         except BaseException:
             await self.release(svc)
             raise
 
-    async def admit_update(self, new: Message, old: Message) -> None:
+    async def admit_update(self, new: Message, old: Message, *, dry_run: bool = False) -> None:
         spec, kept = new.spec, old.spec
         if not spec.cluster_ip:
             spec.cluster_ip = kept.cluster_ip
@@ -94,6 +100,9 @@ class ServiceAllocation(AdmissionPlugin):
             for port in spec.ports:
                 if not port.node_port:
                     port.node_port = previous.get((port.port, port.protocol), 0)
+            if dry_run:
+                await self._check_free(new, held=old)
+                return
             try:
                 await self._take_node_ports(new, new.metadata.uid, already=_node_ports(old))
             except BaseException:
@@ -121,6 +130,29 @@ class ServiceAllocation(AdmissionPlugin):
             await self._ips.release(svc.spec.cluster_ip, owner)
         for port in _node_ports(svc):
             await self._ports.release(port, owner)
+
+    async def _check_free(self, svc: Message, *, held: Message | None = None) -> None:
+        """What admission would refuse, without taking anything (a dry run).
+
+        `held` is the stored Service on an update: what it holds is not in the way.
+        """
+        spec = svc.spec
+        already = _node_ports(held) if held is not None else frozenset()
+        new_ip = spec.cluster_ip not in ("", "None") and (held is None or held.spec.cluster_ip != spec.cluster_ip)
+        if new_ip:
+            if not self._ips.contains(spec.cluster_ip):
+                raise invalid_value("spec.clusterIP", spec.cluster_ip,
+                                    f"provided IP is not in the valid range. The range of valid IPs is {self._cidr}")
+            if not await self._ips.is_free(spec.cluster_ip):
+                raise invalid_value("spec.clusterIP", spec.cluster_ip, "provided IP is already allocated")
+        for index, port in enumerate(spec.ports if spec.type == "NodePort" else ()):
+            if port.node_port and port.node_port not in already:
+                if not self._ports.contains(port.node_port):
+                    raise invalid_value(f"spec.ports[{index}].nodePort", port.node_port,
+                                        "provided port is not in the valid range")
+                if not await self._ports.is_free(port.node_port):
+                    raise invalid_value(f"spec.ports[{index}].nodePort", port.node_port,
+                                        "provided port is already allocated")
 
     async def _take_ip(self, requested: str, owner: str) -> str:
         if requested and not self._ips.contains(requested):
@@ -168,3 +200,58 @@ class ServiceAllocation(AdmissionPlugin):
 
 def _node_ports(svc: Message) -> frozenset:
     return frozenset(p.node_port for p in svc.spec.ports if p.node_port)
+
+
+class ServiceAccountAdmission(AdmissionPlugin):
+    """Pods run as a service account (`default` unless named) with its token mounted.
+
+    The token Secret (api/serviceaccounts.py) is mounted read-only at the path
+    Kubernetes uses in every container, unless the pod or its account turns
+    automounting off, or the pod mounts something there itself. The account
+    need not exist yet: the kubelet waits for the Secret as for any secret
+    volume. Mirror pods are left alone, as in Kubernetes.
+    """
+
+    def __init__(self, accounts_cache):
+        self._accounts = accounts_cache
+
+    async def admit_create(self, pod: Message, *, dry_run: bool = False) -> None:
+        if MIRROR_POD_ANNOTATION in pod.metadata.annotations:
+            return
+        spec = pod.spec
+        spec.service_account_name = spec.service_account_name or serviceaccounts.DEFAULT_ACCOUNT
+        if not self._automount(pod):
+            return
+        containers = [*spec.init_containers, *spec.containers]
+        if any(m.mount_path == serviceaccounts.MOUNT_PATH for c in containers for m in c.volume_mounts):
+            return
+        volume = serviceaccounts.token_secret_name(spec.service_account_name)
+        if any(v.name == volume for v in spec.volumes):
+            return
+        spec.volumes.add(name=volume, secret={"secret_name": volume, "default_mode": 0o644})
+        for container in containers:
+            container.volume_mounts.add(name=volume, mount_path=serviceaccounts.MOUNT_PATH, read_only=True)
+
+    async def admit_update(self, new: Message, old: Message, *, dry_run: bool = False) -> None:
+        """Keep what admission added when an update leaves it out (a re-applied manifest)."""
+        spec, kept = new.spec, old.spec
+        spec.service_account_name = spec.service_account_name or kept.service_account_name
+        volume = serviceaccounts.token_secret_name(kept.service_account_name)
+        token_volume = next((v for v in kept.volumes if v.name == volume), None)
+        if token_volume is None:
+            return
+        if not any(v.name == volume for v in spec.volumes):
+            spec.volumes.append(token_volume)
+        kept_mounts = {c.name: [m for m in c.volume_mounts if m.name == volume]
+                       for c in (*kept.init_containers, *kept.containers)}
+        for container in (*spec.init_containers, *spec.containers):
+            if not any(m.name == volume for m in container.volume_mounts):
+                container.volume_mounts.extend(kept_mounts.get(container.name, []))
+
+    def _automount(self, pod: Message) -> bool:
+        if pod.spec.HasField("automount_service_account_token"):
+            return pod.spec.automount_service_account_token
+        account = self._accounts.get(self._accounts.kind.key(pod.metadata.namespace, pod.spec.service_account_name))
+        if account is not None and account.obj.HasField("automount_service_account_token"):
+            return account.obj.automount_service_account_token
+        return True

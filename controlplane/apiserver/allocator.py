@@ -39,6 +39,9 @@ class Allocator:
         except ValueError:
             return False
 
+    async def is_free(self, value) -> bool:
+        return await self._store.get(self._key(self._parse(value))) is None
+
     async def allocate(self, owner: str, value=None) -> str:
         """Take `value` (AlreadyAllocated if held) or, with None, any free value."""
         if value is not None:

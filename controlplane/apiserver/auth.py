@@ -1,11 +1,14 @@
 """Who is calling (authentication) and may they do it (authorization).
 
-Callers present a bearer token in the `authorization` metadata. Tokens live in
-DATA/tokens, in Kubernetes' static token file format (`token,user,uid,"g1,g2"`).
-Two are made on first start: the admin's (group system:masters) and the node
-join token's secret (group system:nodes). Authorization is a fixed table of
-what each group may do, small on purpose: the admin may do everything; nodes
-may read everything and write only what a kubelet writes.
+Callers present a bearer token in the `authorization` metadata. Static tokens
+live in DATA/tokens, in Kubernetes' static token file format
+(`token,user,uid,"g1,g2"`); two are made on first start: the admin's (group
+system:masters) and the node join token's secret (group system:nodes).
+Service account tokens (api/serviceaccounts.py) are checked against their
+Secret in the watch cache. Authorization is a fixed table of what each group
+may do, small on purpose: the admin may do everything; nodes may read
+everything and write only what a kubelet writes; a service account may read
+its own namespace, Secrets excepted.
 """
 import contextvars
 import csv
@@ -18,8 +21,11 @@ import secrets
 
 import grpc
 
+from controlplane.api import serviceaccounts
+
 ADMIN_GROUP = "system:masters"
 NODES_GROUP = "system:nodes"
+SERVICE_ACCOUNTS_GROUP = "system:serviceaccounts"
 
 READ_VERBS = frozenset({"get", "list", "watch"})
 
@@ -63,6 +69,31 @@ class TokenFile:
         return found
 
 
+class ServiceAccountTokens:
+    """Tokens of service accounts, checked against the Secret each names (in the watch cache)."""
+
+    def __init__(self, secrets_cache, accounts_cache):
+        self._secrets = secrets_cache
+        self._accounts = accounts_cache
+
+    def authenticate(self, token: str) -> User | None:
+        named = serviceaccounts.parse_token(token)
+        if named is None:
+            return None
+        namespace, secret_name = named
+        secret = self._secrets.get(self._secrets.kind.key(namespace, secret_name))
+        if secret is None:
+            return None
+        account_name = secret.obj.metadata.annotations.get(serviceaccounts.NAME_ANNOTATION, "")
+        account = self._accounts.get(self._accounts.kind.key(namespace, account_name))
+        if account is None or not serviceaccounts.token_is_current(secret.obj, account.obj):
+            return None
+        if not hmac.compare_digest(secret.obj.data["token"], token.encode()):
+            return None
+        return User(f"system:serviceaccount:{namespace}:{account_name}",
+                    (SERVICE_ACCOUNTS_GROUP, f"{SERVICE_ACCOUNTS_GROUP}:{namespace}"))
+
+
 def bearer_token(metadata) -> str | None:
     for key, value in metadata or ():
         if key == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
@@ -79,12 +110,18 @@ _NODE_WRITES = {
 }
 
 
-def allowed(user: User, verb: str, kind: str) -> bool:
-    """May `user` do `verb` (get/list/watch/create/update/update_status/delete/bind) on `kind`?"""
+def allowed(user: User, verb: str, kind: str, namespace: str) -> bool:
+    """May `user` do `verb` (get/list/watch/create/update/...) on `kind` in `namespace`?
+
+    namespace is "" for a cluster-scoped kind or a request across all namespaces.
+    """
     if ADMIN_GROUP in user.groups:
         return True
     if NODES_GROUP in user.groups:
         return verb in READ_VERBS or verb in _NODE_WRITES.get(kind, ())
+    if SERVICE_ACCOUNTS_GROUP in user.groups:
+        own = f"{SERVICE_ACCOUNTS_GROUP}:{namespace}"
+        return verb in READ_VERBS and kind != "Secret" and bool(namespace) and own in user.groups
     return False
 
 
@@ -97,16 +134,21 @@ _ANONYMOUS_PREFIXES = ("/grpc.health.v1.Health/",)
 class AuthInterceptor(grpc.aio.ServerInterceptor):
     """Authenticate every call but health checks; reject anonymous ones."""
 
-    def __init__(self, tokens: "TokenFile"):
-        self._tokens = tokens
+    def __init__(self, authenticators):
+        self._authenticators = tuple(authenticators)  # each: authenticate(token) -> User | None
+
+    def authenticate(self, token: str | None) -> User | None:
+        for authenticator in self._authenticators if token else ():
+            user = authenticator.authenticate(token)
+            if user is not None:
+                return user
+        return None
 
     async def intercept_service(self, continuation, details):
         handler = await continuation(details)
         if handler is None or details.method.startswith(_ANONYMOUS_PREFIXES):
             return handler
-        token = bearer_token(details.invocation_metadata)
-        user = self._tokens.authenticate(token) if token else None
-        return _wrap(handler, user)
+        return _wrap(handler, self.authenticate(bearer_token(details.invocation_metadata)))
 
 
 def _wrap(handler: grpc.RpcMethodHandler, user: User | None) -> grpc.RpcMethodHandler:

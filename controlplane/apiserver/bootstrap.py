@@ -21,6 +21,9 @@ from controlplane.client.join import make_join_token
 
 ADMIN_USER = auth.User("admin", (auth.ADMIN_GROUP,))
 NODE_USER = auth.User("system:node", (auth.NODES_GROUP,))
+# The control plane's own components, each with its own identity (in events, in logs).
+COMPONENT_USERS = [auth.User(name, (auth.ADMIN_GROUP,))
+                   for name in ("system:kube-controller-manager", "system:kube-scheduler")]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +35,7 @@ class Credentials:
     admin_token: str
     join_token: str
     agent_client_cert: tuple[bytes, bytes]  # (cert, key) presented to node agents
+    component_tokens: dict[str, str]         # user name -> token, for COMPONENT_USERS
 
 
 def prepare(data_dir: pathlib.Path, *, names: list[str]) -> Credentials:
@@ -44,8 +48,9 @@ def prepare(data_dir: pathlib.Path, *, names: list[str]) -> Credentials:
     token = make_join_token(tls.ca_hash(ca_pem), node_secret)
     (data_dir / "node-token").write_text(token + "\n")
     (data_dir / "node-token").chmod(0o600)
+    components = {u.name: tokens.token_for(u.name) or tokens.add(u) for u in COMPONENT_USERS}
     return Credentials(ca_pem, cert_pem, key_pem, tokens, admin_token, token,
-                       tls.ensure_client_cert(data_dir / "tls", APISERVER_CLIENT_CN))
+                       tls.ensure_client_cert(data_dir / "tls", APISERVER_CLIENT_CN), components)
 
 
 def write_admin_config(data_dir: pathlib.Path, creds: Credentials, server: str,

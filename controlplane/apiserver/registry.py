@@ -137,7 +137,8 @@ class Registry:
         obj, _ = await self._read(namespace, name)
         return obj
 
-    async def create(self, obj: Message) -> Message:
+    async def create(self, obj: Message, *, dry_run: bool = False) -> Message:
+        """Store a new object; with dry_run, every check and no write (the object as it would be)."""
         self._check_type(obj)
         self._scope(obj)
         meta = obj.metadata
@@ -152,12 +153,18 @@ class Registry:
         meta.generation = 1
         strategy.prepare_for_create(self.kind, obj)
         defaults.apply_defaults(obj)
+        key = self.kind.key(meta.namespace, meta.name)
         for plugin in self.admission:
-            await plugin.admit_create(obj)
+            await plugin.admit_create(obj, dry_run=dry_run)
+        if dry_run:
+            self._validate(obj)
+            if await self.store.get(key) is not None:
+                raise errors.already_exists(self.kind, meta.name)
+            return obj
         try:
             self._validate(obj)
-            result = await self.store.put(self.kind.key(meta.namespace, meta.name), encode(obj),
-                                          expect_mod_revision=0, lease=await self._lease_for(obj))
+            result = await self.store.put(key, encode(obj), expect_mod_revision=0,
+                                          lease=await self._lease_for(obj))
             if not result.succeeded:
                 raise errors.already_exists(self.kind, meta.name)
         except BaseException:
@@ -174,8 +181,10 @@ class Registry:
         for plugin in self.admission:
             await plugin.release(obj)
 
-    async def update(self, obj: Message, *, status_only: bool = False) -> Message:
+    async def update(self, obj: Message, *, status_only: bool = False, dry_run: bool = False) -> Message:
         """Replace an object; with status_only, only its status (the status subresource).
+
+        With dry_run: every check, no write; the object as it would be stored.
 
         A resourceVersion in the request makes the update conditional on it
         (ABORTED if stale); without one the update applies to whatever is
@@ -192,10 +201,13 @@ class Registry:
             if not status_only:
                 defaults.apply_defaults(new)
                 for plugin in self.admission:
-                    await plugin.admit_update(new, old)
+                    await plugin.admit_update(new, old, dry_run=dry_run)
                 # After defaults: a request that leaves out what defaults fill in changes nothing.
                 if _content_without_meta_status(new) != _content_without_meta_status(old):
                     new.metadata.generation = old.metadata.generation + 1
+            if dry_run:
+                self._validate(new, old)
+                return new
             written = None
             try:
                 written = await self._write_update(new, old, kv)

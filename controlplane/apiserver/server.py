@@ -106,7 +106,8 @@ class APIServer:
         self.service_allocation = admission.ServiceAllocation(
             allocator.ip_allocator(self.store, self.options.service_cidr),
             allocator.port_allocator(self.store, range(low, high + 1)), service_cidr=self.options.service_cidr)
-        plugins = {"Service": [lifecycle, self.service_allocation]}
+        plugins = {"Service": [lifecycle, self.service_allocation],
+                   "Pod": [lifecycle, admission.ServiceAccountAdmission(self.caches["ServiceAccount"])]}
         for kind in KINDS.values():
             if kind.name == "Namespace":
                 registry = namespaces
@@ -126,8 +127,9 @@ class APIServer:
                     raise
 
     def _build_grpc(self) -> grpc.aio.Server:
-        server = grpc.aio.server(interceptors=[auth.AuthInterceptor(self.credentials.tokens)],
-                                 options=_GRPC_OPTIONS)
+        authenticators = [self.credentials.tokens,
+                          auth.ServiceAccountTokens(self.caches["Secret"], self.caches["ServiceAccount"])]
+        server = grpc.aio.server(interceptors=[auth.AuthInterceptor(authenticators)], options=_GRPC_OPTIONS)
         names = []
         self.agents = Agents(self.credentials.agent_client_cert)
         pod_streams = PodStreams(self.registries["Pod"], self.registries["Node"], self.agents)

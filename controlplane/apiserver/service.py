@@ -19,9 +19,18 @@ from controlplane.apiserver.registry import Registry, decode
 from controlplane.apiserver.watchcache import WatchCache, WatchClosed
 from controlplane.store import CompactedError
 
-def _authorize(kind: Kind, verb: str) -> None:
+def _request_namespace(kind: Kind, request) -> str:
+    """The namespace a request acts in; "" for cluster-scoped kinds, all namespaces, or a stream."""
+    if not kind.namespaced:
+        return ""
+    if hasattr(request, "metadata"):
+        return request.metadata.namespace or "default"
+    return getattr(request, "namespace", "")
+
+
+def _authorize(kind: Kind, verb: str, request) -> None:
     user = auth.current_user.get()
-    if not auth.allowed(user, verb, kind.name):
+    if not auth.allowed(user, verb, kind.name, _request_namespace(kind, request)):
         raise errors.forbidden(f'User "{user.name}" cannot {verb} resource "{kind.plural}"')
 
 
@@ -61,6 +70,16 @@ def _decode_continue(token: str) -> tuple[int, str]:
         raise errors.invalid("continue: not a continue token this server issued") from None
 
 
+def _dry_run(context) -> bool:
+    """The `dry-run: All` request header (Kubernetes' dryRun=All): check everything, write nothing."""
+    for key, value in context.invocation_metadata() or ():
+        if key == "dry-run":
+            if value != "All":
+                raise errors.invalid(f'dry-run: must be "All", not "{value}"')
+            return True
+    return False
+
+
 def _parse_rv(value: str) -> int:
     try:
         rv = int(value or 0)
@@ -79,19 +98,19 @@ class KindService:
         self.registry = registry
         self.cache = cache
 
-    async def create(self, request):
-        return await self.registry.create(request)
+    async def create(self, request, context):
+        return await self.registry.create(request, dry_run=_dry_run(context))
 
-    async def get(self, request: meta_pb2.GetRequest):
+    async def get(self, request: meta_pb2.GetRequest, context):
         return await self.registry.get(_namespace(self.kind, request.namespace), request.name)
 
-    async def update(self, request):
-        return await self.registry.update(request)
+    async def update(self, request, context):
+        return await self.registry.update(request, dry_run=_dry_run(context))
 
-    async def update_status(self, request):
-        return await self.registry.update(request, status_only=True)
+    async def update_status(self, request, context):
+        return await self.registry.update(request, status_only=True, dry_run=_dry_run(context))
 
-    async def delete(self, request: meta_pb2.DeleteRequest):
+    async def delete(self, request: meta_pb2.DeleteRequest, context):
         grace = request.grace_period_seconds if request.HasField("grace_period_seconds") else None
         return await self.registry.delete(
             _namespace(self.kind, request.namespace), request.name, grace_period_seconds=grace,
@@ -99,7 +118,7 @@ class KindService:
             precondition_uid=request.preconditions.uid,
             precondition_resource_version=request.preconditions.resource_version)
 
-    async def bind(self, request: core_pb2.Binding):
+    async def bind(self, request: core_pb2.Binding, context):
         if request.target.kind not in ("", "Node"):
             raise errors.invalid(f'target.kind: must be "Node", not "{request.target.kind}"')
         if not request.target.name:
@@ -107,7 +126,7 @@ class KindService:
         return await self.registry.bind(request.metadata.namespace or "default",
                                         request.metadata.name, request.target.name)
 
-    async def list(self, request: meta_pb2.ListRequest) -> bytes:
+    async def list(self, request: meta_pb2.ListRequest, context) -> bytes:
         _namespace(self.kind, request.namespace)
         match = _filter(self.kind, request)
         if request.limit > 0 or request.continue_token or request.resource_version not in ("", "0"):
@@ -170,8 +189,8 @@ class KindService:
 def _unary(service: KindService, verb: str, fn, deserializer, serializer):
     async def handler(request, context):
         try:
-            _authorize(service.kind, verb)
-            return await fn(request)
+            _authorize(service.kind, verb, request)
+            return await fn(request, context)
         except errors.ApiError as e:
             await context.abort(e.code, e.message)
     return grpc.unary_unary_rpc_method_handler(handler, request_deserializer=deserializer,
@@ -181,7 +200,7 @@ def _unary(service: KindService, verb: str, fn, deserializer, serializer):
 def _streaming(service: KindService, verb: str, fn):
     async def handler(request_or_requests, context):
         try:
-            _authorize(service.kind, verb)
+            _authorize(service.kind, verb, request_or_requests)
             async for item in fn(request_or_requests, context):
                 yield item
         except errors.ApiError as e:

@@ -1,7 +1,7 @@
 """`cox apply -f FILE|DIR|-`: create each object, or update it when it exists.
 
-All documents are read, parsed and validated before the first write, so a
-bad document anywhere changes nothing. Then, in file order, each object is
+All documents are read, parsed and checked by the server (dry runs) before
+the first write, so a bad document anywhere changes nothing. Then, in file order, each object is
 created, or laid over the live one (see overlay) and updated on the live
 resourceVersion; the output is kubectl's: `pod/web created`, `configured`
 or `unchanged` (the server found nothing to change).
@@ -9,7 +9,7 @@ or `unchanged` (the server found nothing to change).
 from google.protobuf.message import Message
 
 from controlplane.api.errors import InvalidError
-from controlplane.cli import common, manifests, overlay, precheck
+from controlplane.cli import common, manifests, overlay
 from controlplane.cli.printing.formats import resource_name
 from controlplane.client import errors
 
@@ -44,19 +44,28 @@ async def run(args) -> int:
 
 
 async def _check_all(client, items: list[manifests.Manifest]) -> None:
-    """ManifestsInvalid with every problem, unless every manifest would be accepted.
+    """ManifestsInvalid with every problem, unless the server would accept every manifest.
 
-    An object named twice is checked the second time against what the first
-    manifest will have made of it.
+    Each is a dry run of the create or update it will be. An object named
+    twice is checked the second time against what the first manifest will
+    have made of it.
     """
     problems, planned = [], {}
     for manifest in items:
+        resource = client.resource(manifest.kind)
         key = (manifest.kind.name, manifest.namespace, manifest.name)
-        live = planned[key] if key in planned else await _live(client.resource(manifest.kind), manifest)
+        live, exists = planned[key] if key in planned else (None, None)
+        if exists is None:
+            live = await _live(resource, manifest)
+            exists = live is not None
+        desired = _desired(manifest, live)
         try:
-            planned[key] = precheck.check(_desired(manifest, live), live)
-        except InvalidError as e:
+            result = await (resource.update(desired, dry_run=True) if exists
+                            else resource.create(desired, dry_run=True))
+        except errors.ApiError as e:
             problems.append(manifests.where(manifest, e))
+            continue
+        planned[key] = (result, exists)
     if problems:
         raise manifests.ManifestsInvalid(problems)
 

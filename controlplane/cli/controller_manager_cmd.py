@@ -17,6 +17,12 @@ _DEFAULTS = ControllerOptions()
 def register(sub) -> None:
     p = sub.add_parser("controller-manager", help="run the controllers (node lifecycle, replicaset, ...)")
     common.add_config_option(p)
+    add_controller_options(p)
+    p.set_defaults(func=run)
+
+
+def add_controller_options(p) -> None:
+    """The controllers' flags, shared with `cox server`, which runs them too."""
     p.add_argument("--controllers", default=",".join(CONTROLLERS),
                    help=f"comma-separated controllers to run (default: all: {','.join(CONTROLLERS)})")
     p.add_argument("--leader-elect", default="true", choices=("true", "false"),
@@ -37,7 +43,6 @@ def register(sub) -> None:
                    help="pod addresses, cut into one subnet per node (default 10.244.0.0/16)")
     p.add_argument("--node-cidr-mask-size", type=int, default=_DEFAULTS.node_cidr_mask_size)
     p.add_argument("--job-backoff-seconds", type=float, default=_DEFAULTS.job_backoff_seconds)
-    p.set_defaults(func=run)
 
 
 def options_from(args) -> ControllerOptions:

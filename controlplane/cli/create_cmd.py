@@ -1,9 +1,8 @@
 """`cox create -f FILE` (create only, never update) and `cox create namespace NAME`."""
 import argparse
 
-from controlplane.api.errors import InvalidError
 from controlplane.api.kinds import KINDS
-from controlplane.cli import common, manifests, precheck
+from controlplane.cli import common, manifests
 from controlplane.cli.printing.formats import resource_name
 from controlplane.client import errors
 
@@ -26,16 +25,16 @@ async def run(args) -> int:
     if not args.filename:
         raise common.CommandError("must specify -f FILE, or what to create: cox create namespace NAME")
     items = manifests.load(args.filename, namespace=args.namespace)
-    problems = []
-    for manifest in items:
-        try:
-            precheck.check(manifest.obj)
-        except InvalidError as e:
-            problems.append(manifests.where(manifest, e))
-    if problems:
-        raise manifests.ManifestsInvalid(problems)
     failed = False
     async with common.connect(args) as client:
+        problems = []
+        for manifest in items:  # dry runs first: a bad document anywhere creates nothing
+            try:
+                await client.resource(manifest.kind).create(manifest.obj, dry_run=True)
+            except errors.ApiError as e:
+                problems.append(manifests.where(manifest, e))
+        if problems:
+            raise manifests.ManifestsInvalid(problems)
         for manifest in items:
             try:
                 created = await client.resource(manifest.kind).create(manifest.obj)

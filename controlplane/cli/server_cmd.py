@@ -1,10 +1,23 @@
-"""`cox server`: the control plane in one process (API server now; scheduler and controllers join it)."""
+"""`cox server`: the control plane in one process, as k3s does it.
+
+The API server, and beside it the controller manager and the scheduler, each
+a client of the API server over loopback with its own identity, exactly as
+when run alone (`cox controller-manager`, `cox scheduler`). Both are leader
+elected, so several `cox server`s over one etcd never act twice.
+"""
 import asyncio
+import contextlib
+import logging
 import pathlib
 import signal
 
 from controlplane.apiserver.server import APIServer, ServerOptions
+from controlplane.cli import controller_manager_cmd
+from controlplane.client import Client, ClientConfig
 from controlplane.client.config import default_path
+from controlplane.controllers.manager import ControllerManager
+
+log = logging.getLogger(__name__)
 
 
 def register(sub) -> None:
@@ -21,10 +34,20 @@ def register(sub) -> None:
                    help="NodePort range (default 30000-32767)")
     p.add_argument("--no-user-config", action="store_true",
                    help=f"do not write the admin client config to {default_path()}")
+    p.add_argument("--disable-controller-manager", action="store_true",
+                   help="run no controllers here (run `cox controller-manager` elsewhere)")
+    controller_manager_cmd.add_controller_options(p)
     p.set_defaults(func=run)
 
 
+def _component_client(server: APIServer, user: str) -> Client:
+    creds = server.credentials
+    return Client(ClientConfig(server=server.address, ca=creds.ca_pem.decode(),
+                               token=creds.component_tokens[user]))
+
+
 async def run(args) -> int:
+    controller_options = controller_manager_cmd.options_from(args)
     server = APIServer(ServerOptions(
         data_dir=args.data_dir, listen=args.listen, datastore=args.datastore, tls_sans=args.tls_san,
         service_cidr=args.service_cidr, node_port_range=args.service_node_port_range,
@@ -35,6 +58,14 @@ async def run(args) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    async with contextlib.AsyncExitStack() as components:
+        tasks = []
+        if not args.disable_controller_manager:
+            client = await components.enter_async_context(
+                _component_client(server, "system:kube-controller-manager"))
+            tasks.append(asyncio.create_task(ControllerManager(client, controller_options).run(stop),
+                                             name="controller-manager"))
+        await stop.wait()
+        await asyncio.gather(*tasks, return_exceptions=True)
     await server.stop()
     return 0

@@ -138,7 +138,6 @@ class NodeLifecycleController(Controller):
 
     def __init__(self, ctx: Context):
         super().__init__(ctx)
-        opts = ctx.options
         self.nodes = ctx.informers.informer("Node")
         self.leases = ctx.informers.informer("Lease", namespace=NODE_LEASE_NAMESPACE)
         self.pods = ctx.informers.informer("Pod")

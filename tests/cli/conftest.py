@@ -12,7 +12,9 @@ _numbers = itertools.count()
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    process = ServerProcess(tmp_path_factory.mktemp("cli") / "data").start()
+    # No controllers: these tests check what the CLI prints for objects they alone write.
+    process = ServerProcess(tmp_path_factory.mktemp("cli") / "data",
+                            extra_args=["--disable-controller-manager"]).start()
     yield process
     process.stop()
 

@@ -1,5 +1,5 @@
 """A default ServiceAccount in every namespace, with a token Secret."""
-from controlplane.controllers import serviceaccount as sa
+from controlplane.api import serviceaccounts as sa
 from tests.controllers.support import eventually
 from tests.support.objects import namespace
 
