@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import importlib.util
 import ipaddress
 import json
 import os
@@ -38,10 +37,6 @@ from localcluster.procs import Proc
 
 CODE_ROOT = Path(__file__).resolve().parents[1]   # the checkout (or site-packages) these modules came from
 AGENT_PORT = 10250
-CONTROL_PLANE_CLIENTS = {   # command -> its module; each runs beside `cox server` with the admin config
-    "controller-manager": "controlplane.cli.controller_manager_cmd",
-    "scheduler": "controlplane.cli.scheduler_cmd",
-}
 
 
 @dataclass
@@ -59,7 +54,7 @@ class ClusterState:
     subnet: str
     host_ip: str
     port: int = 0
-    control_plane: dict[str, Proc] = field(default_factory=dict)   # "server", "controller-manager", ...
+    server: Proc | None = None   # `cox server`: API server, controller manager, scheduler
     nodes: list[NodeState] = field(default_factory=list)
     agents: bool = True
 
@@ -72,7 +67,7 @@ class ClusterState:
         data = {
             "name": self.name, "state_dir": self.state_dir, "subnet": self.subnet, "host_ip": self.host_ip,
             "port": self.port, "agents": self.agents,
-            "control_plane": {k: p.to_json() for k, p in self.control_plane.items()},
+            "server": self.server and self.server.to_json(),
             "nodes": [{"name": n.name, "ip": n.ip, "dockerd": n.dockerd and n.dockerd.to_json(),
                        "agent": n.agent and n.agent.to_json()} for n in self.nodes]}
         tmp = layout.state_file.with_suffix(".tmp")
@@ -90,15 +85,15 @@ class ClusterState:
             return Proc.from_json(d) if d else None
         return cls(name=data["name"], state_dir=data["state_dir"], subnet=data["subnet"], host_ip=data["host_ip"],
                    port=data["port"], agents=data["agents"],
-                   control_plane={k: Proc.from_json(v) for k, v in data["control_plane"].items()},
+                   server=proc(data["server"]),
                    nodes=[NodeState(n["name"], n["ip"], proc(n["dockerd"]), proc(n["agent"])) for n in data["nodes"]])
 
     def daemons(self) -> list[Proc | None]:
-        return [*self.control_plane.values(), *(n.dockerd for n in self.nodes),
+        return [self.server, *(n.dockerd for n in self.nodes),
                 *(n.agent for n in self.nodes if self.agents)]
 
     def healthy(self) -> bool:
-        return bool(self.control_plane) and all(p is not None and procs.alive(p) for p in self.daemons())
+        return all(p is not None and procs.alive(p) for p in self.daemons())
 
 
 @dataclass(frozen=True)
@@ -166,18 +161,9 @@ def _free_port(host: str) -> int:
         return s.getsockname()[1]
 
 
-def _env(**extra: str) -> dict:
+def _env() -> dict:
     """This checkout's code for every process we start, whatever the caller's PYTHONPATH."""
-    return dict(os.environ, PYTHONPATH=str(CODE_ROOT), **extra)
-
-
-def _cox(*args: str) -> list[str]:
-    return [sys.executable, "-m", "controlplane.cli", *args]
-
-
-def _control_plane_clients() -> list[str]:
-    """The control plane commands besides `cox server` that this cox has."""
-    return [command for command, module in CONTROL_PLANE_CLIENTS.items() if importlib.util.find_spec(module)]
+    return dict(os.environ, PYTHONPATH=str(CODE_ROOT))
 
 
 def _create(layout: Layout, count: int, *, timeout: float, agents: bool,
@@ -196,19 +182,15 @@ def _create(layout: Layout, count: int, *, timeout: float, agents: bool,
         hostnet.create_node(layout, node.name, address=node.ip, prefixlen=subnet.prefixlen)
 
     state.port = _free_port(host_ip)
-    state.control_plane["server"] = procs.spawn(
-        _cox("server", "--data-dir", str(layout.server_dir), "--listen", state.server_address,
-             "--tls-san", host_ip, "--no-user-config"),
+    state.server = procs.spawn(
+        [sys.executable, "-m", "controlplane.cli", "server", "--data-dir", str(layout.server_dir),
+         "--listen", state.server_address, "--tls-san", host_ip, "--no-user-config"],
         log_path=layout.log_path("server"), env=_env())
     state.save(layout)
     for node in state.nodes:
         node.dockerd = dockerd.start(layout, node.name)
         state.save(layout)
     _wait_server(layout, state, deadline)
-    for command in _control_plane_clients():
-        state.control_plane[command] = procs.spawn(_cox(command), log_path=layout.log_path(command),
-                                                   env=_env(COX_CONFIG=str(layout.admin_config)))
-        state.save(layout)
     for node in state.nodes:
         dockerd.wait_ready(layout, node.name, node.dockerd, timeout=max(1.0, deadline - time.monotonic()))
     _load_images(layout, state)
@@ -229,10 +211,9 @@ def _create(layout: Layout, count: int, *, timeout: float, agents: bool,
 
 
 def _wait_server(layout: Layout, state: ClusterState, deadline: float) -> None:
-    server = state.control_plane["server"]
     while not (layout.admin_config.exists() and (layout.server_dir / "node-token").exists()
                and _port_open(state.host_ip, state.port)):
-        if not procs.alive(server):
+        if not procs.alive(state.server):
             raise RuntimeError(f"cox server exited: {_tail(layout.log_path('server'))}")
         if time.monotonic() > deadline:
             raise TimeoutError(f"cox server not up: {_tail(layout.log_path('server'))}")
@@ -310,8 +291,8 @@ def down(name: str, *, state_dir: Path | None = None, run_root: Path = RUN_ROOT)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(node_names))) as pool:
         list(pool.map(lambda n: dockerd.stop(layout, n, by_name[n].dockerd if n in by_name else None),
                       sorted(node_names)))
-    for proc in reversed(list(state.control_plane.values()) if state else []):
-        procs.stop(proc, grace=10)
+    if state and state.server:
+        procs.stop(state.server, grace=10)
     for node in sorted(node_names):
         hostnet.remove_netns(layout.node_netns(node))
     hostnet.remove_netns(layout.switch_netns)

@@ -62,7 +62,7 @@ def test_up_twice_is_one_cluster_and_down_removes_everything(names, tmp_path):
     down = cox_local("down", "--name", name, home=tmp_path)
     assert down.returncode == 0 and "removed" in down.stdout
     assert leftovers(name, state_dir) == []
-    assert all(not procs.alive(procs.Proc.from_json(p)) for p in state["control_plane"].values())
+    assert not procs.alive(procs.Proc.from_json(state["server"]))
     assert "nothing to remove" in cox_local("down", "--name", name, home=tmp_path).stdout
 
 
