@@ -3,12 +3,14 @@
 Only Service ports whose info or endpoints differ are rendered again (both
 their old and their new share of the table), and only the differences become
 commands: map and set elements added or removed, per-service chains created,
-flushed and refilled, or deleted, affinity sets created or deleted. One
-endpoint change among 10,000 Services is a handful of commands.
+flushed and refilled, or deleted, affinity sets created or deleted, and a pick
+chain (re)created when a Service port is the first to need it. A replaced
+endpoint is element changes alone; an endpoint more or fewer also rewrites
+the one rule of its Service's chain.
 
 Unchanged entries are normally the very same objects in both states (the
-proxier builds a new state by replacing what changed), so the scan is mostly
-identity checks.
+proxier builds a new state by replacing what changed), so a full scan is
+mostly identity checks; told which names may have changed, it is not needed.
 
 Also here: which UDP conntrack entries a change leaves pointing at the wrong
 place (see conntrack.py for why that matters).
@@ -16,7 +18,7 @@ place (see conntrack.py for why that matters).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Hashable
+from typing import Hashable, Iterable
 
 from agent.proxy import names as n
 from agent.proxy import nftjson as j
@@ -24,19 +26,26 @@ from agent.proxy.model import ProxyState, ServicePortName
 from agent.proxy.render import NO_RULES, Elements, ServiceRules, ready_sorted, render_service
 
 
-def changed_names(old: ProxyState, new: ProxyState) -> list[ServicePortName]:
+def changed_names(old: ProxyState, new: ProxyState,
+                  candidates: Iterable[ServicePortName] | None = None) -> list[ServicePortName]:
     """Service ports whose info or endpoints differ between the two states (endpoints of a
-    name that is no Service port in either state program nothing, so they do not count)."""
+    name that is no Service port in either state program nothing, so they do not count).
+    candidates: the only names that may differ, when the caller knows (the proxy's controller
+    does: it replaces one object's share at a time); None: any, and all are compared."""
     if old.services is new.services and old.endpoints is new.endpoints:
         return []
-    changed = list(old.services.keys() - new.services.keys())
-    for name, now in new.services.items():
-        was = old.services.get(name)
+    if candidates is None:
+        changed = list(old.services.keys() - new.services.keys())
+        candidates = new.services.keys()
+    else:
+        changed = []
+    for name in candidates:
+        was, now = old.services.get(name), new.services.get(name)
         if was is not now and was != now:
             changed.append(name)
             continue
         before, after = old.endpoints.get(name, ()), new.endpoints.get(name, ())
-        if before is not after and before != after:
+        if now is not None and before is not after and before != after:
             changed.append(name)
     return sorted(changed)
 
@@ -60,14 +69,11 @@ def diff_transaction(table: str, old: ProxyState, new: ProxyState,
     t = j.Table(table)
     add_sets, del_sets = {}, []
     add_chains, refill, del_chains = [], {}, []
+    ensure: dict[str, list[j.Rule]] = {}
     add_elems: Elements = {}
     del_elems: dict[str, list[Hashable]] = {}
-    old_ips: set[str] = set()
-    new_ips: set[str] = set()
     for name in changed_names(old, new) if changed is None else changed:
         before, after = _rules(old, name), _rules(new, name)
-        old_ips |= before.endpoint_ips
-        new_ips |= after.endpoint_ips
         add_sets.update((s, d) for s, d in after.sets.items() if before.sets.get(s) != d)
         del_sets += [s for s, d in before.sets.items() if after.sets.get(s) != d]
         for chain, rules in after.chains.items():
@@ -77,22 +83,19 @@ def diff_transaction(table: str, old: ProxyState, new: ProxyState,
             elif before.chains[chain] != rules:
                 refill[chain] = rules
         del_chains += [c for c in before.chains if c not in after.chains]
+        # a pick chain new to this Service port may be new to the table: (re)create it whole
+        ensure.update((c, rules) for c, rules in after.pick_chains.items() if c not in before.pick_chains)
         for set_name in before.elements.keys() | after.elements.keys():
             was, now = before.elements.get(set_name, {}), after.elements.get(set_name, {})
             del_elems.setdefault(set_name, []).extend(k for k, v in was.items() if now.get(k, _ABSENT) != v)
             add_elems.setdefault(set_name, {}).update((k, v) for k, v in now.items() if was.get(k, _ABSENT) != v)
 
-    gone_ips = old_ips - new_ips
-    if gone_ips:  # still the endpoint of some other Service port?
-        gone_ips -= {ep.ip for name, eps in new.endpoints.items() for ep in eps
-                     if ep.ip in gone_ips and ep.ready and name in new.services}
-    del_elems[n.HAIRPIN] = [(ip, ip) for ip in sorted(gone_ips)]
-    add_elems[n.HAIRPIN] = {(ip, ip): None for ip in sorted(new_ips - old_ips)}
     del_elems[n.NODE_IPS] = sorted(old.node_ips - new.node_ips)
     add_elems[n.NODE_IPS] = dict.fromkeys(sorted(new.node_ips - old.node_ips))
 
+    refill.update(ensure)
     cmds = [t.add_set(s, d) for s, d in add_sets.items()]
-    cmds += [t.add_chain(c) for c in add_chains]
+    cmds += [t.add_chain(c) for c in [*add_chains, *ensure]]
     cmds += [t.flush_chain(c) for c in refill if c not in add_chains]
     cmds += [t.flush_chain(c) for c in del_chains]
     cmds += [t.add_rule(c, rule) for c, rules in refill.items() for rule in rules]

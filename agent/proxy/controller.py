@@ -20,9 +20,9 @@ from controlplane.client import Client, InformerFactory
 from controlplane.client.informer import key_of
 
 from agent.proxy import adapter
-from agent.proxy.applier import Applier
+from agent.proxy.applier import NetlinkApplier
 from agent.proxy.conntrack import ConntrackCleaner
-from agent.proxy.model import ProxyState
+from agent.proxy.model import ProxyState, ServicePortName
 from agent.proxy.names import table_name
 from agent.proxy.proxier import Proxier
 from agent.proxy.sink import ensure_service_sink
@@ -39,18 +39,20 @@ class ProxyController:
         self._watch(factory.informer("Endpoints"), "endpoints", adapter.endpoints_by_port)
         nodes = factory.informer("Node", field_selector=f"metadata.name={node_name}")
         nodes.add_handler(on_add=self._node, on_update=lambda _, new: self._node(new),
-                          on_delete=lambda _: self._publish(replace(self._state, node_ips=frozenset())))
+                          on_delete=lambda _: self._publish(replace(self._state, node_ips=frozenset()),
+                                                            changed=()))
         self._informers.append(nodes)
 
     def _watch(self, informer, field: str, share_of: Callable[[Message], dict]) -> None:
         def changed(obj: Message, share: dict) -> None:
             mapping = dict(getattr(self._state, field))
-            for name in self._shares[field].pop(key_of(obj), {}):
+            old_share = self._shares[field].pop(key_of(obj), {})
+            for name in old_share:
                 del mapping[name]
             mapping.update(share)
             if share:
                 self._shares[field][key_of(obj)] = share
-            self._publish(replace(self._state, **{field: mapping}))
+            self._publish(replace(self._state, **{field: mapping}), changed=[*old_share, *share])
 
         informer.add_handler(on_add=lambda obj: changed(obj, share_of(obj)),
                              on_update=lambda _, obj: changed(obj, share_of(obj)),
@@ -58,12 +60,14 @@ class ProxyController:
         self._informers.append(informer)
 
     def _node(self, node: Message) -> None:
-        self._publish(replace(self._state, node_ips=adapter.node_ips(node)))
+        self._publish(replace(self._state, node_ips=adapter.node_ips(node)), changed=())
 
-    def _publish(self, state: ProxyState) -> None:
+    def _publish(self, state: ProxyState, *, changed: list[ServicePortName]) -> None:
+        """changed: the Service ports whose entries this event replaced (node addresses are
+        compared by the diff whatever the event)."""
         self._state = state
         if self._synced:
-            self.proxier.update(state)
+            self.proxier.update(state, changed=changed)
 
     async def run(self) -> None:
         for informer in self._informers:
@@ -78,6 +82,10 @@ async def run_proxy(*, client: Client, node_name: str, service_cidr: str, netns:
                     full_sync_period: float = 3600.0) -> None:
     """Everything `cox agent` needs for the proxy: the sink, the table's proxier, the watch loop."""
     await asyncio.to_thread(ensure_service_sink, cidr=service_cidr, netns=netns)
-    proxier = Proxier(table=table_name(node_name), applier=Applier(netns=netns),
+    applier = NetlinkApplier(netns=netns)
+    proxier = Proxier(table=table_name(node_name), applier=applier,
                       conntrack=ConntrackCleaner(netns=netns), full_sync_period=full_sync_period)
-    await ProxyController(factory=InformerFactory(client), node_name=node_name, proxier=proxier).run()
+    try:
+        await ProxyController(factory=InformerFactory(client), node_name=node_name, proxier=proxier).run()
+    finally:
+        applier.close()

@@ -2,9 +2,11 @@
 
 Names live here, once, so the renderer, the change tracker and the tests
 spell them the same way. Per-service names are the readable identity itself
-(namespace/name/protocol/port, plus ip/port for an endpoint): Kubernetes'
+(namespace/name/protocol/port, plus ip/port for an affinity set): Kubernetes'
 name limits keep the longest under 200 characters, inside nft's 256, so no
-hash is needed to stay unique.
+hash is needed to stay unique. They are also plain nft identifiers (letters,
+digits, `-`, `_`, `.`, `/`; no nft keyword), so `nft list` output can be fed
+back to `nft -f` as it is.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ TABLE_PREFIX = "coxswain-proxy"
 # Regular chains shared by all services.
 SERVICES = "services"  # VIP and NodePort dispatch (verdict maps)
 NO_ENDPOINTS = "no-endpoints"  # services without ready endpoints -> REJECT
-REJECT = "reject"  # tcp reset / icmp port-unreachable
+REJECT = "refuse"  # tcp reset / icmp port-unreachable ("reject" is a word of nft's syntax)
 MARK_FOR_MASQUERADE = "mark-for-masquerade"
 MASQUERADING = "masquerading"
 
@@ -27,15 +29,17 @@ SERVICE_NODEPORTS = "service-nodeports"  # l4proto . nodePort : goto external ch
 NO_ENDPOINT_SERVICES = "no-endpoint-services"  # VIP . l4proto . port
 NO_ENDPOINT_NODEPORTS = "no-endpoint-nodeports"  # l4proto . nodePort
 NODE_IPS = "node-ips"  # addresses a NodePort answers on
-HAIRPIN = "hairpin"  # endpoint IP . same IP: a pod reached itself through a Service
+HAIRPIN = "hairpin"  # endpoint IP . same IP . VIP . l4proto . port: a pod reached itself through a Service
+SERVICE_ENDPOINTS = "service-endpoints"  # VIP . l4proto . port . slot : endpoint IP . port
+NODEPORT_ENDPOINTS = "nodeport-endpoints"  # l4proto . nodePort . slot : endpoint IP . port
 
 MASQUERADE_MARK = 0x4000
 
 # Per-service object name prefixes.
 SERVICE_CHAIN_PREFIX = "svc"
 EXTERNAL_CHAIN_PREFIX = "ext"
-ENDPOINT_CHAIN_PREFIX = "ep"
 AFFINITY_SET_PREFIX = "aff"
+PICK_CHAIN_PREFIX = "pick"  # shared by every Service port with the same protocol and endpoint count
 
 @dataclass(frozen=True)
 class BaseChain:
@@ -67,12 +71,13 @@ def service_chain(identity: str) -> str:
     return f"{SERVICE_CHAIN_PREFIX}-{identity}"
 
 
+def pick_chain(protocol: str, endpoints: int, *, nodeport: bool = False) -> str:
+    """The chain that DNATs to one of `endpoints` endpoints of any Service port (or NodePort)."""
+    return f"{PICK_CHAIN_PREFIX}-{'nodeport-' if nodeport else ''}{protocol}-{endpoints}"
+
+
 def external_chain(identity: str) -> str:
     return f"{EXTERNAL_CHAIN_PREFIX}-{identity}"
-
-
-def endpoint_chain(identity: str, ip: str, port: int) -> str:
-    return f"{ENDPOINT_CHAIN_PREFIX}-{identity}__{ip}/{port}"
 
 
 def affinity_set(identity: str, ip: str, port: int, timeout: int) -> str:

@@ -1,8 +1,12 @@
 """Builders for nft's JSON schema (libnftables-json(5)): expressions and commands.
 
-Plain dicts and lists, ready for `json.dumps({"nftables": commands})`. Only the
-pieces the proxy uses; each mirrors one nft construct so a reader can map the
-rendered JSON back to `nft list table` output.
+Plain dicts and lists. Only the pieces the proxy uses; each mirrors one nft
+construct so a reader can map the rendered commands back to `nft list table`
+output. One addition to the schema: a set or map declared by the expressions
+it is looked up with, nft's `typeof` (`{"typeof": key expression, "map": data
+expression}`), which nft 1.0.6's JSON cannot say and the endpoint maps need
+(their key ends in a `numgen` number). nlencode.py turns the commands into
+netlink messages; tests/proxy/nfttext.py into nft's own syntax.
 """
 from __future__ import annotations
 
@@ -61,21 +65,35 @@ def update_set(elem: Expr, set_name: str) -> Expr:
     return {"set": {"op": "update", "elem": elem, "set": f"@{set_name}"}}
 
 
+def dnat(addr: str, port: int) -> Expr:
+    return {"dnat": {"addr": addr, "port": port}}
+
+
+def dnat_map(key: Expr, map_name: str) -> Expr:
+    """DNAT to the address . port that `key` finds in map `map_name`."""
+    return {"dnat": {"family": "ip", "addr": {"map": {"key": key, "data": f"@{map_name}"}}}}
+
+
 DADDR = payload("ip", "daddr")
+CT_ORIGINAL_DADDR = {"ct": {"key": "ip daddr", "dir": "original"}}  # before DNAT: the Service's address
+CT_ORIGINAL_DPORT = {"ct": {"key": "proto-dst", "dir": "original"}}  # and its port
 SADDR = payload("ip", "saddr")
 DPORT = payload("th", "dport")
 L4PROTO = meta("l4proto")
 MARK = meta("mark")
 
 
-# -- set elements: keys are tuples (a concatenation) or single values; map values are chain names
+# -- set elements: keys are tuples (a concatenation) or single values; a map's value is a chain
+# name (a goto verdict) or a tuple (concatenated data); a set's is None
 
 def element_key(key: Hashable) -> Any:
     return concat(*key) if isinstance(key, tuple) else key
 
 
-def element(key: Hashable, target: str | None) -> Any:
-    return element_key(key) if target is None else [element_key(key), goto(target)]
+def element(key: Hashable, value: str | tuple | None) -> Any:
+    if value is None:
+        return element_key(key)
+    return [element_key(key), goto(value) if isinstance(value, str) else concat(*value)]
 
 
 # -- commands on one table

@@ -1,4 +1,5 @@
-"""The renderer: proxy state in, nft JSON out. Pure: no kernel, no clock, no I/O.
+"""The renderer: proxy state in, nft commands (JSON-shaped, nftjson.py) out. Pure: no kernel,
+no clock, no I/O.
 
 Two levels, so the change tracker can reuse the second:
 - `full_transaction(table, state)`: every command that rebuilds the table from
@@ -7,12 +8,32 @@ Two levels, so the change tracker can reuse the second:
   table (its chains with their rules, its affinity sets, its elements in the
   shared maps and sets), as data the change tracker can compare.
 
-Endpoint choice is a cascade of `numgen random mod k` rules (k = n, n-1, ...,
-1), which picks uniformly. The tidier anonymous `numgen ... vmap { ... }` makes
-one anonymous set per service, and the kernel finds a free anonymous set name
-by scanning every set in the table: quadratic, measured at 45 s for 10,000
-services (0.4 s for 1,000). The cascade costs a rule per endpoint per new
-connection, the same whatever the number of Services.
+A Service port's endpoints are elements of one map, `service-endpoints` (VIP .
+protocol . port . slot : endpoint address . port, one slot per ready
+endpoint), and its chain jumps to a chain shared by every Service port with
+the same protocol and number of endpoints, which picks and DNATs in one rule:
+`pick-tcp-3: dnat ip to ip daddr . meta l4proto . th dport . numgen random mod
+3 map @service-endpoints`. Why: the kernel re-checks the whole table (every
+chain reachable from a hook, through every verdict map element) whenever a
+transaction adds a rule that DNATs or jumps, which at 10,000 Services costs
+20 ms with a rule per endpoint; a transaction that only changes elements of a
+data map skips the check. So replacing an endpoint is a few element changes;
+only a change in the number of endpoints rewrites the one rule of the
+Service's chain. Why shared pick chains rather than the lookup in every
+Service's chain: each rule that looks a map up is a binding the kernel checks
+every new element against, so 10,000 lookups made a full sync quadratic (5 s).
+Measured on the 2-core VM; see README.md.
+
+A NodePort reaches the same endpoints through its own map, keyed by protocol
+and node port, because its packets carry the node's address, not the VIP.
+
+Session affinity needs to know which endpoint a connection got, to remember
+it: a Service port with affinity keeps one rule per endpoint instead (sticky
+lookups first, then a cascade of `numgen random mod k` draws for k = n..2 and
+the last endpoint, which picks uniformly, each recording the client in that
+endpoint's timeout set).
+The tidier anonymous `numgen ... vmap { ... }` per service is out: the kernel
+names each anonymous set by scanning every set in the table, 45 s for 10,000.
 """
 from __future__ import annotations
 
@@ -33,7 +54,13 @@ SHARED_SETS: dict[str, dict[str, Any]] = {
     n.NO_ENDPOINT_SERVICES: {"type": ["ipv4_addr", "inet_proto", "inet_service"]},
     n.NO_ENDPOINT_NODEPORTS: {"type": ["inet_proto", "inet_service"]},
     n.NODE_IPS: {"type": "ipv4_addr"},
-    n.HAIRPIN: {"type": ["ipv4_addr", "ipv4_addr"]},
+    n.HAIRPIN: {"type": ["ipv4_addr", "ipv4_addr", "ipv4_addr", "inet_proto", "inet_service"]},
+    # Declared by the expressions they are looked up with (the key ends in a numgen number, which
+    # has no type name); the numgen modulus here is only part of the declaration, any would do.
+    n.SERVICE_ENDPOINTS: {"typeof": j.concat(j.DADDR, j.L4PROTO, j.DPORT, j.numgen_random(2)),
+                          "map": j.concat(j.DADDR, j.DPORT)},
+    n.NODEPORT_ENDPOINTS: {"typeof": j.concat(j.L4PROTO, j.DPORT, j.numgen_random(2)),
+                           "map": j.concat(j.DADDR, j.DPORT)},
 }
 
 # The shared regular chains and their rules, declared as data.
@@ -60,12 +87,19 @@ SHARED_CHAINS: dict[str, list[j.Rule]] = {
          j.set_mark({"&": [j.MARK, 0xFFFFFFFF ^ n.MASQUERADE_MARK]}), {"masquerade": None}],
         # Hairpin: a pod sent to a Service and was chosen itself; after DNAT the packet runs
         # from its address to its address. Without masquerade the pod would answer itself
-        # directly and drop the reply as unknown. A set lookup instead of a rule per endpoint.
-        [j.in_set(j.concat(j.SADDR, j.DADDR), n.HAIRPIN), {"masquerade": None}],
+        # directly and drop the reply as unknown. A set lookup instead of a rule per endpoint,
+        # keyed by the Service port too (conntrack's original destination), so each Service
+        # port's elements are its own and a change never asks who else has an endpoint's address.
+        # One rule per protocol: nft types the original port only after a protocol match.
+        *([j.match(j.L4PROTO, protocol),
+           j.in_set(j.concat(j.SADDR, j.DADDR, j.CT_ORIGINAL_DADDR, j.L4PROTO, j.CT_ORIGINAL_DPORT), n.HAIRPIN),
+           {"masquerade": None}] for protocol in PROTOCOLS),
     ],
 }
 
-Elements = dict[str, dict[Hashable, str | None]]  # set/map name -> key -> target chain (None for sets)
+# set/map name -> key -> value: a target chain (verdict maps), endpoint address and port (endpoint
+# maps), None (sets)
+Elements = dict[str, dict[Hashable, str | tuple[str, int] | None]]
 
 
 @dataclass(frozen=True)
@@ -75,7 +109,9 @@ class ServiceRules:
     chains: dict[str, list[j.Rule]] = field(default_factory=dict)
     sets: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-endpoint affinity sets
     elements: Elements = field(default_factory=dict)  # in the shared sets and maps
-    endpoint_ips: frozenset[str] = frozenset()  # for the shared hairpin set
+    # pick chains it uses: shared with every Service port with as many endpoints; created when a
+    # Service port first needs one, left in place when none does any more (a full resync drops it)
+    pick_chains: dict[str, list[j.Rule]] = field(default_factory=dict)
 
 
 NO_RULES = ServiceRules()
@@ -89,6 +125,40 @@ _PROTOCOL_MATCH = {protocol: j.match(j.L4PROTO, protocol) for protocol in PROTOC
 def _draw(k: int) -> j.Expr:
     """True with probability 1/k."""
     return j.match(j.numgen_random(k), 0)
+
+
+@functools.cache
+def _pick_chain(protocol: str, endpoints: int, *, nodeport: bool) -> tuple[str, list[j.Rule]]:
+    """The pick chain and its one rule: DNAT to slot `numgen random mod endpoints` of the packet's
+    Service port in its endpoint map, found by VIP . protocol . port, or by protocol . node port
+    for NodePort traffic."""
+    key, map_name = ((j.L4PROTO, j.DPORT), n.NODEPORT_ENDPOINTS) if nodeport else \
+        ((j.DADDR, j.L4PROTO, j.DPORT), n.SERVICE_ENDPOINTS)
+    return n.pick_chain(protocol, endpoints, nodeport=nodeport), [
+        [_PROTOCOL_MATCH[protocol], j.dnat_map(j.concat(*key, j.numgen_random(endpoints)), map_name)]]
+
+
+def _slots(service_key: tuple, ready: tuple[Endpoint, ...]) -> dict[Hashable, tuple[str, int]]:
+    """Endpoint map elements: the Service's key and a slot number, 0..n-1, to each ready endpoint."""
+    return {(*service_key, slot): (ep.ip, ep.port) for slot, ep in enumerate(ready)}
+
+
+def _one_rule_per_endpoint(ident: str, info: ServicePortInfo,
+                           ready: tuple[Endpoint, ...]) -> tuple[dict[str, list[j.Rule]], dict[str, dict[str, Any]]]:
+    """The service chain of a Service port with session affinity: first a rule per endpoint that
+    sends a client it remembers back there, then the random draw that remembers it."""
+    sets: dict[str, dict[str, Any]] = {}
+    sticky_rules: list[j.Rule] = []
+    choice_rules: list[j.Rule] = []
+    for i, ep in enumerate(ready):
+        dnat = [_PROTOCOL_MATCH[info.protocol], j.dnat(ep.ip, ep.port)]
+        aff = n.affinity_set(ident, ep.ip, ep.port, info.affinity_timeout)
+        sets[aff] = {"type": "ipv4_addr", "flags": ["timeout"], "timeout": info.affinity_timeout}
+        sticky_rules.append([j.in_set(j.SADDR, aff), *dnat])
+        remaining = len(ready) - i
+        draw = [_draw(remaining)] if remaining > 1 else []
+        choice_rules.append([*draw, j.update_set(j.SADDR, aff), *dnat])
+    return {n.service_chain(ident): sticky_rules + choice_rules}, sets
 
 
 def identity(name: ServicePortName, info: ServicePortInfo) -> str:
@@ -113,30 +183,25 @@ def render_service(name: ServicePortName, info: ServicePortInfo,
         return ServiceRules(elements=elements)
 
     svc = n.service_chain(ident)
-    chains: dict[str, list[j.Rule]] = {}
-    sets: dict[str, dict[str, Any]] = {}
-    affinity_rules: list[j.Rule] = []
-    choice_rules: list[j.Rule] = []
-    for i, ep in enumerate(ready):
-        ep_chain = n.endpoint_chain(ident, ep.ip, ep.port)
-        ep_rules: list[j.Rule] = []
-        if info.affinity_timeout:
-            aff = n.affinity_set(ident, ep.ip, ep.port, info.affinity_timeout)
-            sets[aff] = {"type": "ipv4_addr", "flags": ["timeout"], "timeout": info.affinity_timeout}
-            affinity_rules.append([j.in_set(j.SADDR, aff), j.goto(ep_chain)])
-            ep_rules.append([j.update_set(j.SADDR, aff)])
-        ep_rules.append([_PROTOCOL_MATCH[info.protocol], {"dnat": {"addr": ep.ip, "port": ep.port}}])
-        chains[ep_chain] = ep_rules
-        remaining = len(ready) - i
-        choice_rules.append([_draw(remaining), j.goto(ep_chain)] if remaining > 1 else [j.goto(ep_chain)])
-    chains[svc] = affinity_rules + choice_rules
-    elements = {n.SERVICE_IPS: {vip_key: svc}}
+    elements = {n.SERVICE_IPS: {vip_key: svc},
+                n.HAIRPIN: {(ep.ip, ep.ip, *vip_key): None for ep in ready}}
+    picks: dict[str, list[j.Rule]] = {}
+    if info.affinity_timeout:
+        chains, sets = _one_rule_per_endpoint(ident, info, ready)
+    else:
+        pick, picks[pick] = _pick_chain(info.protocol, len(ready), nodeport=False)
+        chains, sets = {svc: [[j.goto(pick)]]}, {}
+        elements[n.SERVICE_ENDPOINTS] = _slots(vip_key, ready)
     if info.node_port:
         ext = n.external_chain(ident)
-        chains[ext] = [[j.jump(n.MARK_FOR_MASQUERADE)], [j.goto(svc)]]
+        if info.affinity_timeout:
+            chains[ext] = [[j.jump(n.MARK_FOR_MASQUERADE)], [j.goto(svc)]]
+        else:
+            pick, picks[pick] = _pick_chain(info.protocol, len(ready), nodeport=True)
+            chains[ext] = [[j.jump(n.MARK_FOR_MASQUERADE)], [j.goto(pick)]]
+            elements[n.NODEPORT_ENDPOINTS] = _slots(nodeport_key, ready)
         elements[n.SERVICE_NODEPORTS] = {nodeport_key: ext}
-    return ServiceRules(chains=chains, sets=sets, elements=elements,
-                        endpoint_ips=frozenset(ep.ip for ep in ready))
+    return ServiceRules(chains=chains, sets=sets, elements=elements, pick_chains=picks)
 
 
 def render_state(state: ProxyState) -> dict[ServicePortName, ServiceRules]:
@@ -145,9 +210,10 @@ def render_state(state: ProxyState) -> dict[ServicePortName, ServiceRules]:
 
 
 @contextlib.contextmanager
-def _gc_paused():
-    """Rendering 10,000 Services builds a million small dicts and lists, none of them cyclic;
-    the cyclic collector's passes over them took two thirds of the time."""
+def gc_paused():
+    """The cyclic garbage collector paused: rendering (and encoding) 10,000 Services builds
+    hundreds of thousands of small objects, none of them cyclic, and the collector's passes over
+    them took two thirds of the time."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -159,7 +225,7 @@ def _gc_paused():
 
 def full_transaction(table: str, state: ProxyState) -> list[j.Command]:
     """Commands that replace the whole table with the one `state` describes, in one transaction."""
-    with _gc_paused():
+    with gc_paused():
         return _full_transaction(table, state)
 
 
@@ -172,9 +238,12 @@ def _full_transaction(table: str, state: ProxyState) -> list[j.Command]:
     cmds += [t.add_chain(name) for name in SHARED_CHAINS]
     cmds += [t.add_chain(c.name, type=c.type, hook=c.hook, prio=c.priority, policy="accept")
              for c in n.BASE_CHAINS]
+    picks = {name: pick_rules for rules in rendered for name, pick_rules in rules.pick_chains.items()}
+    cmds += [t.add_chain(name) for name in picks]
     cmds += [t.add_chain(name) for rules in rendered for name in rules.chains]
     cmds += [t.add_rule(name, rule) for name, rules in SHARED_CHAINS.items() for rule in rules]
     cmds += [t.add_rule(c.name, [j.jump(c.jump_to)]) for c in n.BASE_CHAINS]
+    cmds += [t.add_rule(name, rule) for name, pick_rules in picks.items() for rule in pick_rules]
     cmds += [t.add_rule(chain, rule) for rules in rendered for chain, chain_rules in rules.chains.items()
              for rule in chain_rules]
     merged: Elements = {name: {} for name in SHARED_SETS}
@@ -182,7 +251,6 @@ def _full_transaction(table: str, state: ProxyState) -> list[j.Command]:
         for set_name, elems in rules.elements.items():
             merged[set_name].update(elems)
     merged[n.NODE_IPS] = dict.fromkeys(state.node_ips)
-    merged[n.HAIRPIN] = {(ip, ip): None for rules in rendered for ip in rules.endpoint_ips}
     cmds += [t.add_elements(set_name, [j.element(k, v) for k, v in elems.items()])
              for set_name, elems in merged.items() if elems]
     return cmds

@@ -30,36 +30,55 @@ def test_same_state_is_an_empty_transaction():
     assert diff_transaction("t", state, ProxyState(dict(state.services), dict(state.endpoints), state.node_ips)) == []
 
 
-def test_one_endpoint_change_at_10000_services_is_tiny():
+def elements(cmds, verb, set_name):
+    return [e for c in cmds if c.get(verb, {}).get("element", {}).get("name") == set_name
+            for e in c[verb]["element"]["elem"]]
+
+
+def test_one_endpoint_replaced_at_10000_services_is_element_changes_only():
     old = big_state(10_000)
     name = spn(1234)
     new = with_endpoints(old, name, old.endpoints[name][:2] + (Endpoint("10.244.9.9", 8080),))
     assert changed_names(old, new) == [name]
+    assert changed_names(old, new, [name, spn(5)]) == [name]
     cmds = diff_transaction("t", old, new)
-    assert len(cmds) <= 10
-    ident = "default/s1234/tcp/p"
-    gone = n.endpoint_chain(ident, old.endpoints[name][2].ip, 8080)
-    added = n.endpoint_chain(ident, "10.244.9.9", 8080)
-    assert {"add": {"chain": {"family": "ip", "table": "t", "name": added}}} in cmds
-    assert {"delete": {"chain": {"family": "ip", "table": "t", "name": gone}}} in cmds
-    assert ("flush", "chain") in ops(cmds)
-    # the shared service map is untouched: the VIP still points at the same service chain
-    assert not any(c.get("add", {}).get("element", {}).get("name") == n.SERVICE_IPS for c in cmds)
-    # the hairpin set gains the new address; the old one stays, other services still use it
-    hairpin = [c for c in cmds for body in c.values() if body.get("element", {}).get("name") == n.HAIRPIN]
-    assert hairpin == [{"add": {"element": {"family": "ip", "table": "t", "name": n.HAIRPIN,
-                                            "elem": [{"concat": ["10.244.9.9", "10.244.9.9"]}]}}}]
+    # no rule, chain or verdict changes: the kernel need not re-check the table
+    assert {verb_kind for verb_kind in ops(cmds)} == {("delete", "element"), ("add", "element")}
+    gone = old.endpoints[name][2]
+    assert elements(cmds, "delete", n.SERVICE_ENDPOINTS) == [{"concat": ["10.96.4.235", "tcp", 80, 2]}]
+    assert elements(cmds, "add", n.SERVICE_ENDPOINTS) == [
+        [{"concat": ["10.96.4.235", "tcp", 80, 2]}, {"concat": ["10.244.9.9", 8080]}]]
+    # the hairpin set: this Service port's element for the old endpoint goes, one for the new comes
+    assert elements(cmds, "add", n.HAIRPIN) == [{"concat": ["10.244.9.9", "10.244.9.9", "10.96.4.235", "tcp", 80]}]
+    assert elements(cmds, "delete", n.HAIRPIN) == [{"concat": [gone.ip, gone.ip, "10.96.4.235", "tcp", 80]}]
+
+
+def test_a_new_endpoint_count_moves_the_service_to_another_pick_chain():
+    old = big_state(3)
+    name = spn(1)
+    new = with_endpoints(old, name, old.endpoints[name] + (Endpoint("10.244.9.9", 8080),))
+    cmds = diff_transaction("t", old, new)
+    svc = n.service_chain("default/s1/tcp/p")
+    # the pick chain for 4 endpoints may be new: created (or refilled) whole
+    assert {"add": {"chain": {"family": "ip", "table": "t", "name": "pick-tcp-4"}}} in cmds
+    assert {"flush": {"chain": {"family": "ip", "table": "t", "name": "pick-tcp-4"}}} in cmds
+    rules = {c["add"]["rule"]["chain"]: c["add"]["rule"]["expr"] for c in cmds if "rule" in c.get("add", {})}
+    assert rules[svc] == [{"goto": {"target": "pick-tcp-4"}}]
+    assert len(rules["pick-tcp-4"]) == 2
+    # pick-tcp-3 stays: the other Services still use it
+    assert not [c for c in cmds if c.get("delete", {}).get("chain")]
+    assert len(elements(cmds, "add", n.SERVICE_ENDPOINTS)) == 1
 
 
 def test_references_are_dropped_before_deletes():
     old = big_state(3)
-    new = with_endpoints(old, spn(1), ())  # all endpoints gone: chains go, the VIP rejects
+    new = with_endpoints(old, spn(1), ())  # all endpoints gone: its chain goes, the VIP rejects
     cmds = diff_transaction("t", old, new)
     verbs = ops(cmds)
     first_delete_chain = verbs.index(("delete", "chain"))
     assert verbs.index(("delete", "element")) < first_delete_chain
     assert max(i for i, v in enumerate(verbs) if v == ("flush", "chain")) < first_delete_chain
-    assert verbs.count(("delete", "chain")) == 4
+    assert verbs.count(("delete", "chain")) == 1
     added = [c["add"]["element"] for c in cmds if "element" in c.get("add", {})]
     assert {"name": n.NO_ENDPOINT_SERVICES, "elem": [{"concat": ["10.96.0.2", "tcp", 80]}],
             "family": "ip", "table": "t"} in added
@@ -77,14 +96,18 @@ def test_new_and_removed_services():
     assert [{"concat": ["10.96.0.99", "udp", 53]}, {"goto": {"target": n.service_chain("default/s5/udp/p")}}] in added
 
 
-def test_shared_endpoint_ip_keeps_its_hairpin_element():
-    a, b = spn(0), spn(1)
-    both = (Endpoint("10.244.0.5", 8080),)
-    old = ProxyState(services={a: ServicePortInfo("10.96.0.1", 80), b: ServicePortInfo("10.96.0.2", 80)},
+def test_hairpin_elements_belong_to_one_service_port():
+    """Two ports of one Service on the same pods: each has its own hairpin element (the key holds
+    the Service port), so the port that loses its endpoints takes only its own."""
+    a, b = ServicePortName("default", "dns", "udp"), ServicePortName("default", "dns", "tcp")
+    both = (Endpoint("10.244.0.5", 53),)
+    old = ProxyState(services={a: ServicePortInfo("10.96.0.10", 53, "udp"),
+                               b: ServicePortInfo("10.96.0.10", 53, "tcp")},
                      endpoints={a: both, b: both})
     new = with_endpoints(old, a, ())
     cmds = diff_transaction("t", old, new)
-    assert not [c for c in cmds for body in c.values() if body.get("element", {}).get("name") == n.HAIRPIN]
+    assert elements(cmds, "delete", n.HAIRPIN) == [{"concat": ["10.244.0.5", "10.244.0.5", "10.96.0.10", "udp", 53]}]
+    assert elements(cmds, "add", n.HAIRPIN) == []
 
 
 def test_affinity_timeout_change_replaces_the_sets():

@@ -7,11 +7,11 @@ import pytest
 from controlplane.api.kinds import KINDS
 from controlplane.client import InformerFactory
 
-from agent.proxy.applier import Applier
 from agent.proxy.controller import ProxyController
 from agent.proxy.conntrack import ConntrackCleaner
 from agent.proxy.names import SERVICE_IPS, table_name
 from agent.proxy.proxier import Proxier
+from tests.proxy.nftcli import Nft
 from tests.proxy.topology import NODE_IP, PODS, NodeWithPods, tcp
 from tests.support.control_plane import ServerProcess
 from tests.support.netns import Lab, unique_name
@@ -25,7 +25,8 @@ def node():
 
 @pytest.fixture
 def server(tmp_path):
-    server = ServerProcess(tmp_path / "data").start()
+    # No controllers: the test writes Endpoints itself, playing the endpoints controller.
+    server = ServerProcess(tmp_path / "data", extra_args=["--disable-controller-manager"]).start()
     yield server
     server.stop()
 
@@ -73,7 +74,7 @@ async def test_services_and_endpoints_from_the_api_server_become_rules(node, ser
         await client.resource("Service").delete("web", namespace="default")
 
         def unprogrammed():
-            listing = Applier(netns=node.node.name).list_table(table)
+            listing = Nft(node.node.name).list_table(table)
             return [item["map"].get("elem") for item in listing if item.get("map", {}).get("name") == SERVICE_IPS] == [None]
         assert await eventually(unprogrammed)
     finally:

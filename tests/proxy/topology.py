@@ -10,7 +10,7 @@ import pathlib
 import subprocess
 import sys
 
-from agent.proxy.applier import Applier
+from agent.proxy.applier import NetlinkApplier
 from agent.proxy.model import Endpoint
 from agent.proxy.sink import ensure_service_sink
 from tests.support.netns import Lab
@@ -36,7 +36,7 @@ class NodeWithPods:
         self.ext = lab.netns("ext")
         lab.veth(self.node, self.ext, a_address=f"{NODE_IP}/24", b_address="198.18.0.2/24")
         ensure_service_sink(cidr=SERVICE_CIDR, netns=self.node.name)
-        self.applier = Applier(netns=self.node.name)
+        self.applier = NetlinkApplier(netns=self.node.name)
 
 
 def tcp(ns, host, port, count=1):
