@@ -37,8 +37,8 @@ def ensure_address(address: str, *, device: str = DEFAULT_DEVICE, netns: str | N
 
 def bind_sockets(address: str, port: int, *, netns: str | None = None) -> tuple[socket.socket, socket.socket]:
     """A bound UDP socket and a listening TCP socket on address:port, made in `netns` (a name or path)."""
-    udp = socket_in(netns, socket.AF_INET, socket.SOCK_DGRAM)
-    tcp = socket_in(netns, socket.AF_INET, socket.SOCK_STREAM)
+    udp = socket_in(netns, socket.AF_INET, socket.SOCK_DGRAM, 0)
+    tcp = socket_in(netns, socket.AF_INET, socket.SOCK_STREAM, 0)
     try:
         tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         udp.bind((address, port))

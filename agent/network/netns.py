@@ -4,9 +4,9 @@ The agent normally runs inside its node's namespace and passes netns=None.
 A test drives several nodes from one process, so every function here also
 takes a namespace name (under /run/netns) or path, and reaches it without
 forking a Python child: pyroute2's own `IPRoute(netns=...)` forks one, which
-aborts in a process where gRPC threads are running. Instead, a short-lived
-thread enters the namespace (setns changes only the calling thread) and
-opens the socket there; a socket stays in the namespace it was made in.
+aborts in a process where gRPC threads are running. Instead the netlink
+socket is made inside the namespace by a short-lived thread
+(agent/proxy/netns.socket_in) and handed to pyroute2.
 Commands run through `nsenter --net`, which keeps our mount namespace
 (`ip netns exec` remounts /sys).
 """
@@ -14,36 +14,10 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import threading
 
 from pyroute2 import IPRoute
-from pyroute2.netns import setns
 
-
-def netns_path(netns: str) -> str:
-    """A name under /run/netns, or already a path to a namespace file."""
-    return netns if "/" in netns else f"/run/netns/{netns}"
-
-
-def socket_in(netns: str | None, family: int, kind: int, proto: int = 0) -> socket.socket:
-    """A new socket in `netns` (None: here)."""
-    if netns is None:
-        return socket.socket(family, kind, proto)
-    result: list = []
-
-    def inside() -> None:
-        try:
-            setns(netns_path(netns), flags=0)   # flags=0: never create the namespace
-            result.append(socket.socket(family, kind, proto))
-        except BaseException as e:
-            result.append(e)
-
-    thread = threading.Thread(target=inside, name="netns-socket")
-    thread.start()
-    thread.join()
-    if isinstance(result[0], BaseException):
-        raise result[0]
-    return result[0]
+from agent.proxy.netns import netns_path, socket_in   # the proxy's: shared, not copied
 
 
 def iproute(netns: str | None = None) -> IPRoute:
