@@ -30,6 +30,8 @@ from agent.network.model import DEFAULT_CLUSTER_CIDR, NodeRoute, desired_routes,
 
 log = logging.getLogger(__name__)
 
+MAX_RETRY_DELAY = 30.0   # seconds; failures back off from retry_delay up to this
+
 
 class PodNetwork:
     def __init__(self, *, client: Client, node_name: str, docker_url: str,
@@ -85,6 +87,7 @@ class PodNetwork:
         loop = asyncio.get_running_loop()
         applied_routes: dict[str, str] | None = None
         next_full = loop.time()
+        failures = 0
         while True:
             self._wake.clear()
             full = loop.time() >= next_full
@@ -102,9 +105,12 @@ class PodNetwork:
                     applied_routes = desired
                 if full:
                     next_full = loop.time() + self._resync_period
+                failures = 0
             except Exception:
-                log.exception("pod network: sync failed; retrying in %.1fs", self._retry_delay)
-                applied_routes, retry = None, self._retry_delay
+                retry = min(self._retry_delay * 2 ** failures, MAX_RETRY_DELAY)
+                failures += 1
+                log.exception("pod network: sync failed; retrying in %.1fs", retry)
+                applied_routes = None
             timeout = max(0.0, next_full - loop.time()) if retry is None else retry
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout)
