@@ -1,6 +1,8 @@
 """Pods reach each other by IP across nodes, and find Services by name (cluster DNS)."""
 import asyncio
 
+from agent.dns.listen import DEFAULT_ADDRESS
+
 from tests.e2e.workloads import HTTP_PORT, HTTPD, deployment, exec_in_pod, pod, ready_endpoints, running_pod, service
 from tests.support.polling import eventually
 
@@ -43,7 +45,9 @@ async def test_a_service_answers_by_its_dns_names_from_a_pod(cluster):
         code, out = await asyncio.to_thread(exec_in_pod, cluster, caller, "timeout 5 wget -q -O- http://nope/")
         assert code != 0 and "bad address" in out
         code, out = await asyncio.to_thread(exec_in_pod, cluster, caller, "cat /etc/resolv.conf")
-        assert "search default.svc.cluster.local svc.cluster.local cluster.local" in out and "ndots:5" in out
+        assert out.splitlines() == [f"nameserver {DEFAULT_ADDRESS}",   # the node's DNS, not Docker's 127.0.0.11
+                                    "search default.svc.cluster.local svc.cluster.local cluster.local",
+                                    "options ndots:5"], out
         await client.resource("Service").delete("web", namespace="default")
         await client.resource("Deployment").delete("web", namespace="default")
         await client.resource("Pod").delete("dns-client")
