@@ -13,7 +13,7 @@ from controlplane.api.errors import InvalidError
 from controlplane.cli import (apply_cmd, create_cmd, delete_cmd, describe_cmd, get_cmd, server_cmd,
                               version_cmd)
 from controlplane.cli import controller_manager_cmd, rollout_cmd, scale_cmd, set_cmd
-from controlplane.cli import node_cmd, scheduler_cmd
+from controlplane.cli import local_cmd, node_cmd, scheduler_cmd
 from controlplane.cli.common import CommandError, report
 from controlplane.client import config, errors
 
@@ -31,6 +31,7 @@ COMMANDS = [
     controller_manager_cmd,
     scheduler_cmd,
     node_cmd,
+    local_cmd,
 ]
 
 def build_parser() -> argparse.ArgumentParser:

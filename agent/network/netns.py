@@ -1,0 +1,40 @@
+"""Acting in the node's network namespace: this process's own, or a named one (tests, `cox local`).
+
+The agent normally runs inside its node's namespace and passes netns=None.
+A test drives several nodes from one process, so every function here also
+takes a namespace name (under /run/netns) or path, and reaches it without
+forking a Python child: pyroute2's own `IPRoute(netns=...)` forks one, which
+aborts in a process where gRPC threads are running. Instead the netlink
+socket is made inside the namespace by a short-lived thread
+(agent/proxy/netns.socket_in) and handed to pyroute2.
+Commands run through `nsenter --net`, which keeps our mount namespace
+(`ip netns exec` remounts /sys).
+"""
+from __future__ import annotations
+
+import socket
+import subprocess
+
+from pyroute2 import IPRoute
+
+from agent.proxy.netns import netns_path, socket_in   # the proxy's: shared, not copied
+
+
+def iproute(netns: str | None = None) -> IPRoute:
+    """pyroute2's IPRoute on a netlink socket of that namespace."""
+    if netns is None:
+        return IPRoute()
+    return IPRoute(use_socket=socket_in(netns, socket.AF_NETLINK, socket.SOCK_DGRAM, 0))
+
+
+def run(argv: list[str], *, netns: str | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
+    """Run argv there; never raises on its exit code."""
+    prefix = [] if netns is None else ["nsenter", f"--net={netns_path(netns)}"]
+    return subprocess.run([*prefix, *argv], capture_output=True, text=True, timeout=timeout)
+
+
+def enable_forwarding(*, netns: str | None = None) -> None:
+    """net.ipv4.ip_forward=1: a node routes for its pods. Set before dockerd ever needs to, see README."""
+    done = run(["sysctl", "-qw", "net.ipv4.ip_forward=1"], netns=netns)
+    if done.returncode:
+        raise RuntimeError(f"sysctl net.ipv4.ip_forward=1: {done.stderr.strip()}")

@@ -1,0 +1,62 @@
+"""The pod bridge: a Docker network on the node's podCIDR that pause containers join.
+
+Being a Docker network (not a bridge we address ourselves) is what makes the
+pause container's address the pod IP: Docker's IPAM hands out addresses from
+the podCIDR, the bridge is the pods' default gateway, and the kubelet only
+names the network when it creates a sandbox. Docker's masquerade is off on
+it: pod-to-pod traffic across nodes must keep its source address
+(masquerade.py handles traffic leaving the cluster).
+
+This is the one Docker call outside agent/runtime: the network is the pod
+network's object, made once per podCIDR, not a per-pod runtime action.
+"""
+from __future__ import annotations
+
+import docker
+from docker.types import IPAMConfig, IPAMPool
+
+from agent.network.model import gateway_of
+
+POD_NETWORK = "cox-pods"     # the name the kubelet gives sandboxes (network_mode)
+POD_BRIDGE = "cox0"          # the Linux bridge Docker makes for it
+LABEL = "io.coxswain.pod-cidr"
+
+
+class PodNetworkBusy(RuntimeError):
+    """The network exists on another subnet and still has containers: it cannot be remade yet."""
+
+
+def bridge_options(bridge: str) -> dict[str, str]:
+    return {"com.docker.network.bridge.name": bridge,
+            "com.docker.network.bridge.enable_ip_masquerade": "false",
+            "com.docker.network.bridge.enable_icc": "true"}
+
+
+def ensure_pod_network(api: docker.APIClient, *, pod_cidr: str, name: str = POD_NETWORK,
+                       bridge: str = POD_BRIDGE) -> bool:
+    """Make the network match pod_cidr; True if it was (re)created. Idempotent."""
+    gateway = gateway_of(pod_cidr)
+    options = bridge_options(bridge)
+    try:
+        existing = api.inspect_network(name)
+    except docker.errors.NotFound:
+        existing = None
+    if existing is not None:
+        subnets = [(c.get("Subnet"), c.get("Gateway")) for c in (existing.get("IPAM") or {}).get("Config") or []]
+        have = existing.get("Options") or {}
+        if subnets == [(pod_cidr, gateway)] and all(have.get(k) == v for k, v in options.items()):
+            return False
+        if existing.get("Containers"):
+            raise PodNetworkBusy(f"network {name} is on {subnets}, not {pod_cidr}, and has containers: "
+                                 f"remove its pods first")
+        api.remove_network(existing["Id"])
+    api.create_network(name, driver="bridge", options=options, labels={LABEL: pod_cidr}, check_duplicate=True,
+                       ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=pod_cidr, gateway=gateway)]))
+    return True
+
+
+def remove_pod_network(api: docker.APIClient, *, name: str = POD_NETWORK) -> None:
+    try:
+        api.remove_network(name)
+    except docker.errors.NotFound:
+        pass

@@ -1,0 +1,313 @@
+"""`up` and `down` of one local cluster: the order of things, the record of them, the clean-up.
+
+`up` records every daemon in the state file (RUN_ROOT/NAME/state.json) as
+soon as it exists, and on any failure runs `down` before re-raising, so a
+failed `up` leaves nothing behind. `down` works from the state file when
+there is one and from the names the cluster's name implies when there is
+not, and succeeds whatever it finds: it is safe to run twice, or after a
+crash. `up` on a healthy cluster changes nothing; on a broken one (a daemon
+died, the machine rebooted) it cleans up and starts afresh.
+
+Blocking: the CLI runs it in a worker thread.
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import ipaddress
+import json
+import os
+import re
+import shutil
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+from pyroute2 import netns as pr_netns
+
+from agent.network.podbridge import POD_NETWORK
+from controlplane.client import Client, load_config
+from localcluster import dockerd, hostnet, images, procs
+from localcluster.layout import MAX_NODES, RUN_ROOT, Layout, addresses, preferred_subnets
+from localcluster.procs import Proc
+
+CODE_ROOT = Path(__file__).resolve().parents[1]   # the checkout (or site-packages) these modules came from
+AGENT_PORT = 10250
+
+
+@dataclass
+class NodeState:
+    name: str
+    ip: str
+    dockerd: Proc | None = None
+    agent: Proc | None = None
+
+
+@dataclass
+class ClusterState:
+    name: str
+    state_dir: str
+    subnet: str
+    host_ip: str
+    port: int = 0
+    server: Proc | None = None   # `cox server`: API server, controller manager, scheduler
+    nodes: list[NodeState] = field(default_factory=list)
+    agents: bool = True
+
+    @property
+    def server_address(self) -> str:
+        return f"{self.host_ip}:{self.port}"
+
+    def save(self, layout: Layout) -> None:
+        layout.run_dir.mkdir(parents=True, exist_ok=True)
+        data = {
+            "name": self.name, "state_dir": self.state_dir, "subnet": self.subnet, "host_ip": self.host_ip,
+            "port": self.port, "agents": self.agents,
+            "server": self.server and self.server.to_json(),
+            "nodes": [{"name": n.name, "ip": n.ip, "dockerd": n.dockerd and n.dockerd.to_json(),
+                       "agent": n.agent and n.agent.to_json()} for n in self.nodes]}
+        tmp = layout.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2))
+        tmp.replace(layout.state_file)
+
+    @classmethod
+    def load(cls, layout: Layout) -> ClusterState | None:
+        try:
+            data = json.loads(layout.state_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+        def proc(d):
+            return Proc.from_json(d) if d else None
+        return cls(name=data["name"], state_dir=data["state_dir"], subnet=data["subnet"], host_ip=data["host_ip"],
+                   port=data["port"], agents=data["agents"],
+                   server=proc(data["server"]),
+                   nodes=[NodeState(n["name"], n["ip"], proc(n["dockerd"]), proc(n["agent"])) for n in data["nodes"]])
+
+    def daemons(self) -> list[Proc | None]:
+        return [self.server, *(n.dockerd for n in self.nodes),
+                *(n.agent for n in self.nodes if self.agents)]
+
+    def healthy(self) -> bool:
+        return all(p is not None and procs.alive(p) for p in self.daemons())
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    name: str
+    config: Path
+    server: str
+    nodes: list[tuple[str, str]]   # (name, InternalIP)
+    created: bool                  # False: it was already up
+
+
+def _layout(name: str, state_dir: Path | None, run_root: Path) -> Layout:
+    """The layout, with the state directory the running cluster actually uses when there is one."""
+    layout = Layout.of(name, state_dir=state_dir, run_root=run_root)
+    state = ClusterState.load(layout)
+    if state is not None and state_dir is None:
+        layout = Layout.of(name, state_dir=Path(state.state_dir), run_root=run_root)
+    return layout
+
+
+def _require_root() -> None:
+    if os.geteuid() != 0:
+        raise PermissionError("cox local needs root (network namespaces, bridges, dockerd)")
+
+
+def up(name: str, *, nodes: int = 3, state_dir: Path | None = None, run_root: Path = RUN_ROOT,
+       timeout: float = 180.0, agents: bool = True, agent_args: tuple[str, ...] = ()) -> ClusterInfo:
+    """Bring the cluster up (or find it up). agents=False stops short of the agents: the machines,
+    their dockerds and the control plane, for tests that drive node components themselves."""
+    if not 1 <= nodes <= MAX_NODES:
+        raise ValueError(f"--nodes: between 1 and {MAX_NODES}")
+    _require_root()
+    layout = _layout(name, state_dir, run_root)
+    state = ClusterState.load(layout)
+    if state is not None and state.healthy() and state.agents == agents:
+        if len(state.nodes) != nodes:
+            raise RuntimeError(f"cluster {name} is up with {len(state.nodes)} nodes; "
+                               f"`cox local down --name {name}` first to change that")
+        return _info(layout, state, created=False)
+    down(name, state_dir=layout.state_dir, run_root=run_root)   # leftovers of a broken or half-made one
+    try:
+        state = _create(layout, nodes, timeout=timeout, agents=agents, agent_args=agent_args)
+    except BaseException:
+        down(name, state_dir=layout.state_dir, run_root=run_root)
+        raise
+    return _info(layout, state, created=True)
+
+
+def _info(layout: Layout, state: ClusterState, *, created: bool) -> ClusterInfo:
+    return ClusterInfo(name=layout.name, config=layout.admin_config, server=state.server_address,
+                       nodes=[(n.name, n.ip) for n in state.nodes], created=created)
+
+
+def _free_subnet(name: str) -> ipaddress.IPv4Network:
+    used = hostnet.used_networks()
+    for subnet in preferred_subnets(name):
+        if not any(subnet.overlaps(u) for u in used):
+            return subnet
+    raise RuntimeError("no free /24 left in 198.18.0.0/15 for the nodes")
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _env() -> dict:
+    """This checkout's code for every process we start, whatever the caller's PYTHONPATH."""
+    return dict(os.environ, PYTHONPATH=str(CODE_ROOT))
+
+
+def _create(layout: Layout, count: int, *, timeout: float, agents: bool,
+            agent_args: tuple[str, ...]) -> ClusterState:
+    deadline = time.monotonic() + timeout
+    layout.state_dir.mkdir(parents=True, exist_ok=True)
+    subnet = _free_subnet(layout.name)
+    host_ip, node_ips = addresses(subnet, count)
+    state = ClusterState(name=layout.name, state_dir=str(layout.state_dir), subnet=str(subnet), host_ip=host_ip,
+                         nodes=[NodeState(layout.node_name(i + 1), ip) for i, ip in enumerate(node_ips)],
+                         agents=agents)
+    state.save(layout)
+
+    hostnet.create_switch(layout, host_ip=host_ip, prefixlen=subnet.prefixlen)
+    for node in state.nodes:
+        hostnet.create_node(layout, node.name, address=node.ip, prefixlen=subnet.prefixlen)
+
+    state.port = _free_port(host_ip)
+    state.server = procs.spawn(
+        [sys.executable, "-m", "controlplane.cli", "server", "--data-dir", str(layout.server_dir),
+         "--listen", state.server_address, "--tls-san", host_ip, "--no-user-config"],
+        log_path=layout.log_path("server"), env=_env())
+    state.save(layout)
+    for node in state.nodes:
+        node.dockerd = dockerd.start(layout, node.name)
+        state.save(layout)
+    _wait_server(layout, state, deadline)
+    for node in state.nodes:
+        dockerd.wait_ready(layout, node.name, node.dockerd, timeout=max(1.0, deadline - time.monotonic()))
+    _load_images(layout, state)
+    if not agents:
+        return state
+
+    token = (layout.server_dir / "node-token").read_text().strip()
+    for node in state.nodes:
+        node.agent = procs.spawn(
+            [sys.executable, "-m", "agent.cli", "agent", "--server", state.server_address, "--token", token,
+             "--node-name", node.name, "--node-ip", node.ip, "--listen", f"{node.ip}:{AGENT_PORT}",
+             "--docker-url", layout.docker_url(node.name), "--root-dir", str(layout.node_dir(node.name) / "agent"),
+             *agent_args],
+            log_path=layout.log_path(f"{node.name}-agent"), env=_env(), netns=layout.node_netns(node.name))
+        state.save(layout)
+    asyncio.run(_wait_nodes(layout, state, deadline))
+    return state
+
+
+def _wait_server(layout: Layout, state: ClusterState, deadline: float) -> None:
+    while not (layout.admin_config.exists() and (layout.server_dir / "node-token").exists()
+               and _port_open(state.host_ip, state.port)):
+        if not procs.alive(state.server):
+            raise RuntimeError(f"cox server exited: {_tail(layout.log_path('server'))}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"cox server not up: {_tail(layout.log_path('server'))}")
+        time.sleep(0.05)
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+def _load_images(layout: Layout, state: ClusterState) -> None:
+    first, rest = state.nodes[0].name, [n.name for n in state.nodes[1:]]
+    names = images.build(layout.docker_url(first))
+    clients = [docker.APIClient(layout.docker_url(n), version="auto", timeout=120) for n in [first, *rest]]
+    try:
+        images.copy(clients[0], clients[1:], names)
+    finally:
+        for c in clients:
+            c.close()
+
+
+async def _wait_nodes(layout: Layout, state: ClusterState, deadline: float) -> None:
+    """Every node registered, Ready, with a podCIDR, and its pod network made by its agent."""
+    waiting = {n.name for n in state.nodes}
+    async with Client(load_config(layout.admin_config), timeout=10) as client:
+        while waiting:
+            for node in state.nodes:
+                if not procs.alive(node.agent):
+                    raise RuntimeError(f"{node.name}: cox agent exited: "
+                                       f"{_tail(layout.log_path(f'{node.name}-agent'))}")
+            listing = await client.resource("Node").list()
+            for obj in listing.items:
+                ready = any(c.type == "Ready" and c.status == "True" for c in obj.status.conditions)
+                if obj.metadata.name in waiting and ready and obj.spec.pod_cidr \
+                        and await asyncio.to_thread(_has_pod_network, layout, obj.metadata.name):
+                    waiting.discard(obj.metadata.name)
+            if waiting and time.monotonic() > deadline:
+                raise TimeoutError(f"nodes not ready (Ready, podCIDR, pod network): {', '.join(sorted(waiting))}; "
+                                   f"see {layout.log_path('<node>-agent')}")
+            if waiting:
+                await asyncio.sleep(0.2)
+
+
+def _has_pod_network(layout: Layout, node: str) -> bool:
+    with docker.APIClient(layout.docker_url(node), timeout=10) as api:
+        return bool(api.networks(names=[POD_NETWORK]))
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return f"(no log at {path})"
+
+
+def down(name: str, *, state_dir: Path | None = None, run_root: Path = RUN_ROOT) -> bool:
+    """Remove the cluster and everything it made; False if there was nothing to remove."""
+    _require_root()
+    layout = _layout(name, state_dir, run_root)
+    state = ClusterState.load(layout)
+    node_names = {n.name for n in state.nodes} if state else set()
+    node_pattern = re.compile(rf"^{re.escape(layout.prefix)}(node\d+)$")
+    for netns in pr_netns.listnetns():
+        if match := node_pattern.match(netns):
+            node_names.add(match.group(1))
+    found = bool(state or node_names or layout.switch_netns in pr_netns.listnetns()
+                 or layout.run_dir.exists() or layout.state_dir.exists())
+    by_name = {n.name: n for n in state.nodes} if state else {}
+
+    for node in by_name.values():   # agents first: they would only recreate what is being removed
+        if node.agent:
+            procs.stop(node.agent, grace=10)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(node_names))) as pool:
+        list(pool.map(lambda n: dockerd.stop(layout, n, by_name[n].dockerd if n in by_name else None),
+                      sorted(node_names)))
+    if state and state.server:
+        procs.stop(state.server, grace=10)
+    for node in sorted(node_names):
+        hostnet.remove_netns(layout.node_netns(node))
+    hostnet.remove_netns(layout.switch_netns)
+    hostnet.remove_host_link(layout)
+    shutil.rmtree(layout.run_dir, ignore_errors=True)
+    for path in [layout.server_dir, layout.log_path("x").parent, *(layout.node_dir(n) for n in node_names)]:
+        shutil.rmtree(path, ignore_errors=True)
+    with contextlib.suppress(OSError):   # only if nothing of anyone else's is in it
+        layout.state_dir.rmdir()
+    return found
+
+
+def clusters(run_root: Path = RUN_ROOT) -> list[tuple[str, ClusterState | None]]:
+    """The clusters with a state file, each with its state."""
+    if not run_root.is_dir():
+        return []
+    return [(d.name, ClusterState.load(Layout.of(d.name, run_root=run_root)))
+            for d in sorted(run_root.iterdir()) if d.is_dir() and (d / "state.json").exists()]

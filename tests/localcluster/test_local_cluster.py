@@ -1,0 +1,101 @@
+"""`cox local up`/`down` as processes: idempotent, several at once, nothing left behind even after a failure."""
+import json
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pyroute2 import netns as pr_netns
+
+from localcluster import cluster, procs
+from localcluster.layout import RUN_ROOT, Layout
+from tests.support.control_plane import cox_env
+
+
+def cox_local(*args, home, timeout=300):
+    return subprocess.run([sys.executable, "-m", "controlplane.cli", "local", *args], env=cox_env(home),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def leftovers(name: str, state_dir: Path) -> list[str]:
+    """Anything of cluster `name` still on the machine."""
+    layout = Layout.of(name, state_dir=state_dir)
+    found = [ns for ns in pr_netns.listnetns() if ns.startswith(layout.prefix)]
+    if subprocess.run(["ip", "link", "show", layout.host_link], capture_output=True).returncode == 0:
+        found.append(layout.host_link)
+    found += [str(p) for p in (layout.run_dir, layout.server_dir, layout.node_dir("node1")) if p.exists()]
+    found += [str(d) for d in Path("/sys/fs/cgroup").glob(f"*/{layout.prefix}*")]
+    return found
+
+
+@pytest.fixture
+def names(tmp_path):
+    """Unique cluster names, each torn down at the end whatever the test did."""
+    made = []
+
+    def make():
+        name = f"t{secrets.token_hex(4)}"
+        made.append(name)
+        return name, tmp_path / name
+    yield make
+    for name in made:
+        cluster.down(name, state_dir=tmp_path / name)
+
+
+def test_up_twice_is_one_cluster_and_down_removes_everything(names, tmp_path):
+    name, state_dir = names()
+    first = cox_local("up", "--name", name, "--nodes", "2", "--state-dir", str(state_dir), home=tmp_path)
+    assert first.returncode == 0, first.stderr + first.stdout
+    assert "is up" in first.stdout and "COX_CONFIG=" in first.stdout
+    state = json.loads((RUN_ROOT / name / "state.json").read_text())
+    again = cox_local("up", "--name", name, "--nodes", "2", "--state-dir", str(state_dir), home=tmp_path)
+    assert again.returncode == 0 and "was already up" in again.stdout
+    assert json.loads((RUN_ROOT / name / "state.json").read_text()) == state   # nothing restarted
+
+    config = state_dir / "server" / "admin.yaml"
+    nodes = subprocess.run([sys.executable, "-m", "controlplane.cli", "get", "nodes", "--config", str(config)],
+                           env=cox_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert nodes.returncode == 0 and "node1" in nodes.stdout and "node2" in nodes.stdout, nodes.stderr
+    assert f"{name}\t2 node(s)" in cox_local("list", home=tmp_path).stdout
+
+    down = cox_local("down", "--name", name, home=tmp_path)
+    assert down.returncode == 0 and "removed" in down.stdout
+    assert leftovers(name, state_dir) == []
+    assert not procs.alive(procs.Proc.from_json(state["server"]))
+    assert "nothing to remove" in cox_local("down", "--name", name, home=tmp_path).stdout
+
+
+def test_two_clusters_at_once_do_not_touch_each_other(names):
+    (a, a_dir), (b, b_dir) = names(), names()
+    info_a = cluster.up(a, nodes=1, state_dir=a_dir, agents=False)
+    info_b = cluster.up(b, nodes=1, state_dir=b_dir, agents=False)
+    assert info_a.nodes[0][1] != info_b.nodes[0][1] and info_a.server != info_b.server
+    cluster.down(a, state_dir=a_dir)
+    assert leftovers(a, a_dir) == []
+    state_b = cluster.ClusterState.load(Layout.of(b, state_dir=b_dir))
+    assert state_b.healthy()
+
+
+def test_a_failed_up_leaves_nothing_behind(names):
+    name, state_dir = names()
+    with pytest.raises(RuntimeError, match="agent exited"):
+        cluster.up(name, nodes=1, state_dir=state_dir, agent_args=("--no-such-flag",), timeout=60)
+    assert leftovers(name, state_dir) == []
+
+
+def test_up_on_a_broken_cluster_starts_afresh(names):
+    name, state_dir = names()
+    cluster.up(name, nodes=1, state_dir=state_dir, agents=False)
+    layout = Layout.of(name, state_dir=state_dir)
+    before = cluster.ClusterState.load(layout)
+    procs.stop(before.nodes[0].dockerd)   # a node's dockerd dies
+    assert not before.healthy()
+    info = cluster.up(name, nodes=1, state_dir=state_dir, agents=False)
+    after = cluster.ClusterState.load(layout)
+    assert info.created and after.healthy() and after.nodes[0].dockerd != before.nodes[0].dockerd
+
+
+def test_names_are_checked():
+    with pytest.raises(ValueError, match="cluster name"):
+        Layout.of("Bad_Name")
