@@ -8,8 +8,10 @@ The client config obtained is kept in the agent's root directory, so an
 agent that restarts while the API server is down still knows how to reach
 it later and, meanwhile, keeps its pods running.
 
-The lead's `controlplane/cli/main.py` registers this module (`register`);
-`python -m agent.cli` runs it on its own.
+`cox` registers this module (controlplane/cli/agent_cmd.py), and
+`python -m agent.cli` runs it on its own. Registering must stay cheap, as it
+happens for every `cox` command: what only running the agent needs (Docker,
+pyroute2, dnslib) is imported in run().
 """
 import argparse
 import asyncio
@@ -21,14 +23,7 @@ from pathlib import Path
 
 from agent.kubelet import nodeinfo
 from agent.kubelet.config import KubeletConfig
-from agent.kubelet.kubelet import Kubelet
-from agent.runtime import Runtime
-from agent.dns.controller import run_dns
-from agent.dns.listen import DEFAULT_ADDRESS as DNS_ADDRESS
-from agent.network.controller import PodNetwork
 from agent.network.model import DEFAULT_CLUSTER_CIDR
-from agent.network.podbridge import POD_NETWORK
-from agent.proxy.controller import run_proxy
 from controlplane.client import Client, ClientConfig, InformerFactory, load_config
 from controlplane.client.join import join_config
 
@@ -120,6 +115,13 @@ def fewer_malloc_arenas(arenas: int = 2) -> None:
 
 
 async def run(args) -> int:
+    from agent.dns.controller import run_dns
+    from agent.dns.listen import DEFAULT_ADDRESS as DNS_ADDRESS
+    from agent.kubelet.kubelet import Kubelet
+    from agent.network.controller import PodNetwork
+    from agent.network.podbridge import POD_NETWORK
+    from agent.proxy.controller import run_proxy
+    from agent.runtime import Runtime
     fewer_malloc_arenas()
     config = kubelet_config(args)
     config.root_dir.mkdir(parents=True, exist_ok=True)

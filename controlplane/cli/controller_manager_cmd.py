@@ -9,7 +9,7 @@ import signal
 
 from controlplane.cli import common
 from controlplane.cli.common import CommandError
-from controlplane.controllers.manager import CONTROLLERS, ControllerManager, ControllerOptions
+from controlplane.controllers.options import CONTROLLER_NAMES, ControllerOptions
 
 _DEFAULTS = ControllerOptions()
 
@@ -23,8 +23,8 @@ def register(sub) -> None:
 
 def add_controller_options(p) -> None:
     """The controllers' flags, shared with `cox server`, which runs them too."""
-    p.add_argument("--controllers", default=",".join(CONTROLLERS),
-                   help=f"comma-separated controllers to run (default: all: {','.join(CONTROLLERS)})")
+    p.add_argument("--controllers", default=",".join(CONTROLLER_NAMES),
+                   help=f"comma-separated controllers to run (default: all: {','.join(CONTROLLER_NAMES)})")
     p.add_argument("--leader-elect", default="true", choices=("true", "false"),
                    help="take the kube-system/cox-controller-manager Lease before acting (default true)")
     p.add_argument("--concurrent-syncs", type=int, default=None,
@@ -66,6 +66,8 @@ async def run(args) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    from controlplane.controllers.manager import ControllerManager  # every controller: only when run
+
     async with common.connect(args) as client:
         print(f"cox controller-manager: {options.identity}, controllers {', '.join(options.controllers)}",
               flush=True)

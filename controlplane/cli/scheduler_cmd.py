@@ -11,8 +11,6 @@ import signal
 
 from controlplane.cli import common
 from controlplane.client import Client, load_config
-from controlplane.scheduler import config as scheduler_config
-from controlplane.scheduler.scheduler import Scheduler
 
 
 def register(sub) -> None:
@@ -22,6 +20,9 @@ def register(sub) -> None:
 
 
 async def run(args) -> int:
+    from controlplane.scheduler import config as scheduler_config  # heavy (numpy): only when run
+    from controlplane.scheduler.scheduler import Scheduler
+
     try:
         settings = scheduler_config.load(args.config) if args.config else scheduler_config.SchedulerConfig()
     except scheduler_config.ConfigError as e:

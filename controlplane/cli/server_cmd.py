@@ -11,14 +11,10 @@ import logging
 import pathlib
 import signal
 
-from controlplane.apiserver.server import APIServer, ServerOptions
 from controlplane.cli import controller_manager_cmd
 from controlplane.cli.common import CommandError
 from controlplane.client import Client, ClientConfig
 from controlplane.client.config import default_path
-from controlplane.controllers.manager import ControllerManager
-from controlplane.scheduler import config as scheduler_config
-from controlplane.scheduler.scheduler import run_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +43,19 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _component_client(server: APIServer, user: str) -> Client:
+def _component_client(server, user: str) -> Client:
     creds = server.credentials
     return Client(ClientConfig(server=server.address, ca=creds.ca_pem.decode(),
                                token=creds.component_tokens[user]))
 
 
 async def run(args) -> int:
+    # Imported here, not at the top: every `cox` command loads this module to register it.
+    from controlplane.apiserver.server import APIServer, ServerOptions
+    from controlplane.controllers.manager import ControllerManager
+    from controlplane.scheduler import config as scheduler_config
+    from controlplane.scheduler.scheduler import run_scheduler
+
     controller_options = controller_manager_cmd.options_from(args)
     try:
         scheduler_settings = (scheduler_config.load(args.scheduler_config) if args.scheduler_config

@@ -23,7 +23,7 @@ from controlplane.client.events import EventRecorder
 from controlplane.controllers.workqueue import ShutDown, WorkQueue
 
 if TYPE_CHECKING:
-    from controlplane.controllers.manager import ControllerOptions
+    from controlplane.controllers.options import ControllerOptions
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,7 @@ informers (one watch per kind, shared by all controllers), then the
 controllers once every cache has synced, so nothing acts on a partial view.
 """
 import asyncio
-import dataclasses
 import logging
-import os
-import socket
-import uuid
 
 from controlplane.client import Client, InformerFactory
 from controlplane.client.leaderelection import LeaderElector
@@ -27,6 +23,7 @@ from controlplane.controllers.job import JobController
 from controlplane.controllers.namespace import NamespaceController
 from controlplane.controllers.nodeipam import NodeIPAMController
 from controlplane.controllers.nodelifecycle import NodeLifecycleController
+from controlplane.controllers.options import CONTROLLER_NAMES, ControllerOptions
 from controlplane.controllers.replicaset import ReplicaSetController
 from controlplane.controllers.serviceaccount import ServiceAccountController
 
@@ -35,43 +32,9 @@ log = logging.getLogger(__name__)
 CONTROLLERS: dict[str, type[Controller]] = {c.name: c for c in (
     ReplicaSetController, DeploymentController, JobController, EndpointsController, NamespaceController,
     GarbageCollector, ServiceAccountController, NodeIPAMController, NodeLifecycleController)}
+assert tuple(CONTROLLERS) == CONTROLLER_NAMES, "options.CONTROLLER_NAMES must list the controllers, in order"
 
 LEASE_NAME = "cox-controller-manager"
-
-
-def _identity() -> str:
-    return f"{socket.gethostname()}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-
-
-@dataclasses.dataclass
-class ControllerOptions:
-    controllers: tuple[str, ...] = tuple(CONTROLLERS)   # which to run
-    workers: int | None = None             # workers per controller (default: each controller's own)
-    # node lifecycle
-    node_monitor_period: float = 5.0
-    node_monitor_grace_period: float = 40.0
-    node_startup_grace_period: float = 60.0
-    node_eviction_rate: float = 0.1        # nodes tainted for eviction per second, per zone
-    secondary_node_eviction_rate: float = 0.01
-    unhealthy_zone_threshold: float = 0.55
-    large_cluster_size_threshold: int = 50
-    # node IPAM
-    cluster_cidr: str = "10.244.0.0/16"
-    node_cidr_mask_size: int = 24
-    # jobs
-    job_backoff_seconds: float = 10.0      # first delay before a failed Job pod is replaced; doubles
-    # leader election
-    leader_elect: bool = True
-    identity: str = dataclasses.field(default_factory=_identity)
-    lease_duration: float = 15.0
-    renew_deadline: float = 10.0
-    retry_period: float = 2.0
-
-    def __post_init__(self):
-        unknown = set(self.controllers) - set(CONTROLLERS)
-        if unknown:
-            raise ValueError(f"unknown controllers: {', '.join(sorted(unknown))} "
-                             f"(known: {', '.join(CONTROLLERS)})")
 
 
 class ControllerManager:
