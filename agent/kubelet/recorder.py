@@ -24,15 +24,12 @@ class Recorder:
         self._events = EventRecorder(client, component=COMPONENT, host=host) if client is not None else None
 
     def record(self, obj: Message, kind: str, reason: str, message: str, *, field_path: str = "") -> None:
-        """Record an event about `obj` (a Pod or the Node); `field_path` names the container.
-
-        The field path goes to the log only until EventRecorder takes it (NEEDS.md).
-        """
+        """Record an event about `obj` (a Pod or the Node); `field_path` names the container."""
         meta = obj.metadata
         log.info("%s %s/%s %s%s: %s", kind, meta.namespace or "-", meta.name, reason,
                  f" ({field_path})" if field_path else "", message)
         if self._events is not None:
-            self._events.event(obj, kind, reason, message)
+            self._events.event(obj, kind, reason, message, field_path=field_path)
 
     async def flush(self) -> None:
         if self._events is not None:

@@ -13,7 +13,7 @@ from controlplane.api.errors import InvalidError
 from controlplane.cli import (apply_cmd, create_cmd, delete_cmd, describe_cmd, get_cmd, server_cmd,
                               version_cmd)
 from controlplane.cli import controller_manager_cmd, rollout_cmd, scale_cmd, set_cmd
-from controlplane.cli import agent_cmd, local_cmd, node_cmd, scheduler_cmd
+from controlplane.cli import agent_cmd, exec_cmd, local_cmd, logs_cmd, node_cmd, scheduler_cmd
 from controlplane.cli.common import CommandError, report
 from controlplane.client import config, errors
 
@@ -23,6 +23,8 @@ COMMANDS = [
     create_cmd,
     get_cmd,
     describe_cmd,
+    logs_cmd,
+    exec_cmd,
     delete_cmd,
     version_cmd,
     rollout_cmd,

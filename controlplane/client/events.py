@@ -56,14 +56,20 @@ class EventRecorder:
         self._dropped = 0
         self._drops_logged_at = 0.0
 
-    def event(self, obj: Message, event_type: str, reason: str, message: str) -> None:
-        """Record that `reason: message` happened to `obj`. Returns at once."""
+    def event(self, obj: Message, event_type: str, reason: str, message: str, *, field_path: str = "") -> None:
+        """Record that `reason: message` happened to `obj`. Returns at once.
+
+        field_path names the part of the object it happened to, as Kubernetes
+        does for a pod's containers: spec.containers{web}.
+        """
         if not self._within_budget(obj.metadata.uid):
             return
         if self._task is None:
             self._task = asyncio.create_task(self._write_loop(), name=f"events-{self._component}")
+        ref = reference(obj)
+        ref.field_path = field_path
         try:
-            self._queue.put_nowait((reference(obj), event_type, reason, message, time.time()))
+            self._queue.put_nowait((ref, event_type, reason, message, time.time()))
         except asyncio.QueueFull:
             self._drop("queue full")
 
@@ -106,7 +112,7 @@ class EventRecorder:
                 self._queue.task_done()
 
     async def _write(self, ref, event_type: str, reason: str, message: str, when: float) -> None:
-        key = (ref.uid, ref.kind, ref.namespace, ref.name, event_type, reason, message)
+        key = (ref.uid, ref.kind, ref.namespace, ref.name, ref.field_path, event_type, reason, message)
         stamp = Timestamp(seconds=int(when))
         previous = self._recent.get(key)
         if previous and when - previous[1] < _REPEAT_WINDOW_SECONDS:

@@ -40,3 +40,14 @@ async def test_an_object_gets_a_burst_then_no_more(client):
     events = (await client.resource("Event").list(namespace="default", field_selector="involvedObject.name=busy")).items
     assert len(events) == events_module.BURST
     await recorder.close()
+
+
+async def test_field_path_names_the_container_and_keeps_events_apart(client):
+    target = await client.resource("Pod").create(pod("two"))
+    recorder = EventRecorder(client, component="kubelet")
+    recorder.event(target, "Normal", "Started", "Started container", field_path="spec.containers{a}")
+    recorder.event(target, "Normal", "Started", "Started container", field_path="spec.containers{b}")
+    await recorder.flush()
+    events = (await client.resource("Event").list(namespace="default", field_selector="involvedObject.name=two")).items
+    assert sorted(e.involved_object.field_path for e in events) == ["spec.containers{a}", "spec.containers{b}"]
+    await recorder.close()
