@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import ctypes
 import logging
+import os
 import signal
 from dataclasses import replace
 from pathlib import Path
@@ -36,7 +37,8 @@ M_ARENA_MAX = -8   # mallopt parameter (glibc malloc.h)
 def register(sub) -> None:
     p = sub.add_parser("agent", help="run the node agent (kubelet) on this host")
     p.add_argument("--server", default="", help="API server address host:port (https:// optional)")
-    p.add_argument("--token", default="", help="the cluster's node join token (K10...::node:...)")
+    p.add_argument("--token", default=os.environ.get("COX_TOKEN", ""),
+                   help="the cluster's node join token (K10...::node:...); also $COX_TOKEN, kept out of ps")
     p.add_argument("--config", type=Path, default=None,
                    help="a client config file to use instead of --server/--token")
     defaults = KubeletConfig()

@@ -1,12 +1,15 @@
 #!/bin/bash
-# Install coxswain on this Debian host and start a one-node cluster with an example app.
+# Install coxswain on this Debian host and run it.
 #
-#   sudo ./deploy/install.sh            install, start server (+ agent), run the example
-#   sudo ./deploy/install.sh --no-start install only (what tests/run.sh uses)
-#   sudo ./deploy/install.sh --dev      also the development and test tools
+#   sudo ./deploy/install.sh                  a one-node cluster (server + agent) running the example app
+#   sudo ./deploy/install.sh --server HOST:6443 --token K10...   join an existing cluster as an agent
+#   sudo ./deploy/install.sh --no-start       install only (tests/run.sh uses this)
 #
+# Options: --dev (also the development and test tools), --node-ip IP (the
+# address other nodes reach this one at; default: the default route's source),
+# --tls-san NAME (an extra name or address for the server's certificate).
 # Fetches only from Debian's packages and PyPI. Idempotent: run it again to
-# update the install from this checkout and restart nothing that runs fine.
+# update the install from this checkout; what already runs is left running.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,16 +17,23 @@ VENV=/opt/coxswain/venv
 DATA_DIR=/var/lib/cox
 LOG_DIR=/var/log/cox
 RUN_DIR=/run/cox
-START=1
-EXTRAS=""
-for arg in "$@"; do
-  case $arg in
+ENV_DIR=/etc/cox
+START=1 EXTRAS="" JOIN_SERVER="" JOIN_TOKEN="" NODE_IP="" TLS_SAN=""
+while [ $# -gt 0 ]; do
+  case $1 in
     --no-start) START=0 ;;
     --dev) EXTRAS="[dev]" ;;
-    *) echo "usage: $0 [--no-start] [--dev]" >&2; exit 2 ;;
+    --server) JOIN_SERVER=$2; shift ;;
+    --token) JOIN_TOKEN=$2; shift ;;
+    --node-ip) NODE_IP=$2; shift ;;
+    --tls-san) TLS_SAN=$2; shift ;;
+    *) echo "usage: $0 [--no-start] [--dev] [--server HOST:PORT --token TOKEN] [--node-ip IP] [--tls-san NAME]" >&2
+       exit 2 ;;
   esac
+  shift
 done
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
+[ -z "$JOIN_SERVER" ] || [ -n "$JOIN_TOKEN" ] || { echo "--server needs --token" >&2; exit 2; }
 
 say() { echo "==> $*"; }
 
@@ -66,50 +76,82 @@ start_daemon() {
   say "$name started (pid $!, log $LOG_DIR/$name.log)"
 }
 
+# start_unit NAME: a systemd unit from deploy/systemd, or the same command as a background daemon.
+start_unit() {
+  local name=$1
+  if have_systemd; then
+    install -m 0644 "$REPO/deploy/systemd/$name.service" /etc/systemd/system/
+    systemctl daemon-reload
+    systemctl enable --now "$name" >/dev/null
+  else
+    set -a; . "$ENV_DIR/$name.env"; set +a
+    case $name in
+      cox-server) start_daemon "$name" "$VENV/bin/cox" server --data-dir "$DATA_DIR" $COX_SERVER_ARGS ;;
+      cox-agent) start_daemon "$name" "$VENV/bin/cox" agent --server "$COX_SERVER" $COX_AGENT_ARGS ;;
+    esac
+  fi
+}
+
+wait_for() {  # wait_for SECONDS WHAT COMMAND...
+  local seconds=$1 what=$2; shift 2
+  for _ in $(seq 1 $((seconds * 5))); do "$@" >/dev/null 2>&1 && return; sleep 0.2; done
+  echo "timed out waiting for $what; logs in $LOG_DIR (or journalctl -u cox-server -u cox-agent)" >&2
+  exit 1
+}
+
 start_docker() {
   if docker version >/dev/null 2>&1; then return; fi
-  if have_systemd; then
-    systemctl enable --now docker >/dev/null
-  else
-    start_daemon dockerd /usr/sbin/dockerd
-  fi
-  for _ in $(seq 1 100); do docker version >/dev/null 2>&1 && return; sleep 0.2; done
-  echo "dockerd did not come up; see $LOG_DIR/dockerd.log" >&2; exit 1
+  if have_systemd; then systemctl enable --now docker >/dev/null; else start_daemon dockerd /usr/sbin/dockerd; fi
+  wait_for 30 "dockerd" docker version
 }
 
 start_server() {
-  if have_systemd; then
-    install -m 0644 "$REPO/deploy/systemd/cox-server.service" /etc/systemd/system/
-    systemctl daemon-reload
-    systemctl enable --now cox-server >/dev/null
-  else
-    start_daemon cox-server "$VENV/bin/cox" server --data-dir "$DATA_DIR"
-  fi
-  for _ in $(seq 1 150); do
-    [ -f "$DATA_DIR/admin.yaml" ] && cox --config "$DATA_DIR/admin.yaml" version >/dev/null 2>&1 && return
-    sleep 0.2
-  done
-  echo "cox server did not come up; see $LOG_DIR/cox-server.log (or journalctl -u cox-server)" >&2; exit 1
+  mkdir -p "$ENV_DIR"
+  echo "COX_SERVER_ARGS=${TLS_SAN:+--tls-san $TLS_SAN}" >"$ENV_DIR/cox-server.env"
+  start_unit cox-server
+  wait_for 60 "cox server" cox --config "$DATA_DIR/admin.yaml" version
+}
+
+start_agent() {  # start_agent SERVER TOKEN
+  mkdir -p "$ENV_DIR"
+  umask 077
+  printf 'COX_SERVER=%s\nCOX_TOKEN=%s\nCOX_AGENT_ARGS=%s\n' "$1" "$2" "${NODE_IP:+--node-ip $NODE_IP}" \
+    >"$ENV_DIR/cox-agent.env"
+  umask 022
+  # The example's image, made from the host's busybox: no registry needed.
+  "$VENV/bin/python" -m localcluster.images >/dev/null
+  start_unit cox-agent
 }
 
 run_example() {
   export COX_CONFIG="$DATA_DIR/admin.yaml"
+  wait_for 60 "this node to be Ready" sh -c "cox get nodes | grep -qw Ready"
   say "applying the example app ($REPO/deploy/examples/hello.yaml)"
   cox apply -f "$REPO/deploy/examples/hello.yaml"
-  cox get pods
+  cox rollout status deployment/hello --timeout 120
+  local pod
+  pod=$(cox get pods -l app=hello -o name | head -1)
+  say "asking the Service by its DNS name from inside $pod:"
+  wait_for 30 "the hello Service" cox exec "${pod#pod/}" -- wget -q -O- http://hello
+  cox exec "${pod#pod/}" -- wget -q -O- http://hello
+  cox get pods -o wide
 }
 
 install_packages
 install_python
-if [ "$START" = 1 ]; then
-  start_docker
-  start_server
-  run_example
-  cat <<EOF
-
-coxswain is running. The admin config is $DATA_DIR/admin.yaml (also ~/.cox/config):
-  cox get pods                  # kubectl-like commands
-  cox version                   # who you are, which store
-  grpcurl -cacert $DATA_DIR/tls/ca.crt -H "authorization: Bearer \$(awk '/^token:/{print \$2}' $DATA_DIR/admin.yaml)" 127.0.0.1:6443 list
-EOF
+[ "$START" = 1 ] || exit 0
+start_docker
+if [ -n "$JOIN_SERVER" ]; then
+  start_agent "$JOIN_SERVER" "$JOIN_TOKEN"
+  say "agent started; on the server: cox get nodes"
+  exit 0
 fi
+start_server
+start_agent "127.0.0.1:6443" "$(cat "$DATA_DIR/node-token")"
+run_example
+cat <<EOF
+
+coxswain is running: cox get nodes, cox get pods, cox describe pod NAME, cox logs NAME.
+The admin config is $DATA_DIR/admin.yaml (also ~/.cox/config). Other hosts join with:
+  sudo ./deploy/install.sh --server <this host's address>:6443 --token $(cat "$DATA_DIR/node-token")
+EOF

@@ -1,5 +1,8 @@
 """Images every node has from the start, without a registry: the pause image and busybox.
 
+`python -m localcluster.images [DOCKER_URL]` makes them in one daemon (the
+one-host install does, so its example app needs no registry).
+
 Both are built from the host's static busybox (agent/runtime/rootfs.py) once,
 in the first node's dockerd, then copied to the others with `docker save` /
 `docker load`, so every node holds the same image IDs (importing separately
@@ -43,3 +46,8 @@ def copy(source: docker.APIClient, targets: list[docker.APIClient], names: list[
         for target in targets:
             for _ in target.load_image(data):
                 pass
+
+
+if __name__ == "__main__":
+    import sys
+    print(" ".join(build(sys.argv[1] if len(sys.argv) > 1 else "unix:///var/run/docker.sock")))

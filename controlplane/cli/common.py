@@ -4,6 +4,7 @@ Every command that talks to the API server takes --config (else $COX_CONFIG,
 else ~/.cox/config) and most take -n/--namespace. Errors a user can act on
 are one line each on stderr (`error: ...`) and a non-zero exit.
 """
+import argparse
 import contextlib
 import sys
 
@@ -23,7 +24,9 @@ def report(message) -> None:
 
 
 def add_config_option(parser, **kwargs) -> None:
-    """--config; a sub-subcommand passes default=argparse.SUPPRESS so it keeps its parent's value."""
+    """--config on a command, as well as before it (`cox --config F get pods`, as kubectl takes
+    its global flags). The command's own default is SUPPRESS so it keeps a value given earlier."""
+    kwargs.setdefault("default", argparse.SUPPRESS)
     parser.add_argument("--config", metavar="FILE",
                         help="client config (default: $COX_CONFIG, else ~/.cox/config)", **kwargs)
 

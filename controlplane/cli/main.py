@@ -40,6 +40,8 @@ COMMANDS = [
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cox", description="coxswain: a small container orchestrator")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--config", metavar="FILE", default=None,
+                        help="client config for every command (default: $COX_CONFIG, else ~/.cox/config)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMANDS:
         module.register(sub)
