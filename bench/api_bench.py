@@ -2,8 +2,9 @@
 
     python bench/api_bench.py [--backend sqlite|etcd|both] [--creates 4000] [--watchers 100]
 
-Runs `cox server` as its own process (as deployed), and the load from this
-one: 16 concurrent clients each creating ConfigMaps as fast as they are
+Runs `cox server` as its own process (as deployed, but without its in-process
+controller manager and scheduler, so the numbers are the API server's), and
+the load from this one: 16 concurrent clients each creating ConfigMaps as fast as they are
 acknowledged; then 100 watchers on one namespace while a writer creates
 objects stamped with their send time, measuring write -> event received.
 """
@@ -81,12 +82,12 @@ async def watch_latency(config_path: pathlib.Path, *, watchers: int, events: int
 
 @contextlib.contextmanager
 def server_for(backend: str, workdir: pathlib.Path):
-    extra: list[str] = []
+    extra: list[str] = ["--disable-controller-manager", "--disable-scheduler"]
     etcd = None
     if backend == "etcd":
         from tests.support.etcd import EtcdServer
         etcd = EtcdServer().start()
-        extra = ["--datastore", etcd.url]
+        extra += ["--datastore", etcd.url]
     server = ServerProcess(workdir / "data", extra_args=extra).start()
     try:
         yield server
