@@ -44,6 +44,7 @@ from agent.runtime.containers import cannot_run
 from agent.runtime.errors import ImageNeverPull, ImagePullFailed, NotFound, RuntimeFailure
 from agent.runtime.images import ALWAYS, NEVER
 from agent.runtime.types import ContainerStatus, Kind, Mount, State
+from controlplane.client.errors import ApiError
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ class PodWorker:
                 if self._due is not None:
                     due = max(0.0, self._due - time.monotonic())
                     delay = due if delay is None else min(delay, due)
-            except (RuntimeFailure, OSError) as e:
+            except (RuntimeFailure, ApiError, OSError) as e:   # Docker or the API server away: again soon
                 log.warning("pod %s: sync failed: %s", self._name(), e)
                 delay = RETRY
             except Exception:   # a bug must not end the pod's worker: report it and try again later

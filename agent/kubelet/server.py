@@ -15,13 +15,10 @@ import asyncio
 import datetime
 import hashlib
 import logging
+import ssl
 from pathlib import Path
 
 import grpc
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from agent.kubelet import streaming
 from agent.kubelet.pleg import ContainerCache
@@ -41,6 +38,11 @@ def ensure_certificate(directory: Path) -> tuple[bytes, bytes]:
     """(cert PEM, key PEM) of the agent's self-signed serving certificate, made on first use."""
     cert_path, key_path = directory / "agent.crt", directory / "agent.key"
     if not (cert_path.exists() and key_path.exists()):
+        # Imported only to make the certificate, once: it costs the agent several MB to keep loaded.
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
         directory.mkdir(parents=True, exist_ok=True)
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, AGENT_TLS_NAME)])
@@ -59,8 +61,7 @@ def ensure_certificate(directory: Path) -> tuple[bytes, bytes]:
 
 def certificate_sha256(cert_pem: bytes) -> str:
     """What the Node's annotation pins: SHA-256 of the certificate's DER, hex."""
-    der = x509.load_pem_x509_certificate(cert_pem).public_bytes(serialization.Encoding.DER)
-    return hashlib.sha256(der).hexdigest()
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(cert_pem.decode())).hexdigest()
 
 
 class AgentServer:

@@ -56,3 +56,13 @@ async def test_removing_the_manifest_removes_the_pod(kubelet, manifests, runtime
     async def gone():
         return await runtime.containers.list(pod_uid=uid) == [] and not kubelet.ctx.volumes.pod_dir(uid).exists()
     await eventually(gone, what="the pod's containers and directory removed")
+
+
+async def test_host_network_pod_uses_the_node_address(kubelet, manifests, runtime, dockerd):
+    write_pod(manifests, "hostnet", {"hostNetwork": True, "containers": [
+        {"name": "c", "image": "coxswain-test/busybox:1", "command": ["sleep", "3600"]}]})
+    status = await until(kubelet, "hostnet", running, what="a host-network pod Running")
+    assert status.pod_ip == dockerd.gateway, "a host-network pod's IP is its node's"
+    container_id = container(status, "c").container_id.removeprefix("docker://")
+    result = await runtime.streams.exec(container_id, ["ip", "-o", "addr"], timeout=5)
+    assert f"inet {dockerd.gateway}/" in result.output.decode(), "it sees the node's own interfaces"
