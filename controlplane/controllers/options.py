@@ -45,3 +45,5 @@ class ControllerOptions:
         if unknown:
             raise ValueError(f"unknown controllers: {', '.join(sorted(unknown))} "
                              f"(known: {', '.join(CONTROLLER_NAMES)})")
+        if not self.lease_duration > self.renew_deadline > self.retry_period > 0:
+            raise ValueError("leader election needs lease duration > renew deadline > retry period > 0")
