@@ -68,11 +68,12 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def local_cluster(*, nodes: int = 3, agents: bool = True, timeout: float = 180.0):
+def local_cluster(*, nodes: int = 3, agents: bool = True, timeout: float = 180.0, **options):
+    """options: those of localcluster.up (server_args, controller_manager_args, agent_args)."""
     name = f"t{secrets.token_hex(4)}"
     state_dir = Path(tempfile.mkdtemp(prefix=f"cox-{name}-"))
     try:
-        info = localcluster.up(name, nodes=nodes, state_dir=state_dir, agents=agents, timeout=timeout)
+        info = localcluster.up(name, nodes=nodes, state_dir=state_dir, agents=agents, timeout=timeout, **options)
         layout = Layout.of(name, state_dir=state_dir)
         yield Cluster(info=info, layout=layout, state=ClusterState.load(layout))
     finally:
