@@ -1,6 +1,8 @@
 """Fixtures every test folder may use."""
 import pytest
 
+pytest_plugins = ["tests.support.docker_fixtures"]
+
 from tests.support.control_plane import admin_client, running_apiserver
 from tests.support.leaks import host_objects, leaked_since
 
