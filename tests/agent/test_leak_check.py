@@ -7,11 +7,11 @@ import subprocess
 
 from pyroute2 import IPRoute
 
-from tests.support.leaks import host_objects, leaked_since
+from tests.support.leaks import _held, host_objects, leaked_since
 
 
 def test_a_link_left_behind_is_a_leak_unless_another_run_holds_it():
-    name = f"cox{secrets.token_hex(4)}"   # as a PrivateDockerd names its bridge
+    name = f"coxlk{secrets.token_hex(4)}"   # as a PrivateDockerd(prefix="coxlk") names its bridge
     before = host_objects()
     holder = None
     with IPRoute() as ipr:
@@ -31,3 +31,11 @@ def test_a_link_left_behind_is_a_leak_unless_another_run_holds_it():
             for index in ipr.link_lookup(ifname=name):
                 ipr.link("del", index=index)
     assert leaked_since(before, settle=0) == []
+
+
+def test_what_holds_an_object():
+    cluster_dockerd = "dockerd --exec-root /run/cox-local/t1a2b3c4d/node1/exec"
+    assert _held("netns cox-t1a2b3c4d-sw", [cluster_dockerd])
+    assert not _held("netns cox-t9a2b3c4d-sw", [cluster_dockerd])
+    assert not _held("link cox0", ["dockerd --bridge cox0a1b2c3d"]), "a name inside another is not that name"
+    assert not _held("route 10.244.1.0/24 proto 155", ["sleep 155"]), "only named objects can be held"

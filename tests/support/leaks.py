@@ -5,14 +5,13 @@ dockerd's networks; plus what the node agent makes without a name of its
 own (nodestate.agent_objects: its routes, DNS address, DOCKER-USER rules).
 
 Other test runs share the machine, so an object that appears during the
-session need not be this run's. An object with a run's unique name in it
-(a private dockerd's bridge `cox1a2b3c4d`, a local cluster's `cox-t1a2b3c4d-sw`)
-is not counted while a process outside this run still names that in its
-command line: a live dockerd or agent of that other run holds it. An object
-of a run being torn down is gone a moment later, so the check looks again
-for a while before it calls anything a leak. The agent's fixed names
-(`cox-dns`, `coxswain-proxy-node1`, ...) hold no run's name: any of those
-that appears is a leak.
+session need not be this run's. One is not counted while a process outside
+this run names it in its command line: a private dockerd of another run
+holds its bridge (`--bridge coxkl1a2b3c4d`), a local cluster's processes its
+namespaces (`cox-t1a2b3c4d-sw`: their paths name `t1a2b3c4d`). An object of
+a run being torn down is gone a moment later, so the check looks again for a
+while before it calls anything a leak. Nothing names the agent's fixed names
+(`cox-dns`, `coxswain-proxy-node1`, ...): any of those that appears is a leak.
 """
 from __future__ import annotations
 
@@ -29,8 +28,9 @@ from tests.support.nodestate import agent_objects, output
 
 PREFIX = "cox"
 HOST_DOCKER = "unix:///var/run/docker.sock"
-# A run's unique name: all of cox + 8 hex (a PrivateDockerd), or NAME in cox-NAME-... (a tests/support/cluster.py one)
-_RUN_NAMES = (re.compile(r"(cox[0-9a-f]{8})"), re.compile(r"cox-(t[0-9a-f]{8})-.+"))
+# The object of a local cluster of tests/support/cluster.py (cox-NAME-sw, ...) is held by what names NAME.
+_CLUSTER_OBJECT = re.compile(r"cox-(t[0-9a-f]{8})-.+")
+_NAMED = ("nft table ", "link ", "netns ", "docker network ")
 
 
 def host_objects() -> set[str]:
@@ -49,19 +49,22 @@ def leaked_since(before: set[str], *, settle: float = 10.0) -> list[str]:
     """What appeared since `before` and no other run holds, still so after `settle` seconds; sorted."""
     deadline = time.monotonic() + settle
     while True:
-        leaked = {item for item in host_objects() - before if not _held_elsewhere(item)}
+        cmdlines = _other_runs_cmdlines()
+        leaked = {item for item in host_objects() - before if not _held(item, cmdlines)}
         if not leaked or time.monotonic() > deadline:
             return sorted(leaked)
         time.sleep(0.5)
 
 
-def _held_elsewhere(item: str) -> bool:
+def _held(item: str, cmdlines: list[str]) -> bool:
+    """Whether one of these command lines names the object (or its local cluster) as a word of its own.
+    Only objects with a name of their own can be held: never a route, an address or a rule."""
+    if not item.startswith(_NAMED):
+        return False
     name = item.split()[-1]
-    for pattern in _RUN_NAMES:
-        match = pattern.fullmatch(name)
-        if match and any(match[1] in cmdline for cmdline in _other_runs_cmdlines()):
-            return True
-    return False
+    cluster = _CLUSTER_OBJECT.fullmatch(name)
+    word = re.compile(rf"(?<!\w){re.escape(cluster[1] if cluster else name)}(?!\w)")
+    return any(word.search(cmdline) for cmdline in cmdlines)
 
 
 def _other_runs_cmdlines() -> list[str]:
