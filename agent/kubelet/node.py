@@ -21,13 +21,12 @@ from agent.runtime import Runtime
 from agent.runtime.errors import RuntimeFailure
 from controlplane import __version__
 from controlplane.api.kinds import KINDS
-from controlplane.api.wellknown import AGENT_CERT_ANNOTATION
+from controlplane.api.wellknown import AGENT_CERT_ANNOTATION, NODE_LEASE_NAMESPACE
 from controlplane.client import Client
 from controlplane.client.errors import AlreadyExists, ApiError, NotFound
 
 log = logging.getLogger(__name__)
 
-LEASE_NAMESPACE = "kube-node-lease"
 STATUS_REFRESH = 60.0   # seconds: a status write at least this often even if nothing changed
 
 _CONDITION_TEXT = {
@@ -117,9 +116,9 @@ class NodeStatusReporter:
     async def _renew_lease(self) -> None:
         leases = self._client.resource("Lease")
         try:
-            lease = await leases.get(self.name, namespace=LEASE_NAMESPACE)
+            lease = await leases.get(self.name, namespace=NODE_LEASE_NAMESPACE)
         except NotFound:
-            lease = KINDS["Lease"].new(metadata={"name": self.name, "namespace": LEASE_NAMESPACE},
+            lease = KINDS["Lease"].new(metadata={"name": self.name, "namespace": NODE_LEASE_NAMESPACE},
                                        spec={"holder_identity": self.name,
                                              "lease_duration_seconds": self._config.lease_duration_seconds})
             lease.spec.acquire_time.CopyFrom(_micro_now())

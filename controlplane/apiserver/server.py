@@ -15,6 +15,7 @@ from grpc_reflection.v1alpha import reflection
 from controlplane import __version__
 from controlplane.api.kinds import KINDS
 from controlplane.api.v1 import cluster_pb2
+from controlplane.api.wellknown import NODE_LEASE_NAMESPACE
 from controlplane.apiserver import admission, allocator, auth, bootstrap, errors, tls
 from controlplane.apiserver.agents import Agents
 from controlplane.apiserver.podstreams import PodStreams
@@ -25,7 +26,7 @@ from controlplane.store import CompactedError, Store, open_store
 
 log = logging.getLogger(__name__)
 
-SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", NODE_LEASE_NAMESPACE)
 # Kubernetes' built-in classes for the pods a cluster cannot run without.
 SYSTEM_PRIORITY_CLASSES = {"system-node-critical": 2_000_001_000, "system-cluster-critical": 2_000_000_000}
 EVENT_TTL_SECONDS = 3600
