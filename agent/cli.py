@@ -211,6 +211,7 @@ async def cleanup(args) -> int:
     from agent.dns.controller import cleanup as dns_cleanup
     from agent.kubelet.cleanup import cleanup as pods_cleanup
     from agent.network.controller import cleanup as network_cleanup
+    from agent.network.controller import cleanup_docker_network
     from agent.proxy.controller import cleanup as proxy_cleanup
     from agent.runtime import Runtime
 
@@ -223,7 +224,9 @@ async def cleanup(args) -> int:
 
     steps = [("pods", remove_pods)] if args.cleanup_pods else []   # first: the pod network goes once they have
     steps += [("proxy", lambda: asyncio.to_thread(proxy_cleanup, node_name=args.node_name)),
-              ("pod network", lambda: asyncio.to_thread(network_cleanup, docker_url=args.docker_url)),
+              ("pod network", lambda: asyncio.to_thread(network_cleanup)),
+              ("pod network in Docker", lambda: asyncio.to_thread(cleanup_docker_network,
+                                                                   docker_url=args.docker_url)),
               ("cluster DNS", lambda: asyncio.to_thread(dns_cleanup))]
     failed = False
     for what, step in steps:

@@ -140,13 +140,12 @@ def _log_routes(result: routes.RouteSyncResult) -> None:
         log.warning("route to pods %s not made: %s", dst, reason)
 
 
-def cleanup(*, docker_url: str, netns: str | None = None) -> list[str]:
-    """Undo PodNetwork on this node (`cox agent --cleanup`): one line per object, what became of it.
+def cleanup(*, netns: str | None = None) -> list[str]:
+    """Undo PodNetwork's host state on this node (`cox agent --cleanup`): one line per object removed.
 
-    The masquerade table, our routes to other nodes' pods, our DOCKER-USER accepts, and the pod
-    network in Docker (with its bridge) unless containers are still on it: removing those is the
-    kubelet's clean-up (--cleanup-pods), which runs first. Forwarding stays on: whether it was on
-    before the agent came is not known.
+    The masquerade table, our routes to other nodes' pods and our DOCKER-USER accepts; the pod
+    network in Docker is cleanup_docker_network's. Forwarding stays on: whether it was on before
+    the agent came is not known.
     """
     done = []
     if masquerade.remove_masquerade(netns=netns):
@@ -154,13 +153,23 @@ def cleanup(*, docker_url: str, netns: str | None = None) -> list[str]:
     done += [f"removed route to pods {dst}" for dst in routes.remove_routes(netns=netns)]
     if count := dockerfw.remove_docker_user_accept(netns=netns):
         done.append(f"removed {count} rule(s) from iptables chain {dockerfw.CHAIN}")
-    with docker.APIClient(base_url=docker_url, version="auto") as api:
+    return done
+
+
+def cleanup_docker_network(*, docker_url: str) -> list[str]:
+    """Remove the pod network from Docker (with its bridge) unless containers are still on it:
+    removing those is the kubelet's clean-up (--cleanup-pods), which runs first."""
+    try:
+        api = docker.APIClient(base_url=docker_url, version="auto")
+    except docker.errors.DockerException as e:
+        raise RuntimeError(f"Docker at {docker_url} does not answer (is dockerd running?): {e}") from None
+    with api:
         try:
             if podbridge.remove_pod_network(api):
-                done.append(f"removed Docker network {podbridge.POD_NETWORK} (bridge {podbridge.POD_BRIDGE})")
+                return [f"removed Docker network {podbridge.POD_NETWORK} (bridge {podbridge.POD_BRIDGE})"]
         except podbridge.PodNetworkBusy as e:
-            done.append(f"kept Docker network {podbridge.POD_NETWORK}: {e}; --cleanup-pods removes the pods")
-    return done
+            return [f"kept Docker network {podbridge.POD_NETWORK}: {e}; --cleanup-pods removes the pods"]
+    return []
 
 
 async def run_network(*, client: Client, node_name: str, docker_url: str,

@@ -112,7 +112,16 @@ async def test_cleanup_removes_the_agents_networking_then_with_cleanup_pods_the_
     again = cleanup(cluster, "--cleanup-pods")
     assert again.returncode == 0, again.stderr
     assert again.stdout.splitlines() == [f"{part}: nothing to remove"
-                                         for part in ("pods", "proxy", "pod network", "cluster DNS")]
+                                         for part in ("pods", "proxy", "pod network", "pod network in Docker",
+                                                      "cluster DNS")]
+
+    # Docker down: that part fails, says why, and the others still run.
+    blind = cox_agent("--cleanup", "--node-name", NODE, "--docker-url", "unix:///nonexistent/docker.sock",
+                      netns=netns)
+    assert blind.returncode == 1
+    assert "does not answer (is dockerd running?)" in blind.stderr
+    assert blind.stdout.splitlines() == [f"{part}: nothing to remove" for part in ("proxy", "pod network",
+                                                                                   "cluster DNS")]
 
 
 def test_cleanup_pods_needs_cleanup():
