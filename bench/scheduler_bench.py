@@ -4,9 +4,10 @@
     python bench/scheduler_bench.py --cases basic-5000 --profile /tmp/prof
 
 Per case, three processes besides this one: `cox server` (fresh SQLite
-store), the hollow nodes (registered Nodes, Lease heartbeats every
---heartbeat seconds, no pod status writes: like scheduler_perf, nothing
-"runs" the pods), and the scheduler. The pods are all created *before* the
+store), the hollow nodes (tests/support/hollow.py: the kubelet's own node
+registration and Lease heartbeats, every --heartbeat seconds, spread over
+the period; with run_pods off nothing "runs" the pods, as in
+scheduler_perf), and the scheduler. The pods are all created *before* the
 scheduler starts, so the API server's create rate does not limit the
 measurement. Numbers are the scheduler's own view (controlplane/scheduler/
 metrics.py):
@@ -81,9 +82,9 @@ def bench_pod(shape: str, i: int):
 # ---------------------------------------------------------------- child processes
 
 async def hollow_main(config_path: str, nodes: int, heartbeat: float) -> None:
-    from tests.support.hollow import HollowCluster
+    from tests.support.hollow import HollowNodes
     async with Client(load_config(config_path)) as client:
-        async with HollowCluster(client, nodes, zones=ZONES, heartbeat_seconds=heartbeat, run_pods=False):
+        async with HollowNodes(client, nodes, zones=ZONES, heartbeat_seconds=heartbeat, run_pods=False):
             print("READY", flush=True)
             stop = asyncio.Event()
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
