@@ -38,11 +38,13 @@ import sys
 import tempfile
 import time
 
+import grpc
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from controlplane.api.kinds import KINDS  # noqa: E402
-from controlplane.client import Client, load_config  # noqa: E402
+from controlplane.client import Client, errors, load_config  # noqa: E402
 from tests.support.control_plane import ServerProcess  # noqa: E402
 
 CASES = {
@@ -128,11 +130,27 @@ async def create_pods(config_path, shape: str, count: int, *, clients: int = 8, 
     async def worker(client):
         pods = client.resource("Pod")
         for i in numbers:
-            await pods.create(bench_pod(shape, i))
+            await create_once(pods, bench_pod(shape, i))
     await asyncio.gather(*(worker(channels[k % clients]) for k in range(concurrency)))
     elapsed = time.perf_counter() - started
     await asyncio.gather(*(c.close() for c in channels))
     return count / elapsed
+
+
+async def create_once(pods, pod, attempts: int = 5) -> None:
+    """Create `pod`, again if a busy API server dropped the call (it may have made it: then it exists)."""
+    for attempt in range(attempts):
+        try:
+            await pods.create(pod)
+            return
+        except errors.AlreadyExists:
+            if attempt:
+                return
+            raise
+        except errors.ApiError as e:
+            if attempt == attempts - 1 or e.code not in (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE):
+                raise
+            await asyncio.sleep(0.5 * 2 ** attempt)
 
 
 def child(role: str, *args: str, **popen) -> subprocess.Popen:
