@@ -232,10 +232,10 @@ class PodWorker:
             with self.ctx.cache.operating(sandbox_id):
                 try:
                     await self.ctx.runtime.containers.start(sandbox_id)
-                    if config.dns and config.dns.nameservers and not config.host_network:
-                        await self.ctx.runtime.sandboxes.write_resolv_conf(sandbox_id, config.dns)
                 finally:
                     sandbox = await self.ctx.cache.inspect(sandbox_id)
+                if sandbox is not None and config.dns and config.dns.nameservers and not config.host_network:
+                    await self.ctx.runtime.sandboxes.write_resolv_conf(sandbox, config.dns)
         except RuntimeFailure as e:
             self.ctx.recorder.record(pod, WARNING, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {e}")
             return RETRY

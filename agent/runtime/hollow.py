@@ -197,8 +197,8 @@ class _Sandboxes:
                          network_mode="host" if config.host_network else self.network, program=Program())
         return self._runtime.add(record, labels.docker_name(config.pod, labels.SANDBOX_NAME, config.attempt))
 
-    async def write_resolv_conf(self, sandbox_id: str, dns: DnsConfig) -> None:
-        self._runtime.get(sandbox_id)
+    async def write_resolv_conf(self, sandbox: ContainerStatus, dns: DnsConfig) -> None:
+        self._runtime.get(sandbox.id)
 
 
 class _Containers:
