@@ -2,6 +2,15 @@
 
     cox agent --server 10.0.0.1:6443 --token K10...::node:...   # join a cluster
     cox agent --pod-manifest-path /etc/cox/manifests           # static pods only, no API server
+    cox agent --cleanup [--cleanup-pods]                       # remove what an agent made here
+
+Joined to a cluster, the agent runs the node's networking beside the
+kubelet: the Service proxy (agent/proxy), the pod network (agent/network)
+and cluster DNS (agent/dns). Each can be left out, as k3s' agent can leave
+out kube-proxy and flannel: --disable-proxy, --disable-pod-network (pods then
+join Docker's default bridge, as with static pods only), --disable-cluster-dns.
+--cleanup removes what they made in this network namespace, as kube-proxy's
+--cleanup does; each room's cleanup() knows its own names.
 
 Joining needs only the server address and the join token (client/join.py).
 The client config obtained is kept in the agent's root directory, so an
@@ -19,6 +28,7 @@ import ctypes
 import logging
 import os
 import signal
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -59,6 +69,25 @@ def register(sub) -> None:
     p.add_argument("--service-cidr", default="10.96.0.0/12", help="ClusterIP range (default 10.96.0.0/12)")
     p.add_argument("--max-pods", type=int, default=defaults.max_pods)
     p.add_argument("--listen", default=defaults.listen, help="the agent's own endpoint (logs, exec)")
+    parts = p.add_argument_group("node networking (with an API server; each part can be left out)")
+    parts.add_argument("--disable-proxy", action="store_true",
+                       help="no Service proxy: no nft table, no route for --service-cidr; "
+                            "ClusterIPs and NodePorts do not work on this node")
+    parts.add_argument("--disable-pod-network", action="store_true",
+                       help="no pod network: pods join Docker's default bridge instead of the node's podCIDR, "
+                            "no routes to other nodes' pods, no masquerade table, no DOCKER-USER rules")
+    parts.add_argument("--disable-cluster-dns", action="store_true",
+                       help="no cluster DNS on 169.254.20.10: pods use --cluster-dns if given, "
+                            "else the node's resolvers")
+    clean = p.add_argument_group("clean-up (stop the agent first)")
+    clean.add_argument("--cleanup", action="store_true",
+                       help="remove what the agent made in this network namespace and exit: the proxy's table "
+                            "(of --node-name), the masquerade table, the Service sink and DNS links, routes to "
+                            "other nodes' pods, the DOCKER-USER rules, and the pod network in Docker (--docker-url) "
+                            "if no container is on it. Pods keep running")
+    clean.add_argument("--cleanup-pods", action="store_true",
+                       help="with --cleanup, first: also remove every pod container from --docker-url and the "
+                            "pods' directories and volume mounts under --root-dir (so the pod network goes too)")
     p.set_defaults(func=run)
 
 
@@ -117,6 +146,10 @@ def fewer_malloc_arenas(arenas: int = 2) -> None:
 
 
 async def run(args) -> int:
+    if args.cleanup:
+        return await cleanup(args)
+    if args.cleanup_pods:
+        raise SystemExit("error: --cleanup-pods goes with --cleanup")
     from agent.dns.controller import run_dns
     from agent.dns.listen import DEFAULT_ADDRESS as DNS_ADDRESS
     from agent.kubelet.kubelet import Kubelet
@@ -134,38 +167,77 @@ async def run(args) -> int:
     if client_cfg is None and config.pod_manifest_path is None:
         raise SystemExit("error: give --server and --token to join a cluster, or --pod-manifest-path")
     client = Client(client_cfg) if client_cfg else None
-    node_parts = []   # pod network, proxy and cluster DNS: only with an API server to watch
+    node_parts: dict[str, asyncio.Task] = {}   # pod network, proxy, cluster DNS: only with an API server to watch
     network = None
     if client is not None:
-        if not config.cluster_dns:
-            config = replace(config, cluster_dns=(DNS_ADDRESS,))
         factory = InformerFactory(client)
-        network = PodNetwork(client=client, node_name=config.node_name, docker_url=config.docker_url,
-                             cluster_cidr=args.cluster_cidr, factory=factory)
-        node_parts = [asyncio.create_task(network.run(), name="pod-network"),
-                      asyncio.create_task(run_proxy(client=client, node_name=config.node_name,
-                                                    service_cidr=args.service_cidr), name="proxy"),
-                      asyncio.create_task(run_dns(client=client, domain=config.cluster_domain, factory=factory),
-                                          name="cluster-dns")]
+        if not args.disable_pod_network:
+            network = PodNetwork(client=client, node_name=config.node_name, docker_url=config.docker_url,
+                                 cluster_cidr=args.cluster_cidr, factory=factory)
+            node_parts["pod network"] = asyncio.create_task(network.run(), name="pod-network")
+        if not args.disable_proxy:
+            node_parts["proxy"] = asyncio.create_task(
+                run_proxy(client=client, node_name=config.node_name, service_cidr=args.service_cidr), name="proxy")
+        if not args.disable_cluster_dns:
+            if not config.cluster_dns:
+                config = replace(config, cluster_dns=(DNS_ADDRESS,))
+            node_parts["cluster DNS"] = asyncio.create_task(
+                run_dns(client=client, domain=config.cluster_domain, factory=factory), name="cluster-dns")
     runtime = await Runtime.connect(config.docker_url, pod_network=POD_NETWORK if network else "bridge")
     kubelet = Kubelet(config, runtime, client, host_ip=config.node_ip,
                       network_ready=network.ready.is_set if network else (lambda: True))
     await kubelet.start()
     print(f"cox agent: node {config.node_name} ({config.node_ip}), docker {config.docker_url}"
-          + (f", API server {client_cfg.server}" if client_cfg else ", static pods only"), flush=True)
+          + (f", API server {client_cfg.server}; {', '.join(node_parts) or 'no node networking'}"
+             if client_cfg else ", static pods only"), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    for task in node_parts:
+    for task in node_parts.values():
         task.cancel()
-    await asyncio.gather(*node_parts, return_exceptions=True)
+    await asyncio.gather(*node_parts.values(), return_exceptions=True)
     await kubelet.stop()        # pods keep running; a new agent adopts them
     if client is not None:
         await client.close()
     runtime.close()
     return 0
+
+
+async def cleanup(args) -> int:
+    """`cox agent --cleanup`: each room undoes what it made here, one line per object.
+    A room that fails does not stop the others; the exit code says so."""
+    from agent.dns.controller import cleanup as dns_cleanup
+    from agent.kubelet.cleanup import cleanup as pods_cleanup
+    from agent.network.controller import cleanup as network_cleanup
+    from agent.proxy.controller import cleanup as proxy_cleanup
+    from agent.runtime import Runtime
+
+    async def remove_pods() -> list[str]:
+        runtime = await Runtime.connect(args.docker_url)
+        try:
+            return await pods_cleanup(runtime, root_dir=args.root_dir)
+        finally:
+            runtime.close()
+
+    steps = [("pods", remove_pods)] if args.cleanup_pods else []   # first: the pod network goes once they have
+    steps += [("proxy", lambda: asyncio.to_thread(proxy_cleanup, node_name=args.node_name)),
+              ("pod network", lambda: asyncio.to_thread(network_cleanup, docker_url=args.docker_url)),
+              ("cluster DNS", lambda: asyncio.to_thread(dns_cleanup))]
+    failed = False
+    for what, step in steps:
+        try:
+            done = await step()
+        except Exception as e:
+            print(f"cox agent --cleanup: {what}: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+            failed = True
+            continue
+        for line in done:
+            print(line, flush=True)
+        if not done:
+            print(f"{what}: nothing to remove", flush=True)
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> None:

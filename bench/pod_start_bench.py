@@ -44,7 +44,8 @@ from controlplane.client import Client  # noqa: E402
 from controlplane.client.errors import NotFound  # noqa: E402
 from tests.kubelet.agent_process import AgentProcess  # noqa: E402
 from tests.support.control_plane import ServerProcess  # noqa: E402
-from tests.support.dockerd import PrivateDockerd, unmount_under  # noqa: E402
+from localcluster.leftovers import unmount_under  # noqa: E402
+from tests.support.dockerd import PrivateDockerd  # noqa: E402
 from tests.support.images import BUSYBOX_IMAGE, ensure_busybox  # noqa: E402
 
 NODE = "bench-node"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import ipaddress
 import json
 import os
@@ -30,6 +31,7 @@ import docker
 from pyroute2 import netns as pr_netns
 
 from agent.network.podbridge import POD_NETWORK
+from controlplane.apiserver import auth
 from controlplane.client import Client, load_config
 from localcluster import dockerd, hostnet, images, procs
 from localcluster.layout import MAX_NODES, RUN_ROOT, Layout, addresses, preferred_subnets
@@ -37,6 +39,7 @@ from localcluster.procs import Proc
 
 CODE_ROOT = Path(__file__).resolve().parents[1]   # the checkout (or site-packages) these modules came from
 AGENT_PORT = 10250
+CONTROLLER_MANAGER_USER = "system:kube-controller-manager"   # one of the server's component identities
 
 
 @dataclass
@@ -54,9 +57,13 @@ class ClusterState:
     subnet: str
     host_ip: str
     port: int = 0
-    server: Proc | None = None   # `cox server`: API server, controller manager, scheduler
+    server: Proc | None = None   # `cox server`: API server, scheduler, and the controllers unless separate
     nodes: list[NodeState] = field(default_factory=list)
     agents: bool = True
+    agent_args: list[str] = field(default_factory=list)
+    # None: the controllers run inside `cox server`; a list: as `cox controller-manager` with these arguments
+    controller_manager_args: list[str] | None = None
+    controller_manager: Proc | None = None
 
     @property
     def server_address(self) -> str:
@@ -66,8 +73,10 @@ class ClusterState:
         layout.run_dir.mkdir(parents=True, exist_ok=True)
         data = {
             "name": self.name, "state_dir": self.state_dir, "subnet": self.subnet, "host_ip": self.host_ip,
-            "port": self.port, "agents": self.agents,
+            "port": self.port, "agents": self.agents, "agent_args": self.agent_args,
+            "controller_manager_args": self.controller_manager_args,
             "server": self.server and self.server.to_json(),
+            "controller_manager": self.controller_manager and self.controller_manager.to_json(),
             "nodes": [{"name": n.name, "ip": n.ip, "dockerd": n.dockerd and n.dockerd.to_json(),
                        "agent": n.agent and n.agent.to_json()} for n in self.nodes]}
         tmp = layout.state_file.with_suffix(".tmp")
@@ -84,12 +93,18 @@ class ClusterState:
         def proc(d):
             return Proc.from_json(d) if d else None
         return cls(name=data["name"], state_dir=data["state_dir"], subnet=data["subnet"], host_ip=data["host_ip"],
-                   port=data["port"], agents=data["agents"],
-                   server=proc(data["server"]),
+                   port=data["port"], agents=data["agents"], agent_args=data.get("agent_args", []),
+                   controller_manager_args=data.get("controller_manager_args"),
+                   server=proc(data["server"]), controller_manager=proc(data.get("controller_manager")),
                    nodes=[NodeState(n["name"], n["ip"], proc(n["dockerd"]), proc(n["agent"])) for n in data["nodes"]])
 
+    @property
+    def separate_controller_manager(self) -> bool:
+        return self.controller_manager_args is not None
+
     def daemons(self) -> list[Proc | None]:
-        return [self.server, *(n.dockerd for n in self.nodes),
+        return [self.server, *([self.controller_manager] if self.separate_controller_manager else []),
+                *(n.dockerd for n in self.nodes),
                 *(n.agent for n in self.nodes if self.agents)]
 
     def healthy(self) -> bool:
@@ -120,9 +135,15 @@ def _require_root() -> None:
 
 
 def up(name: str, *, nodes: int = 3, state_dir: Path | None = None, run_root: Path = RUN_ROOT,
-       timeout: float = 180.0, agents: bool = True, agent_args: tuple[str, ...] = ()) -> ClusterInfo:
+       timeout: float = 180.0, agents: bool = True, agent_args: tuple[str, ...] = (),
+       server_args: tuple[str, ...] = (), controller_manager_args: tuple[str, ...] | None = None) -> ClusterInfo:
     """Bring the cluster up (or find it up). agents=False stops short of the agents: the machines,
-    their dockerds and the control plane, for tests that drive node components themselves."""
+    their dockerds and the control plane, for tests that drive node components themselves.
+
+    server_args go to `cox server` (e.g. --node-monitor-grace-period=20). With controller_manager_args
+    (even empty) the controllers run as a `cox controller-manager` process of their own with these
+    arguments, and `cox server` with --disable-controller-manager, so they can be stopped and
+    restarted alone (start_controller_manager)."""
     if not 1 <= nodes <= MAX_NODES:
         raise ValueError(f"--nodes: between 1 and {MAX_NODES}")
     _require_root()
@@ -135,7 +156,8 @@ def up(name: str, *, nodes: int = 3, state_dir: Path | None = None, run_root: Pa
         return _info(layout, state, created=False)
     down(name, state_dir=layout.state_dir, run_root=run_root)   # leftovers of a broken or half-made one
     try:
-        state = _create(layout, nodes, timeout=timeout, agents=agents, agent_args=agent_args)
+        state = _create(layout, nodes, timeout=timeout, agents=agents, agent_args=agent_args,
+                        server_args=server_args, controller_manager_args=controller_manager_args)
     except BaseException:
         down(name, state_dir=layout.state_dir, run_root=run_root)
         raise
@@ -166,16 +188,20 @@ def _env() -> dict:
     return dict(os.environ, PYTHONPATH=str(CODE_ROOT))
 
 
-def _create(layout: Layout, count: int, *, timeout: float, agents: bool,
-            agent_args: tuple[str, ...]) -> ClusterState:
+def _create(layout: Layout, count: int, *, timeout: float, agents: bool, agent_args: tuple[str, ...],
+            server_args: tuple[str, ...], controller_manager_args: tuple[str, ...] | None) -> ClusterState:
     deadline = time.monotonic() + timeout
     layout.state_dir.mkdir(parents=True, exist_ok=True)
     subnet = _free_subnet(layout.name)
     host_ip, node_ips = addresses(subnet, count)
     state = ClusterState(name=layout.name, state_dir=str(layout.state_dir), subnet=str(subnet), host_ip=host_ip,
                          nodes=[NodeState(layout.node_name(i + 1), ip) for i, ip in enumerate(node_ips)],
-                         agents=agents)
+                         agents=agents, agent_args=list(agent_args),
+                         controller_manager_args=None if controller_manager_args is None
+                         else list(controller_manager_args))
     state.save(layout)
+    if state.separate_controller_manager:
+        server_args = ("--disable-controller-manager", *server_args)
 
     hostnet.create_switch(layout, host_ip=host_ip, prefixlen=subnet.prefixlen)
     for node in state.nodes:
@@ -184,30 +210,53 @@ def _create(layout: Layout, count: int, *, timeout: float, agents: bool,
     state.port = _free_port(host_ip)
     state.server = procs.spawn(
         [sys.executable, "-m", "controlplane.cli", "server", "--data-dir", str(layout.server_dir),
-         "--listen", state.server_address, "--tls-san", host_ip, "--no-user-config"],
+         "--listen", state.server_address, "--tls-san", host_ip, "--no-user-config", *server_args],
         log_path=layout.log_path("server"), env=_env())
     state.save(layout)
     for node in state.nodes:
         node.dockerd = dockerd.start(layout, node.name)
         state.save(layout)
     _wait_server(layout, state, deadline)
+    if state.separate_controller_manager:
+        start_controller_manager(layout, state)
     for node in state.nodes:
         dockerd.wait_ready(layout, node.name, node.dockerd, timeout=max(1.0, deadline - time.monotonic()))
     _load_images(layout, state)
     if not agents:
         return state
 
-    token = (layout.server_dir / "node-token").read_text().strip()
     for node in state.nodes:
-        node.agent = procs.spawn(
-            [sys.executable, "-m", "agent.cli", "agent", "--server", state.server_address, "--token", token,
-             "--node-name", node.name, "--node-ip", node.ip, "--listen", f"{node.ip}:{AGENT_PORT}",
-             "--docker-url", layout.docker_url(node.name), "--root-dir", str(layout.node_dir(node.name) / "agent"),
-             *agent_args],
-            log_path=layout.log_path(f"{node.name}-agent"), env=_env(), netns=layout.node_netns(node.name))
-        state.save(layout)
+        start_agent(layout, state, node.name)
     asyncio.run(_wait_nodes(layout, state, deadline))
     return state
+
+
+def start_agent(layout: Layout, state: ClusterState, node_name: str) -> Proc:
+    """Start the node's `cox agent` (again, after it was stopped: its node and data are kept); recorded."""
+    node = next(n for n in state.nodes if n.name == node_name)
+    token = (layout.server_dir / "node-token").read_text().strip()
+    node.agent = procs.spawn(
+        [sys.executable, "-m", "agent.cli", "agent", "--server", state.server_address, "--token", token,
+         "--node-name", node.name, "--node-ip", node.ip, "--listen", f"{node.ip}:{AGENT_PORT}",
+         "--docker-url", layout.docker_url(node.name), "--root-dir", str(layout.node_dir(node.name) / "agent"),
+         *state.agent_args],
+        log_path=layout.log_path(f"{node.name}-agent"), env=_env(), netns=layout.node_netns(node.name))
+    state.save(layout)
+    return node.agent
+
+
+def start_controller_manager(layout: Layout, state: ClusterState) -> Proc:
+    """Start the separate `cox controller-manager` (again), as system:kube-controller-manager; recorded."""
+    config = layout.server_dir / "controller-manager.yaml"
+    if not config.exists():
+        token = auth.TokenFile(layout.server_dir / "tokens").token_for(CONTROLLER_MANAGER_USER)
+        dataclasses.replace(load_config(layout.admin_config), token=token).write(config)
+    state.controller_manager = procs.spawn(
+        [sys.executable, "-m", "controlplane.cli", "--config", str(config), "controller-manager",
+         *state.controller_manager_args],
+        log_path=layout.log_path("controller-manager"), env=_env())
+    state.save(layout)
+    return state.controller_manager
 
 
 def _wait_server(layout: Layout, state: ClusterState, deadline: float) -> None:
@@ -242,10 +291,7 @@ async def _wait_nodes(layout: Layout, state: ClusterState, deadline: float) -> N
     waiting = {n.name for n in state.nodes}
     async with Client(load_config(layout.admin_config), timeout=10) as client:
         while waiting:
-            for node in state.nodes:
-                if not procs.alive(node.agent):
-                    raise RuntimeError(f"{node.name}: cox agent exited: "
-                                       f"{_tail(layout.log_path(f'{node.name}-agent'))}")
+            _check_alive(layout, state)
             listing = await client.resource("Node").list()
             for obj in listing.items:
                 ready = any(c.type == "Ready" and c.status == "True" for c in obj.status.conditions)
@@ -257,6 +303,17 @@ async def _wait_nodes(layout: Layout, state: ClusterState, deadline: float) -> N
                                    f"see {layout.log_path('<node>-agent')}")
             if waiting:
                 await asyncio.sleep(0.2)
+
+
+def _check_alive(layout: Layout, state: ClusterState) -> None:
+    """Fail at once, with its log's end, when a process the nodes need has exited (a bad flag, a crash)."""
+    needed = [("cox server", "server", state.server),
+              *([("cox controller-manager", "controller-manager", state.controller_manager)]
+                if state.separate_controller_manager else []),
+              *((f"{n.name}: cox agent", f"{n.name}-agent", n.agent) for n in state.nodes)]
+    for what, log, proc in needed:
+        if not procs.alive(proc):
+            raise RuntimeError(f"{what} exited: {_tail(layout.log_path(log))}")
 
 
 def _has_pod_network(layout: Layout, node: str) -> bool:
@@ -291,8 +348,9 @@ def down(name: str, *, state_dir: Path | None = None, run_root: Path = RUN_ROOT)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(node_names))) as pool:
         list(pool.map(lambda n: dockerd.stop(layout, n, by_name[n].dockerd if n in by_name else None),
                       sorted(node_names)))
-    if state and state.server:
-        procs.stop(state.server, grace=10)
+    for proc in (state.controller_manager, state.server) if state else ():
+        if proc:
+            procs.stop(proc, grace=10)
     for node in sorted(node_names):
         hostnet.remove_netns(layout.node_netns(node))
     hostnet.remove_netns(layout.switch_netns)

@@ -15,8 +15,9 @@ from pyroute2.netlink.exceptions import NetlinkError
 from controlplane.client import Client, InformerFactory
 from controlplane.client.informer import key_of
 
-from agent.dns.listen import DEFAULT_ADDRESS, bind_sockets, ensure_address
+from agent.dns.listen import DEFAULT_ADDRESS, DEFAULT_DEVICE, bind_sockets, ensure_address
 from agent.dns.server import DnsServer, Upstream
+from agent.network.netns import delete_link
 from agent.dns.zone import DEFAULT_DOMAIN, Zone, endpoint_records, service_record
 
 log = logging.getLogger(__name__)
@@ -94,3 +95,8 @@ async def run_dns(*, client: Client, address: str = DEFAULT_ADDRESS, port: int =
     """Cluster DNS as `cox agent` runs it; the kubelet's --cluster-dns is `address`."""
     await ClusterDns(client=client, address=address, port=port, domain=domain, upstreams=upstreams,
                      netns=netns, factory=factory).run()
+
+
+def cleanup(*, netns: str | None = None) -> list[str]:
+    """Undo run_dns (`cox agent --cleanup`): the device with the DNS address, a line if it was there."""
+    return [f"removed link {DEFAULT_DEVICE} and its address"] if delete_link(DEFAULT_DEVICE, netns=netns) else []

@@ -15,7 +15,7 @@ import socket
 
 from pyroute2.netlink.exceptions import NetlinkError
 
-from agent.network.netns import iproute, socket_in
+from agent.network.netns import ensure_bridge, iproute, socket_in
 
 DEFAULT_ADDRESS = "169.254.20.10"   # the address NodeLocal DNSCache uses
 DEFAULT_DEVICE = "cox-dns"
@@ -23,16 +23,13 @@ DEFAULT_DEVICE = "cox-dns"
 
 def ensure_address(address: str, *, device: str = DEFAULT_DEVICE, netns: str | None = None) -> None:
     """Create (if missing) and bring up `device`, with address/32 on it. Idempotent."""
+    index = ensure_bridge(device, netns=netns)
     with iproute(netns) as ipr:
-        if not ipr.link_lookup(ifname=device):
-            ipr.link("add", ifname=device, kind="bridge")
-        index = ipr.link_lookup(ifname=device)[0]
         try:
             ipr.addr("add", index=index, address=address, prefixlen=32)
         except NetlinkError as e:
             if e.code != errno.EEXIST:
                 raise
-        ipr.link("set", index=index, state="up")
 
 
 def bind_sockets(address: str, port: int, *, netns: str | None = None) -> tuple[socket.socket, socket.socket]:

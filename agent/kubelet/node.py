@@ -24,13 +24,12 @@ from agent.runtime import Runtime
 from agent.runtime.errors import RuntimeFailure
 from controlplane import __version__
 from controlplane.api.kinds import KINDS
-from controlplane.api.wellknown import AGENT_CERT_ANNOTATION
+from controlplane.api.wellknown import AGENT_CERT_ANNOTATION, NODE_LEASE_NAMESPACE
 from controlplane.client import Client
 from controlplane.client.errors import AlreadyExists, ApiError, Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
-LEASE_NAMESPACE = "kube-node-lease"
 STATUS_REFRESH = 300.0   # seconds: a status write at least this often even if nothing changed (Kubernetes' 5 min)
 JITTER = 0.04            # a wait between heartbeats is up to this much longer than the period (as Kubernetes')
 
@@ -176,9 +175,9 @@ class NodeStatusReporter:
         leases = self._client.resource("Lease")
         if self._lease is None:
             try:
-                self._lease = await leases.get(self.name, namespace=LEASE_NAMESPACE)
+                self._lease = await leases.get(self.name, namespace=NODE_LEASE_NAMESPACE)
             except NotFound:
-                lease = KINDS["Lease"].new(metadata={"name": self.name, "namespace": LEASE_NAMESPACE},
+                lease = KINDS["Lease"].new(metadata={"name": self.name, "namespace": NODE_LEASE_NAMESPACE},
                                            spec={"holder_identity": self.name,
                                                  "lease_duration_seconds": self._config.lease_duration_seconds})
                 lease.spec.acquire_time.CopyFrom(_micro_now())

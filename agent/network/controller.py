@@ -140,6 +140,29 @@ def _log_routes(result: routes.RouteSyncResult) -> None:
         log.warning("route to pods %s not made: %s", dst, reason)
 
 
+def cleanup(*, docker_url: str, netns: str | None = None) -> list[str]:
+    """Undo PodNetwork on this node (`cox agent --cleanup`): one line per object, what became of it.
+
+    The masquerade table, our routes to other nodes' pods, our DOCKER-USER accepts, and the pod
+    network in Docker (with its bridge) unless containers are still on it: removing those is the
+    kubelet's clean-up (--cleanup-pods), which runs first. Forwarding stays on: whether it was on
+    before the agent came is not known.
+    """
+    done = []
+    if masquerade.remove_masquerade(netns=netns):
+        done.append(f"removed nft table ip {masquerade.TABLE}")
+    done += [f"removed route to pods {dst}" for dst in routes.remove_routes(netns=netns)]
+    if count := dockerfw.remove_docker_user_accept(netns=netns):
+        done.append(f"removed {count} rule(s) from iptables chain {dockerfw.CHAIN}")
+    with docker.APIClient(base_url=docker_url, version="auto") as api:
+        try:
+            if podbridge.remove_pod_network(api):
+                done.append(f"removed Docker network {podbridge.POD_NETWORK} (bridge {podbridge.POD_BRIDGE})")
+        except podbridge.PodNetworkBusy as e:
+            done.append(f"kept Docker network {podbridge.POD_NETWORK}: {e}; --cleanup-pods removes the pods")
+    return done
+
+
 async def run_network(*, client: Client, node_name: str, docker_url: str,
                       cluster_cidr: str = DEFAULT_CLUSTER_CIDR, netns: str | None = None,
                       factory: InformerFactory | None = None) -> None:

@@ -14,6 +14,7 @@ nothing to do.
 """
 from __future__ import annotations
 
+import shlex
 import subprocess
 
 from agent.network.netns import run
@@ -42,7 +43,16 @@ def ensure_docker_user_accept(cluster_cidr: str, *, netns: str | None = None) ->
     return True
 
 
-def remove_docker_user_accept(cluster_cidr: str, *, netns: str | None = None) -> None:
-    for spec in _specs(cluster_cidr):
-        while _iptables(["-D", CHAIN, *spec], netns).returncode == 0:
-            pass
+def remove_docker_user_accept(*, netns: str | None = None) -> int:
+    """Delete every rule of ours (known by its comment, whatever cluster CIDR it was made for) from
+    Docker's chain; how many there were. Nothing to do when the chain does not exist."""
+    listed = _iptables(["-S", CHAIN], netns)
+    if listed.returncode != 0:
+        return 0
+    ours = [shlex.split(line)[2:] for line in listed.stdout.splitlines()
+            if line.startswith(f"-A {CHAIN} ") and COMMENT in line]
+    for spec in ours:
+        deleted = _iptables(["-D", CHAIN, *spec], netns)
+        if deleted.returncode:
+            raise RuntimeError(f"iptables -D {CHAIN}: {deleted.stderr.strip()}")
+    return len(ours)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from agent.proxy.applier import Applier
+from agent.proxy.applier import Applier, delete_table
 from agent.proxy.nftjson import DADDR, SADDR, Command, Table, match
 
 TABLE = "coxswain-network"
@@ -37,6 +37,6 @@ def ensure_masquerade(cluster_cidr: str, *, netns: str | None = None) -> None:
     Applier(netns=netns).apply(render(cluster_cidr))
 
 
-def remove_masquerade(*, netns: str | None = None) -> None:
-    table = {"table": {"family": "ip", "name": TABLE}}
-    Applier(netns=netns).apply([{"add": table}, {"delete": table}])
+def remove_masquerade(*, netns: str | None = None) -> bool:
+    """Delete the table; False if it was not there."""
+    return delete_table(TABLE, netns=netns)

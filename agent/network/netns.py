@@ -27,6 +27,26 @@ def iproute(netns: str | None = None) -> IPRoute:
     return IPRoute(use_socket=socket_in(netns, socket.AF_NETLINK, socket.SOCK_DGRAM, 0))
 
 
+def ensure_bridge(ifname: str, *, netns: str | None = None) -> int:
+    """An up bridge called `ifname` (made if missing; never given ports): its index. For the devices
+    that only hold an address or a route (this kernel has no `dummy` links)."""
+    with iproute(netns) as ipr:
+        if not ipr.link_lookup(ifname=ifname):
+            ipr.link("add", ifname=ifname, kind="bridge")
+        index = ipr.link_lookup(ifname=ifname)[0]
+        ipr.link("set", index=index, state="up")
+        return index
+
+
+def delete_link(ifname: str, *, netns: str | None = None) -> bool:
+    """Delete the link (its addresses and routes go with it); False if there was none."""
+    with iproute(netns) as ipr:
+        found = ipr.link_lookup(ifname=ifname)
+        for index in found:
+            ipr.link("del", index=index)
+    return bool(found)
+
+
 def run(argv: list[str], *, netns: str | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
     """Run argv there; never raises on its exit code."""
     prefix = [] if netns is None else ["nsenter", f"--net={netns_path(netns)}"]

@@ -55,8 +55,14 @@ def ensure_pod_network(api: docker.APIClient, *, pod_cidr: str, name: str = POD_
     return True
 
 
-def remove_pod_network(api: docker.APIClient, *, name: str = POD_NETWORK) -> None:
+def remove_pod_network(api: docker.APIClient, *, name: str = POD_NETWORK) -> bool:
+    """Remove the network, and with it its bridge; False if there was none.
+    PodNetworkBusy while containers are on it (Docker would refuse too)."""
     try:
-        api.remove_network(name)
+        existing = api.inspect_network(name)
     except docker.errors.NotFound:
-        pass
+        return False
+    if on_it := len(existing.get("Containers") or {}):
+        raise PodNetworkBusy(f"{on_it} container(s) on network {name}")
+    api.remove_network(existing["Id"])
+    return True

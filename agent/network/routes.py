@@ -66,5 +66,6 @@ def sync_routes(desired: dict[str, str], *, netns: str | None = None) -> RouteSy
     return result
 
 
-def remove_routes(*, netns: str | None = None) -> None:
-    sync_routes({}, netns=netns)
+def remove_routes(*, netns: str | None = None) -> list[str]:
+    """Delete every route of ours; the destinations there were."""
+    return sync_routes({}, netns=netns).removed

@@ -16,6 +16,7 @@ back to a full resync). Blocking; the proxier calls them from a worker thread.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -24,7 +25,7 @@ from typing import Any, Mapping, Protocol
 from agent.proxy.names import FAMILY
 from agent.proxy.netns import netns_path
 from agent.proxy.nfsocket import BatchRefused, NfTablesSocket
-from agent.proxy.nftjson import Command
+from agent.proxy.nftjson import Command, Table
 from agent.proxy.nlencode import encode
 from agent.proxy.render import SHARED_SETS, gc_paused
 
@@ -93,6 +94,20 @@ class Applier:
         if result.returncode:
             raise NftError(f"nft {' '.join(args)}: {result.stderr.strip()}")
         return result.stdout
+
+
+def delete_table(name: str, *, netns: str | None = None) -> bool:
+    """Delete one of our tables whole (for `cox agent --cleanup`); False if it was not there."""
+    sock = NfTablesSocket(netns=netns)
+    try:
+        sock.apply(encode([Table(name).delete()]))
+    except BatchRefused as e:
+        if [code for _, code, _ in e.errors] == [errno.ENOENT]:
+            return False
+        raise NftError(f"delete table {FAMILY} {name}: {e}") from None
+    finally:
+        sock.close()
+    return True
 
 
 def _describe(command: Command) -> str:

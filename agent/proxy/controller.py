@@ -20,12 +20,12 @@ from controlplane.client import Client, InformerFactory
 from controlplane.client.informer import key_of
 
 from agent.proxy import adapter
-from agent.proxy.applier import NetlinkApplier
+from agent.proxy.applier import NetlinkApplier, delete_table
 from agent.proxy.conntrack import ConntrackCleaner
 from agent.proxy.model import ProxyState, ServicePortName
 from agent.proxy.names import table_name
 from agent.proxy.proxier import Proxier
-from agent.proxy.sink import ensure_service_sink
+from agent.proxy.sink import DEFAULT_DEVICE as SINK_DEVICE, ensure_service_sink, remove_service_sink
 
 
 class ProxyController:
@@ -89,3 +89,15 @@ async def run_proxy(*, client: Client, node_name: str, service_cidr: str, netns:
         await ProxyController(factory=InformerFactory(client), node_name=node_name, proxier=proxier).run()
     finally:
         applier.close()
+
+
+def cleanup(*, node_name: str, netns: str | None = None) -> list[str]:
+    """Undo run_proxy (`cox agent --cleanup`): the node's table, the sink and its route; one line for each
+    that was there. Conntrack entries are left to expire."""
+    done = []
+    table = table_name(node_name)
+    if delete_table(table, netns=netns):
+        done.append(f"removed nft table ip {table}")
+    if remove_service_sink(netns=netns):
+        done.append(f"removed link {SINK_DEVICE} and its route for the Service CIDR")
+    return done

@@ -107,8 +107,12 @@ class Table:
 
     def recreate(self) -> list[Command]:
         """add + delete + add: an atomic "replace the whole table", whether it existed or not."""
-        table = {"table": {"family": FAMILY, "name": self.name}}
-        return [{"add": table}, {"delete": table}, {"add": table}]
+        add = {"add": {"table": {"family": FAMILY, "name": self.name}}}
+        return [add, self.delete(), add]
+
+    def delete(self) -> Command:
+        """Delete the table and everything in it (refused if there is no such table)."""
+        return {"delete": {"table": {"family": FAMILY, "name": self.name}}}
 
     def add_chain(self, name: str, **base: Any) -> Command:
         return {"add": {"chain": {**self._ref, "name": name, **base}}}

@@ -9,27 +9,18 @@ the nat hooks ran. (A `dummy` link would do the same, but this kernel has none.)
 """
 from __future__ import annotations
 
-from pyroute2 import IPRoute
+from agent.network.netns import delete_link, ensure_bridge, iproute
 
 DEFAULT_DEVICE = "cox-svc-sink"
 
 
-def _iproute(netns: str | None) -> IPRoute:
-    return IPRoute() if netns is None else IPRoute(netns=netns)
-
-
 def ensure_service_sink(*, cidr: str, device: str = DEFAULT_DEVICE, netns: str | None = None) -> None:
     """Create (if missing) and bring up `device`, and route `cidr` into it. Idempotent."""
-    with _iproute(netns) as ipr:
-        if not ipr.link_lookup(ifname=device):
-            ipr.link("add", ifname=device, kind="bridge")
-        index = ipr.link_lookup(ifname=device)[0]
-        ipr.link("set", index=index, state="up")
+    index = ensure_bridge(device, netns=netns)
+    with iproute(netns) as ipr:
         ipr.route("replace", dst=cidr, oif=index)
 
 
-def remove_service_sink(*, device: str = DEFAULT_DEVICE, netns: str | None = None) -> None:
-    """Delete `device`; its route goes with it."""
-    with _iproute(netns) as ipr:
-        for index in ipr.link_lookup(ifname=device):
-            ipr.link("del", index=index)
+def remove_service_sink(*, device: str = DEFAULT_DEVICE, netns: str | None = None) -> bool:
+    """Delete `device`, and with it its route; False if there was none."""
+    return delete_link(device, netns=netns)

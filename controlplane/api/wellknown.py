@@ -9,3 +9,5 @@ AGENT_TLS_NAME = "coxswain-agent"
 APISERVER_CLIENT_CN = "system:apiserver"
 # A mirror pod (the API's view of a static pod) carries this annotation.
 MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
+# The namespace of the Leases nodes renew to say they are alive.
+NODE_LEASE_NAMESPACE = "kube-node-lease"

@@ -15,17 +15,18 @@ from grpc_reflection.v1alpha import reflection
 from controlplane import __version__
 from controlplane.api.kinds import KINDS
 from controlplane.api.v1 import cluster_pb2
+from controlplane.api.wellknown import NODE_LEASE_NAMESPACE
 from controlplane.apiserver import admission, allocator, auth, bootstrap, errors, tls
 from controlplane.apiserver.agents import Agents
 from controlplane.apiserver.podstreams import PodStreams
 from controlplane.apiserver.registry import Registry
 from controlplane.apiserver.service import KindService, generic_handler
 from controlplane.apiserver.watchcache import StoreFeed, WatchCache
-from controlplane.store import Store, open_store
+from controlplane.store import CompactedError, Store, open_store
 
 log = logging.getLogger(__name__)
 
-SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", NODE_LEASE_NAMESPACE)
 # Kubernetes' built-in classes for the pods a cluster cannot run without.
 SYSTEM_PRIORITY_CLASSES = {"system-node-critical": 2_000_001_000, "system-cluster-critical": 2_000_000_000}
 EVENT_TTL_SECONDS = 3600
@@ -52,6 +53,7 @@ class ServerOptions:
     service_cidr: str = "10.96.0.0/12"        # ClusterIPs come from here
     node_port_range: str = "30000-32767"
     repair_seconds: float = 300.0             # how often leaked ClusterIPs/NodePorts are looked for
+    compaction_seconds: float = 300.0         # store history older than this is compacted away
 
 
 def _host_port(listen: str) -> tuple[str, int]:
@@ -69,7 +71,7 @@ class APIServer:
         self.credentials: bootstrap.Credentials | None = None
         self.port = 0
         self._grpc: grpc.aio.Server | None = None
-        self._repair: asyncio.Task | None = None
+        self._housekeeping: list[asyncio.Task] = []
 
     @property
     def address(self) -> str:
@@ -93,7 +95,10 @@ class APIServer:
         creds = grpc.ssl_server_credentials([(self.credentials.key_pem, chain)])
         self.port = self._grpc.add_secure_port(f"{host or '0.0.0.0'}:{port}", creds)
         await self._grpc.start()
-        self._repair = asyncio.create_task(self._repair_allocations(), name="allocation-repair")
+        self._housekeeping = [
+            asyncio.create_task(self._every(self.options.repair_seconds, self._repair_allocations),
+                                name="allocation-repair"),
+            asyncio.create_task(self._every(self.options.compaction_seconds, self._compact), name="compaction")]
         bootstrap.write_admin_config(opts.data_dir, self.credentials, self.address,
                                      [opts.user_config] if opts.user_config else [])
         log.info("API server listening on %s (%s store)", self.address, self.store.name)
@@ -167,23 +172,40 @@ class APIServer:
     async def wait(self) -> None:
         await self._grpc.wait_for_termination()
 
-    async def _repair_allocations(self) -> None:
-        """Free ClusterIPs and NodePorts leaked by a crash between allocation and write."""
-        checked_up_to = 0
+    async def _every(self, seconds: float, job) -> None:
+        """Run job(since) every `seconds`; `since` is the revision the feed had reached last time."""
+        since = 0
         while True:
-            await asyncio.sleep(self.options.repair_seconds)
+            await asyncio.sleep(seconds)
+            reached = self.feed.revision
             try:
-                live = {c.obj.metadata.uid for c in self.caches["Service"].list()}
-                freed = await self.service_allocation.repair(live, older_than=checked_up_to)
-                if freed:
-                    log.info("freed %d leaked service allocations", freed)
-                checked_up_to = self.feed.revision
+                await job(since)
             except Exception as e:  # a store outage: try again next round
-                log.warning("allocation repair: %s", e)
+                log.warning("%s: %s", job.__name__, e)
+            since = reached
+
+    async def _repair_allocations(self, since: int) -> None:
+        """Free ClusterIPs and NodePorts leaked by a crash between allocation and write."""
+        live = {c.obj.metadata.uid for c in self.caches["Service"].list()}
+        freed = await self.service_allocation.repair(live, older_than=since)
+        if freed:
+            log.info("freed %d leaked service allocations", freed)
+
+    async def _compact(self, since: int) -> None:
+        """Forget store history older than one interval, as kube-apiserver compacts etcd.
+
+        Several servers over one etcd may all do it; compacting where another
+        already has is no harm.
+        """
+        if since:
+            try:
+                await self.store.compact(since)
+            except CompactedError:
+                pass
 
     async def stop(self, grace: float = 2.0) -> None:
-        if self._repair:
-            self._repair.cancel()
+        for task in self._housekeeping:
+            task.cancel()
         if self._grpc:
             await self._grpc.stop(grace)
             await self.agents.close()

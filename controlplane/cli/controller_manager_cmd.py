@@ -27,11 +27,18 @@ def add_controller_options(p) -> None:
                    help=f"comma-separated controllers to run (default: all: {','.join(CONTROLLER_NAMES)})")
     p.add_argument("--leader-elect", default="true", choices=("true", "false"),
                    help="take the kube-system/cox-controller-manager Lease before acting (default true)")
+    p.add_argument("--leader-elect-lease-duration", type=float, default=_DEFAULTS.lease_duration,
+                   help=f"seconds a stopped leader's Lease holds the others off (default {_DEFAULTS.lease_duration:g})")
+    p.add_argument("--leader-elect-renew-deadline", type=float, default=_DEFAULTS.renew_deadline,
+                   help=f"seconds a leader keeps acting without renewing (default {_DEFAULTS.renew_deadline:g})")
+    p.add_argument("--leader-elect-retry-period", type=float, default=_DEFAULTS.retry_period,
+                   help=f"seconds between attempts to take or renew the Lease (default {_DEFAULTS.retry_period:g})")
     p.add_argument("--concurrent-syncs", type=int, default=None,
                    help="workers per controller (default: each controller's own)")
-    p.add_argument("--node-monitor-period", type=float, default=_DEFAULTS.node_monitor_period)
+    p.add_argument("--node-monitor-period", type=float, default=_DEFAULTS.node_monitor_period,
+                   help=f"seconds between looks at the nodes' heartbeats (default {_DEFAULTS.node_monitor_period:g})")
     p.add_argument("--node-monitor-grace-period", type=float, default=_DEFAULTS.node_monitor_grace_period,
-                   help="seconds without a heartbeat before a node is NotReady (default 40)")
+                   help="seconds without a heartbeat before a node's Ready condition turns Unknown (default 40)")
     p.add_argument("--node-startup-grace-period", type=float, default=_DEFAULTS.node_startup_grace_period)
     p.add_argument("--node-eviction-rate", type=float, default=_DEFAULTS.node_eviction_rate,
                    help="nodes per second tainted for eviction, per zone (default 0.1)")
@@ -43,18 +50,23 @@ def add_controller_options(p) -> None:
                    help="pod addresses, cut into one subnet per node (default 10.244.0.0/16)")
     p.add_argument("--node-cidr-mask-size", type=int, default=_DEFAULTS.node_cidr_mask_size)
     p.add_argument("--job-backoff-seconds", type=float, default=_DEFAULTS.job_backoff_seconds)
+    p.add_argument("--terminated-pod-gc-threshold", type=int, default=_DEFAULTS.terminated_pod_gc_threshold,
+                   help="finished pods to keep before the oldest are deleted (default 12500; 0 keeps all)")
 
 
 def options_from(args) -> ControllerOptions:
     return ControllerOptions(
         controllers=tuple(c.strip() for c in args.controllers.split(",") if c.strip()),
         workers=args.concurrent_syncs, leader_elect=args.leader_elect == "true",
+        lease_duration=args.leader_elect_lease_duration, renew_deadline=args.leader_elect_renew_deadline,
+        retry_period=args.leader_elect_retry_period,
         node_monitor_period=args.node_monitor_period, node_monitor_grace_period=args.node_monitor_grace_period,
         node_startup_grace_period=args.node_startup_grace_period, node_eviction_rate=args.node_eviction_rate,
         secondary_node_eviction_rate=args.secondary_node_eviction_rate,
         unhealthy_zone_threshold=args.unhealthy_zone_threshold,
         large_cluster_size_threshold=args.large_cluster_size_threshold, cluster_cidr=args.cluster_cidr,
-        node_cidr_mask_size=args.node_cidr_mask_size, job_backoff_seconds=args.job_backoff_seconds)
+        node_cidr_mask_size=args.node_cidr_mask_size, job_backoff_seconds=args.job_backoff_seconds,
+        terminated_pod_gc_threshold=args.terminated_pod_gc_threshold)
 
 
 async def run(args) -> int:

@@ -4,6 +4,9 @@ With -w the command keeps watching from the revision its list was read at
 and prints a row (or object) for every change, lined up under the first
 table; if that revision is compacted away it starts over from the current
 state.
+
+Several kinds at once (`cox get deploy,rs,pods`, or `all` for kubectl's
+workload set) print one table per kind with TYPE/NAME names, or one List.
 """
 import sys
 
@@ -13,6 +16,8 @@ from controlplane.cli.printing.table import Table
 from controlplane.client import errors
 
 _OUTPUTS = ("wide", "yaml", "json", "name")
+# kubectl's `all` category, as far as these kinds exist here.
+ALL = ("pods", "services", "deployments", "replicasets", "jobs")
 
 
 def register(sub) -> None:
@@ -27,6 +32,8 @@ def register(sub) -> None:
 
 
 async def run(args) -> int:
+    if "," in args.kind or args.kind == "all":
+        return await _run_kinds(args)
     kind, names = common.kind_and_names([args.kind, *args.names])
     if names and args.selector:
         raise common.CommandError("name cannot be provided when a selector is specified")
@@ -59,6 +66,44 @@ async def run(args) -> int:
         if args.watch:
             await _watch(resource, args, namespace, names, revision, output)
     return 1 if failed else 0
+
+
+async def _run_kinds(args) -> int:
+    """`cox get KIND,KIND...`: list each kind (no names, no watch, as kubectl allows)."""
+    words = ALL if args.kind == "all" else [w for w in args.kind.split(",") if w]
+    kinds = list(dict.fromkeys(common.resolve_kind(w) for w in words))
+    if args.names:
+        raise common.CommandError("names cannot be given with several kinds: use KIND/NAME")
+    if args.watch:
+        raise common.CommandError("you may only watch a single resource type")
+    listed = []
+    async with common.connect(args) as client:
+        for kind in kinds:
+            namespace = common.namespace(args) if kind.namespaced else ""
+            items = (await client.resource(kind).list(namespace=namespace, label_selector=args.selector,
+                                                      field_selector=args.field_selector)).items
+            listed.append((kind, list(items)))
+    if args.output in ("yaml", "json"):
+        objects = [o for _, items in listed for o in items]
+        print(formats.render(args.output, kinds[0], objects, single=False), end="")
+        return 0
+    blocks = [_kind_block(kind, items, args) for kind, items in listed if items]
+    if blocks:
+        print("\n\n".join(blocks))
+    else:
+        print("No resources found", file=sys.stderr)
+    return 0
+
+
+def _kind_block(kind, objects: list, args) -> str:
+    """One kind's rows: names as TYPE/NAME (or only those, for -o name)."""
+    if args.output == "name":
+        return formats.render("name", kind, objects, single=False).rstrip("\n")
+    header, rows = columns.table(kind, objects, wide=args.output == "wide", namespaces=args.all_namespaces)
+    at = header.index("NAME")
+    for row, obj in zip(rows, objects):
+        row[at] = formats.resource_name(kind, obj.metadata.name)
+    return "\n".join(Table(header).lines(rows, header=True))
 
 
 class Output:

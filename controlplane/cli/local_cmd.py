@@ -23,6 +23,13 @@ def register(sub) -> None:
     _common(up)
     up.add_argument("--nodes", type=int, default=3, help="how many nodes (default 3)")
     up.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the nodes (default 180)")
+    up.add_argument("--server-arg", action="append", default=[], metavar="ARG",
+                    help="an argument for `cox server`, joined by '=' as it starts with '--': "
+                         "--server-arg=--node-monitor-grace-period=20 (repeatable)")
+    up.add_argument("--controller-manager-arg", action="append", default=None, metavar="ARG",
+                    help="run the controllers as a `cox controller-manager` process of their own (which can "
+                         "be stopped alone), with this argument: --controller-manager-arg=--leader-elect-"
+                         "lease-duration=8 (repeatable; --controller-manager-arg= for none)")
     up.set_defaults(func=run_up)
     down = verbs.add_parser("down", help="remove the cluster and all it made")
     _common(down)
@@ -40,8 +47,10 @@ def _common(p: argparse.ArgumentParser) -> None:
 async def run_up(args) -> int:
     from localcluster import cluster
     try:
+        cm_args = None if args.controller_manager_arg is None else tuple(filter(None, args.controller_manager_arg))
         info = await asyncio.to_thread(cluster.up, args.name, nodes=args.nodes, state_dir=args.state_dir,
-                                       timeout=args.timeout)
+                                       timeout=args.timeout, server_args=tuple(args.server_arg),
+                                       controller_manager_args=cm_args)
     except (ValueError, RuntimeError, OSError) as e:   # TimeoutError and PermissionError are OSErrors
         raise CommandError(f"cox local up: {e}") from None
     print(f"cluster {info.name} {'is up' if info.created else 'was already up'}: API server {info.server}, "

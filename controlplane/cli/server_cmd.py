@@ -56,11 +56,11 @@ async def run(args) -> int:
     from controlplane.scheduler import config as scheduler_config
     from controlplane.scheduler.scheduler import run_scheduler
 
-    controller_options = controller_manager_cmd.options_from(args)
     try:
+        controller_options = controller_manager_cmd.options_from(args)
         scheduler_settings = (scheduler_config.load(args.scheduler_config) if args.scheduler_config
                               else scheduler_config.SchedulerConfig())
-    except scheduler_config.ConfigError as e:
+    except (ValueError, scheduler_config.ConfigError) as e:
         raise CommandError(str(e)) from None
     server = APIServer(ServerOptions(
         data_dir=args.data_dir, listen=args.listen, datastore=args.datastore, tls_sans=args.tls_san,

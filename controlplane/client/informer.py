@@ -75,6 +75,11 @@ class Informer:
         _, index = self._indexes[name]
         return [self._objects[k] for k in index.get(value, ())]
 
+    def index_values(self, name: str) -> list[Hashable]:
+        """The values the index `name` holds objects under (e.g. every node some pod is bound to)."""
+        _, index = self._indexes[name]
+        return [value for value, keys in index.items() if keys]
+
     @property
     def synced(self) -> bool:
         return self._synced.is_set()

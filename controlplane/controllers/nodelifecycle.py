@@ -25,6 +25,7 @@ import time
 from google.protobuf.message import Message
 
 from controlplane.api.defaults import NOT_READY_TAINT, UNREACHABLE_TAINT
+from controlplane.api.wellknown import NODE_LEASE_NAMESPACE
 from controlplane.api.v1 import core_pb2
 from controlplane.client import errors
 from controlplane.client.events import NORMAL, WARNING
@@ -36,7 +37,6 @@ from controlplane.controllers.ownership import clone
 log = logging.getLogger(__name__)
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
-NODE_LEASE_NAMESPACE = "kube-node-lease"
 NO_EXECUTE, NO_SCHEDULE = "NoExecute", "NoSchedule"
 _LIFECYCLE_TAINTS = (NOT_READY_TAINT, UNREACHABLE_TAINT)
 

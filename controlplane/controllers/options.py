@@ -6,7 +6,7 @@ import uuid
 
 # Every controller by name, in the order the manager starts them.
 CONTROLLER_NAMES = ("replicaset", "deployment", "job", "endpoints", "namespace", "garbagecollector",
-                    "serviceaccount", "nodeipam", "nodelifecycle")
+                    "serviceaccount", "nodeipam", "nodelifecycle", "podgc")
 
 
 def _identity() -> str:
@@ -28,6 +28,9 @@ class ControllerOptions:
     # node IPAM
     cluster_cidr: str = "10.244.0.0/16"
     node_cidr_mask_size: int = 24
+    # pod garbage collection
+    terminated_pod_gc_threshold: int = 12500   # finished pods kept; the oldest beyond go (0: keep all)
+    pod_gc_quarantine: float = 40.0        # seconds a node must stay gone before its pods are deleted
     # jobs
     job_backoff_seconds: float = 10.0      # first delay before a failed Job pod is replaced; doubles
     # leader election
@@ -42,3 +45,5 @@ class ControllerOptions:
         if unknown:
             raise ValueError(f"unknown controllers: {', '.join(sorted(unknown))} "
                              f"(known: {', '.join(CONTROLLER_NAMES)})")
+        if not self.lease_duration > self.renew_deadline > self.retry_period > 0:
+            raise ValueError("leader election needs lease duration > renew deadline > retry period > 0")

@@ -307,7 +307,7 @@ def test_job_rules():
     assert _errors(data) == [
         "spec.parallelism: must be greater than or equal to 0",
         "spec.backoffLimit: must be greater than or equal to 0",
-        "spec.completions: required when `completionMode` is 'Indexed'",
+        'spec.completionMode: unsupported value "Indexed": supported values: "NonIndexed"',
         f'{T}.restartPolicy: unsupported value "Always": supported values: "OnFailure", "Never"',
     ]
     manual = load("job.yaml")

@@ -3,6 +3,7 @@ import asyncio
 
 import pytest
 
+from controlplane.api.wellknown import NODE_LEASE_NAMESPACE
 from controlplane.client import errors
 from tests.support.objects import configmap, namespace, pod
 
@@ -140,4 +141,4 @@ async def test_concurrent_creates_of_one_name_one_wins(client):
 
 async def test_system_namespaces_exist(client):
     names = {ns.metadata.name for ns in (await client.resource("Namespace").list()).items}
-    assert {"default", "kube-system", "kube-public", "kube-node-lease"} <= names
+    assert {"default", "kube-system", "kube-public", NODE_LEASE_NAMESPACE} <= names

@@ -144,3 +144,15 @@ async def test_bookmarks_carry_progress_of_other_kinds(tmp_path):
                         return rv
             # The secret's write moved the store on; the configmap watch learns it from a bookmark.
             assert await asyncio.wait_for(bookmark_past_secret(), 10)
+
+
+async def test_the_server_compacts_old_history(tmp_path):
+    async with running_apiserver(tmp_path / "data", compaction_seconds=0.3) as server:
+        async with admin_client(server) as client:
+            cms = client.resource("ConfigMap")
+            first = await cms.create(configmap("a"))
+            await cms.create(configmap("b"))
+            await asyncio.sleep(1.0)  # a few rounds: history up to the older rounds is compacted
+            with pytest.raises(errors.Gone):
+                await cms.list(resource_version=first.metadata.resource_version, limit=1)
+            assert [c.metadata.name for c in (await cms.list(namespace="default")).items] == ["a", "b"]

@@ -1,5 +1,6 @@
 """`cox get` tables: kubectl's columns and cell rules for every kind."""
 from controlplane.api.kinds import KINDS
+from controlplane.api.wellknown import NODE_LEASE_NAMESPACE
 from controlplane.cli.printing.columns import table
 from controlplane.cli.printing.table import Table
 
@@ -120,7 +121,7 @@ def test_events_columns():
 
 
 def test_leases_and_priority_classes():
-    lease = obj("Lease", "node1", namespace="kube-node-lease", spec={"holder_identity": "node1"})
+    lease = obj("Lease", "node1", namespace=NODE_LEASE_NAMESPACE, spec={"holder_identity": "node1"})
     assert render("Lease", [lease])[1].split() == ["node1", "node1", "5m"]
     pc = obj("PriorityClass", "high", value=1000, global_default=True, preemption_policy="Never")
     assert render("PriorityClass", [pc]) == [

@@ -1,6 +1,7 @@
 """`cox describe` pages: key fields per kind, aligned, and the Events table."""
 from controlplane.api import convert, defaults
 from controlplane.api.kinds import KINDS
+from controlplane.api.wellknown import NODE_LEASE_NAMESPACE
 from controlplane.cli.printing.describe import describe, title
 from controlplane.cli.printing.page import Page
 
@@ -74,7 +75,7 @@ def test_deployment_page_from_a_kubectl_manifest():
 
 
 def test_other_kinds_are_shown_field_by_field():
-    lease = KINDS["Lease"].new(metadata={"name": "node1", "namespace": "kube-node-lease"},
+    lease = KINDS["Lease"].new(metadata={"name": "node1", "namespace": NODE_LEASE_NAMESPACE},
                                spec={"holder_identity": "node1", "lease_duration_seconds": 40})
     page = describe(KINDS["Lease"], lease, events=[], now=NOW).splitlines()
     assert page[:4] == ["Name:         node1", "Namespace:    kube-node-lease", "Labels:       <none>",

@@ -93,3 +93,20 @@ def _read_lines(process, count: int, timeout: float = 20) -> list[str]:
         except queue.Empty:
             raise AssertionError(f"no more output after {lines}") from None
     return lines
+
+
+def test_several_kinds_at_once(cox, namespace):
+    cox("apply", "-n", namespace, "-f", "-", stdin=config_map("settings") + "---\n" + (
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: key\nstringData:\n  k: v\n"))
+    blocks = cox("get", "cm,secret", "-n", namespace).stdout.split("\n\n")
+    assert [b.splitlines()[0].split()[0] for b in blocks] == ["NAME", "NAME"]
+    assert "configmap/settings" in blocks[0].split() and "secret/key" in blocks[1].split()
+    names = cox("get", "secrets,configmaps", "-n", namespace, "-o", "name").stdout.splitlines()
+    assert names.index("secret/key") < names.index("configmap/settings")
+    listed = json.loads(cox("get", "cm,secret", "-n", namespace, "-o", "json").stdout)
+    assert {(i["kind"], i["metadata"]["name"]) for i in listed["items"]} >= {("ConfigMap", "settings"),
+                                                                            ("Secret", "key")}
+    empty = cox("get", "all", "-n", namespace)
+    assert (empty.stdout, empty.stderr) == ("", "No resources found\n")
+    watching = cox("get", "cm,secret", "-w", ok=False)
+    assert watching.returncode == 1 and "single resource type" in watching.stderr

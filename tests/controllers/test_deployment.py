@@ -1,43 +1,14 @@
 """The Deployment controller against a real API server, with hollow nodes running the pods."""
-from controlplane.client.informer import Informer
-from controlplane.controllers import pods as podutil
 from controlplane.controllers import rollout
 from agent.runtime.hollow import Program
 from tests.controllers.support import active_pods, deployment, eventually, hollow_nodes, starting_in, \
     with_readiness_probe
+from tests.support.census import PodCensus
 
 
 async def rolled_out(api, name):
     d = await api.get(name)
     return rollout.rollout_message(d)[1] and d
-
-
-class PodCensus:
-    """Follows the pods of a Deployment through a watch; records the extremes of every moment."""
-
-    def __init__(self, client, app):
-        self.informer = Informer(client.resource("Pod"), label_selector=f"app={app}")
-        self.max_active = 0
-        self.min_ready = None
-        self.images_together = False   # did pods of two templates ever run at once?
-        self.informer.add_handler(on_add=self._look, on_update=lambda _o, _n: self._look(None),
-                                  on_delete=self._look)
-
-    def _look(self, _pod) -> None:
-        active = [p for p in self.informer.list() if podutil.is_active(p)]
-        self.max_active = max(self.max_active, len(active))
-        ready = sum(1 for p in active if podutil.is_ready(p))
-        self.min_ready = ready if self.min_ready is None else min(self.min_ready, ready)
-        self.images_together |= len({p.spec.containers[0].image for p in active}) > 1
-
-    async def __aenter__(self):
-        self.informer.start()
-        await self.informer.wait_synced(10)
-        self.max_active, self.min_ready = 0, None
-        return self
-
-    async def __aexit__(self, *exc):
-        await self.informer.stop()
 
 
 async def test_a_deployment_converges(client, manager, nodes):
@@ -57,14 +28,14 @@ async def test_rolling_update_stays_within_surge_and_unavailability(client, mana
     async with hollow_nodes(client, program=starting_in(0.3)):
         await api.create(deployment("web", 5, image="busybox:1", surge=1, unavailable=1))
         await eventually(lambda: rolled_out(api, "web"))
-        async with PodCensus(client, "web") as census:
+        async with PodCensus(client, "app=web") as census:
             d = await api.get("web")
             d.spec.template.spec.containers[0].image = "busybox:2"
             await api.update(d)
             d = await eventually(lambda: rolled_out(api, "web"), timeout=30)
         assert census.max_active <= 5 + 1
         assert census.min_ready >= 5 - 1
-        assert census.images_together  # a rolling update does overlap
+        assert census.templates_together  # a rolling update does overlap
     pods = await active_pods(client, label_selector="app=web")
     assert {p.spec.containers[0].image for p in pods} == {"busybox:2"} and len(pods) == 5
     assert d.metadata.annotations[rollout.REVISION] == "2"
@@ -98,12 +69,12 @@ async def test_recreate_stops_every_old_pod_before_starting_new_ones(client, man
     api = client.resource("Deployment")
     await api.create(deployment("batch", 3, image="busybox:1", strategy={"type": "Recreate"}))
     await eventually(lambda: rolled_out(api, "batch"))
-    async with PodCensus(client, "batch") as census:
+    async with PodCensus(client, "app=batch") as census:
         d = await api.get("batch")
         d.spec.template.spec.containers[0].image = "busybox:2"
         await api.update(d)
         await eventually(lambda: rolled_out(api, "batch"))
-    assert not census.images_together and census.max_active <= 3
+    assert not census.templates_together and census.max_active <= 3
 
 
 async def test_a_paused_deployment_scales_but_does_not_roll_out(client, manager, nodes):

@@ -1,41 +1,21 @@
-"""A private dockerd with the test image, and kubelets on it (static pods, or joined to an API server)."""
+"""Kubelets (static pods only, or joined to an API server) on the session's private dockerd
+(tests/support/docker_fixtures.py)."""
 import asyncio
 import contextlib
 from dataclasses import replace
 from pathlib import Path
 
-import docker
 import pytest
 
 from agent.kubelet.config import KubeletConfig
 from agent.kubelet.kubelet import Kubelet
-from agent.runtime import Runtime, labels
 from controlplane.client import Client
 from controlplane.client.join import join_config
 from tests.kubelet.agent_process import AgentProcess
 from tests.support.control_plane import ServerProcess
-from tests.support.dockerd import PrivateDockerd, unmount_under
-from tests.support.images import BUSYBOX_IMAGE, ensure_busybox
+from localcluster.leftovers import unmount_under
 
 NODE = "node1"
-
-
-@pytest.fixture(scope="session")
-def dockerd():
-    with PrivateDockerd(prefix="coxkl") as daemon:
-        ensure_busybox(daemon.client())
-        yield daemon
-
-
-@pytest.fixture
-def api(dockerd):
-    with dockerd.client() as client:
-        yield client
-
-
-@pytest.fixture
-def image():
-    return BUSYBOX_IMAGE
 
 
 @pytest.fixture
@@ -43,18 +23,6 @@ def manifests(tmp_path) -> Path:
     path = tmp_path / "manifests"
     path.mkdir()
     return path
-
-
-@pytest.fixture
-async def runtime(dockerd, api):
-    rt = await Runtime.connect(dockerd.base_url)
-    try:
-        yield rt
-    finally:
-        rt.close()
-        for row in api.containers(all=True, filters={"label": labels.managed_filter()}):
-            with contextlib.suppress(docker.errors.APIError):
-                api.remove_container(row["Id"], force=True)
 
 
 @pytest.fixture

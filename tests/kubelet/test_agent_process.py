@@ -2,6 +2,7 @@
 import asyncio
 import time
 
+from controlplane.api.wellknown import NODE_LEASE_NAMESPACE
 from tests.kubelet.helpers import fetched
 from tests.kubelet.test_api_pods import pod
 from tests.support.polling import eventually
@@ -82,7 +83,7 @@ async def test_pods_survive_30s_without_api_server_and_the_node_comes_back(serve
     async with server.client() as client:
         async def node_ready_again():
             node = await client.resource("Node").get("node1")
-            lease = await client.resource("Lease").get("node1", namespace="kube-node-lease")
+            lease = await client.resource("Lease").get("node1", namespace=NODE_LEASE_NAMESPACE)
             ready = next(c for c in node.status.conditions if c.type == "Ready")
             return ready.status == "True" and lease.spec.renew_time.seconds > outage_began + 30
         await eventually(node_ready_again, timeout=40, what="a lease renewed after the outage, node Ready")

@@ -4,6 +4,7 @@ import time
 from dataclasses import replace
 
 from controlplane.api import convert
+from controlplane.api.wellknown import NODE_LEASE_NAMESPACE
 from tests.kubelet.conftest import NODE, running_kubelet
 from tests.kubelet.helpers import fetched
 from tests.kubelet.test_static_pods import WEB_POD, running
@@ -53,10 +54,10 @@ async def test_node_registers_and_heartbeats(joined, client):
     conditions = {c.type: c.status for c in node.status.conditions}
     assert conditions["Ready"] == "True" and conditions["MemoryPressure"] == "False"
     assert node.status.node_info.container_runtime_version.startswith("docker://20.")
-    lease = await eventually(lambda: fetched(client, "Lease", NODE, "kube-node-lease"), what="the node's Lease")
+    lease = await eventually(lambda: fetched(client, "Lease", NODE, NODE_LEASE_NAMESPACE), what="the node's Lease")
     first = lease.spec.renew_time
     await asyncio.sleep(2.5)
-    lease = await client.resource("Lease").get(NODE, namespace="kube-node-lease")
+    lease = await client.resource("Lease").get(NODE, namespace=NODE_LEASE_NAMESPACE)
     assert (lease.spec.renew_time.seconds, lease.spec.renew_time.nanos) > (first.seconds, first.nanos)
 
     await client.resource("Node").delete(NODE)

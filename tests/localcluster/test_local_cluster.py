@@ -43,12 +43,21 @@ def names(tmp_path):
         cluster.down(name, state_dir=tmp_path / name)
 
 
+def cmdline(proc: dict) -> list[str]:
+    return Path(f"/proc/{proc['pid']}/cmdline").read_text().rstrip("\0").split("\0")
+
+
 def test_up_twice_is_one_cluster_and_down_removes_everything(names, tmp_path):
+    """Flags passed through, with the controllers in a process of their own (down stops it too)."""
     name, state_dir = names()
-    first = cox_local("up", "--name", name, "--nodes", "2", "--state-dir", str(state_dir), home=tmp_path)
+    first = cox_local("up", "--name", name, "--nodes", "2", "--state-dir", str(state_dir),
+                      "--server-arg=--service-node-port-range=31000-31999",
+                      "--controller-manager-arg=--node-monitor-grace-period=30", home=tmp_path)
     assert first.returncode == 0, first.stderr + first.stdout
     assert "is up" in first.stdout and "COX_CONFIG=" in first.stdout
     state = json.loads((RUN_ROOT / name / "state.json").read_text())
+    assert {"--disable-controller-manager", "--service-node-port-range=31000-31999"} <= set(cmdline(state["server"]))
+    assert cmdline(state["controller_manager"])[-2:] == ["controller-manager", "--node-monitor-grace-period=30"]
     again = cox_local("up", "--name", name, "--nodes", "2", "--state-dir", str(state_dir), home=tmp_path)
     assert again.returncode == 0 and "was already up" in again.stdout
     assert json.loads((RUN_ROOT / name / "state.json").read_text()) == state   # nothing restarted
@@ -63,6 +72,7 @@ def test_up_twice_is_one_cluster_and_down_removes_everything(names, tmp_path):
     assert down.returncode == 0 and "removed" in down.stdout
     assert leftovers(name, state_dir) == []
     assert not procs.alive(procs.Proc.from_json(state["server"]))
+    assert not procs.alive(procs.Proc.from_json(state["controller_manager"]))
     assert "nothing to remove" in cox_local("down", "--name", name, home=tmp_path).stdout
 
 
@@ -77,10 +87,14 @@ def test_two_clusters_at_once_do_not_touch_each_other(names):
     assert state_b.healthy()
 
 
-def test_a_failed_up_leaves_nothing_behind(names):
+@pytest.mark.parametrize("options, error", [
+    ({"agent_args": ("--no-such-flag",)}, "node1: cox agent exited"),
+    ({"controller_manager_args": ("--leader-elect-lease-duration=1",)},   # shorter than the renew deadline
+     "cox controller-manager exited: (.|\n)*lease duration > renew deadline")])
+def test_a_failed_up_says_why_at_once_and_leaves_nothing_behind(names, options, error):
     name, state_dir = names()
-    with pytest.raises(RuntimeError, match="agent exited"):
-        cluster.up(name, nodes=1, state_dir=state_dir, agent_args=("--no-such-flag",), timeout=60)
+    with pytest.raises(RuntimeError, match=error):
+        cluster.up(name, nodes=1, state_dir=state_dir, timeout=60, **options)
     assert leftovers(name, state_dir) == []
 
 

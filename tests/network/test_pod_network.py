@@ -189,7 +189,7 @@ async def test_docker_forward_drop_is_opened_for_the_cluster_cidr(machines, netw
             await asyncio.to_thread(run_pod, api1, "client")
             url = f"http://{server_ip}:{HTTP_PORT}/"
             assert await eventually(lambda: fetch(api1, "client", url)[0] == 0)
-            dockerfw.remove_docker_user_accept(CLUSTER_CIDR, netns=netns)
+            assert dockerfw.remove_docker_user_accept(netns=netns) == 2
             assert (await asyncio.to_thread(fetch, api1, "client", url, seconds=2))[0] != 0
             assert await asyncio.to_thread(dockerfw.ensure_docker_user_accept, CLUSTER_CIDR, netns=netns)
             assert (await asyncio.to_thread(fetch, api1, "client", url))[0] == 0

@@ -13,8 +13,10 @@ namespace).
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -24,8 +26,10 @@ import docker
 
 from controlplane.client import Client, load_config
 from localcluster import cluster as localcluster
+from localcluster import procs
 from localcluster.cluster import ClusterInfo, ClusterState
 from localcluster.layout import Layout
+from localcluster.procs import Proc
 
 
 @dataclass
@@ -62,17 +66,38 @@ class Cluster:
         return subprocess.run(["nsenter", f"--net=/run/netns/{self.netns(node)}", *argv], check=True,
                               capture_output=True, text=True, timeout=60).stdout
 
+    def kill_agent(self, node: str) -> None:
+        """SIGKILL the node's agent, as a crash would: its pods' containers keep running."""
+        self._kill(next(n.agent for n in self.state.nodes if n.name == node))
+
+    def start_agent(self, node: str) -> None:
+        localcluster.start_agent(self.layout, self.state, node)
+
+    def kill_controller_manager(self) -> None:
+        """SIGKILL the separate `cox controller-manager` (local_cluster(controller_manager_args=...))."""
+        self._kill(self.state.controller_manager)
+
+    def start_controller_manager(self) -> None:
+        localcluster.start_controller_manager(self.layout, self.state)
+
+    @staticmethod
+    def _kill(proc: Proc) -> None:
+        assert procs.alive(proc), f"process {proc.pid} is not running"
+        os.kill(proc.pid, signal.SIGKILL)
+        assert procs.wait_gone(proc, 10), f"process {proc.pid} outlived SIGKILL"
+
     def log(self, process: str) -> str:
         path = self.layout.log_path(process)
         return path.read_text(errors="replace") if path.exists() else ""
 
 
 @contextlib.contextmanager
-def local_cluster(*, nodes: int = 3, agents: bool = True, timeout: float = 180.0):
+def local_cluster(*, nodes: int = 3, agents: bool = True, timeout: float = 180.0, **options):
+    """options: those of localcluster.up (server_args, controller_manager_args, agent_args)."""
     name = f"t{secrets.token_hex(4)}"
     state_dir = Path(tempfile.mkdtemp(prefix=f"cox-{name}-"))
     try:
-        info = localcluster.up(name, nodes=nodes, state_dir=state_dir, agents=agents, timeout=timeout)
+        info = localcluster.up(name, nodes=nodes, state_dir=state_dir, agents=agents, timeout=timeout, **options)
         layout = Layout.of(name, state_dir=state_dir)
         yield Cluster(info=info, layout=layout, state=ClusterState.load(layout))
     finally:

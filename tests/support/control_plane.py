@@ -2,14 +2,13 @@
 import contextlib
 import os
 import pathlib
-import signal
 import socket
-import subprocess
 import sys
 import time
 
 from controlplane.apiserver.server import APIServer, ServerOptions
 from controlplane.client import Client, ClientConfig, load_config
+from tests.support.child import ChildProcess
 from tests.support.ports import free_port
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -43,53 +42,35 @@ def cox_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "controlplane.cli", *args]
 
 
-class ServerProcess:
+class ServerProcess(ChildProcess):
     """`cox server` as a child process, stopped (or killed) by PID."""
 
     def __init__(self, data_dir: pathlib.Path, *, port: int | None = None, extra_args=()):
+        super().__init__(data_dir.parent / f"{data_dir.name}-server.log")
         self.data_dir = data_dir
         self.port = port or free_port()
         self.home = data_dir.parent / f"{data_dir.name}-home"
         self.home.mkdir(parents=True, exist_ok=True)
-        self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
         self.extra_args = list(extra_args)
-        self.proc: subprocess.Popen | None = None
 
     @property
     def config_path(self) -> pathlib.Path:
         return self.data_dir / "admin.yaml"
 
     def start(self, timeout: float = 30) -> "ServerProcess":
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            cox_command("server", "--data-dir", str(self.data_dir), "--listen", f"127.0.0.1:{self.port}",
-                        *self.extra_args),
-            env=cox_env(self.home), stdout=log, stderr=subprocess.STDOUT)
+        self.spawn(cox_command("server", "--data-dir", str(self.data_dir), "--listen", f"127.0.0.1:{self.port}",
+                               *self.extra_args), env=cox_env(self.home))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"cox server exited {self.proc.returncode}: {self.log_path.read_text()[-2000:]}")
+                raise RuntimeError(f"cox server exited {self.proc.returncode}: {self.log(2000)}")
             if self.config_path.exists() and _port_open(self.port):
                 return self
             time.sleep(0.05)
-        raise TimeoutError(f"cox server not up after {timeout}s: {self.log_path.read_text()[-2000:]}")
+        raise TimeoutError(f"cox server not up after {timeout}s: {self.log(2000)}")
 
     def client(self, **kwargs) -> Client:
         return Client(load_config(self.config_path), **kwargs)
-
-    def kill(self) -> None:
-        """SIGKILL: the crash case."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 def _port_open(port: int) -> bool:

@@ -37,6 +37,8 @@ from pathlib import Path
 import docker
 from pyroute2 import IPRoute
 
+from localcluster.leftovers import unmount_under
+
 DOCKERD = shutil.which("dockerd") or "/usr/sbin/dockerd"
 
 
@@ -171,15 +173,3 @@ def _pids_mentioning(text: str) -> list[int]:
                 if text in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
                     found.append(int(entry.name))
     return found
-
-
-def unmount_under(root: Path) -> None:
-    """Lazily unmount anything left mounted below `root` (by a killed daemon, an agent's tmpfs volumes)."""
-    prefix = f"{root}/"
-    points = []
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
-        point = line.split()[4].encode().decode("unicode_escape")
-        if point.startswith(prefix):
-            points.append(point)
-    for point in sorted(points, key=len, reverse=True):
-        subprocess.run(["umount", "-l", point], stderr=subprocess.DEVNULL, check=False)

@@ -102,9 +102,9 @@ def validate_job(job) -> Errors:
                                   ("backoff_limit", "backoffLimit", 0),
                                   ("ttl_seconds_after_finished", "ttlSecondsAfterFinished", 0)):
         yield from optional_at_least(spec, field, f"spec.{json_name}", low)
-    yield from one_of("spec.completionMode", spec.completion_mode, ("NonIndexed", "Indexed"))
-    if spec.completion_mode == "Indexed" and not spec.HasField("completions"):
-        yield FieldError("spec.completions", "required when `completionMode` is 'Indexed'")
+    # Indexed Jobs (per-index pods and completion tracking) are not built: refuse them rather than run
+    # them as NonIndexed, which would silently drop what the manifest asks for.
+    yield from one_of("spec.completionMode", spec.completion_mode, ("NonIndexed",))
     yield from _template("spec", spec, restart_policies=("OnFailure", "Never"))
 
 
