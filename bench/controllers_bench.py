@@ -2,15 +2,14 @@
 
     python bench/controllers_bench.py [--replicas 1000] [--nodes 100]
 
-Three processes, as deployed: `cox server` (the API server), `cox
-controller-manager` (measured: time and RSS), and this one, which creates the
-Deployment and runs the hollow nodes (tests/controllers/fake_kubelet.py: they
-register, heartbeat, and move their pods to Running and Ready through the
-API). Until the scheduler lands, the hollow nodes also bind pods (round
-robin), so scheduling is part of the measured time but not the real
-scheduler's cost. Prints when the pods were created, bound, ready, and when
-the Deployment reported all of them available, then the controller
-manager's RSS.
+Three processes, as deployed: `cox server` (the API server and the
+scheduler; its own controller manager disabled), `cox controller-manager`
+(measured: time and RSS), and this one, which creates the Deployment and
+runs the hollow nodes (tests/support/hollow.py: real kubelets over the
+in-memory runtime; they register, renew their Leases, and run their pods
+through the kubelet's own sync and status path). Prints when the pods were
+created, bound, ready, and when the Deployment reported all of them
+available, then the controller manager's RSS.
 """
 import argparse
 import asyncio
@@ -25,9 +24,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from controlplane.client import Client, load_config  # noqa: E402
 from controlplane.client.informer import Informer  # noqa: E402
 from controlplane.controllers import pods as podutil  # noqa: E402
-from tests.controllers.fake_kubelet import FakeNodes  # noqa: E402
 from tests.controllers.support import deployment  # noqa: E402
 from tests.support.control_plane import ServerProcess, cox_command, cox_env  # noqa: E402
+from tests.support.hollow import HollowNodes  # noqa: E402
 
 
 def rss_kib(pid: int) -> tuple[int, int]:
@@ -62,7 +61,8 @@ async def run(config_path: pathlib.Path, *, replicas: int, nodes: int) -> dict:
     milestones = Milestones(client, replicas)
     milestones.pods.start()
     await milestones.pods.wait_synced(30)
-    fake = await FakeNodes(client, [f"hollow-{i:03d}" for i in range(nodes)], heartbeat=10.0, workers=32).start()
+    hollow = HollowNodes(client, [f"hollow-{i:03d}" for i in range(nodes)])
+    await hollow.start()
     api = client.resource("Deployment")
     try:
         milestones.start = time.perf_counter()
@@ -73,7 +73,7 @@ async def run(config_path: pathlib.Path, *, replicas: int, nodes: int) -> dict:
                 milestones.at["available"] = time.perf_counter() - milestones.start
                 break
     finally:
-        await fake.stop()
+        await hollow.stop()
         await milestones.pods.stop()
         await client.close()
     return milestones.at
@@ -86,7 +86,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cox-bench-") as tmp:
         tmp = pathlib.Path(tmp)
-        server = ServerProcess(tmp / "data").start()
+        server = ServerProcess(tmp / "data", extra_args=["--disable-controller-manager"]).start()
         log = open(tmp / "controller-manager.log", "wb")
         manager = subprocess.Popen(cox_command("controller-manager", "--config", str(server.config_path),
                                                "--leader-elect=false"),
@@ -100,7 +100,7 @@ def main() -> None:
             manager.terminate()
             manager.wait(10)
             server.stop()
-    print(f"{args.replicas}-replica Deployment on {args.nodes} hollow nodes (pods bound by the hollow nodes)")
+    print(f"{args.replicas}-replica Deployment on {args.nodes} hollow nodes (pods bound by the scheduler)")
     print(f"{'milestone':<44}{'seconds':>10}")
     for what, label in (("created", f"all {args.replicas} pods created"),
                         ("bound", "all pods bound to a node"),

@@ -16,6 +16,9 @@ started) through a watch.
     started directly through docker-py, with as many threads as the agent
     uses for Docker calls. (a) has a floor too, on the same schedule: where
     Docker alone cannot keep up with the rate, neither can any kubelet.
+    Both print the rate they sustained (pods Running per second, first
+    request to last Running): below --rate means they fell behind, and the
+    latencies then grow with the length of the run, not with any one pod.
 (c) the agent's resident memory with the burst's pods running.
 
 The machine is shared, so numbers are indicative. Targets (issue 3):
@@ -92,12 +95,14 @@ class RunningWatch:
 
 
 async def delete_later(client: Client, watch: RunningWatch, name: str) -> None:
-    await watch.all_running({name}, 120)
+    await watch.all_running({name}, 900)   # long: a node that falls behind the rate is still measured
     await asyncio.sleep(LIFETIME_AFTER_RUNNING)
     await client.resource("Pod").delete(name, namespace=NAMESPACE)
 
 
-async def steady(client: Client, watch: RunningWatch, *, rate: float, duration: float) -> list[float]:
+async def steady(client: Client, watch: RunningWatch, *, rate: float,
+                 duration: float) -> list[tuple[float, float]]:
+    """(sent, Running) times of pods created at `rate` per second, each deleted 5 s after it runs."""
     sent: dict[str, float] = {}
     deletions = []
     began = time.perf_counter()
@@ -109,7 +114,7 @@ async def steady(client: Client, watch: RunningWatch, *, rate: float, duration: 
         await client.resource("Pod").create(bench_pod(name))
         deletions.append(asyncio.create_task(delete_later(client, watch, name)))
     await asyncio.gather(*deletions)
-    return [watch.running_at[name] - at for name, at in sent.items()]
+    return [(at, watch.running_at[name]) for name, at in sent.items()]
 
 
 async def burst(client: Client, watch: RunningWatch, count: int) -> float:
@@ -171,14 +176,14 @@ class Floor:
             list(pool.map(self.remove, made))
         return took
 
-    def steady(self, rate: float, duration: float) -> list[float]:
-        """Start latencies of pairs started at `rate` per second, each removed 5 s after it runs."""
-        latencies: list[float] = []
+    def steady(self, rate: float, duration: float) -> list[tuple[float, float]]:
+        """(sent, running) times of pairs started at `rate` per second, each removed 5 s after it runs."""
+        times: list[tuple[float, float]] = []
         timers: list[threading.Timer] = []
 
         def one(i: int, sent: float) -> None:
             ids = self.pair(f"floor-steady-{i}")
-            latencies.append(time.perf_counter() - sent)
+            times.append((sent, time.perf_counter()))
             timer = threading.Timer(LIFETIME_AFTER_RUNNING, lambda: pool.submit(self.remove, ids))
             timers.append(timer)
             timer.start()
@@ -192,7 +197,7 @@ class Floor:
                 time.sleep(0.1)
             for timer in timers:
                 timer.join()
-        return latencies
+        return times
 
 
 def rss_mb(pid: int) -> float:
@@ -200,6 +205,12 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def sustained(times: list[tuple[float, float]]) -> float:
+    """Pods (or pairs) per second that reached Running, from the first request to the last one running:
+    the offered rate if it kept up, less if it fell behind."""
+    return len(times) / (max(done for _, done in times) - min(sent for sent, _ in times))
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -226,10 +237,11 @@ async def containers_gone(dockerd: PrivateDockerd) -> None:
 
 
 async def measure(server: ServerProcess, agent: AgentProcess, dockerd: PrivateDockerd,
-                  args) -> tuple[list[float], float, float]:
-    """(steady latencies, burst seconds, agent RSS in MB)."""
+                  args) -> tuple[list[tuple[float, float]], float, float, float]:
+    """(steady (sent, Running) times, burst seconds, agent RSS in MB idle and with the burst's pods)."""
     async with server.client() as client:
         await asyncio.wait_for(wait_node_ready(client), 60)
+        idle_rss = rss_mb(agent.proc.pid)
         watch = RunningWatch(client)
         await watch.start()
         # Warm up: the pause image import and the first connections are not what we measure.
@@ -238,7 +250,7 @@ async def measure(server: ServerProcess, agent: AgentProcess, dockerd: PrivateDo
         await containers_gone(dockerd)
         watch.running_at.clear()
 
-        latencies = await steady(client, watch, rate=args.rate, duration=args.duration)
+        times = await steady(client, watch, rate=args.rate, duration=args.duration)
         await delete_all(client, "steady-")
         await containers_gone(dockerd)
         burst_took = await burst(client, watch, args.burst)
@@ -246,7 +258,7 @@ async def measure(server: ServerProcess, agent: AgentProcess, dockerd: PrivateDo
         await delete_all(client, "burst-")
         await containers_gone(dockerd)   # and their volumes unmounted, before the agent stops
         await watch.stop()
-    return latencies, burst_took, rss
+    return times, burst_took, idle_rss, rss
 
 
 def main() -> None:
@@ -264,24 +276,32 @@ def main() -> None:
         agent = AgentProcess(server=f"127.0.0.1:{server.port}", token=token, dockerd=dockerd, root=tmp / "agent",
                              node_name=NODE).start()
         try:
-            latencies, burst_took, rss = asyncio.run(measure(server, agent, dockerd, args))
+            times, burst_took, idle_rss, rss = asyncio.run(measure(server, agent, dockerd, args))
         finally:
             agent.stop()
             server.stop()
             unmount_under(tmp)   # pod volumes of an agent stopped before it tidied up
         floor = Floor(dockerd)
-        floor_latencies = floor.steady(args.rate, args.duration)
+        floor_times = floor.steady(args.rate, args.duration)
         floor_took = floor.burst(args.burst)
+    latencies = [done - sent for sent, done in times]
+    floor_latencies = [done - sent for sent, done in floor_times]
 
     rows = [
         (f"(a) steady {args.rate:g} pods/s for {args.duration:g} s: p50", f"{statistics.median(latencies):.3f} s", ""),
         ("(a) steady: p99", f"{percentile(latencies, 0.99):.3f} s", "<= 1 s"),
         ("(a) floor, the same schedule via docker-py: p50", f"{statistics.median(floor_latencies):.3f} s", ""),
         ("(a) floor: p99", f"{percentile(floor_latencies, 0.99):.3f} s", ""),
+        ("(a) sustained: pods Running per second", f"{sustained(times):.2f} /s", f"{args.rate:g} /s offered"),
+        ("(a) floor: pairs running per second, Docker alone", f"{sustained(floor_times):.2f} /s",
+         f"{args.rate:g} /s offered"),
+        (f"    Docker alone flat out ({args.burst} pairs at once, no removals)", f"{args.burst / floor_took:.2f} /s",
+         ""),
         (f"(b) burst of {args.burst}: all Running", f"{burst_took:.2f} s", ""),
         (f"(b) floor: {args.burst} pause + app pairs via docker-py, {DEFAULT_WORKERS} threads", f"{floor_took:.2f} s",
          ""),
         ("(b) burst / floor", f"{burst_took / floor_took:.2f} x", "<= 1.3 x"),
+        ("(c) agent RSS idle, its node Ready", f"{idle_rss:.0f} MB", ""),
         (f"(c) agent RSS with {args.burst} pods", f"{rss:.0f} MB", "<= 80 MB"),
     ]
     width = max(len(r[0]) for r in rows)

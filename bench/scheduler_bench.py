@@ -4,9 +4,10 @@
     python bench/scheduler_bench.py --cases basic-5000 --profile /tmp/prof
 
 Per case, three processes besides this one: `cox server` (fresh SQLite
-store), the hollow nodes (registered Nodes, Lease heartbeats every
---heartbeat seconds, no pod status writes: like scheduler_perf, nothing
-"runs" the pods), and the scheduler. The pods are all created *before* the
+store), the hollow nodes (tests/support/hollow.py: the kubelet's own node
+registration and Lease heartbeats, every --heartbeat seconds, spread over
+the period; with run_pods off nothing "runs" the pods, as in
+scheduler_perf), and the scheduler. The pods are all created *before* the
 scheduler starts, so the API server's create rate does not limit the
 measurement. Numbers are the scheduler's own view (controlplane/scheduler/
 metrics.py):
@@ -37,11 +38,13 @@ import sys
 import tempfile
 import time
 
+import grpc
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from controlplane.api.kinds import KINDS  # noqa: E402
-from controlplane.client import Client, load_config  # noqa: E402
+from controlplane.client import Client, errors, load_config  # noqa: E402
 from tests.support.control_plane import ServerProcess  # noqa: E402
 
 CASES = {
@@ -81,9 +84,9 @@ def bench_pod(shape: str, i: int):
 # ---------------------------------------------------------------- child processes
 
 async def hollow_main(config_path: str, nodes: int, heartbeat: float) -> None:
-    from tests.support.hollow import HollowCluster
+    from tests.support.hollow import HollowNodes
     async with Client(load_config(config_path)) as client:
-        async with HollowCluster(client, nodes, zones=ZONES, heartbeat_seconds=heartbeat, run_pods=False):
+        async with HollowNodes(client, nodes, zones=ZONES, heartbeat_seconds=heartbeat, run_pods=False):
             print("READY", flush=True)
             stop = asyncio.Event()
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
@@ -127,11 +130,27 @@ async def create_pods(config_path, shape: str, count: int, *, clients: int = 8, 
     async def worker(client):
         pods = client.resource("Pod")
         for i in numbers:
-            await pods.create(bench_pod(shape, i))
+            await create_once(pods, bench_pod(shape, i))
     await asyncio.gather(*(worker(channels[k % clients]) for k in range(concurrency)))
     elapsed = time.perf_counter() - started
     await asyncio.gather(*(c.close() for c in channels))
     return count / elapsed
+
+
+async def create_once(pods, pod, attempts: int = 5) -> None:
+    """Create `pod`, again if a busy API server dropped the call (it may have made it: then it exists)."""
+    for attempt in range(attempts):
+        try:
+            await pods.create(pod)
+            return
+        except errors.AlreadyExists:
+            if attempt:
+                return
+            raise
+        except errors.ApiError as e:
+            if attempt == attempts - 1 or e.code not in (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE):
+                raise
+            await asyncio.sleep(0.5 * 2 ** attempt)
 
 
 def child(role: str, *args: str, **popen) -> subprocess.Popen:

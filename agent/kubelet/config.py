@@ -19,6 +19,7 @@ class KubeletConfig:
     cluster_dns: tuple[str, ...] = ()
     cluster_domain: str = "cluster.local"
     max_pods: int = 110
-    listen: str = "0.0.0.0:10250"     # the agent's own endpoint (logs, exec)
+    listen: str = "0.0.0.0:10250"     # the agent's own endpoint (logs, exec); "" for none
+    relist_seconds: float = 1.0       # how often the PLEG lists every container (events cover the gaps)
     heartbeat_seconds: float = 10.0
     lease_duration_seconds: int = 40

@@ -22,6 +22,7 @@ from google.protobuf.message import Message
 from agent.kubelet import static
 from agent.kubelet.mirror import sync_mirrors
 from agent.kubelet.node import NodeStatusReporter
+from agent.kubelet.nodeinfo import HostFacts, NodeFacts
 from agent.kubelet.backoff import BackOff
 from agent.kubelet.config import KubeletConfig
 from agent.kubelet.objects import ApiObjects, NoObjects
@@ -32,46 +33,63 @@ from agent.kubelet.podworkers import PodWorkers
 from agent.kubelet.prober import ProbeManager
 from agent.kubelet.recorder import WARNING, Recorder
 from agent.kubelet.server import AgentServer
+from agent.kubelet.sources import Source, Sources, informers
 from agent.kubelet.statusmanager import StatusManager
 from agent.kubelet.volumes import PodVolumes
 from agent.runtime import Runtime
-from controlplane.client import Client, Informer
+from controlplane.client import Client
 from controlplane.client.errors import ApiError, NotFound
 
 log = logging.getLogger(__name__)
 
 
 class Kubelet:
+    """The kubelet of one node.
+
+    What it is built from can be handed in, so that hollow nodes
+    (tests/support/hollow.py) can run many in one process: `sources` (by
+    default informers of this node's pods and Node), `facts` (by default read
+    from the host) and `tmpfs` (False keeps secret volumes on plain disk, for
+    a test's temporary directory). The agent endpoint runs when
+    `config.listen` says where.
+    """
+
     def __init__(self, config: KubeletConfig, runtime: Runtime, client: Client | None = None, *,
-                 host_ip: str = "", network_ready: Callable[[], bool] = lambda: True) -> None:
+                 host_ip: str = "", network_ready: Callable[[], bool] = lambda: True,
+                 sources: Sources | None = None, facts: NodeFacts | None = None, tmpfs: bool = True) -> None:
         self.config = config
         self.runtime = runtime
         self.client = client
         self.host_ip = host_ip
         self.recorder = Recorder(client, host=config.node_name)
-        self.pods: Informer | None = None
-        if client is not None:
-            self.pods = Informer(client.resource("Pod"), field_selector=f"spec.nodeName={config.node_name}")
+        if client is not None and sources is None:
+            sources = informers(client, config.node_name)
+        self.pods: Source | None = sources.pods if sources is not None else None
+        self._node_source: Source | None = sources.node if sources is not None else None
         self.status = StatusManager(client, lambda ns, name: self.pods.get(name, ns) if self.pods else None)
         cache = ContainerCache(runtime)
         self.probes = ProbeManager(runtime, on_change=self._changed, on_failure=self._probe_failed)
+        objects = ApiObjects(client) if client else NoObjects()
         self.ctx = NodeContext(
-            runtime=runtime, cache=cache, volumes=PodVolumes(config.root_dir, ApiObjects(client) if client else NoObjects()),
-            objects=ApiObjects(client) if client else NoObjects(), probes=self.probes, backoff=BackOff(),
+            runtime=runtime, cache=cache, volumes=PodVolumes(config.root_dir, objects, tmpfs=tmpfs),
+            objects=objects, probes=self.probes, backoff=BackOff(),
             recorder=self.recorder, dns=DnsSettings(config.cluster_dns, config.cluster_domain), host_ip=host_ip,
             volume_refresh=config.volume_refresh_seconds, network_ready=network_ready)
         self.workers = PodWorkers(self.ctx, on_status=self.status.set, finalize=self._finalize)
-        self.pleg = Pleg(runtime, cache, self._changed)
+        self.pleg = Pleg(runtime, cache, self._changed, period=config.relist_seconds)
         self._static: dict[str, Message] = {}
         self._tasks: list[asyncio.Task] = []
         self.server: AgentServer | None = None
         self.node: NodeStatusReporter | None = None
         if client is not None:
-            self.server = AgentServer(runtime, cache, self.workers.desired, cert_dir=config.root_dir / "tls",
-                                      ca_pem=client.config.ca.encode(), listen=config.listen)
+            if config.listen:
+                self.server = AgentServer(runtime, cache, self.workers.desired, cert_dir=config.root_dir / "tls",
+                                          ca_pem=client.config.ca.encode(), listen=config.listen)
             if config.register_node:
-                self.node = NodeStatusReporter(client, config, runtime, host_ip=host_ip,
-                                               agent_cert_sha256=self.server.cert_sha256)
+                self.node = NodeStatusReporter(
+                    client, config, runtime, node_source=self._node_source, host_ip=host_ip,
+                    facts=facts or HostFacts(config.root_dir, config.max_pods),
+                    agent_cert_sha256=self.server.cert_sha256 if self.server else "")
 
     def _changed(self, uid: str) -> None:
         self.workers.changed(uid)
@@ -94,6 +112,7 @@ class Kubelet:
             if self.node is not None:
                 self.node.port = port
         if self.node is not None:
+            self._node_source.start()
             self._tasks.append(asyncio.create_task(self.node.run(), name="node-status"))
         if self.pods is not None:
             self.pods.add_handler(on_add=self._pod_added, on_update=self._pod_updated, on_delete=self._pod_deleted)
@@ -109,8 +128,9 @@ class Kubelet:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        if self.pods is not None:
-            await self.pods.stop()
+        for source in (self.pods, self._node_source):
+            if source is not None:
+                await source.stop()
         if self.server is not None:
             await self.server.stop()
         await self.workers.stop()

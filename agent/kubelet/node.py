@@ -4,18 +4,21 @@ Registration creates the Node (or takes over the one that exists with this
 name) with its labels, taints, capacity, addresses and system info. Every
 heartbeat period the node's Lease in kube-node-lease is renewed (the cheap
 "I am alive" the node lifecycle controller watches) and its status is
-written when anything in it changed, or once a minute anyway so that
-lastHeartbeatTime stays fresh, as Kubernetes' kubelet does. A Node that was
-deleted is registered again. Failures are retried with back-off; they never
-touch the pods.
+written when it differs from the API server's, or every STATUS_REFRESH
+anyway so that lastHeartbeatTime stays fresh, as Kubernetes' kubelet does. A
+Node that was deleted is registered again. Failures are retried with
+back-off; they never touch the pods.
 """
 import asyncio
 import logging
+import random
 
 from google.protobuf.message import Message
 
 from agent.kubelet import nodeinfo
 from agent.kubelet.config import KubeletConfig
+from agent.kubelet.nodeinfo import NodeFacts
+from agent.kubelet.sources import Source
 from agent.kubelet.status import now, timestamp
 from agent.runtime import Runtime
 from agent.runtime.errors import RuntimeFailure
@@ -23,11 +26,12 @@ from controlplane import __version__
 from controlplane.api.kinds import KINDS
 from controlplane.api.wellknown import AGENT_CERT_ANNOTATION, NODE_LEASE_NAMESPACE
 from controlplane.client import Client
-from controlplane.client.errors import AlreadyExists, ApiError, NotFound
+from controlplane.client.errors import AlreadyExists, ApiError, Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
-STATUS_REFRESH = 60.0   # seconds: a status write at least this often even if nothing changed
+STATUS_REFRESH = 300.0   # seconds: a status write at least this often even if nothing changed (Kubernetes' 5 min)
+JITTER = 0.04            # a wait between heartbeats is up to this much longer than the period (as Kubernetes')
 
 _CONDITION_TEXT = {
     ("Ready", True): ("KubeletReady", "kubelet is posting ready status"),
@@ -42,17 +46,37 @@ _CONDITION_TEXT = {
 
 
 class NodeStatusReporter:
-    def __init__(self, client: Client, config: KubeletConfig, runtime: Runtime, *, host_ip: str,
-                 port: int = 0, agent_cert_sha256: str = "") -> None:
+    """Registers the Node, then renews its Lease and keeps its status current, forever.
+
+    Each heartbeat costs the API server one write, the Lease renewal, made
+    from the copy the last renewal returned (conditional on its
+    resourceVersion; re-read only when someone else changed it). The Node is
+    followed through `node_source` (an informer of this Node), so its status
+    is compared with what the API server has, and written only when it
+    differs (the node lifecycle controller marked it Unknown, a condition
+    flipped) or STATUS_REFRESH has passed; a deleted Node is registered again
+    at once. Heartbeats are spread out: the first wait is a random part of the
+    period, later ones the period plus up to JITTER of it, so that nodes
+    started together (thousands of hollow nodes, a rack powering up) do not
+    renew in step.
+    """
+
+    def __init__(self, client: Client, config: KubeletConfig, runtime: Runtime, *, node_source: Source,
+                 facts: NodeFacts, host_ip: str, port: int = 0, agent_cert_sha256: str = "") -> None:
         self._client = client
         self._config = config
         self._runtime = runtime
+        self._source = node_source
+        self._facts = facts
         self._host_ip = host_ip
         self.port = port                      # the agent endpoint's, published for the API server
         self._cert_pin = agent_cert_sha256
-        self._last_written: Message | None = None
+        self._node: Message | None = None     # the newest copy of our Node; None until (re-)registered
+        self._lease: Message | None = None    # the Lease as the last renewal left it
         self._last_write_at = 0.0
+        self._wake = asyncio.Event()
         self.registered = asyncio.Event()
+        self.renewals = 0                     # Lease renewals so far (the hollow node benchmark counts them)
 
     @property
     def name(self) -> str:
@@ -60,14 +84,18 @@ class NodeStatusReporter:
 
     async def run(self) -> None:
         """Register, then heartbeat forever; every failure is retried with back-off."""
+        self._source.add_handler(on_add=self._seen, on_update=lambda _old, new: self._seen(new),
+                                 on_delete=self._deleted)
         delay = 0.5
+        phase = random.random()   # the first wait is a random part of a period: nodes started together renew apart
         while True:
             try:
-                if not self.registered.is_set():
+                if self._node is None:
                     await self.register()
                 await self.heartbeat()
                 delay = 0.5
-                await asyncio.sleep(self._config.heartbeat_seconds)
+                await self._sleep(self._config.heartbeat_seconds * (phase or 1 + JITTER * random.random()))
+                phase = 0.0
             except asyncio.CancelledError:
                 raise
             except Exception as e:   # the API server away, or a bug: say so and try again
@@ -75,8 +103,27 @@ class NodeStatusReporter:
                     log.info("node %s: %s; retrying in %.1fs", self.name, e, delay)
                 else:
                     log.exception("node %s: status update failed", self.name)
-                await asyncio.sleep(delay)
+                await self._sleep(delay)
                 delay = min(delay * 2, self._config.heartbeat_seconds)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, but wake at once when the Node is deleted."""
+        try:
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        except TimeoutError:
+            pass
+        self._wake.clear()
+
+    def _seen(self, node: Message) -> None:
+        if self._node is not None and _revision(node) > _revision(self._node):
+            self._node = node
+
+    def _deleted(self, node: Message) -> None:
+        if self._node is not None and _revision(self._node) <= _revision(node):   # not our newer registration
+            log.info("node %s was deleted; registering it again", self.name)
+            self._node = None
+            self.registered.clear()
+            self._wake.set()
 
     async def register(self) -> None:
         nodes = self._client.resource("Node")
@@ -90,49 +137,68 @@ class NodeStatusReporter:
             if not existing.spec.taints:
                 existing.spec.taints.extend(node.spec.taints)
             created = await nodes.update(existing)
-        self._last_written = None
+        self._node = created
+        self._last_write_at = asyncio.get_running_loop().time()
         self.registered.set()
         log.info("node %s registered", created.metadata.name)
 
     async def heartbeat(self) -> None:
         await self._renew_lease()
-        try:
-            node = await self._client.resource("Node").get(self.name)   # served from the watch cache
-        except NotFound:
-            self.registered.clear()   # deleted behind our back: register again
-            raise
         status = await self._status()
-        loop_time = asyncio.get_running_loop().time()
-        unchanged = self._last_written is not None and \
-            _without_heartbeats(self._last_written) == _without_heartbeats(status)
-        if unchanged and loop_time - self._last_write_at < STATUS_REFRESH:
+        if self._node is None:
+            return    # deleted meanwhile: registered again next
+        _keep_transition_times(self._node.status, status)
+        now = asyncio.get_running_loop().time()
+        if _without_heartbeats(self._node.status) == _without_heartbeats(status) and \
+                now - self._last_write_at < STATUS_REFRESH:
             return
-        _keep_transition_times(node.status, status)
-        node.status.CopyFrom(status)
-        await self._client.resource("Node").update_status(node)
-        self._last_written = status
-        self._last_write_at = loop_time
+        nodes = self._client.resource("Node")
+        for attempt in range(2):
+            update = type(self._node)()
+            update.CopyFrom(self._node)
+            update.status.CopyFrom(status)
+            try:
+                self._node = await nodes.update_status(update)
+                self._last_write_at = now
+                return
+            except Conflict:
+                if attempt:
+                    raise
+                self._node = await nodes.get(self.name)   # changed behind us: once more on the new copy
+                _keep_transition_times(self._node.status, status)
+            except NotFound:
+                self._node = None     # deleted behind our back: register again
+                self.registered.clear()
+                raise
 
     async def _renew_lease(self) -> None:
         leases = self._client.resource("Lease")
+        if self._lease is None:
+            try:
+                self._lease = await leases.get(self.name, namespace=NODE_LEASE_NAMESPACE)
+            except NotFound:
+                lease = KINDS["Lease"].new(metadata={"name": self.name, "namespace": NODE_LEASE_NAMESPACE},
+                                           spec={"holder_identity": self.name,
+                                                 "lease_duration_seconds": self._config.lease_duration_seconds})
+                lease.spec.acquire_time.CopyFrom(_micro_now())
+                lease.spec.renew_time.CopyFrom(_micro_now())
+                self._lease = await leases.create(lease)
+                self.renewals += 1
+                return
+        self._lease.spec.holder_identity = self.name
+        self._lease.spec.renew_time.CopyFrom(_micro_now())
         try:
-            lease = await leases.get(self.name, namespace=NODE_LEASE_NAMESPACE)
-        except NotFound:
-            lease = KINDS["Lease"].new(metadata={"name": self.name, "namespace": NODE_LEASE_NAMESPACE},
-                                       spec={"holder_identity": self.name,
-                                             "lease_duration_seconds": self._config.lease_duration_seconds})
-            lease.spec.acquire_time.CopyFrom(_micro_now())
-            lease.spec.renew_time.CopyFrom(_micro_now())
-            await leases.create(lease)
-            return
-        lease.spec.holder_identity = self.name
-        lease.spec.renew_time.CopyFrom(_micro_now())
-        await leases.update(lease)
+            self._lease = await leases.update(self._lease)
+        except (Conflict, NotFound):
+            self._lease = None   # changed or removed by someone else: read it again next time
+            raise
+        self.renewals += 1
 
     async def _desired_node(self) -> Message:
+        architecture = self._facts.system_info("", "")["architecture"]
         node = KINDS["Node"].new(metadata={"name": self.name, "labels": {
             "kubernetes.io/hostname": self.name, "kubernetes.io/os": "linux",
-            "kubernetes.io/arch": nodeinfo.system_info("", "")["architecture"], **self._config.node_labels}})
+            "kubernetes.io/arch": architecture, **self._config.node_labels}})
         if self._cert_pin:
             node.metadata.annotations[AGENT_CERT_ANNOTATION] = self._cert_pin
         for taint in self._config.register_with_taints:
@@ -146,17 +212,17 @@ class NodeStatusReporter:
             runtime_ok = True
         except RuntimeFailure:
             runtime_version, runtime_ok = "unknown", False
-        capacity = nodeinfo.capacity(self._config.root_dir, self._config.max_pods)
+        capacity = self._facts.capacity()
         status = KINDS["Node"].message().status
         status.capacity.update(capacity)
         status.allocatable.update(capacity)
         status.addresses.add(type="InternalIP", address=self._host_ip)
         status.addresses.add(type="Hostname", address=self.name)
         status.daemon_endpoints.kubelet_endpoint.port = self.port
-        for key, value in nodeinfo.system_info(runtime_version, __version__).items():
+        for key, value in self._facts.system_info(runtime_version, __version__).items():
             setattr(status.node_info, key, value)
         stamp = timestamp(now())
-        verdicts = {**nodeinfo.pressure(self._config.root_dir), "Ready": runtime_ok}
+        verdicts = {**self._facts.pressure(), "Ready": runtime_ok}
         for kind in ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure"):
             reason, message = _CONDITION_TEXT[(kind, verdicts[kind])]
             condition = status.conditions.add(type=kind, status="True" if verdicts[kind] else "False",
@@ -164,6 +230,10 @@ class NodeStatusReporter:
             condition.last_heartbeat_time.CopyFrom(stamp)
             condition.last_transition_time.CopyFrom(stamp)
         return status
+
+
+def _revision(obj: Message) -> int:
+    return int(obj.metadata.resource_version or 0)
 
 
 def _micro_now():

@@ -1,12 +1,15 @@
 """What the node reports about itself: capacity, addresses, system info, pressure.
 
 Read from the host (/proc, statvfs, the routing table) each time it is
-asked, so a status update carries current numbers.
+asked, so a status update carries current numbers. The node status reporter
+asks a `NodeFacts`: `HostFacts` on a real node; hollow nodes
+(tests/support/hollow.py) give it facts of their own.
 """
 import os
 import platform
 import socket
 from pathlib import Path
+from typing import Protocol
 
 MEMORY_PRESSURE_BELOW = 100 * 1024 * 1024   # Kubernetes' default eviction threshold: memory.available<100Mi
 DISK_PRESSURE_BELOW = 0.10                  # nodefs.available<10%
@@ -22,6 +25,34 @@ def meminfo() -> dict[str, int]:
         if parts:
             found[name] = int(parts[0]) * (1024 if len(parts) > 1 else 1)
     return found
+
+
+class NodeFacts(Protocol):
+    def capacity(self) -> dict[str, str]:
+        """cpu, memory, pods (and ephemeral-storage) as quantities."""
+
+    def pressure(self) -> dict[str, bool]:
+        """MemoryPressure, DiskPressure, PIDPressure."""
+
+    def system_info(self, runtime_version: str, kubelet_version: str) -> dict[str, str]:
+        """The fields of the Node's nodeInfo."""
+
+
+class HostFacts:
+    """The facts of the host this agent runs on, its pods' volumes under `root`."""
+
+    def __init__(self, root: Path, max_pods: int) -> None:
+        self._root = root
+        self._max_pods = max_pods
+
+    def capacity(self) -> dict[str, str]:
+        return capacity(self._root, self._max_pods)
+
+    def pressure(self) -> dict[str, bool]:
+        return pressure(self._root)
+
+    def system_info(self, runtime_version: str, kubelet_version: str) -> dict[str, str]:
+        return system_info(runtime_version, kubelet_version)
 
 
 def capacity(root: Path, max_pods: int) -> dict[str, str]:

@@ -232,10 +232,10 @@ class PodWorker:
             with self.ctx.cache.operating(sandbox_id):
                 try:
                     await self.ctx.runtime.containers.start(sandbox_id)
-                    if config.dns and config.dns.nameservers and not config.host_network:
-                        await self.ctx.runtime.sandboxes.write_resolv_conf(sandbox_id, config.dns)
                 finally:
                     sandbox = await self.ctx.cache.inspect(sandbox_id)
+                if sandbox is not None and config.dns and config.dns.nameservers and not config.host_network:
+                    await self.ctx.runtime.sandboxes.write_resolv_conf(sandbox, config.dns)
         except RuntimeFailure as e:
             self.ctx.recorder.record(pod, WARNING, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {e}")
             return RETRY
@@ -293,7 +293,10 @@ class PodWorker:
                 await self._start(pod, container, Kind.APP, everywhere, sandbox)
             else:
                 waits.append(wait)
-        running = {name: attempts[-1] for name, attempts in current[Kind.APP].items()
+        # Probe what runs now, the containers this sync started included: nothing else would wake
+        # the worker to start their probes before the next resync.
+        now_here = [s for s in self.ctx.cache.of_pod(self.uid) if s.sandbox_id == sandbox.id]
+        running = {name: attempts[-1] for name, attempts in _by_name(now_here, Kind.APP).items()
                    if attempts[-1].state is State.RUNNING}
         self.ctx.probes.sync(pod, running, pod_ip=sandbox.ip or self.ctx.host_ip)
         return min(waits) if waits else None

@@ -37,9 +37,12 @@ class MountFailed(Exception):
 
 
 class PodVolumes:
-    def __init__(self, root: Path, objects: ObjectSource) -> None:
+    def __init__(self, root: Path, objects: ObjectSource, *, tmpfs: bool = True) -> None:
+        """tmpfs=False: memory-backed volumes (secrets, medium: Memory) are plain directories, for hollow
+        nodes, which must not mount anything."""
         self.root = Path(root)
         self._objects = objects
+        self._tmpfs = tmpfs
 
     def pod_dir(self, uid: str) -> Path:
         return self.root / "pods" / uid
@@ -65,10 +68,11 @@ class PodVolumes:
         if source == "empty_dir":
             size = volume.empty_dir.size_limit
             memory = volume.empty_dir.medium == "Memory"
-            await asyncio.to_thread(_directory, here, tmpfs=memory, size=_bytes(volume.name, size) if size else 0)
+            await asyncio.to_thread(_directory, here, tmpfs=memory and self._tmpfs,
+                                    size=_bytes(volume.name, size) if size else 0)
             return here
         files = await self._files(pod, volume, source, pod_ip)
-        await asyncio.to_thread(_directory, here, tmpfs=source in ("secret", "projected"), size=0)
+        await asyncio.to_thread(_directory, here, tmpfs=self._tmpfs and source in ("secret", "projected"), size=0)
         await asyncio.to_thread(project, here, files)
         return here
 

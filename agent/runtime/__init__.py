@@ -9,7 +9,8 @@ kubelet finds, adopts and cleans up what it made. Images follow the pull
 policy (images.py, with rootfs.py for the registry-free local images); logs
 and exec are streams (streams.py); Docker's event stream wakes the kubelet
 when a container changes (events.py). Failures surface as errors.py's types,
-never as docker-py's.
+never as docker-py's. hollow.py is no part of a node: a test double with the
+same interface, in memory, for the hollow nodes of tests and benchmarks.
 """
 from agent.runtime.runtime import Runtime
 

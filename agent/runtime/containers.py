@@ -137,6 +137,7 @@ def status_from_inspect(data: dict) -> ContainerStatus:
         host_network=network_mode == "host",
         sandbox_id=network_mode.removeprefix("container:") if network_mode.startswith("container:") else "",
         stop_signal=data["Config"].get("StopSignal") or "SIGTERM",
+        resolv_conf_path=data.get("ResolvConfPath") or "",
     )
 
 

@@ -13,9 +13,9 @@ import functools
 from agent.runtime import labels
 from agent.runtime.containers import LOG_CONFIG
 from agent.runtime.engine import Engine
-from agent.runtime.errors import NotFound
+from agent.runtime.errors import NotFound, RuntimeFailure
 from agent.runtime.pause import PAUSE_IMAGE, ensure_pause
-from agent.runtime.types import DnsConfig, SandboxConfig
+from agent.runtime.types import ContainerStatus, DnsConfig, SandboxConfig
 
 
 class Sandboxes:
@@ -55,11 +55,14 @@ class Sandboxes:
             created = await create()
         return created["Id"]
 
-    async def write_resolv_conf(self, sandbox_id: str, dns: DnsConfig) -> None:
-        """Give a started sandbox the resolv.conf its DnsConfig says. On a user-defined network Docker
-        writes `nameserver 127.0.0.11` (its embedded resolver, which relays to ours); rewrite it, as
-        Kubernetes' dockershim did. In place, before any app container starts: they bind-mount it."""
-        path = (await self._engine.call(self._engine.api.inspect_container, sandbox_id))["ResolvConfPath"]
+    async def write_resolv_conf(self, sandbox: ContainerStatus, dns: DnsConfig) -> None:
+        """Give a started sandbox (as inspected after its start) the resolv.conf its DnsConfig says. On a
+        user-defined network Docker writes `nameserver 127.0.0.11` (its embedded resolver, which relays to
+        ours); rewrite it, as Kubernetes' dockershim did. In place, before any app container starts: they
+        bind-mount it."""
+        if not sandbox.resolv_conf_path:
+            raise RuntimeFailure(f"sandbox {sandbox.id[:12]} has no resolv.conf (not started?)")
+        path = sandbox.resolv_conf_path
         text = "".join(f"nameserver {n}\n" for n in dns.nameservers)
         if dns.searches:
             text += f"search {' '.join(dns.searches)}\n"

@@ -128,6 +128,7 @@ class ContainerStatus(ContainerSummary):
     host_network: bool = False
     sandbox_id: str = ""    # for a container joined to a sandbox: the sandbox's id
     stop_signal: str = "SIGTERM"   # the image's STOPSIGNAL: what a graceful stop sends first
+    resolv_conf_path: str = ""     # the resolv.conf Docker made for it (a started sandbox's is rewritten)
 
 
 @dataclass(frozen=True)

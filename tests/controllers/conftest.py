@@ -1,8 +1,7 @@
 """Fixtures for controller tests: a controller manager and hollow nodes over the test's API server."""
 import pytest
 
-from tests.controllers.fake_kubelet import FakeNodes
-from tests.controllers.support import running_manager
+from tests.controllers.support import hollow_nodes, running_manager
 
 
 @pytest.fixture
@@ -14,6 +13,6 @@ async def manager(client):
 
 @pytest.fixture
 async def nodes(client):
-    """Two hollow nodes that bind, start and stop pods."""
-    async with FakeNodes(client, ["node-a", "node-b"]) as fake:
-        yield fake
+    """Two hollow nodes that run pods, and the scheduler placing pods on them."""
+    async with hollow_nodes(client) as hollow:
+        yield hollow

@@ -7,8 +7,8 @@ import pytest
 from controlplane.client import ClientConfig
 from controlplane.controllers import rollout
 from controlplane.controllers.manager import LEASE_NAME
-from tests.controllers.fake_kubelet import FakeNodes
-from tests.controllers.support import active_pods, deployment, eventually
+from tests.controllers.support import active_pods, deployment, eventually, hollow_nodes, never_ready, starting_in, \
+    with_readiness_probe
 from tests.controllers.test_deployment import rolled_out
 from tests.support.control_plane import cox_command, cox_env
 
@@ -52,7 +52,7 @@ async def test_scale_and_set_image(client, manager, nodes, cox):
 
 async def test_rollout_status_history_undo_and_restart(client, manager, cox):
     api = client.resource("Deployment")
-    async with FakeNodes(client, ["node-a"], ready_delay=1.0):
+    async with hollow_nodes(client, ["node-a"], program=starting_in(1.0)):
         d = deployment("web", 3, image="busybox:1", surge=1, unavailable=0)
         d.metadata.annotations[rollout.CHANGE_CAUSE] = "first"
         await api.create(d)
@@ -83,8 +83,8 @@ async def test_rollout_status_history_undo_and_restart(client, manager, cox):
 
 async def test_rollout_status_fails_when_the_rollout_does(client, manager, cox):
     api = client.resource("Deployment")
-    async with FakeNodes(client, ["node-a"], outcome=lambda p: "Unready"):
-        await api.create(deployment("stuck", 1, progress_deadline_seconds=1))
+    async with hollow_nodes(client, ["node-a"], program=never_ready):
+        await api.create(with_readiness_probe(deployment("stuck", 1, progress_deadline_seconds=1)))
         code, out, err = await cox("rollout", "status", "deploy/stuck", "--timeout=30")
     assert code == 1 and err.strip() == 'error: deployment "stuck" exceeded its progress deadline'
     assert "Waiting for deployment" in out

@@ -1,7 +1,8 @@
 """The Deployment controller against a real API server, with hollow nodes running the pods."""
 from controlplane.controllers import rollout
-from tests.controllers.fake_kubelet import FakeNodes
-from tests.controllers.support import active_pods, deployment, eventually
+from agent.runtime.hollow import Program
+from tests.controllers.support import active_pods, deployment, eventually, hollow_nodes, starting_in, \
+    with_readiness_probe
 from tests.support.census import PodCensus
 
 
@@ -24,7 +25,7 @@ async def test_a_deployment_converges(client, manager, nodes):
 
 async def test_rolling_update_stays_within_surge_and_unavailability(client, manager):
     api = client.resource("Deployment")
-    async with FakeNodes(client, ["node-a", "node-b"], ready_delay=0.3):
+    async with hollow_nodes(client, program=starting_in(0.3)):
         await api.create(deployment("web", 5, image="busybox:1", surge=1, unavailable=1))
         await eventually(lambda: rolled_out(api, "web"))
         async with PodCensus(client, "app=web") as census:
@@ -102,10 +103,10 @@ async def test_a_paused_deployment_scales_but_does_not_roll_out(client, manager,
 async def test_a_stuck_rollout_exceeds_its_progress_deadline(client, manager):
     api = client.resource("Deployment")
 
-    def outcome(pod):
-        return "Unready" if pod.spec.containers[0].image == "broken" else "Running"
-    async with FakeNodes(client, ["node-a"], outcome=outcome):
-        await api.create(deployment("web", 2, image="busybox", progress_deadline_seconds=2))
+    def program(config):   # the image "broken" never passes its readiness probe
+        return Program(exec_exit_code=1 if config.image == "broken" else 0)
+    async with hollow_nodes(client, ["node-a"], program=program):
+        await api.create(with_readiness_probe(deployment("web", 2, image="busybox", progress_deadline_seconds=2)))
         await eventually(lambda: rolled_out(api, "web"))
         d = await api.get("web")
         d.spec.template.spec.containers[0].image = "broken"

@@ -3,8 +3,8 @@ from controlplane.api.kinds import KINDS
 from controlplane.client.informer import Informer
 from controlplane.controllers import job as jobs
 from controlplane.controllers import pods as podutil
-from tests.controllers.fake_kubelet import FakeNodes
-from tests.controllers.support import eventually, template
+from agent.runtime.hollow import Program
+from tests.controllers.support import eventually, hollow_nodes, template
 
 
 def job(name, *, command="ok", restart="Never", **spec):
@@ -14,10 +14,12 @@ def job(name, *, command="ok", restart="Never", **spec):
     return KINDS["Job"].new(metadata={"name": name, "namespace": "default"}, spec={"template": t, **spec})
 
 
-def by_command(pod):
-    """Pods whose command is "fail" fail; "hang" runs forever; the rest succeed after running a moment."""
-    command = pod.spec.containers[0].command[0]
-    return {"fail": "Failed", "hang": "Running"}.get(command, "Succeeded")
+def by_command(config):
+    """A hollow node program: the command "fail" exits 1, "hang" runs forever, the rest exit 0, after a moment."""
+    command = config.command[0]
+    if command == "hang":
+        return Program()
+    return Program(exit_code=1 if command == "fail" else 0, run_seconds=0.1)
 
 
 async def finished(api, name):
@@ -37,7 +39,7 @@ async def test_completions_five_parallelism_two(client, manager):
     pods.add_handler(on_add=count, on_update=count)
     pods.start()
     try:
-        async with FakeNodes(client, ["node-a"], outcome=by_command):
+        async with hollow_nodes(client, ["node-a"], program=by_command):
             created = await api.create(job("five", completions=5, parallelism=2))
             done = await eventually(lambda: finished(api, "five"))
     finally:
@@ -53,7 +55,7 @@ async def test_completions_five_parallelism_two(client, manager):
 
 async def test_a_failing_job_stops_at_its_backoff_limit(client, manager):
     api = client.resource("Job")
-    async with FakeNodes(client, ["node-a"], outcome=by_command):
+    async with hollow_nodes(client, ["node-a"], program=by_command):
         await api.create(job("bad", command="fail", completions=1, backoff_limit=2))
         done = await eventually(lambda: finished(api, "bad"), timeout=30)
     assert [(c.type, c.reason) for c in done.status.conditions] == [("Failed", "BackoffLimitExceeded")]
@@ -64,7 +66,7 @@ async def test_a_failing_job_stops_at_its_backoff_limit(client, manager):
 
 async def test_active_deadline_stops_a_job_and_its_pods(client, manager):
     api = client.resource("Job")
-    async with FakeNodes(client, ["node-a"], outcome=by_command):
+    async with hollow_nodes(client, ["node-a"], program=by_command):
         await api.create(job("slow", command="hang", parallelism=2, completions=2, active_deadline_seconds=1))
         done = await eventually(lambda: finished(api, "slow"), timeout=15)
 
@@ -77,7 +79,7 @@ async def test_active_deadline_stops_a_job_and_its_pods(client, manager):
 
 async def test_a_finished_job_is_deleted_after_its_ttl(client, manager):
     api = client.resource("Job")
-    async with FakeNodes(client, ["node-a"], outcome=by_command):
+    async with hollow_nodes(client, ["node-a"], program=by_command):
         await api.create(job("brief", completions=1, ttl_seconds_after_finished=1))
 
         async def gone():

@@ -3,8 +3,7 @@ import asyncio
 
 from controlplane.client.leaderelection import LeaderElector
 from controlplane.controllers.manager import LEASE_NAME, ControllerManager, ControllerOptions
-from tests.controllers.fake_kubelet import FakeNodes
-from tests.controllers.support import active_pods, deployment, eventually, running_manager
+from tests.controllers.support import active_pods, deployment, eventually, hollow_nodes, running_manager, starting_in
 from tests.controllers.test_deployment import PodCensus, rolled_out
 
 FAST = dict(lease_duration=1.5, renew_deadline=1.0, retry_period=0.2)
@@ -12,7 +11,7 @@ FAST = dict(lease_duration=1.5, renew_deadline=1.0, retry_period=0.2)
 
 async def test_a_restart_mid_rollout_finishes_it_without_duplicates(client):
     api = client.resource("Deployment")
-    async with FakeNodes(client, ["node-a", "node-b"], ready_delay=0.4):
+    async with hollow_nodes(client, program=starting_in(0.4)):
         async with running_manager(client):
             await api.create(deployment("web", 6, image="busybox:1", surge=1, unavailable=0))
             await eventually(lambda: rolled_out(api, "web"), timeout=30)

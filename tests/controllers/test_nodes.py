@@ -5,14 +5,13 @@ import ipaddress
 from controlplane.api.kinds import KINDS
 from controlplane.controllers import nodelifecycle as nl
 from controlplane.controllers import pods as podutil
-from tests.controllers.fake_kubelet import FakeNodes
-from tests.controllers.support import active_pods, deployment, eventually, running_manager
+from tests.controllers.support import active_pods, deployment, eventually, hollow_nodes, running_manager
 
 
 async def test_nodes_get_distinct_pod_cidrs_from_the_cluster_cidr(client):
     async with running_manager(client, controllers=("nodeipam",), cluster_cidr="10.99.0.0/20",
                                node_cidr_mask_size=24):
-        async with FakeNodes(client, ["n1", "n2", "n3"]):
+        async with hollow_nodes(client, ["n1", "n2", "n3"]):
             async def assigned():
                 nodes = (await client.resource("Node").list()).items
                 return all(n.spec.pod_cidr for n in nodes) and nodes
@@ -25,7 +24,7 @@ async def test_nodes_get_distinct_pod_cidrs_from_the_cluster_cidr(client):
 
 async def test_a_silent_node_goes_unknown_is_tainted_and_its_pods_move(client):
     options = dict(node_monitor_period=0.2, node_monitor_grace_period=1.5, node_eviction_rate=10.0)
-    async with running_manager(client, **options), FakeNodes(client, ["node-a", "node-b"], heartbeat=0.2) as fake:
+    async with running_manager(client, **options), hollow_nodes(client, heartbeat_seconds=0.2) as hollow:
         await client.resource("Deployment").create(tolerating("web", 4, seconds=2))
 
         async def spread():
@@ -34,7 +33,7 @@ async def test_a_silent_node_goes_unknown_is_tainted_and_its_pods_move(client):
             return len(ready) == 4 and {p.spec.node_name for p in ready} == {"node-a", "node-b"} and pods
         before = await eventually(spread)
         on_a = {p.metadata.name for p in before if p.spec.node_name == "node-a"}
-        fake.stop_node("node-a")
+        await hollow.stop_node("node-a")
         nodes = client.resource("Node")
 
         async def unknown_and_tainted():
@@ -55,7 +54,7 @@ async def test_a_silent_node_goes_unknown_is_tainted_and_its_pods_move(client):
         assert evicted and all(p.metadata.HasField("deletion_timestamp") for p in evicted)
         events = (await client.resource("Event").list(namespace="default")).items
         assert {"NodeNotReady", "TaintManagerEviction"} <= {e.reason for e in events}
-        await fake.start_node("node-a")
+        await hollow.start_node("node-a")
 
         async def healthy_again():
             node = await nodes.get("node-a")
@@ -80,11 +79,11 @@ async def test_a_node_that_never_reported_is_not_tainted_before_the_startup_grac
 async def test_when_every_node_goes_silent_nothing_is_evicted(client):
     """All nodes down at once looks like the control plane's network failing, not the nodes: wait."""
     options = dict(node_monitor_period=0.2, node_monitor_grace_period=1.0, node_eviction_rate=10.0)
-    async with running_manager(client, **options), FakeNodes(client, ["node-a", "node-b"], heartbeat=0.2) as fake:
+    async with running_manager(client, **options), hollow_nodes(client, heartbeat_seconds=0.2) as hollow:
         await client.resource("Deployment").create(tolerating("web", 2, seconds=0))
         await eventually(lambda: _ready(client, 2))
-        fake.stop_node("node-a")
-        fake.stop_node("node-b")
+        await hollow.stop_node("node-a")
+        await hollow.stop_node("node-b")
 
         async def both_unknown():
             nodes = (await client.resource("Node").list()).items

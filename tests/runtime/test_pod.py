@@ -2,7 +2,7 @@
 import ipaddress
 
 from agent.runtime import Runtime, labels
-from agent.runtime.types import ContainerConfig, Kind, Mount, SandboxConfig, State
+from agent.runtime.types import ContainerConfig, DnsConfig, Kind, Mount, SandboxConfig, State
 from tests.runtime.helpers import run_sandbox
 from tests.support.polling import eventually
 
@@ -89,3 +89,16 @@ async def test_host_network_sandbox_has_no_pod_ip(runtime, pod):
     sandbox_id = await run_sandbox(runtime, SandboxConfig(pod=pod, host_network=True))
     status = await runtime.containers.inspect(sandbox_id)
     assert status.host_network and status.ip == ""
+
+
+async def test_a_sandbox_resolv_conf_is_rewritten_in_place_for_its_containers(runtime, pod, image):
+    """From the path its inspect after start gave, before the app container (which bind-mounts it) starts."""
+    dns = DnsConfig(nameservers=("192.0.2.53",), searches=("default.svc.cluster.local",), options=("ndots:5",))
+    sandbox_id = await run_sandbox(runtime, SandboxConfig(pod=pod, dns=dns))
+    await runtime.sandboxes.write_resolv_conf(await runtime.containers.inspect(sandbox_id), dns)
+    app = await runtime.containers.create(ContainerConfig(pod=pod, name="app", image=image, spec_hash="a1",
+                                                          command=("sleep", "1000")), sandbox_id=sandbox_id)
+    await runtime.containers.start(app)
+    result = await runtime.streams.exec(app, ["cat", "/etc/resolv.conf"], timeout=5)
+    assert result.output.decode().splitlines() == [
+        "nameserver 192.0.2.53", "search default.svc.cluster.local", "options ndots:5"]

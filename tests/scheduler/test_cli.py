@@ -6,7 +6,7 @@ from controlplane.client import ClientConfig
 from tests.scheduler.builders import node, pod
 from tests.scheduler.test_scheduler_api import bound_to, running
 from tests.support.control_plane import cox_command, cox_env
-from tests.support.hollow import HollowCluster
+from tests.support.hollow import HollowNodes
 
 
 def _client_config(apiserver, tmp_path):
@@ -59,7 +59,7 @@ async def test_a_bad_scheduler_config_is_one_line(tmp_path):
 async def test_cordon_uncordon_drain(apiserver, client, tmp_path):
     config = str(_client_config(apiserver, tmp_path))
     pods = client.resource("Pod")
-    async with HollowCluster(client, 2), running(client):
+    async with HollowNodes(client, 2), running(client):
         assert await cox(tmp_path, "cordon", "hollow-0", "--config", config) == (0, "node/hollow-0 cordoned\n", "")
         assert (await cox(tmp_path, "cordon", "hollow-0", "--config", config))[1] == "node/hollow-0 already cordoned\n"
         for i in range(3):

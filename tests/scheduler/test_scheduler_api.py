@@ -14,7 +14,7 @@ from controlplane.scheduler.config import LeaderElection, Profile, SchedulerConf
 from controlplane.scheduler.framework import BindPlugin
 from controlplane.scheduler.plugins import registry
 from tests.scheduler.builders import node, pod
-from tests.support.hollow import HollowCluster, HollowSpec
+from tests.support.hollow import HollowNodes, NodeShape
 
 FAST = SchedulerConfig(leader_election=LeaderElection(leader_elect=False), pod_initial_backoff_seconds=0.1,
                        pod_max_backoff_seconds=0.5)
@@ -167,7 +167,7 @@ async def test_preemption_evicts_lower_priority_pods(client):
     """The victim is deleted gracefully; a hollow node finishes it off as a kubelet would."""
     classes = client.resource("PriorityClass")
     await classes.create(KINDS["PriorityClass"].new(metadata={"name": "high"}, value=1000))
-    async with HollowCluster(client, 1, spec=HollowSpec(cpu="2")), running(client):
+    async with HollowNodes(client, 1, shape=NodeShape(cpu="2")), running(client):
         pods = client.resource("Pod")
         await pods.create(pod("low", cpu="1500m"))
         assert await bound_to(client, "low") == "hollow-0"

@@ -1,260 +1,255 @@
-"""Hollow nodes: a TEST AND BENCHMARK TOOL that stands in for thousands of nodes.
+"""Hollow nodes: a TEST AND BENCHMARK TOOL that runs many real kubelets in one process.
 
-Kubemark's idea: a node agent whose container runtime is memory. Each hollow
-node registers its Node (with the capacity, labels and taints it is given)
-and heartbeats through its Lease in kube-node-lease, as a kubelet does; pods
-bound to it "run" at once (status Running with a made-up pod IP, when
-`run_pods`), and pods deleted gracefully are finished off (deleted with grace
-0) the way a kubelet does once their containers stop. Many hollow nodes share
-one process, one client connection, one pod watch and one heartbeat task,
-so a laptop can hold thousands.
+Kubemark's idea. Each hollow node is the kubelet of agent/kubelet (node
+registration, Lease heartbeats, node status, pod workers, probes, the status
+manager, Events) over HollowRuntime (agent/runtime/hollow.py), a test double
+of Docker whose containers are records in memory. What the control plane sees
+from a hollow node is what a real agent sends it; only Docker is missing.
 
-The API calls are the kubelet's: Node create (or take-over), Lease
-create/renew, status writes. The kubelet's own NodeStatusReporter
-(agent/kubelet/node.py) reads capacity from the host and needs a Docker
-runtime; once it accepts injected node facts, hollow nodes should drive it
-instead of the small copy of its protocol below (see the scheduler's report).
+So that thousands fit in one process, the nodes share what a real agent has
+alone: one client (one gRPC channel), one pod informer and one Node informer,
+each kubelet seeing its own node's objects through a view of them (`_Router`).
+Their facts (capacity, labels, zones, taints) are given, not read from the
+host; they serve no agent endpoint (logs, exec); secrets are projected onto
+plain disk under a temporary directory, not tmpfs.
+
+    async with HollowNodes(client, 3, shape=NodeShape(cpu="8"), zones=2) as nodes:
+        ...
+        await nodes.stop_node("hollow-0")    # its agent dies: no heartbeats, its pods left as they are
+        await nodes.start_node("hollow-0")   # a new agent: adopts the containers, reports Ready again
+
+What pods do is up to `program`, which picks each container's Program: run
+until killed (the default), exit with a code after a while, start slowly,
+answer exec probes. Use exec probes only on hollow nodes: an httpGet or
+tcpSocket probe would connect to a made-up pod address (198.19.x.y, RFC
+2544's benchmarking range). With `run_pods=False` a hollow node only
+registers and heartbeats (nothing watches pods, as in scheduler_perf).
 """
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
-import logging
-import random
-import time
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 
-from controlplane.api.kinds import KINDS
+from agent.kubelet.config import KubeletConfig
+from agent.kubelet.kubelet import Kubelet
+from agent.kubelet.node import NodeStatusReporter
+from agent.kubelet.sources import Sources
+from agent.runtime.hollow import HollowRuntime, Program, pod_addresses, run_forever
+from agent.runtime.types import ContainerConfig
 from controlplane.client import Client, Informer
-from controlplane.client import errors
 
-log = logging.getLogger(__name__)
-
-LEASE_NAMESPACE = "kube-node-lease"
+ZONE_LABEL = "topology.kubernetes.io/zone"
+NO_HEARTBEATS = 10.0 ** 9   # a heartbeat period that never comes: register (and make the Lease) only
+STARTING_AT_ONCE = 64       # nodes registering at the same time
 
 
 @dataclass
-class HollowSpec:
-    """What a hollow node reports about itself."""
+class NodeShape:
+    """What a hollow node reports about itself. Taints as the kubelet's flag takes them: key=value:Effect."""
     cpu: str = "4"
     memory: str = "32Gi"
-    pods: str = "110"
+    pods: int = 110
     labels: dict[str, str] = field(default_factory=dict)
-    taints: list[dict] = field(default_factory=list)
+    taints: tuple[str, ...] = ()
 
 
-class HollowNode:
-    def __init__(self, client: Client, name: str, spec: HollowSpec, *, lease_seconds: int = 40):
+class HollowFacts:
+    """The node facts of a hollow node (agent.kubelet.nodeinfo.NodeFacts): its shape, no pressure."""
+
+    def __init__(self, name: str, shape: NodeShape) -> None:
+        self._name = name
+        self._capacity = {"cpu": shape.cpu, "memory": shape.memory, "pods": str(shape.pods)}
+
+    def capacity(self) -> dict[str, str]:
+        return dict(self._capacity)
+
+    def pressure(self) -> dict[str, bool]:
+        return {"MemoryPressure": False, "DiskPressure": False, "PIDPressure": False}
+
+    def system_info(self, runtime_version: str, kubelet_version: str) -> dict[str, str]:
+        machine = hashlib.md5(self._name.encode()).hexdigest()
+        return {"machine_id": machine, "boot_id": machine, "system_uuid": machine, "kernel_version": "hollow",
+                "os_image": "hollow node", "container_runtime_version": f"docker://{runtime_version}",
+                "kubelet_version": kubelet_version, "operating_system": "linux", "architecture": "amd64"}
+
+
+class HollowNodes:
+    """Hollow nodes named `nodes` (or hollow-0 ... hollow-<n-1> for a number), run until stop().
+
+    `heartbeat_seconds` 0: register only, no Lease renewals. `program` picks
+    what each container does (agent/runtime/hollow.py).
+    """
+
+    def __init__(self, client: Client, nodes: int | Sequence[str], *, shape: NodeShape | None = None,
+                 zones: int = 0, heartbeat_seconds: float = 10.0, run_pods: bool = True,
+                 program: Callable[[ContainerConfig], Program] = run_forever, root: Path | None = None) -> None:
         self.client = client
-        self.name = name
-        self.spec = spec
-        self.lease_seconds = lease_seconds
-        self._lease: Message | None = None
-
-    def node(self) -> Message:
-        resources = {"cpu": self.spec.cpu, "memory": self.spec.memory, "pods": self.spec.pods}
-        node = KINDS["Node"].new(
-            metadata={"name": self.name, "labels": {"kubernetes.io/hostname": self.name,
-                                                    "kubernetes.io/os": "linux", **self.spec.labels}},
-            spec={"taints": self.spec.taints},
-            status={"capacity": resources, "allocatable": resources,
-                    "addresses": [{"type": "Hostname", "address": self.name}],
-                    "node_info": {"kubelet_version": "hollow", "operating_system": "linux"}})
-        stamp = _now()
-        node.status.conditions.add(type="Ready", status="True", reason="KubeletReady",
-                                   message="hollow node is posting ready status",
-                                   last_heartbeat_time=stamp, last_transition_time=stamp)
-        return node
-
-    async def register(self) -> None:
-        """Create the Node, or take over one of this name, as the kubelet does."""
-        nodes = self.client.resource("Node")
-        wanted = self.node()
-        try:
-            await nodes.create(wanted)
-        except errors.AlreadyExists:
-            existing = await nodes.get(self.name)
-            existing.metadata.labels.update(wanted.metadata.labels)
-            existing.status.CopyFrom(wanted.status)
-            await nodes.update_status(await nodes.update(existing))
-        await self.heartbeat()
-
-    async def heartbeat(self) -> None:
-        """Renew the Lease (one write, from the copy kept since the last one); create it if missing."""
-        leases = self.client.resource("Lease")
-        if self._lease is None:
-            lease = KINDS["Lease"].new(metadata={"name": self.name, "namespace": LEASE_NAMESPACE},
-                                       spec={"holder_identity": self.name,
-                                             "lease_duration_seconds": self.lease_seconds})
-            lease.spec.acquire_time.CopyFrom(_now())
-            lease.spec.renew_time.CopyFrom(_now())
-            try:
-                self._lease = await leases.create(lease)
-                return
-            except errors.AlreadyExists:
-                self._lease = await leases.get(self.name, namespace=LEASE_NAMESPACE)
-        self._lease.spec.renew_time.CopyFrom(_now())
-        try:
-            self._lease = await leases.update(self._lease)
-        except (errors.Conflict, errors.NotFound):
-            self._lease = None   # changed or removed elsewhere: start again next time
-            raise
-
-
-class HollowCluster:
-    """Many hollow nodes in this process: `async with HollowCluster(client, 100) as cluster: ...`."""
-
-    """`run_pods`: the in-memory runtime (pods bound here turn Running, graceful deletions are
-    finished); without it pods are not even watched. `heartbeat_seconds` 0: register only, no
-    Lease renewals (Kubernetes' scheduler_perf has no kubelets at all)."""
-
-    def __init__(self, client: Client, count: int, *, prefix: str = "hollow", spec: HollowSpec | None = None,
-                 zones: int = 0, heartbeat_seconds: float = 10.0, run_pods: bool = True, concurrency: int = 64):
-        self.client = client
-        base = spec or HollowSpec()
-        self.nodes = []
-        for i in range(count):
-            labels = dict(base.labels)
-            if zones:
-                labels["topology.kubernetes.io/zone"] = f"zone-{i % zones}"
-            self.nodes.append(HollowNode(client, f"{prefix}-{i}", HollowSpec(
-                base.cpu, base.memory, base.pods, labels, list(base.taints))))
-        self.heartbeat_seconds = heartbeat_seconds
+        self.names = [f"hollow-{i}" for i in range(nodes)] if isinstance(nodes, int) else list(nodes)
         self.run_pods = run_pods
-        self.heartbeats = 0
-        self._index = {n.name: i for i, n in enumerate(self.nodes)}
-        self._slots = asyncio.Semaphore(concurrency)
-        self._tasks: set[asyncio.Task] = set()
-        self._pods: Informer | None = None
-        self._nodes: Informer | None = None
-        self._pod_ips: dict[str, int] = {}
-        self._finishing: set[tuple[str, str]] = set()
+        self._shape = shape or NodeShape()
+        self._zones = zones
+        self._heartbeat = heartbeat_seconds or NO_HEARTBEATS
+        self._root = root
+        self._own_root = root is None
+        addresses = pod_addresses()   # one pool: pod IPs are unique across the nodes
+        self.runtimes = {name: HollowRuntime(program=program, addresses=addresses) for name in self.names}
+        self._nodes: _Router | None = None
+        self._pods: _Router | None = None
+        self._kubelets: dict[str, Kubelet] = {}
+        self._reporters: dict[str, tuple[NodeStatusReporter, asyncio.Task]] = {}
 
-    async def __aenter__(self) -> "HollowCluster":
+    async def __aenter__(self) -> HollowNodes:
         await self.start()
         return self
 
     async def __aexit__(self, *exc) -> None:
         await self.stop()
 
+    @property
+    def heartbeats(self) -> int:
+        """Lease renewals so far, over every node."""
+        return sum(reporter.renewals for reporter in self._all_reporters())
+
     async def start(self) -> None:
-        await asyncio.gather(*(self._limited(node.register) for node in self.nodes))
-        if self.heartbeat_seconds > 0:
-            self._spawn(self._heartbeat_loop())
-        self._nodes = Informer(self.client.resource("Node"))
-        self._nodes.add_handler(on_delete=self._on_node_deleted)
-        self._nodes.start()
-        await self._nodes.wait_synced(60)
-        if not self.run_pods:
-            return
-        self._pods = Informer(self.client.resource("Pod"), field_selector="spec.nodeName!=")
-        self._pods.add_handler(on_add=self._on_pod, on_update=lambda old, new: self._on_pod(new))
-        self._pods.start()
-        await self._pods.wait_synced(60)
+        if self._root is None:
+            self._root = Path(tempfile.mkdtemp(prefix="hollow-nodes-"))
+        self._nodes = _Router(Informer(self.client.resource("Node")), lambda node: node.metadata.name)
+        routers = [self._nodes]
+        if self.run_pods:
+            self._pods = _Router(Informer(self.client.resource("Pod"), field_selector="spec.nodeName!="),
+                                 lambda pod: pod.spec.node_name)
+            routers.append(self._pods)
+        for router in routers:
+            router.informer.start()
+        for router in routers:
+            await router.informer.wait_synced(60)
+        slots = asyncio.Semaphore(STARTING_AT_ONCE)
+
+        async def start(name: str) -> None:
+            async with slots:
+                await self.start_node(name)
+        await asyncio.gather(*(start(name) for name in self.names))
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        for informer in (self._pods, self._nodes):
-            if informer is not None:
-                await informer.stop()
+        await asyncio.gather(*(self.stop_node(name) for name in self.names))
+        for router in (self._pods, self._nodes):
+            if router is not None:
+                await router.informer.stop()
+        for runtime in self.runtimes.values():
+            runtime.close()
+        if self._own_root and self._root is not None:
+            shutil.rmtree(self._root, ignore_errors=True)
 
-    async def _limited(self, call, *args):
-        """call(*args), at most `concurrency` at a time (the coroutine is made only once admitted)."""
-        async with self._slots:
-            return await call(*args)
+    async def start_node(self, name: str) -> None:
+        """Start the node's agent (again, after stop_node: it adopts what its runtime still runs)."""
+        index = self.names.index(name)
+        labels = {**self._shape.labels, **({ZONE_LABEL: f"zone-{index % self._zones}"} if self._zones else {})}
+        config = KubeletConfig(node_name=name, root_dir=self._root / name, node_labels=labels,
+                               register_with_taints=tuple(self._shape.taints), max_pods=self._shape.pods,
+                               listen="", heartbeat_seconds=self._heartbeat)
+        host_ip = str(ipaddress.ip_address("198.18.0.1") + index)
+        facts = HollowFacts(name, self._shape)
+        runtime = self.runtimes[name]
+        if self.run_pods:
+            kubelet = Kubelet(config, runtime, self.client, host_ip=host_ip, facts=facts, tmpfs=False,
+                              sources=Sources(pods=self._pods.view(name), node=self._nodes.view(name)))
+            self._kubelets[name] = kubelet
+            await kubelet.start()
+            reporter = kubelet.node
+        else:
+            reporter = NodeStatusReporter(self.client, config, runtime, node_source=self._nodes.view(name),
+                                          facts=facts, host_ip=host_ip)
+            self._reporters[name] = (reporter, asyncio.create_task(reporter.run(), name=f"hollow-{name}"))
+        await asyncio.wait_for(reporter.registered.wait(), 60)
 
-    def _spawn(self, coroutine) -> None:
-        task = asyncio.create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    async def stop_node(self, name: str) -> None:
+        """The node's agent stops, as if it died: no more heartbeats; its containers keep running."""
+        kubelet = self._kubelets.pop(name, None)
+        if kubelet is not None:
+            await kubelet.stop()
+        found = self._reporters.pop(name, None)
+        if found is not None:
+            found[1].cancel()
+            await asyncio.gather(found[1], return_exceptions=True)
+            await self._nodes.view(name).stop()
 
-    async def _heartbeat_loop(self) -> None:
-        """Renew every node's lease once per period, spread evenly over it (one task, not one per node)."""
-        nodes = list(self.nodes)
-        random.shuffle(nodes)
-        gap = self.heartbeat_seconds / max(len(nodes), 1)
-        while True:
-            started = time.monotonic()
-            for i, node in enumerate(nodes):
-                delay = started + i * gap - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                self._spawn(self._limited(self._beat, node))
-            await asyncio.sleep(max(started + self.heartbeat_seconds - time.monotonic(), 0))
-
-    async def _beat(self, node: HollowNode) -> None:
-        try:
-            await node.heartbeat()
-            self.heartbeats += 1
-        except errors.ApiError as e:
-            log.info("hollow node %s: heartbeat failed: %s", node.name, e)
-
-    def _on_node_deleted(self, deleted: Message) -> None:
-        """A kubelet whose Node is deleted registers it again."""
-        index = self._index.get(deleted.metadata.name)
-        if index is not None:
-            self._spawn(self._limited(self._register_again, self.nodes[index]))
-
-    async def _register_again(self, node: HollowNode) -> None:
-        try:
-            await node.register()
-        except errors.ApiError as e:
-            log.info("hollow node %s: registering again failed: %s", node.name, e)
-
-    # -- the in-memory runtime
-
-    def _on_pod(self, pod: Message) -> None:
-        if pod.spec.node_name not in self._index:
-            return
-        key = (pod.metadata.namespace, pod.metadata.name)
-        if pod.metadata.HasField("deletion_timestamp"):
-            if key not in self._finishing:
-                self._finishing.add(key)
-                self._spawn(self._finish(pod))
-        elif pod.status.phase == "Pending":
-            self._spawn(self._limited(self._run, pod))
-
-    async def _run(self, pod: Message) -> None:
-        running = type(pod)()
-        running.CopyFrom(pod)
-        stamp = _now()
-        status = running.status
-        status.phase = "Running"
-        status.pod_ip = self._pod_ip(pod.spec.node_name)
-        status.host_ip = "10.255.255.254"
-        status.start_time.CopyFrom(stamp)
-        for kind in ("Initialized", "ContainersReady", "Ready"):
-            status.conditions.add(type=kind, status="True", last_transition_time=stamp)
-        for container in pod.spec.containers:
-            status.container_statuses.add(name=container.name, image=container.image, ready=True,
-                                          started=True, state={"running": {"started_at": stamp}})
-        try:
-            await self.client.resource("Pod").update_status(running)
-        except (errors.Conflict, errors.NotFound):
-            pass   # changed or gone meanwhile; a later event brings it back if it still matters
-
-    async def _finish(self, pod: Message) -> None:
-        """Containers of a hollow pod stop at once: finish the graceful deletion."""
-        try:
-            await self.client.resource("Pod").delete(pod.metadata.name, namespace=pod.metadata.namespace,
-                                                     grace_period_seconds=0, uid=pod.metadata.uid)
-        except (errors.NotFound, errors.Conflict):
-            pass
-        finally:
-            self._finishing.discard((pod.metadata.namespace, pod.metadata.name))
-
-    def _pod_ip(self, node: str) -> str:
-        index = self._index[node]
-        count = self._pod_ips[node] = self._pod_ips.get(node, 0) + 1
-        return str(ipaddress.ip_address("10.0.0.0") + (index % 65536) * 256 + count % 254 + 1)
+    def _all_reporters(self) -> list[NodeStatusReporter]:
+        return [k.node for k in self._kubelets.values()] + [r for r, _ in self._reporters.values()]
 
 
-def _now() -> Timestamp:
-    stamp = Timestamp()
-    stamp.GetCurrentTime()
-    return stamp
+class _Router:
+    """One informer shared by every hollow node; each event goes to the view of the node it concerns."""
+
+    def __init__(self, informer: Informer, node_of: Callable[[Message], str]) -> None:
+        self.informer = informer
+        self.node_of = node_of
+        self._views: dict[str, _View] = {}
+        informer.add_index("node", lambda obj: [node_of(obj)])
+        informer.add_handler(on_add=self._added, on_update=self._updated, on_delete=self._deleted)
+
+    def view(self, node: str) -> _View:
+        if node not in self._views:
+            self._views[node] = _View(self, node)
+        return self._views[node]
+
+    def _handlers(self, obj: Message) -> list[tuple]:
+        view = self._views.get(self.node_of(obj))
+        return list(view.handlers) if view is not None else []
+
+    def _added(self, obj: Message) -> None:
+        for on_add, _, _ in self._handlers(obj):
+            if on_add:
+                on_add(obj)
+
+    def _updated(self, old: Message, new: Message) -> None:
+        for _, on_update, _ in self._handlers(new):
+            if on_update:
+                on_update(old, new)
+
+    def _deleted(self, obj: Message) -> None:
+        for _, _, on_delete in self._handlers(obj):
+            if on_delete:
+                on_delete(obj)
+
+
+class _View:
+    """One node's part of a shared informer, with the surface the kubelet uses (agent.kubelet.sources.Source)."""
+
+    def __init__(self, router: _Router, node: str) -> None:
+        self._router = router
+        self.node = node
+        self.handlers: list[tuple] = []
+
+    def add_handler(self, *, on_add=None, on_update=None, on_delete=None) -> None:
+        self.handlers.append((on_add, on_update, on_delete))
+        if on_add:
+            for obj in self.list():
+                on_add(obj)
+
+    def get(self, name: str, namespace: str = "") -> Message | None:
+        obj = self._router.informer.get(name, namespace)
+        return obj if obj is not None and self._router.node_of(obj) == self.node else None
+
+    def list(self) -> list[Message]:
+        return self._router.informer.by_index("node", self.node)
+
+    def start(self) -> None:
+        """Nothing: the hollow nodes run the shared informer."""
+
+    async def wait_synced(self, timeout: float | None = None) -> None:
+        await self._router.informer.wait_synced(timeout)
+
+    async def stop(self) -> None:
+        """This node's agent stopped: tell it nothing more."""
+        self.handlers.clear()
+
+
+__all__ = ["HollowNodes", "NodeShape", "Program"]
