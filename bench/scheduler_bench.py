@@ -4,7 +4,9 @@
     python bench/scheduler_bench.py --cases basic-5000 --profile /tmp/prof
 
 Per case, three processes besides this one: `cox server` (fresh SQLite
-store), the hollow nodes (tests/support/hollow.py: the kubelet's own node
+store; API server only, as in scheduler_perf: a controller manager would
+start tainting hollow nodes run without heartbeats a minute in, and its
+writes would land in the middle of some runs and not others), the hollow nodes (tests/support/hollow.py: the kubelet's own node
 registration and Lease heartbeats, every --heartbeat seconds, spread over
 the period; with run_pods off nothing "runs" the pods, as in
 scheduler_perf), and the scheduler. The pods are all created *before* the
@@ -18,8 +20,7 @@ metrics.py):
     cpu         CPU seconds the scheduler process used while binding
     RSS         the scheduler process's peak resident memory (VmHWM)
 
-The pods name a scheduler profile of their own (bench-scheduler), so a
-scheduler inside `cox server` leaves them alone. Each pod is checked bound
+The pods name a scheduler profile of their own (bench-scheduler). Each pod is checked bound
 at the end; none may be left pending. Shapes:
 basic (requests only), anti-affinity (groups of 20 replicas, required
 anti-affinity on the hostname within each group) and spread (groups of 100
@@ -174,7 +175,8 @@ def peak_rss_mb(pid: int) -> float:
 async def run_case(name: str, *, heartbeat: float, bind_concurrency: int, profile: pathlib.Path | None,
                    workdir: pathlib.Path) -> dict:
     shape, nodes, pods = CASES[name]
-    server = ServerProcess(workdir / name / "data").start()
+    server = ServerProcess(workdir / name / "data",
+                           extra_args=["--disable-controller-manager", "--disable-scheduler"]).start()
     hollow = scheduler = None
     try:
         config = str(server.config_path)
