@@ -150,12 +150,8 @@ async def run(args) -> int:
         return await cleanup(args)
     if args.cleanup_pods:
         raise SystemExit("error: --cleanup-pods goes with --cleanup")
-    from agent.dns.controller import run_dns
-    from agent.dns.listen import DEFAULT_ADDRESS as DNS_ADDRESS
+    # The node networking parts are imported only when they run: pyroute2 alone is ~12 MB resident.
     from agent.kubelet.kubelet import Kubelet
-    from agent.network.controller import PodNetwork
-    from agent.network.podbridge import POD_NETWORK
-    from agent.proxy.controller import run_proxy
     from agent.runtime import Runtime
     fewer_malloc_arenas()
     config = kubelet_config(args)
@@ -172,18 +168,22 @@ async def run(args) -> int:
     if client is not None:
         factory = InformerFactory(client)
         if not args.disable_pod_network:
+            from agent.network.controller import PodNetwork
             network = PodNetwork(client=client, node_name=config.node_name, docker_url=config.docker_url,
                                  cluster_cidr=args.cluster_cidr, factory=factory)
             node_parts["pod network"] = asyncio.create_task(network.run(), name="pod-network")
         if not args.disable_proxy:
+            from agent.proxy.controller import run_proxy
             node_parts["proxy"] = asyncio.create_task(
                 run_proxy(client=client, node_name=config.node_name, service_cidr=args.service_cidr), name="proxy")
         if not args.disable_cluster_dns:
+            from agent.dns.controller import run_dns
+            from agent.dns.listen import DEFAULT_ADDRESS as DNS_ADDRESS
             if not config.cluster_dns:
                 config = replace(config, cluster_dns=(DNS_ADDRESS,))
             node_parts["cluster DNS"] = asyncio.create_task(
                 run_dns(client=client, domain=config.cluster_domain, factory=factory), name="cluster-dns")
-    runtime = await Runtime.connect(config.docker_url, pod_network=POD_NETWORK if network else "bridge")
+    runtime = await Runtime.connect(config.docker_url, pod_network=network.network_name if network else "bridge")
     kubelet = Kubelet(config, runtime, client, host_ip=config.node_ip,
                       network_ready=network.ready.is_set if network else (lambda: True))
     await kubelet.start()
