@@ -68,6 +68,10 @@ def register(sub) -> None:
                    help=f"pod addresses of the whole cluster (default {DEFAULT_CLUSTER_CIDR}; as the controller manager's)")
     p.add_argument("--service-cidr", default="10.96.0.0/12", help="ClusterIP range (default 10.96.0.0/12)")
     p.add_argument("--max-pods", type=int, default=defaults.max_pods)
+    p.add_argument("--node-lease-duration-seconds", type=int, default=defaults.lease_duration_seconds,
+                   help="the node's Lease duration; the agent renews it every quarter of that "
+                        f"(default {defaults.lease_duration_seconds}, so every "
+                        f"{defaults.lease_duration_seconds / 4:g} s)")
     p.add_argument("--listen", default=defaults.listen, help="the agent's own endpoint (logs, exec)")
     parts = p.add_argument_group("node networking (with an API server; each part can be left out)")
     parts.add_argument("--disable-proxy", action="store_true",
@@ -108,7 +112,11 @@ def kubelet_config(args) -> KubeletConfig:
             nodeinfo.parse_taint(taint)
         except ValueError as e:
             raise SystemExit(f"error: --register-with-taints: {e}") from None
+    if args.node_lease_duration_seconds < 4:
+        raise SystemExit("error: --node-lease-duration-seconds: must be at least 4")
     return KubeletConfig(
+        lease_duration_seconds=args.node_lease_duration_seconds,
+        heartbeat_seconds=args.node_lease_duration_seconds / 4,
         node_name=args.node_name, docker_url=args.docker_url, root_dir=args.root_dir,
         pod_manifest_path=args.pod_manifest_path, node_ip=args.node_ip, node_labels=_pairs(args.node_labels),
         register_node=args.register_node, register_with_taints=taints,

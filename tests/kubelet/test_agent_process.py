@@ -3,6 +3,7 @@ import asyncio
 import time
 
 from controlplane.api.wellknown import NODE_LEASE_NAMESPACE
+from tests.kubelet.agent_process import AgentProcess
 from tests.kubelet.helpers import fetched
 from tests.kubelet.test_api_pods import pod
 from tests.support.polling import eventually
@@ -90,3 +91,28 @@ async def test_pods_survive_30s_without_api_server_and_the_node_comes_back(serve
         after = await ready_pods(client, ["steady"])
         status = after["steady"].status.container_statuses[0]
         assert status.container_id == container_id and status.restart_count == 0
+
+
+async def test_node_lease_duration_sets_the_renewal_period(server, dockerd, tmp_path, runtime):
+    """--node-lease-duration-seconds 8: the Lease says 8 s and is renewed every 2 s (by default every 10 s)."""
+    token = (server.data_dir / "node-token").read_text().strip()
+    agent = AgentProcess(server=f"127.0.0.1:{server.port}", token=token, dockerd=dockerd, root=tmp_path / "agent",
+                         extra_args=("--node-lease-duration-seconds", "8")).start()
+    try:
+        async with server.client() as client:
+            leases = client.resource("Lease")
+
+            async def lease():
+                found = await fetched(client, "Lease", "node1", NODE_LEASE_NAMESPACE)
+                return found and found.spec.renew_time.seconds and found
+            first = await eventually(lease, timeout=30, what="the node's Lease")
+            assert first.spec.lease_duration_seconds == 8
+            renewals = set()
+            deadline = time.monotonic() + 7
+            while time.monotonic() < deadline:
+                current = await leases.get("node1", namespace=NODE_LEASE_NAMESPACE)
+                renewals.add((current.spec.renew_time.seconds, current.spec.renew_time.nanos))
+                await asyncio.sleep(0.25)
+            assert len(renewals) >= 3, f"renewed {len(renewals) - 1} time(s) in 7 s"
+    finally:
+        agent.stop()
