@@ -31,7 +31,7 @@ async def running(client, config=FAST, **kwargs):
         yield scheduler
     finally:
         stop.set()
-        await asyncio.wait_for(task, 10)
+        await asyncio.wait_for(task, 30)   # binds in flight finish first; a loaded machine is slow
 
 
 async def until(check, timeout=15.0):
