@@ -12,50 +12,40 @@ Requests name the pod by uid (the API server pins it), so a pod deleted and
 re-created under the same name is never confused with the old one.
 """
 import asyncio
-import datetime
 import hashlib
 import logging
+import os
 import ssl
+import subprocess
+import sys
 from pathlib import Path
 
 import grpc
 
-from agent.kubelet import streaming
+from agent.kubelet import agentcert, streaming
 from agent.kubelet.pleg import ContainerCache
 from agent.runtime import Runtime
 from agent.runtime.errors import RuntimeFailure
 from agent.runtime.streams import STDERR
 from controlplane.api.v1 import node_agent_pb2 as pb
-from controlplane.api.wellknown import AGENT_TLS_NAME, APISERVER_CLIENT_CN
+from controlplane.api.wellknown import APISERVER_CLIENT_CN
 
 log = logging.getLogger(__name__)
 
-CERT_VALIDITY = datetime.timedelta(days=3650)
 SERVICE = "coxswain.v1.NodeAgent"
 
 
 def ensure_certificate(directory: Path) -> tuple[bytes, bytes]:
-    """(cert PEM, key PEM) of the agent's self-signed serving certificate, made on first use."""
-    cert_path, key_path = directory / "agent.crt", directory / "agent.key"
+    """(cert PEM, key PEM) of the agent's self-signed serving certificate, made on first use
+    by a short-lived process (agentcert.py says why)."""
+    cert_path, key_path = directory / agentcert.CERT_FILE, directory / agentcert.KEY_FILE
     if not (cert_path.exists() and key_path.exists()):
-        # Imported only to make the certificate, once: it costs the agent several MB to keep loaded.
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import NameOID
-        directory.mkdir(parents=True, exist_ok=True)
-        key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, AGENT_TLS_NAME)])
-        now = datetime.datetime.now(datetime.timezone.utc)
-        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                .serial_number(x509.random_serial_number())
-                .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + CERT_VALIDITY)
-                .add_extension(x509.SubjectAlternativeName([x509.DNSName(AGENT_TLS_NAME)]), critical=False)
-                .sign(key, hashes.SHA256()))
-        key_path.touch(mode=0o600)
-        key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        code_root = str(Path(__file__).resolve().parents[2])   # where the agent package is
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [code_root, os.environ.get("PYTHONPATH")])))
+        made = subprocess.run([sys.executable, "-m", "agent.kubelet.agentcert", str(directory)], env=env,
+                              capture_output=True, text=True, timeout=60)
+        if made.returncode != 0:
+            raise RuntimeError(f"making the agent's certificate in {directory}: {made.stderr.strip()}")
     return cert_path.read_bytes(), key_path.read_bytes()
 
 
