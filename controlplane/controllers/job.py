@@ -117,15 +117,9 @@ class JobController(PodOwnerController):
     workers = 5
     min_sync_interval = 0.1
 
-    def __init__(self, ctx):
-        super().__init__(ctx)
-        self.api = ctx.client.resource("Job")
-
     async def sync(self, key) -> None:
-        namespace, name = key
-        job = self.owners.get(name, namespace)
+        job = self.owner_of_key(key)
         if job is None:
-            self.expectations.forget(key)
             return
         if podutil.is_deleting(job):
             return

@@ -30,6 +30,7 @@ class PodOwnerController(Controller):
     def __init__(self, ctx: Context):
         super().__init__(ctx)
         self.owners = ctx.informers.informer(self.owner_kind)
+        self.api = ctx.client.resource(self.owner_kind)
         self.owners.add_index(podutil.BY_NAMESPACE, podutil.index_by_namespace)
         self.pods = ctx.informers.informer("Pod")
         self.pods.add_index(podutil.BY_CONTROLLER, podutil.index_by_controller)
@@ -39,6 +40,14 @@ class PodOwnerController(Controller):
         self.follow(self.owners)
         self.pods.add_handler(on_add=self._pod_added, on_update=self._pod_updated,
                               on_delete=self._pod_deleted)
+
+    def owner_of_key(self, key) -> Message | None:
+        """The owner a sync is for, from the cache; None (and its expectations dropped) once it is gone."""
+        namespace, name = key
+        owner = self.owners.get(name, namespace)
+        if owner is None:
+            self.expectations.forget(key)
+        return owner
 
     # -- pod events to owner keys
 

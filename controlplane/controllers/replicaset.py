@@ -73,15 +73,9 @@ class ReplicaSetController(PodOwnerController):
     workers = 5
     min_sync_interval = 0.1
 
-    def __init__(self, ctx):
-        super().__init__(ctx)
-        self.api = ctx.client.resource("ReplicaSet")
-
     async def sync(self, key) -> None:
-        namespace, name = key
-        rs = self.owners.get(name, namespace)
+        rs = self.owner_of_key(key)
         if rs is None:
-            self.expectations.forget(key)
             return
         pods = await self.claim_pods(rs)
         active = [p for p in pods if podutil.is_active(p)]
