@@ -12,10 +12,12 @@ join Docker's default bridge, as with static pods only), --disable-cluster-dns.
 --cleanup removes what they made in this network namespace, as kube-proxy's
 --cleanup does; each room's cleanup() knows its own names.
 
-Joining needs only the server address and the join token (client/join.py).
-The client config obtained is kept in the agent's root directory, so an
-agent that restarts while the API server is down still knows how to reach
-it later and, meanwhile, keeps its pods running.
+Joining needs only the server address and the join token (client/join.py),
+which only lets the agent ask for a credential of the node's own
+(kubelet/credential.py): user system:node:<name>, kept at
+<root-dir>/kubelet.yaml and renewed before it expires. Both are kept in the
+agent's root directory, so an agent that restarts while the API server is
+down still knows how to reach it later and, meanwhile, keeps its pods running.
 
 `cox` registers this module (controlplane/cli/agent_cmd.py), and
 `python -m agent.cli` runs it on its own. Registering must stay cheap, as it
@@ -32,7 +34,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from agent.kubelet import nodeinfo
+from agent.kubelet import credential, nodeinfo
 from agent.kubelet.config import KubeletConfig
 from agent.network.model import DEFAULT_CLUSTER_CIDR
 from controlplane.client import Client, ClientConfig, InformerFactory, load_config
@@ -125,12 +127,21 @@ def kubelet_config(args) -> KubeletConfig:
 
 
 async def client_config(args, root: Path) -> ClientConfig | None:
-    """The API server to use: --config, else a join with --server/--token (kept for restarts)."""
+    """The API server to use: --config as it is, else the node's own credential (agent/kubelet/credential.py)."""
     if args.config:
         return load_config(args.config)
     if not args.server:
         return None
     server = args.server.removeprefix("https://").rstrip("/")
+    return await credential.node_config(root, args.node_name, lambda: join(args, root, server), server=server)
+
+
+async def join(args, root: Path, server: str) -> ClientConfig:
+    """The join token's client config, which can only ask for a node credential.
+
+    Kept in the root directory, so that an agent can bootstrap again (its
+    credential revoked, or expired while it was down) with no token given.
+    """
     saved = root / CLIENT_CONFIG
     if saved.exists():
         config = load_config(saved)
@@ -173,6 +184,12 @@ async def run(args) -> int:
     client = Client(client_cfg) if client_cfg else None
     node_parts: dict[str, asyncio.Task] = {}   # pod network, proxy, cluster DNS: only with an API server to watch
     network = None
+    renewal = None     # the node's own credential, renewed before it expires (not for a --config identity)
+    if client is not None and not args.config:
+        server = client_cfg.server
+        renewer = credential.Renewer(client, root=config.root_dir, node_name=config.node_name,
+                                     bootstrap=lambda: join(args, config.root_dir, server))
+        renewal = asyncio.create_task(renewer.run(), name="credential-renewal")
     if client is not None:
         factory = InformerFactory(client)
         if not args.disable_pod_network:
@@ -203,9 +220,10 @@ async def run(args) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    for task in node_parts.values():
+    background = [*node_parts.values(), *([renewal] if renewal else [])]
+    for task in background:
         task.cancel()
-    await asyncio.gather(*node_parts.values(), return_exceptions=True)
+    await asyncio.gather(*background, return_exceptions=True)
     await kubelet.stop()        # pods keep running; a new agent adopts them
     if client is not None:
         await client.close()

@@ -134,8 +134,7 @@ class NodeStatusReporter:
             existing = await nodes.get(self.name)
             existing.metadata.labels.update(node.metadata.labels)
             existing.metadata.annotations.update(node.metadata.annotations)
-            if not existing.spec.taints:
-                existing.spec.taints.extend(node.spec.taints)
+            # Taints are registered once: a node may not change its own (NodeRestriction).
             created = await nodes.update(existing)
         self._node = created
         self._last_write_at = asyncio.get_running_loop().time()

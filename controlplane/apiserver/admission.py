@@ -23,6 +23,9 @@ class AdmissionPlugin:
     async def admit_update(self, new: Message, old: Message, *, dry_run: bool = False) -> None:
         pass
 
+    async def admit_status_update(self, new: Message, old: Message) -> None:
+        """A write of the status subresource: only checks, as status writes change nothing else."""
+
     async def commit_update(self, new: Message, old: Message) -> None:
         """The update was written: give back what `old` held and `new` does not."""
 

@@ -1,14 +1,13 @@
-"""Who is calling (authentication) and may they do it (authorization).
+"""Who is calling (authentication), and the interceptor that makes every call say so.
 
 Callers present a bearer token in the `authorization` metadata. Static tokens
 live in DATA/tokens, in Kubernetes' static token file format
-(`token,user,uid,"g1,g2"`); two are made on first start: the admin's (group
-system:masters) and the node join token's secret (group system:nodes).
-Service account tokens (api/serviceaccounts.py) are checked against their
-Secret in the watch cache. Authorization is a fixed table of what each group
-may do, small on purpose: the admin may do everything; nodes may read
-everything and write only what a kubelet writes; a service account may read
-its own namespace, Secrets excepted.
+(`token,user,uid,"g1,g2"`): the admin's (group system:masters), the control
+plane components', and the join token's secret (group system:bootstrappers,
+which may only ask for a node credential). Nodes then use credentials of
+their own (apiserver/nodecredentials.py), and service accounts their tokens
+(api/serviceaccounts.py), each checked against the watch cache. What a user
+may do is the authorizers' business (apiserver/authz/).
 """
 import contextvars
 import csv
@@ -16,18 +15,18 @@ import dataclasses
 import hmac
 import inspect
 import io
+import os
 import pathlib
 import secrets
 
 import grpc
 
-from controlplane.api import serviceaccounts
+from controlplane.api import nodeidentity, serviceaccounts
 
 ADMIN_GROUP = "system:masters"
-NODES_GROUP = "system:nodes"
+NODES_GROUP = nodeidentity.NODES_GROUP
+BOOTSTRAP_GROUP = "system:bootstrappers"
 SERVICE_ACCOUNTS_GROUP = "system:serviceaccounts"
-
-READ_VERBS = frozenset({"get", "list", "watch"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +54,21 @@ class TokenFile:
         with self._path.open("a") as f:
             csv.writer(f).writerow([token, user.name, user.name, ",".join(user.groups)])
         self._path.chmod(0o600)
+        return token
+
+    def rename(self, old_name: str, user: User) -> str | None:
+        """Give the token of user `old_name` to `user` instead (an upgrade changing who a token is); its token."""
+        token = self.token_for(old_name)
+        if token is None:
+            return None
+        self._users[token] = user
+        rows = [[t, u.name, u.name, ",".join(u.groups)] for t, u in self._users.items()]
+        text = io.StringIO()
+        csv.writer(text).writerows(rows)
+        fd = os.open(self._path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text.getvalue())
+        os.replace(self._path.with_suffix(".tmp"), self._path)
         return token
 
     def token_for(self, user_name: str) -> str | None:
@@ -99,30 +113,6 @@ def bearer_token(metadata) -> str | None:
         if key == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
             return value[len("Bearer "):].strip()
     return None
-
-
-# What the node group may write, by kind: the kubelet's own objects.
-_NODE_WRITES = {
-    "Node": {"create", "update", "update_status", "delete"},
-    "Lease": {"create", "update", "delete"},
-    "Event": {"create", "update"},
-    "Pod": {"create", "update_status", "delete"},
-}
-
-
-def allowed(user: User, verb: str, kind: str, namespace: str) -> bool:
-    """May `user` do `verb` (get/list/watch/create/update/...) on `kind` in `namespace`?
-
-    namespace is "" for a cluster-scoped kind or a request across all namespaces.
-    """
-    if ADMIN_GROUP in user.groups:
-        return True
-    if NODES_GROUP in user.groups:
-        return verb in READ_VERBS or verb in _NODE_WRITES.get(kind, ())
-    if SERVICE_ACCOUNTS_GROUP in user.groups:
-        own = f"{SERVICE_ACCOUNTS_GROUP}:{namespace}"
-        return verb in READ_VERBS and kind != "Secret" and bool(namespace) and own in user.groups
-    return False
 
 
 # Set by the interceptor for the duration of one call; handlers authorize with it.

@@ -6,7 +6,8 @@ DATA/
                   certificate the server shows agents (system-apiserver.crt/key)
   tokens          static bearer tokens (auth.TokenFile)
   admin.yaml      client config for the admin
-  node-token      the join token agents present: K10<ca sha256>::node:<secret>
+  node-token      the join token agents present: K10<ca sha256>::node:<secret>;
+                  its secret only lets them ask for a node credential
 
 The join token pins the CA by hash (client/join.py), and the server presents
 the CA with its certificate so that a joining agent can fetch it.
@@ -20,7 +21,10 @@ from controlplane.client.config import ClientConfig
 from controlplane.client.join import make_join_token
 
 ADMIN_USER = auth.User("admin", (auth.ADMIN_GROUP,))
-NODE_USER = auth.User("system:node", (auth.NODES_GROUP,))
+# Who the join token's secret is: it may only ask for a node credential (apiserver/nodecredentials.py).
+BOOTSTRAP_USER = auth.User("system:bootstrap:join-token", (auth.BOOTSTRAP_GROUP,))
+# Before node credentials the same secret was every node at once; a server upgraded in place demotes it.
+LEGACY_NODE_USER = "system:node"
 # The control plane's own components, each with its own identity (in events, in logs).
 COMPONENT_USERS = [auth.User(name, (auth.ADMIN_GROUP,))
                    for name in ("system:kube-controller-manager", "system:kube-scheduler")]
@@ -44,7 +48,8 @@ def prepare(data_dir: pathlib.Path, *, names: list[str]) -> Credentials:
     ca_pem, cert_pem, key_pem = tls.ensure_serving_cert(data_dir / "tls", names)
     tokens = auth.TokenFile(data_dir / "tokens")
     admin_token = tokens.token_for(ADMIN_USER.name) or tokens.add(ADMIN_USER)
-    node_secret = tokens.token_for(NODE_USER.name) or tokens.add(NODE_USER)
+    node_secret = (tokens.token_for(BOOTSTRAP_USER.name) or tokens.rename(LEGACY_NODE_USER, BOOTSTRAP_USER)
+                   or tokens.add(BOOTSTRAP_USER))
     token = make_join_token(tls.ca_hash(ca_pem), node_secret)
     (data_dir / "node-token").write_text(token + "\n")
     (data_dir / "node-token").chmod(0o600)

@@ -64,11 +64,12 @@ def decode(kind: Kind, kv: KeyValue) -> Message:
 
 
 def encode(obj: Message) -> bytes:
-    """Serialize for the store, without the resourceVersion (the store tracks it)."""
+    """Serialize for the store, without the resourceVersion (the store tracks it) or a response-only field."""
     rv = obj.metadata.resource_version
     obj.metadata.resource_version = ""
     try:
-        return obj.SerializeToString(deterministic=True)
+        with strategy.without_response_only_fields(obj):
+            return obj.SerializeToString(deterministic=True)
     finally:
         obj.metadata.resource_version = rv
 
@@ -198,7 +199,10 @@ class Registry:
             if meta.resource_version and meta.resource_version != old.metadata.resource_version:
                 raise errors.conflict(self.kind, meta.name)
             new = self._merge(old, obj, status_only=status_only)
-            if not status_only:
+            if status_only:
+                for plugin in self.admission:
+                    await plugin.admit_status_update(new, old)
+            else:
                 defaults.apply_defaults(new)
                 for plugin in self.admission:
                     await plugin.admit_update(new, old, dry_run=dry_run)

@@ -13,11 +13,14 @@ from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from controlplane import __version__
+from controlplane.api import nodeidentity
 from controlplane.api.kinds import KINDS
 from controlplane.api.v1 import cluster_pb2
 from controlplane.api.wellknown import NODE_LEASE_NAMESPACE
-from controlplane.apiserver import admission, allocator, auth, bootstrap, errors, tls
+from controlplane.apiserver import admission, allocator, auth, bootstrap, errors, nodecredentials, tls
 from controlplane.apiserver.agents import Agents
+from controlplane.apiserver.authz import Authorizer
+from controlplane.apiserver.authz.noderestriction import NodeRestriction
 from controlplane.apiserver.podstreams import PodStreams
 from controlplane.apiserver.registry import Registry
 from controlplane.apiserver.service import KindService, generic_handler
@@ -54,6 +57,9 @@ class ServerOptions:
     node_port_range: str = "30000-32767"
     repair_seconds: float = 300.0             # how often leaked ClusterIPs/NodePorts are looked for
     compaction_seconds: float = 300.0         # store history older than this is compacted away
+    node_credential_seconds: int = nodeidentity.DEFAULT_CREDENTIAL_SECONDS   # a node credential's lifetime
+    credential_cleanup_seconds: float = 60.0  # how often expired and superseded node credentials are deleted
+    superseded_credential_seconds: float = 600.0  # ... a renewed one's predecessor this long after its renewal
 
 
 def _host_port(listen: str) -> tuple[str, int]:
@@ -98,7 +104,9 @@ class APIServer:
         self._housekeeping = [
             asyncio.create_task(self._every(self.options.repair_seconds, self._repair_allocations),
                                 name="allocation-repair"),
-            asyncio.create_task(self._every(self.options.compaction_seconds, self._compact), name="compaction")]
+            asyncio.create_task(self._every(self.options.compaction_seconds, self._compact), name="compaction"),
+            asyncio.create_task(self._every(self.options.credential_cleanup_seconds, self._forget_credentials),
+                                name="credential-cleanup")]
         bootstrap.write_admin_config(opts.data_dir, self.credentials, self.address,
                                      [opts.user_config] if opts.user_config else [])
         log.info("API server listening on %s (%s store)", self.address, self.store.name)
@@ -114,9 +122,15 @@ class APIServer:
             allocator.ip_allocator(self.store, self.options.service_cidr),
             allocator.port_allocator(self.store, range(low, high + 1)), service_cidr=self.options.service_cidr)
         classes = Registry(self.store, KINDS["PriorityClass"])
+        self.node_credentials = nodecredentials.NodeCredentials(
+            self.caches["NodeCredentialRequest"], self.caches["Lease"],
+            ttl_seconds=self.options.node_credential_seconds)
+        node_restriction = NodeRestriction()
         plugins = {"Service": [lifecycle, self.service_allocation],
-                   "Pod": [lifecycle, admission.ServiceAccountAdmission(self.caches["ServiceAccount"]),
-                           admission.PriorityAdmission(classes, self.caches["PriorityClass"])]}
+                   "Pod": [node_restriction, lifecycle, admission.ServiceAccountAdmission(self.caches["ServiceAccount"]),
+                           admission.PriorityAdmission(classes, self.caches["PriorityClass"])],
+                   "Node": [node_restriction],
+                   "NodeCredentialRequest": [nodecredentials.CredentialIssuer(self.node_credentials)]}
         for kind in KINDS.values():
             if kind.name == "Namespace":
                 registry = namespaces
@@ -143,14 +157,15 @@ class APIServer:
                     raise
 
     def _build_grpc(self) -> grpc.aio.Server:
-        authenticators = [self.credentials.tokens,
+        authenticators = [self.credentials.tokens, self.node_credentials,
                           auth.ServiceAccountTokens(self.caches["Secret"], self.caches["ServiceAccount"])]
+        authorizer = Authorizer(self.caches["Pod"])
         server = grpc.aio.server(interceptors=[auth.AuthInterceptor(authenticators)], options=_GRPC_OPTIONS)
         names = []
         self.agents = Agents(self.credentials.agent_client_cert)
         pod_streams = PodStreams(self.registries["Pod"], self.registries["Node"], self.agents)
         for kind in KINDS.values():
-            service = KindService(kind, self.registries[kind.name], self.caches[kind.name])
+            service = KindService(kind, self.registries[kind.name], self.caches[kind.name], authorizer)
             server.add_generic_rpc_handlers((generic_handler(service, pod_streams=pod_streams),))
             names.append(kind.service)
         server.add_generic_rpc_handlers((self._cluster_handler(),))
@@ -190,6 +205,16 @@ class APIServer:
         freed = await self.service_allocation.repair(live, older_than=since)
         if freed:
             log.info("freed %d leaked service allocations", freed)
+
+    async def _forget_credentials(self, _since: int) -> None:
+        """Delete node credential requests whose tokens can no longer be used."""
+        registry = self.registries["NodeCredentialRequest"]
+        for name in self.node_credentials.stale(grace_seconds=self.options.superseded_credential_seconds):
+            try:
+                await registry.delete("", name)
+            except errors.ApiError as e:
+                if e.code != grpc.StatusCode.NOT_FOUND:
+                    raise
 
     async def _compact(self, since: int) -> None:
         """Forget store history older than one interval, as kube-apiserver compacts etcd.

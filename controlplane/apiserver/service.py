@@ -14,6 +14,7 @@ from controlplane.api import selectors
 from controlplane.api.kinds import Kind
 from controlplane.api.v1 import core_pb2, meta_pb2, node_agent_pb2
 from controlplane.apiserver import auth, errors, wire
+from controlplane.apiserver.authz import Attributes, Authorizer, Verdict
 from controlplane.apiserver.podstreams import PodStreams
 from controlplane.apiserver.registry import Registry, decode
 from controlplane.apiserver.watchcache import WatchCache, WatchClosed
@@ -28,10 +29,14 @@ def _request_namespace(kind: Kind, request) -> str:
     return getattr(request, "namespace", "")
 
 
-def _authorize(kind: Kind, verb: str, request) -> None:
-    user = auth.current_user.get()
-    if not auth.allowed(user, verb, kind.name, _request_namespace(kind, request)):
-        raise errors.forbidden(f'User "{user.name}" cannot {verb} resource "{kind.plural}"')
+def _request_name(request) -> str:
+    """The one object a request names; "" for a stream, a generateName create or a list of many."""
+    if hasattr(request, "metadata"):
+        return request.metadata.name
+    if hasattr(request, "field_selector"):     # a list or watch of one object by name
+        terms = [t.strip().replace("==", "=") for t in request.field_selector.split(",") if t.strip()]
+        return next((t.split("=", 1)[1] for t in terms if t.startswith("metadata.name=")), "")
+    return getattr(request, "name", "")
 
 
 def _namespace(kind: Kind, namespace: str) -> str:
@@ -93,10 +98,22 @@ def _parse_rv(value: str) -> int:
 class KindService:
     """The handlers of one kind."""
 
-    def __init__(self, kind: Kind, registry: Registry, cache: WatchCache):
+    def __init__(self, kind: Kind, registry: Registry, cache: WatchCache, authorizer: Authorizer):
         self.kind = kind
         self.registry = registry
         self.cache = cache
+        self.authorizer = authorizer
+
+    def authorize(self, verb: str, request) -> None:
+        """PERMISSION_DENIED unless the caller may do `verb` with this request."""
+        user = auth.current_user.get()
+        namespace = _request_namespace(self.kind, request)
+        decision = self.authorizer.authorize(Attributes(user, verb, self.kind.name, namespace,
+                                                        _request_name(request)))
+        if decision.verdict is not Verdict.ALLOW:
+            where = f' in the namespace "{namespace}"' if namespace else ""
+            raise errors.forbidden(f'User "{user.name}" cannot {verb} resource "{self.kind.plural}"{where}: '
+                                   f'{decision.reason}')
 
     async def create(self, request, context):
         return await self.registry.create(request, dry_run=_dry_run(context))
@@ -189,7 +206,7 @@ class KindService:
 def _unary(service: KindService, verb: str, fn, deserializer, serializer):
     async def handler(request, context):
         try:
-            _authorize(service.kind, verb, request)
+            service.authorize(verb, request)
             return await fn(request, context)
         except errors.ApiError as e:
             await context.abort(e.code, e.message)
@@ -200,7 +217,7 @@ def _unary(service: KindService, verb: str, fn, deserializer, serializer):
 def _streaming(service: KindService, verb: str, fn):
     async def handler(request_or_requests, context):
         try:
-            _authorize(service.kind, verb, request_or_requests)
+            service.authorize(verb, request_or_requests)
             async for item in fn(request_or_requests, context):
                 yield item
         except errors.ApiError as e:

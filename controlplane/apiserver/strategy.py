@@ -5,12 +5,15 @@ are answered here: what status a new object starts with, whether deletion is
 graceful (pods: the kubelet finishes it), and what holds an object back from
 deletion (finalizers; a namespace's spec.finalizers too).
 """
+import contextlib
+
 from google.protobuf.message import Message
 
 from controlplane.api.kinds import Kind
 
 # Kinds whose status a client may not set on create: the system owns it.
-_STATUS_RESET_ON_CREATE = {"Pod", "Deployment", "ReplicaSet", "Job", "Service", "Namespace"}
+_STATUS_RESET_ON_CREATE = {"Pod", "Deployment", "ReplicaSet", "Job", "Service", "Namespace",
+                           "NodeCredentialRequest"}
 
 DEFAULT_GRACE_SECONDS = 30
 
@@ -61,3 +64,21 @@ def grace_period(kind: Kind, obj: Message, requested: int | None) -> int:
     if obj.spec.HasField("termination_grace_period_seconds"):
         return obj.spec.termination_grace_period_seconds
     return DEFAULT_GRACE_SECONDS
+
+
+@contextlib.contextmanager
+def without_response_only_fields(obj: Message):
+    """While the block runs, `obj` lacks what a response may show once but the store never keeps.
+
+    A NodeCredentialRequest's token is shown to its requester in the create
+    response; the store keeps only its hash.
+    """
+    if obj.DESCRIPTOR.name != "NodeCredentialRequest" or not obj.status.token:
+        yield
+        return
+    token = obj.status.token
+    obj.status.token = ""
+    try:
+        yield
+    finally:
+        obj.status.token = token

@@ -130,6 +130,7 @@ class WatchCache:
         self._objects: dict[str, Cached] = {}
         self._watchers: set[Watcher] = set()
         self.oldest = 0  # the window holds every change after this revision
+        self.changes = 0  # counts loads and changes: what is derived from the contents is stale once it moves
         feed.register(self)
 
     @property
@@ -143,6 +144,7 @@ class WatchCache:
         self._objects = {kv.key: self._decode(kv.value, kv.mod_revision) for kv in kvs}
         self._history.clear()
         self.oldest = revision
+        self.changes += 1
 
     def close_watchers(self, reason: str) -> None:
         for watcher in list(self._watchers):
@@ -154,6 +156,7 @@ class WatchCache:
         return Cached(obj, obj.SerializeToString())
 
     def apply(self, event: Event) -> None:
+        self.changes += 1
         key = event.kv.key
         old = self._objects.get(key)
         if event.type == Event.PUT:

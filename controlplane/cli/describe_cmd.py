@@ -70,7 +70,11 @@ async def _related(client, kind, obj) -> dict:
     meta = obj.metadata
     if kind.name == "Node":
         pods = await client.resource("Pod").list(field_selector=f"spec.nodeName={meta.name}")
-        return {"pods": list(pods.items)}
+        try:
+            requests = (await client.resource("NodeCredentialRequest").list()).items
+        except errors.Forbidden:      # only admins see credentials
+            requests = []
+        return {"pods": list(pods.items), "credentials": [r for r in requests if r.spec.node_name == meta.name]}
     if kind.name == "Service":
         try:
             return {"endpoints": [await client.resource("Endpoints").get(meta.name, namespace=meta.namespace)]}

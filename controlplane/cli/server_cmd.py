@@ -11,6 +11,7 @@ import logging
 import pathlib
 import signal
 
+from controlplane.api import nodeidentity
 from controlplane.cli import controller_manager_cmd
 from controlplane.cli.common import CommandError
 from controlplane.client import Client, ClientConfig
@@ -39,6 +40,10 @@ def register(sub) -> None:
                    help="run no scheduler here (run `cox scheduler` elsewhere)")
     p.add_argument("--scheduler-config", default="", metavar="FILE",
                    help="scheduler configuration (KubeSchedulerConfiguration subset), as `cox scheduler --config`")
+    p.add_argument("--node-credential-seconds", type=int, default=nodeidentity.DEFAULT_CREDENTIAL_SECONDS,
+                   metavar="SECONDS",
+                   help="lifetime of the credential each node's agent asks for with the join token; agents renew "
+                        "it after two thirds of it (default 604800, a week; at least 10)")
     controller_manager_cmd.add_controller_options(p)
     p.set_defaults(func=run)
 
@@ -62,9 +67,12 @@ async def run(args) -> int:
                               else scheduler_config.SchedulerConfig())
     except (ValueError, scheduler_config.ConfigError) as e:
         raise CommandError(str(e)) from None
+    if args.node_credential_seconds < 10:
+        raise CommandError("--node-credential-seconds: must be at least 10")
     server = APIServer(ServerOptions(
         data_dir=args.data_dir, listen=args.listen, datastore=args.datastore, tls_sans=args.tls_san,
         service_cidr=args.service_cidr, node_port_range=args.service_node_port_range,
+        node_credential_seconds=args.node_credential_seconds,
         user_config=None if args.no_user_config else default_path()))
     await server.start()
     print(f"cox server: API on {server.address}, admin config {args.data_dir / 'admin.yaml'}", flush=True)

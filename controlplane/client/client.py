@@ -72,6 +72,9 @@ class Resource:
                                            request_serializer=meta_pb2.WatchRequest.SerializeToString,
                                            response_deserializer=kind.watch_event.FromString)
 
+    def use_metadata(self, metadata: tuple) -> None:
+        self._metadata = metadata
+
     def _ns(self, namespace: str) -> str:
         return (namespace or "default") if self.kind.namespaced else ""
 
@@ -189,6 +192,15 @@ class Client:
         self._version = self.channel.unary_unary(
             "/coxswain.v1.Cluster/Version", request_serializer=cluster_pb2.VersionRequest.SerializeToString,
             response_deserializer=cluster_pb2.VersionInfo.FromString)
+
+    def use_credential(self, config: ClientConfig) -> None:
+        """Use `config`'s token (a renewed credential, same server) from the next call on.
+
+        Calls under way, watches included, keep the token they started with."""
+        self.config = config
+        self._metadata = (("authorization", f"Bearer {config.token}"),)
+        for resource in self._resources.values():
+            resource.use_metadata(self._metadata)
 
     def resource(self, kind: str | kinds.Kind) -> Resource:
         """The Resource of a kind, by Kind or by any name the CLI accepts (Pod, pods, po)."""

@@ -5,6 +5,7 @@
       -----BEGIN CERTIFICATE-----
       ...
     token: 3f1c...
+    expires: 1767225600      # optional: when the token stops working (a node's credential)
 
 `cox server` writes one for the admin (DATA/admin.yaml, and ~/.cox/config).
 Every client command reads --config, else $COX_CONFIG, else ~/.cox/config.
@@ -25,15 +26,21 @@ class ClientConfig:
     server: str    # host:port
     ca: str        # PEM of the CA that signed the server's certificate
     token: str
+    expires: int = 0   # when the token stops working, in Unix seconds; 0: it does not expire
 
     def write(self, path: pathlib.Path) -> None:
+        """Write the file whole or not at all (a reader never sees half of a renewed credential)."""
         path = pathlib.Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = yaml.safe_dump({"server": self.server, "ca": self.ca, "token": self.token},
-                              default_style=None, sort_keys=False)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fields = {"server": self.server, "ca": self.ca, "token": self.token}
+        if self.expires:
+            fields["expires"] = self.expires
+        text = yaml.safe_dump(fields, default_style=None, sort_keys=False)
+        scratch = path.with_name(f".{path.name}.tmp")
+        fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write("# coxswain client config\n" + text)
+        os.replace(scratch, path)
 
 
 def default_path() -> pathlib.Path:
@@ -53,4 +60,9 @@ def load(path: str | os.PathLike | None = None) -> ClientConfig:
     missing = [k for k in ("server", "ca", "token") if not data.get(k)]
     if missing:
         raise ConfigError(f"{path}: missing {', '.join(missing)}")
-    return ClientConfig(server=str(data["server"]), ca=str(data["ca"]), token=str(data["token"]))
+    try:
+        expires = int(data.get("expires") or 0)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{path}: expires: not a number of seconds") from None
+    return ClientConfig(server=str(data["server"]), ca=str(data["ca"]), token=str(data["token"]),
+                        expires=expires)

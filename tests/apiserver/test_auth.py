@@ -5,6 +5,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from agent.kubelet.credential import request_credential
 from controlplane.client import Client, ClientConfig, errors
 from controlplane.client.join import JoinError, join_config, make_join_token, parse_join_token
 from tests.support.objects import configmap, pod
@@ -35,24 +36,28 @@ async def test_version_reports_identity(client):
     assert info.user == "admin" and "system:masters" in info.groups and info.datastore == "sqlite"
 
 
-async def test_node_token_may_read_and_write_node_things_only(apiserver, client):
+async def test_join_token_may_only_ask_for_a_node_credential(apiserver, client):
     await client.resource("ConfigMap").create(configmap("c"))
     _, secret = parse_join_token(apiserver.credentials.join_token)
-    async with client_with_token(apiserver, secret) as node:
-        assert [c.metadata.name for c in (await node.resource("ConfigMap").list()).items] == ["c"]
-        await node.resource("Node").create(node.resource("Node").kind.new(metadata={"name": "n1"}))
-        with pytest.raises(errors.Forbidden, match='cannot create resource "configmaps"'):
-            await node.resource("ConfigMap").create(configmap("d"))
+    async with client_with_token(apiserver, secret) as bootstrap:
+        with pytest.raises(errors.Forbidden, match="may only ask for a node credential"):
+            await bootstrap.resource("ConfigMap").list()
+        with pytest.raises(errors.Forbidden, match="may only ask for a node credential"):
+            await bootstrap.resource("Node").create(bootstrap.resource("Node").kind.new(metadata={"name": "n1"}))
         with pytest.raises(errors.Forbidden):
-            await node.resource("Pod").update(pod("x"))
+            await bootstrap.resource("Pod").update(pod("x"))
+    assert not (await client.resource("Node").list()).items
 
 
 async def test_agent_joins_with_address_and_token_only(apiserver):
     token = (apiserver.options.data_dir / "node-token").read_text().strip()
     config = await asyncio.to_thread(join_config, apiserver.address, token)
     assert config.ca.strip() == apiserver.credentials.ca_pem.decode().strip()
-    async with Client(config) as node:
-        assert "system:nodes" in (await node.version()).groups
+    async with Client(config) as bootstrap:
+        assert (await bootstrap.version()).groups == ["system:bootstrappers"]
+    async with Client(await request_credential(config, "n1")) as node:
+        info = await node.version()
+        assert info.user == "system:node:n1" and info.groups == ["system:nodes"]
 
 
 async def test_join_refuses_a_server_without_the_pinned_ca(apiserver):

@@ -5,7 +5,8 @@ The relay itself is tested end to end with a real agent in tests/kubelet/.
 import pytest
 
 from controlplane.api.wellknown import AGENT_CERT_ANNOTATION
-from controlplane.client import errors
+from controlplane.client import Client, errors
+from tests.support.control_plane import node_config
 from tests.support.objects import pod
 
 
@@ -34,11 +35,12 @@ async def test_missing_pod_and_container_choice(client):
         await read_logs(pods, "two", container="nope")
 
 
-async def test_node_without_published_agent_is_unavailable(client):
+async def test_node_without_published_agent_is_unavailable(apiserver, client):
     pods = client.resource("Pod")
     await pods.create(pod("web", node_name="n1"))
     node = client.resource("Node").kind.new(metadata={"name": "n1", "annotations": {AGENT_CERT_ANNOTATION: "ab"}})
-    await client.resource("Node").create(node)
+    async with Client(await node_config(apiserver, "n1")) as n1:    # only the node itself may pin its agent
+        await n1.resource("Node").create(node)
     with pytest.raises(errors.Unavailable, match="agent address"):
         await read_logs(pods, "web")
     call = await pods.exec("web", ["true"])

@@ -1,6 +1,5 @@
 """Kubelets (static pods only, or joined to an API server) on the session's private dockerd
 (tests/support/docker_fixtures.py)."""
-import asyncio
 import contextlib
 from dataclasses import replace
 from pathlib import Path
@@ -10,9 +9,8 @@ import pytest
 from agent.kubelet.config import KubeletConfig
 from agent.kubelet.kubelet import Kubelet
 from controlplane.client import Client
-from controlplane.client.join import join_config
 from tests.kubelet.agent_process import AgentProcess
-from tests.support.control_plane import ServerProcess
+from tests.support.control_plane import ServerProcess, node_config
 from localcluster.leftovers import unmount_under
 
 NODE = "node1"
@@ -50,10 +48,9 @@ async def kubelet(kubelet_config, runtime, dockerd, tmp_path):
 
 
 @pytest.fixture
-async def node_client(apiserver):
-    """A client with the node's credentials, obtained by joining with the join token."""
-    config = await asyncio.to_thread(join_config, apiserver.address, apiserver.credentials.join_token)
-    c = Client(config)
+async def node_client(apiserver, kubelet_config):
+    """A client with the node's own credential, bootstrapped with the join token."""
+    c = Client(await node_config(apiserver, kubelet_config.node_name))
     yield c
     await c.close()
 

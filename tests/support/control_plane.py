@@ -1,4 +1,5 @@
 """Run a real API server for a test: in this process, or as a `cox server` process."""
+import asyncio
 import contextlib
 import os
 import pathlib
@@ -6,8 +7,10 @@ import socket
 import sys
 import time
 
+from agent.kubelet.credential import request_credential
 from controlplane.apiserver.server import APIServer, ServerOptions
 from controlplane.client import Client, ClientConfig, load_config
+from controlplane.client.join import join_config
 from tests.support.child import ChildProcess
 from tests.support.ports import free_port
 
@@ -18,6 +21,12 @@ def admin_client(server: APIServer, **kwargs) -> Client:
     creds = server.credentials
     return Client(ClientConfig(server=server.address, ca=creds.ca_pem.decode(), token=creds.admin_token),
                   **kwargs)
+
+
+async def node_config(server: APIServer, node_name: str) -> ClientConfig:
+    """A node's own credential, bootstrapped with the join token as its agent does (agent/kubelet/credential.py)."""
+    join = await asyncio.to_thread(join_config, server.address, server.credentials.join_token)
+    return await request_credential(join, node_name)
 
 
 @contextlib.asynccontextmanager

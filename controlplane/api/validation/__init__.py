@@ -19,6 +19,7 @@ _VALIDATORS = {
     "Node": (cluster.validate_node, cluster.node_update_rules),
     "PriorityClass": (cluster.validate_priority_class, cluster.priority_class_update_rules),
     "Lease": (cluster.validate_lease, None),
+    "NodeCredentialRequest": (cluster.validate_node_credential_request, cluster.node_credential_request_update_rules),
     "Event": (cluster.validate_event, cluster.event_update_rules),
     "Pod": (pods.validate_pod, pods.pod_update_rules),
     "Service": (services.validate_service, services.service_update_rules),

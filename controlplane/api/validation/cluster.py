@@ -109,3 +109,22 @@ def validate_event(event) -> Errors:
 
 def event_update_rules(new, old) -> Errors:
     yield from immutable("involvedObject", new.involved_object, old.involved_object)
+
+
+# ---------------------------------------------------------------- NodeCredentialRequest
+
+MIN_CREDENTIAL_SECONDS = 60
+
+
+def validate_node_credential_request(request) -> Errors:
+    yield from meta.object_meta(request, names.dns_subdomain)
+    if not request.spec.node_name:
+        yield FieldError("spec.nodeName", "required")
+    else:
+        yield from syntax("spec.nodeName", request.spec.node_name, names.dns_subdomain)
+    yield from optional_at_least(request.spec, "expiration_seconds", "spec.expirationSeconds",
+                                 MIN_CREDENTIAL_SECONDS)
+
+
+def node_credential_request_update_rules(new, old) -> Errors:
+    yield from immutable("spec", new.spec, old.spec)

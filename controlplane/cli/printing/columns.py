@@ -277,11 +277,25 @@ _PRIORITY_CLASS = Printer(columns=(
     Column("GLOBAL-DEFAULT", lambda o, _: "true" if o.global_default else "false"), AGE,
     Column("PREEMPTIONPOLICY", lambda o, _: o.preemption_policy)))
 
+def credential_expiry(request, now: float) -> str:
+    """How long a node credential has left: "6d23h", or "expired"."""
+    left = request.status.expiration_timestamp.seconds - now
+    return human_duration(left) if left > 0 else "expired"
+
+
+def credential_condition(request) -> str:
+    return ",".join(c.type for c in request.status.conditions if c.status == "True") or "Pending"
+
+
+_NODE_CREDENTIAL_REQUEST = Printer(columns=(
+    NAME, AGE, Column("NODE", lambda o, _: o.spec.node_name), Column("REQUESTOR", lambda o, _: o.spec.username),
+    Column("EXPIRES", credential_expiry), Column("CONDITION", lambda o, _: credential_condition(o))))
+
 _DEFAULT = Printer(columns=(NAME, AGE))
 
 PRINTERS: dict[str, Printer] = {
     "Pod": _POD, "Node": _NODE, "Deployment": _DEPLOYMENT, "ReplicaSet": _REPLICA_SET, "Job": _JOB,
     "Service": _SERVICE, "Endpoints": _ENDPOINTS, "ConfigMap": _CONFIG_MAP, "Secret": _SECRET,
     "ServiceAccount": _SERVICE_ACCOUNT, "Namespace": _NAMESPACE, "Event": _EVENT, "Lease": _LEASE,
-    "PriorityClass": _PRIORITY_CLASS,
+    "PriorityClass": _PRIORITY_CLASS, "NodeCredentialRequest": _NODE_CREDENTIAL_REQUEST,
 }

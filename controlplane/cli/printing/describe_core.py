@@ -1,7 +1,7 @@
 """describe for nodes, services, endpoints, config maps, secrets and namespaces."""
-from controlplane.api import quantity
+from controlplane.api import nodeidentity, quantity
 from controlplane.cli.printing.age import since
-from controlplane.cli.printing.columns import endpoint_addresses, map_selector_text, node_roles
+from controlplane.cli.printing.columns import credential_expiry, endpoint_addresses, map_selector_text, node_roles
 from controlplane.cli.printing.describe_pods import port_text
 from controlplane.cli.printing.page import NONE, Page, timestamp
 
@@ -37,11 +37,26 @@ def node(page: Page, node, related: dict, now: float) -> None:
         page.add(label, getattr(status.node_info, field), level=1)
     page.add("PodCIDR", spec.pod_cidr)
     page.add("PodCIDRs", ",".join(spec.pod_cidrs))
+    _identity(page, meta.name, related.get("credentials"), now)
     pods = [p for p in related.get("pods", ()) if p.status.phase not in ("Succeeded", "Failed")]
     page.add("Non-terminated Pods", f"({len(pods)} in total)")
     page.table(["Namespace", "Name", "CPU Requests", "Memory Requests", "Age"],
                [[p.metadata.namespace, p.metadata.name, _requests(p, "cpu"), _requests(p, "memory"),
                  since(p.metadata.creation_timestamp, now)] for p in pods])
+
+
+def _identity(page: Page, node_name: str, credentials: list | None, now: float) -> None:
+    """Which credential the node's agent uses: its newest approved NodeCredentialRequest."""
+    if credentials is None:
+        return
+    current = nodeidentity.newest_approved(credentials).get(node_name)
+    if current is None or current.status.expiration_timestamp.seconds <= now:
+        page.add("Identity", f"{NONE} (no valid credential of its own: the agent has not bootstrapped)")
+        return
+    reason = next((c.reason for c in current.status.conditions if c.type == nodeidentity.APPROVED), "")
+    page.add("Identity", f"{nodeidentity.user_name(node_name)} (group {nodeidentity.NODES_GROUP})")
+    page.add("Credential", f"nodecredentialrequest/{current.metadata.name}, {reason}, requested by "
+                           f"{current.spec.username}, expires in {credential_expiry(current, now)}", level=1)
 
 
 def _requests(pod, resource: str) -> str:
