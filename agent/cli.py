@@ -38,6 +38,7 @@ from agent.kubelet import credential, nodeinfo
 from agent.kubelet.config import KubeletConfig
 from agent.network.model import DEFAULT_CLUSTER_CIDR
 from controlplane.client import Client, ClientConfig, InformerFactory, load_config
+from controlplane.client.errors import ApiError
 from controlplane.client.join import join_config
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,10 @@ async def client_config(args, root: Path) -> ClientConfig | None:
     if not args.server:
         return None
     server = args.server.removeprefix("https://").rstrip("/")
-    return await credential.node_config(root, args.node_name, lambda: join(args, root, server), server=server)
+    try:
+        return await credential.node_config(root, args.node_name, lambda: join(args, root, server), server=server)
+    except ApiError as e:
+        raise SystemExit(f"error: node {args.node_name} could not get a credential of its own: {e.message}") from None
 
 
 async def join(args, root: Path, server: str) -> ClientConfig:

@@ -16,7 +16,7 @@ import asyncio
 import collections
 import dataclasses
 import logging
-from typing import AsyncIterator, Callable
+from typing import AsyncIterator, Callable, Iterable, Protocol
 
 from google.protobuf.message import Message
 
@@ -119,6 +119,14 @@ class Watcher:
             self.close("client went away")
 
 
+class Index(Protocol):
+    """Something derived from a kind's objects, kept current change by change rather than recomputed."""
+
+    def rebuild(self, objects: Iterable[Message]) -> None: ...
+
+    def update(self, old: Message | None, new: Message | None) -> None: ...
+
+
 class WatchCache:
     """One kind's objects, recent changes and watchers, fed by the StoreFeed."""
 
@@ -131,7 +139,13 @@ class WatchCache:
         self._watchers: set[Watcher] = set()
         self.oldest = 0  # the window holds every change after this revision
         self.changes = 0  # counts loads and changes: what is derived from the contents is stale once it moves
+        self._indexes: list[Index] = []
         feed.register(self)
+
+    def add_index(self, index: "Index") -> None:
+        """Keep `index` current with every change from now on (it is built from the contents first)."""
+        index.rebuild(c.obj for c in self._objects.values())
+        self._indexes.append(index)
 
     @property
     def revision(self) -> int:
@@ -145,6 +159,8 @@ class WatchCache:
         self._history.clear()
         self.oldest = revision
         self.changes += 1
+        for index in self._indexes:
+            index.rebuild(c.obj for c in self._objects.values())
 
     def close_watchers(self, reason: str) -> None:
         for watcher in list(self._watchers):
@@ -168,6 +184,8 @@ class WatchCache:
             if old is None:  # deleted before we ever saw it
                 old = self._decode(event.prev.value, event.prev.mod_revision)
             change = Change(event.revision, old, None, self._decode(encode_without_rv(old), event.revision))
+        for index in self._indexes:
+            index.update(old.obj if old else None, change.new.obj if change.new else None)
         if len(self._history) == self._history.maxlen:
             self.oldest = self._history[0].revision
         self._history.append(change)

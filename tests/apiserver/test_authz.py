@@ -1,10 +1,11 @@
 """The node authorizer and NodeRestriction as pure functions: attributes and objects in, verdicts out."""
 import pytest
 
+from controlplane.api import podrefs
 from controlplane.api.kinds import KINDS
 from controlplane.api.wellknown import AGENT_CERT_ANNOTATION, MIRROR_POD_ANNOTATION
 from controlplane.apiserver import auth
-from controlplane.apiserver.authz import Authorizer, node, noderestriction, table
+from controlplane.apiserver.authz import Authorizer, PodReferences, node, noderestriction, table
 from controlplane.apiserver.authz.attributes import Attributes, Verdict
 from controlplane.apiserver.nodecredentials import approval, node_user
 from tests.support.objects import pod
@@ -23,8 +24,9 @@ class Pods:
     def pod(self, namespace, name):
         return next((p for p in self._pods if (p.metadata.namespace, p.metadata.name) == (namespace, name)), None)
 
-    def pods(self, namespace):
-        return [p for p in self._pods if p.metadata.namespace == namespace]
+    def refers(self, node, namespace, reference):
+        return any(p.spec.node_name == node and p.metadata.namespace == namespace
+                   and reference in podrefs.references(p) for p in self._pods)
 
 
 ON_A = pod("on-a", node_name="a", volumes=[{"name": "s", "secret": {"secret_name": "a-secret"}}],
@@ -84,8 +86,8 @@ def test_the_chain_refuses_what_nobody_allows():
         def get(self, key):
             return None
 
-        def list(self, namespace=""):
-            return []
+        def add_index(self, index):
+            index.rebuild([])
     decision = Authorizer(NoPods()).authorize(Attributes(auth.User("stranger"), "get", "Pod", "default", "p"))
     assert decision.verdict is Verdict.DENY and "no authorizer allows it" in decision.reason
 
@@ -140,3 +142,23 @@ def test_credential_approval():
     assert approval(requester=ADMIN, node_name="b", held_by_live_node=True).reason == "ApprovedByAdmin"
     stranger = auth.User("system:serviceaccount:default:x", (auth.SERVICE_ACCOUNTS_GROUP,))
     assert approval(requester=stranger, node_name="a", held_by_live_node=False).refusal
+
+
+def test_the_reference_index_follows_binding_and_deletion():
+    index = PodReferences()
+    shared = [pod(n, volumes=[{"name": "s", "secret": {"secret_name": "db"}}]) for n in ("p1", "p2")]
+    index.rebuild(shared)
+    key = ("a", "default", podrefs.Reference("Secret", "db"))
+    assert key not in index, "an unbound pod gives no node anything"
+    bound = []
+    for p in shared:
+        b = type(p)()
+        b.CopyFrom(p)
+        b.spec.node_name = "a"
+        index.update(p, b)
+        bound.append(b)
+    assert key in index
+    index.update(bound[0], None)
+    assert key in index, "the other pod on the node still names it"
+    index.update(bound[1], None)
+    assert key not in index

@@ -1,5 +1,6 @@
 """Node credentials on a real API server: bootstrap, renewal, revocation, a name held by a live node."""
 import asyncio
+import dataclasses
 import time
 
 import pytest
@@ -161,3 +162,20 @@ async def test_a_server_upgraded_in_place_demotes_the_old_node_token(tmp_path):
                                                                (auth.BOOTSTRAP_GROUP,))
     async with running_apiserver(data) as apiserver, admin_client(apiserver) as client:
         assert (await client.version()).user == "admin"
+
+
+async def test_a_replaced_join_token_stops_bootstrapping_but_not_the_nodes(tmp_path):
+    """The README's way to retire a join token a compromised host kept."""
+    data = tmp_path / "data"
+    async with running_apiserver(data) as apiserver:
+        old_join = await join(apiserver)
+        node = await node_config(apiserver, "n1")
+    tokens = data / "tokens"
+    tokens.write_text("".join(line for line in tokens.read_text().splitlines(keepends=True)
+                              if "system:bootstrap:join-token" not in line))
+    async with running_apiserver(data) as apiserver:
+        assert not apiserver.credentials.join_token.endswith(old_join.token)
+        old_join = dataclasses.replace(old_join, server=apiserver.address)
+        assert await refused(old_join)
+        assert await who(dataclasses.replace(node, server=apiserver.address)) == "system:node:n1"
+        assert await who(await node_config(apiserver, "n2")) == "system:node:n2"

@@ -2,7 +2,9 @@
 import asyncio
 import time
 
+from agent.kubelet.credential import KUBELET_CONFIG
 from controlplane.api.wellknown import NODE_LEASE_NAMESPACE
+from controlplane.client import load_config
 from tests.kubelet.agent_process import AgentProcess
 from tests.kubelet.helpers import fetched
 from tests.kubelet.test_api_pods import pod
@@ -91,6 +93,48 @@ async def test_pods_survive_30s_without_api_server_and_the_node_comes_back(serve
         after = await ready_pods(client, ["steady"])
         status = after["steady"].status.container_statuses[0]
         assert status.container_id == container_id and status.restart_count == 0
+
+
+async def test_an_agent_upgraded_in_place_bootstraps_and_keeps_its_pods(server, agent, api):
+    """Before node credentials an agent kept only the join token's config (client.yaml): the same
+    agent, restarted without a credential of its own, asks for one and adopts its running pods."""
+    async with server.client() as client:
+        await client.resource("Pod").create(pod("kept", SLEEPER))
+        before = await ready_pods(client, ["kept"])
+        container_id = before["kept"].status.container_statuses[0].container_id
+        agent.stop()
+        (agent.root / KUBELET_CONFIG).unlink()
+        for request in (await client.resource("NodeCredentialRequest").list()).items:   # as on the old server
+            await client.resource("NodeCredentialRequest").delete(request.metadata.name)
+        restarted = time.time()
+        agent.start()
+
+        async def renewed_by_the_new_agent():
+            lease = await client.resource("Lease").get("node1", namespace=NODE_LEASE_NAMESPACE)
+            return (agent.root / KUBELET_CONFIG).exists() and lease.spec.renew_time.seconds > restarted + 1
+        await eventually(renewed_by_the_new_agent, timeout=40, what="the restarted agent's credential and Lease")
+        assert load_config(agent.root / KUBELET_CONFIG).token.startswith("cox-node:")
+        after = await ready_pods(client, ["kept"])
+        status = after["kept"].status.container_statuses[0]
+        assert status.container_id == container_id and status.restart_count == 0
+        assert api.inspect_container(container_id.removeprefix("docker://"))["State"]["Running"]
+        (request,) = (await client.resource("NodeCredentialRequest").list()).items
+        assert request.spec.node_name == "node1" and request.spec.username == "system:bootstrap:join-token"
+
+
+async def test_a_second_agent_cannot_take_a_live_nodes_name(server, agent, dockerd, tmp_path):
+    async with server.client() as client:
+        await eventually(lambda: fetched(client, "Lease", "node1", NODE_LEASE_NAMESPACE), timeout=30,
+                         what="node1's Lease")
+    token = (server.data_dir / "node-token").read_text().strip()
+    impostor = AgentProcess(server=f"127.0.0.1:{server.port}", token=token, dockerd=dockerd,
+                            root=tmp_path / "impostor").start()
+    try:
+        assert impostor.proc.wait(timeout=60) == 1
+        assert 'node name "node1" is held by a live node' in impostor.log()
+        assert "Traceback" not in impostor.log()
+    finally:
+        impostor.stop()
 
 
 async def test_node_lease_duration_sets_the_renewal_period(server, dockerd, tmp_path, runtime):

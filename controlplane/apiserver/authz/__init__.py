@@ -7,23 +7,61 @@ own identity may do), then the fixed table (table.py: admin, the join token,
 service accounts). NodeRestriction (noderestriction.py) is the admission
 half: which fields a node's writes may change. README.md has the contract.
 """
+import collections
+
+from controlplane.api import podrefs
 from controlplane.api.kinds import KINDS
 from controlplane.apiserver.authz import node, table
 from controlplane.apiserver.authz.attributes import Attributes, Decision, Verdict, deny
 
 
+class PodReferences:
+    """Which objects the pods bound to each node name: the node authorizer's graph, in small.
+
+    A watch-cache index (apiserver/watchcache.py): kept current pod change by
+    pod change, so a node's Secret read is a dictionary lookup however many
+    pods there are. Counts, because two pods on a node may name one Secret.
+    """
+
+    def __init__(self):
+        self._counts: collections.Counter = collections.Counter()
+
+    @staticmethod
+    def _keys(pod) -> list[tuple]:
+        node = pod.spec.node_name
+        return [(node, pod.metadata.namespace, ref) for ref in podrefs.references(pod)] if node else []
+
+    def rebuild(self, pods) -> None:
+        self._counts = collections.Counter(key for pod in pods for key in self._keys(pod))
+
+    def update(self, old, new) -> None:
+        before, after = self._keys(old) if old else [], self._keys(new) if new else []
+        if before == after:
+            return
+        self._counts.subtract(before)
+        self._counts.update(after)
+        for key in before:
+            if self._counts[key] <= 0:
+                del self._counts[key]
+
+    def __contains__(self, key: tuple) -> bool:
+        return self._counts[key] > 0 if key in self._counts else False
+
+
 class CachedPods:
-    """The node authorizer's view of pods: the API server's pod watch cache."""
+    """The node authorizer's view of pods: the API server's pod watch cache and its reference index."""
 
     def __init__(self, cache):
         self._cache = cache
+        self._references = PodReferences()
+        cache.add_index(self._references)
 
     def pod(self, namespace: str, name: str):
         cached = self._cache.get(KINDS["Pod"].key(namespace, name))
         return cached.obj if cached is not None else None
 
-    def pods(self, namespace: str):
-        return (cached.obj for cached in self._cache.list(namespace=namespace))
+    def refers(self, node: str, namespace: str, reference: podrefs.Reference) -> bool:
+        return (node, namespace, reference) in self._references
 
 
 class Authorizer:

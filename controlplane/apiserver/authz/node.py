@@ -10,7 +10,7 @@ module decides from the request's attributes and the pods in the watch cache.
 
 A pure function of its inputs: the server passes a view of its pod cache.
 """
-from typing import Iterable, Protocol
+from typing import Protocol
 
 from controlplane.api import nodeidentity, podrefs
 from controlplane.api.v1 import core_pb2
@@ -33,7 +33,8 @@ REFERENCED_KINDS = frozenset({podrefs.SECRET, podrefs.CONFIG_MAP, podrefs.SERVIC
 class PodView(Protocol):
     def pod(self, namespace: str, name: str) -> core_pb2.Pod | None: ...
 
-    def pods(self, namespace: str) -> Iterable[core_pb2.Pod]: ...
+    def refers(self, node: str, namespace: str, reference: podrefs.Reference) -> bool:
+        """Does a pod bound to `node` in `namespace` name `reference`?"""
 
 
 def node_of(user: auth.User) -> str | None:
@@ -84,9 +85,7 @@ def _pod(attrs: Attributes, node: str, pods: PodView) -> Decision:
 def _referenced(attrs: Attributes, node: str, pods: PodView) -> Decision:
     """Secrets, ConfigMaps and ServiceAccounts: one at a time, while a pod bound here names it."""
     wanted = podrefs.Reference(attrs.kind, attrs.name)
-    if attrs.verb in READ_VERBS and attrs.name and attrs.namespace:
-        for pod in pods.pods(attrs.namespace):
-            if pod.spec.node_name == node and wanted in podrefs.references(pod):
-                return ALLOW
+    if attrs.verb in READ_VERBS and attrs.name and attrs.namespace and pods.refers(node, attrs.namespace, wanted):
+        return ALLOW
     return deny(f'node "{node}" may read a {attrs.kind} only while a pod bound to it refers to it '
                 f'({attrs.verb} {attrs.namespace or "*"}/{attrs.name or "*"})')
