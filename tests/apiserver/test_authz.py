@@ -117,6 +117,9 @@ def test_only_the_node_itself_sets_how_its_agent_is_reached():
     moved = node_object("a", pin="11")
     moved.status.daemon_endpoints.kubelet_endpoint.port = 1
     assert "status.daemonEndpoints" in noderestriction.node_write_refusal(None, moved, old)
+    unset = node_object("a")
+    unset.status.daemon_endpoints.kubelet_endpoint.port = 0
+    assert noderestriction.node_write_refusal(None, unset, None) == "", "port 0 is no endpoint"
     cordoned = node_object("a", pin="11")
     cordoned.spec.unschedulable = True
     assert noderestriction.node_write_refusal(None, cordoned, old) == "", "an admin may still cordon it"

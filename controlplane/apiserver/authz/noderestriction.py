@@ -32,9 +32,9 @@ def agent_address_change(new: Message, old: Message | None) -> str:
     before_pin = old.metadata.annotations.get(AGENT_CERT_ANNOTATION, "") if old is not None else ""
     if new.metadata.annotations.get(AGENT_CERT_ANNOTATION, "") != before_pin:
         return f"metadata.annotations[{AGENT_CERT_ANNOTATION}]"
-    before_endpoints = old.status.daemon_endpoints if old is not None else type(new.status.daemon_endpoints)()
-    if new.status.daemon_endpoints != before_endpoints:
-        return "status.daemonEndpoints"
+    before_port = old.status.daemon_endpoints.kubelet_endpoint.port if old is not None else 0
+    if new.status.daemon_endpoints.kubelet_endpoint.port != before_port:
+        return "status.daemonEndpoints.kubeletEndpoint.Port"
     return ""
 
 
