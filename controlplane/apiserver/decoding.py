@@ -12,6 +12,9 @@ refusing an unknown YAML field by name is for a manifest. The common case
 costs two ByteSize() calls in the C runtime; the walk that names the field
 runs only when there is one.
 """
+import inspect
+
+import grpc
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import DecodeError, Message
 from google.protobuf.unknown_fields import UnknownFieldSet
@@ -60,3 +63,44 @@ def unknown_field(message: Message, path: str = "") -> str | None:
             if found:
                 return found
     return None
+
+
+class UndecodableRequests(grpc.aio.ServerInterceptor):
+    """Every other method (health, Cluster/Version): undecodable request bytes are INVALID_ARGUMENT too.
+
+    grpc would answer UNKNOWN naming DecodeError. The kinds' services decode
+    with decoder() themselves (and refuse unknown fields); this covers the
+    unary-request methods of the rest, wrapping their deserializer the same way.
+    """
+
+    async def intercept_service(self, continuation, details):
+        handler = await continuation(details)
+        if handler is None or handler.request_streaming or handler.request_deserializer is None:
+            return handler
+        parse = handler.request_deserializer
+
+        def deserialize(data: bytes):
+            try:
+                return parse(data)
+            except DecodeError:
+                return errors.invalid(f"request: not a valid request message for {details.method}")
+        if handler.unary_unary:
+            return handler._replace(request_deserializer=deserialize, unary_unary=_refusing(handler.unary_unary))
+        return handler._replace(request_deserializer=deserialize, unary_stream=_refusing(handler.unary_stream))
+
+
+def _refusing(behavior):
+    """`behavior`, but aborting with the decoder's refusal when it stands in for the request."""
+    if inspect.isasyncgenfunction(behavior):
+        async def stream(request, context):
+            if isinstance(request, errors.ApiError):
+                await context.abort(request.code, request.message)
+            async for item in behavior(request, context):
+                yield item
+        return stream
+
+    async def call(request, context):
+        if isinstance(request, errors.ApiError):
+            await context.abort(request.code, request.message)
+        return await behavior(request, context)
+    return call

@@ -18,6 +18,7 @@ from controlplane.api.v1 import cluster_pb2
 from controlplane.api.wellknown import NODE_LEASE_NAMESPACE
 from controlplane.apiserver import admission, allocator, auth, bootstrap, errors, tls
 from controlplane.apiserver.agents import Agents
+from controlplane.apiserver.decoding import UndecodableRequests
 from controlplane.apiserver.podstreams import PodStreams
 from controlplane.apiserver.registry import Registry
 from controlplane.apiserver.service import KindService, generic_handler
@@ -145,7 +146,8 @@ class APIServer:
     def _build_grpc(self) -> grpc.aio.Server:
         authenticators = [self.credentials.tokens,
                           auth.ServiceAccountTokens(self.caches["Secret"], self.caches["ServiceAccount"])]
-        server = grpc.aio.server(interceptors=[auth.AuthInterceptor(authenticators)], options=_GRPC_OPTIONS)
+        server = grpc.aio.server(interceptors=[auth.AuthInterceptor(authenticators), UndecodableRequests()],
+                                 options=_GRPC_OPTIONS)
         names = []
         self.agents = Agents(self.credentials.agent_client_cert)
         pod_streams = PodStreams(self.registries["Pod"], self.registries["Node"], self.agents)

@@ -64,6 +64,14 @@ async def test_undecodable_protobuf_is_invalid_argument(apiserver, channel, clie
     assert await names(client, "Pod") == []
 
 
+@pytest.mark.parametrize("method", ["/coxswain.v1.Cluster/Version", "/grpc.health.v1.Health/Check"])
+async def test_undecodable_request_to_other_services_is_invalid_argument(apiserver, channel, method,
+                                                                         no_tracebacks):
+    error = await raw_call(channel, method, b"\xff\xff", admin(apiserver))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.details() == f"request: not a valid request message for {method}"
+
+
 async def test_invalid_utf8_in_a_string_field_is_invalid_argument(apiserver, channel, client, no_tracebacks):
     body = configmap("c").SerializeToString().replace(b"default", b"defa\xffl\xfe")
     error = await raw_call(channel, CONFIGMAP_CREATE, body, admin(apiserver))
