@@ -19,6 +19,7 @@ from controlplane.api.v1 import core_pb2, meta_pb2
 from controlplane.apiserver.service import _decode_continue, _encode_continue
 from controlplane.client import errors
 from tests.support.control_plane import admin_client, running_apiserver
+from tests.support.etcd import EtcdServer
 from tests.support.objects import configmap, pod
 
 POD_CREATE = "/coxswain.v1.PodService/Create"
@@ -230,3 +231,18 @@ async def test_disk_full_is_unavailable_in_words_and_writes_nothing(small_disk, 
             filler.unlink()
             await client.resource("ConfigMap").create(configmap("after"))  # the store recovers by itself
             assert await names(client, "ConfigMap") == ["after", "before"]
+
+
+async def test_etcd_out_of_space_is_unavailable_disk_full(tmp_path, no_tracebacks):
+    """etcd's own quota (its NOSPACE alarm) is what a full disk looks like behind an etcd datastore."""
+    etcd = EtcdServer(extra_args=["--quota-backend-bytes", str(2 * 1024 * 1024)]).start()
+    try:
+        async with running_apiserver(tmp_path / "data", datastore=etcd.url) as server:
+            async with admin_client(server) as client:
+                with pytest.raises(errors.Unavailable, match="disk full") as caught:
+                    for i in range(40):
+                        await client.resource("ConfigMap").create(configmap(f"big{i}", data={"k": "v" * 400_000}))
+                assert "database space exceeded" in str(caught.value)
+                assert f"big{i}" not in await names(client, "ConfigMap")
+    finally:
+        etcd.stop()
