@@ -1,9 +1,11 @@
 """Request decoding: bytes that are no valid message, or that carry fields we do not know, are refused.
 
-grpc turns an exception raised by a request deserializer into a status
-without words, so a decoder here never raises: it returns the ApiError
-(INVALID_ARGUMENT) in place of the message, and the handler (service.py)
-aborts with it once the caller is authenticated.
+grpc answers an exception raised by a request deserializer with UNKNOWN
+naming the Python class, so a decoder here never raises: it returns the
+ApiError (INVALID_ARGUMENT) in place of the message, and the method aborts with
+it once the caller is authenticated: UndecodableRequests does that for every
+method with a single request (and wraps the deserializers of the services we
+did not write, health's), service.py for the messages of a request stream.
 
 Unknown fields: protobuf keeps the fields of a message it does not know and
 writes them back out, so an object sent with field 99 would be stored with
@@ -66,11 +68,11 @@ def unknown_field(message: Message, path: str = "") -> str | None:
 
 
 class UndecodableRequests(grpc.aio.ServerInterceptor):
-    """Every other method (health, Cluster/Version): undecodable request bytes are INVALID_ARGUMENT too.
+    """Every method with a single request aborts with its decoder's refusal; other services' deserializers
+    (health, Cluster/Version) are wrapped to refuse undecodable bytes the same way.
 
-    grpc would answer UNKNOWN naming DecodeError. The kinds' services decode
-    with decoder() themselves (and refuse unknown fields); this covers the
-    unary-request methods of the rest, wrapping their deserializer the same way.
+    The kinds' services decode with decoder() (which also refuses unknown
+    fields); a deserializer that already returns an ApiError passes it through.
     """
 
     async def intercept_service(self, continuation, details):

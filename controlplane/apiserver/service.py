@@ -198,17 +198,13 @@ class KindService:
             raise errors.gone(f"watch closed by the server: {e}; relist") from None
 
 
-def _refuse_undecodable(request):
-    """The request as decoded, or raise the decoder's refusal (decoding.py)."""
-    if isinstance(request, errors.ApiError):
-        raise request
-    return request
-
-
 async def _checked(requests):
-    """A client stream whose undecodable messages raise their refusal."""
+    """A client stream whose undecodable messages raise their refusal (a single request's is
+    answered by decoding.UndecodableRequests before the handler runs)."""
     async for request in requests:
-        yield _refuse_undecodable(request)
+        if isinstance(request, errors.ApiError):
+            raise request
+        yield request
 
 
 def _status(service: KindService, verb: str, e: Exception) -> errors.ApiError:
@@ -225,7 +221,7 @@ def _status(service: KindService, verb: str, e: Exception) -> errors.ApiError:
 def _unary(service: KindService, verb: str, fn, request_class, serializer):
     async def handler(request, context):
         try:
-            _authorize(service.kind, verb, _refuse_undecodable(request))
+            _authorize(service.kind, verb, request)
             return await fn(request, context)
         except grpc.aio.AbortError:
             raise
@@ -241,8 +237,6 @@ def _streaming(service: KindService, verb: str, fn):
         try:
             if hasattr(request_or_requests, "__aiter__"):
                 request_or_requests = _checked(request_or_requests)
-            else:
-                _refuse_undecodable(request_or_requests)
             _authorize(service.kind, verb, request_or_requests)
             async for item in fn(request_or_requests, context):
                 yield item

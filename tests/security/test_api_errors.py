@@ -246,3 +246,12 @@ async def test_etcd_out_of_space_is_unavailable_disk_full(tmp_path, no_traceback
                 assert f"big{i}" not in await names(client, "ConfigMap")
     finally:
         etcd.stop()
+
+
+async def test_undecodable_message_in_a_request_stream_is_invalid_argument(apiserver, channel, no_tracebacks):
+    call = channel.stream_stream("/coxswain.v1.PodService/Exec")(metadata=admin(apiserver), timeout=10)
+    await call.write(b"\xff\xff")
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call.read()
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "not a valid coxswain.v1.ExecInput message" in caught.value.details()
