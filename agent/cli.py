@@ -1,6 +1,6 @@
 """`cox agent`: the node agent (kubelet) of one node.
 
-    cox agent --server 10.0.0.1:6443 --token K10...::node:...   # join a cluster
+    cox agent --server 10.0.0.1:6443 --token-file node-token    # join a cluster
     cox agent --pod-manifest-path /etc/cox/manifests           # static pods only, no API server
     cox agent --cleanup [--cleanup-pods]                       # remove what an agent made here
 
@@ -51,7 +51,10 @@ def register(sub) -> None:
     p = sub.add_parser("agent", help="run the node agent (kubelet) on this host")
     p.add_argument("--server", default="", help="API server address host:port (https:// optional)")
     p.add_argument("--token", default=os.environ.get("COX_TOKEN", ""),
-                   help="the cluster's node join token (K10...::node:...); also $COX_TOKEN, kept out of ps")
+                   help="the cluster's node join token (K10...::node:...); prefer $COX_TOKEN or --token-file, "
+                        "which keep it out of ps")
+    p.add_argument("--token-file", type=Path, default=None,
+                   help="a file holding the join token (e.g. the server's DATA/node-token)")
     p.add_argument("--config", type=Path, default=None,
                    help="a client config file to use instead of --server/--token")
     defaults = KubeletConfig()
@@ -146,16 +149,34 @@ async def join(args, root: Path, server: str) -> ClientConfig:
     Kept in the root directory, so that an agent can bootstrap again (its
     credential revoked, or expired while it was down) with no token given.
     """
+    token = _join_token(args)
     saved = root / CLIENT_CONFIG
     if saved.exists():
         config = load_config(saved)
-        if config.server == server and (not args.token or args.token.endswith(f"::node:{config.token}")):
+        if config.server == server and (not token or token.endswith(f"::node:{config.token}")):
             return config
-    if not args.token:
-        raise SystemExit("error: --token is required to join (the join token from the server's data directory)")
-    config = await asyncio.to_thread(join_config, server, args.token)
+    if not token:
+        raise SystemExit("error: --token-file (or $COX_TOKEN) is required to join "
+                         "(the join token from the server's data directory)")
+    config = await asyncio.to_thread(join_config, server, token)
     config.write(saved)
     return config
+
+
+def _join_token(args) -> str:
+    """The join token: from --token-file, else $COX_TOKEN or --token (which `ps` shows to every local user)."""
+    if args.token_file is None:
+        if args.token and args.token != os.environ.get("COX_TOKEN"):
+            log.warning("the join token is on the command line, where any local user sees it: "
+                        "use --token-file or $COX_TOKEN")
+        return args.token
+    try:
+        token = args.token_file.read_text().strip()
+    except (OSError, UnicodeDecodeError) as e:
+        raise SystemExit(f"error: --token-file {args.token_file}: {getattr(e, 'strerror', None) or e}") from None
+    if not token:
+        raise SystemExit(f"error: --token-file {args.token_file}: the file is empty")
+    return token
 
 
 def fewer_malloc_arenas(arenas: int = 2) -> None:
@@ -175,10 +196,11 @@ async def run(args) -> int:
         raise SystemExit("error: --cleanup-pods goes with --cleanup")
     # The node networking parts are imported only when they run: pyroute2 alone is ~12 MB resident.
     from agent.kubelet.kubelet import Kubelet
+    from agent.kubelet.volumes import private_directory
     from agent.runtime import Runtime
     fewer_malloc_arenas()
     config = kubelet_config(args)
-    config.root_dir.mkdir(parents=True, exist_ok=True)
+    private_directory(config.root_dir)  # its node credential and every pod's secrets are below it
     if not config.node_ip:
         # pyroute2's synchronous IPRoute runs an event loop of its own: keep it off ours.
         config = replace(config, node_ip=await asyncio.to_thread(nodeinfo.default_ip))

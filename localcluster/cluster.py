@@ -234,9 +234,9 @@ def _create(layout: Layout, count: int, *, timeout: float, agents: bool, agent_a
 def start_agent(layout: Layout, state: ClusterState, node_name: str) -> Proc:
     """Start the node's `cox agent` (again, after it was stopped: its node and data are kept); recorded."""
     node = next(n for n in state.nodes if n.name == node_name)
-    token = (layout.server_dir / "node-token").read_text().strip()
-    node.agent = procs.spawn(
-        [sys.executable, "-m", "agent.cli", "agent", "--server", state.server_address, "--token", token,
+    node.agent = procs.spawn(  # the token by file: a command line is any local user's to read (ps)
+        [sys.executable, "-m", "agent.cli", "agent", "--server", state.server_address,
+         "--token-file", str(layout.server_dir / "node-token"),
          "--node-name", node.name, "--node-ip", node.ip, "--listen", f"{node.ip}:{AGENT_PORT}",
          "--docker-url", layout.docker_url(node.name), "--root-dir", str(layout.node_dir(node.name) / "agent"),
          *state.agent_args],

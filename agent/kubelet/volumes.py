@@ -11,6 +11,12 @@ into the containers that mount the volume (the runtime only sees host paths):
   atomic writer (projection.py), secrets on a tmpfs so they never touch disk.
   Re-projecting on later syncs carries updates into running pods.
 
+Who can read them: <root>/pods is 0700 (and the agent makes its root 0700),
+so no local user but root reaches any pod's files on the host, whatever their
+modes. The files' own modes are what the pod asks for (defaultMode, items[].mode,
+0644 by the API's defaulting, as in Kubernetes, so that a container running as
+another user can read its secrets); a Secret with no mode at all gets 0600.
+
 Everything here is idempotent: a kubelet that restarts finds the directories
 and mounts where it left them. Filesystem work runs on a worker thread.
 """
@@ -54,6 +60,7 @@ class PodVolumes:
 
     async def setup(self, pod: Message, *, pod_ip: str = "") -> dict[str, str]:
         """Make every volume of the pod ready; volume name → host path."""
+        await asyncio.to_thread(private_directory, self.root / "pods")
         paths = {}
         for volume in pod.spec.volumes:
             paths[volume.name] = str(await self._setup_one(pod, volume, pod_ip))
@@ -85,7 +92,7 @@ class PodVolumes:
         if source == "secret":
             spec = volume.secret
             items = await self._items(volume.name, SECRET, namespace, spec.secret_name, spec.optional)
-            return _select(volume.name, items, spec.items, spec.default_mode)
+            return _select(volume.name, items, spec.items, spec.default_mode or _SECRET_MODE)
         if source == "projected":
             return await self._projected(pod, volume, pod_ip)
         raise MountFailed(volume.name, f"volume type {source or '(none)'} is not supported")
@@ -103,7 +110,7 @@ class PodVolumes:
                 spec = projection.secret
                 items = await self._items(volume.name, SECRET, pod.metadata.namespace, spec.name,
                                           spec.optional)
-                files.update(_select(volume.name, items, spec.items, mode))
+                files.update(_select(volume.name, items, spec.items, mode or _SECRET_MODE))
             elif projection.HasField("downward_api"):
                 files.update(_downward_files(volume.name, pod, projection.downward_api, mode, pod_ip))
             else:
@@ -122,6 +129,16 @@ class PodVolumes:
     async def teardown(self, uid: str) -> None:
         """Unmount and delete everything the pod had here."""
         await asyncio.to_thread(_remove_pod_dir, self.pod_dir(uid))
+
+
+_SECRET_MODE = 0o600   # a Secret's files when the pod gives no mode (the API's defaulting gives 0644)
+
+
+def private_directory(path: Path) -> None:
+    """`path`, made if missing, readable by root only (re-tightened if it was not)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
 
 
 def _source_of(volume: Message) -> str:

@@ -308,13 +308,20 @@ def load_manifests(text: str, *, source: str = "") -> list[dict]:
             else:
                 objects.append(document)
     except yaml.YAMLError as exc:
-        raise ManifestError(f"{where}document {number + 1}: {_yaml_problem(exc)}") from None
+        raise ManifestError(f"{where}document {number + 1}: {_yaml_problem(exc, text)}") from None
     return objects
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> str:
+def _char_at(text: str, line: int, column: int) -> str:
+    lines = text.splitlines()
+    return lines[line][column:column + 1] if line < len(lines) else ""
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> str:
     problem = getattr(exc, "problem", None) or str(exc)
     mark = getattr(exc, "problem_mark", None)
+    if mark and _char_at(text, mark.line, mark.column) == "\t":
+        problem = "found a tab, which YAML does not allow for indentation (use spaces)"
     return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
 
 

@@ -109,9 +109,11 @@ class ServiceAccountTokens:
 
 
 def bearer_token(metadata) -> str | None:
+    """The caller's token; None for none, or for one that is no token at all (non-ASCII)."""
     for key, value in metadata or ():
         if key == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
-            return value[len("Bearer "):].strip()
+            token = value[len("Bearer "):].strip()
+            return token if token.isascii() else None
     return None
 
 
@@ -136,9 +138,13 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(self, continuation, details):
         handler = await continuation(details)
-        if handler is None or details.method.startswith(_ANONYMOUS_PREFIXES):
+        if details.method.startswith(_ANONYMOUS_PREFIXES):
             return handler
-        return _wrap(handler, self.authenticate(bearer_token(details.invocation_metadata)))
+        user = self.authenticate(bearer_token(details.invocation_metadata))
+        if handler is None:
+            # Unknown methods too are refused to the anonymous, so what exists cannot be probed.
+            return None if user else _UNKNOWN_METHOD_REFUSED
+        return _wrap(handler, user)
 
 
 def _wrap(handler: grpc.RpcMethodHandler, user: User | None) -> grpc.RpcMethodHandler:
@@ -168,3 +174,10 @@ def _wrap(handler: grpc.RpcMethodHandler, user: User | None) -> grpc.RpcMethodHa
 
 
 _NO_TOKEN = "a valid bearer token is required (metadata 'authorization: Bearer <token>')"
+
+
+async def _refuse(_requests, context):
+    await context.abort(grpc.StatusCode.UNAUTHENTICATED, _NO_TOKEN)
+
+# A stream-stream handler reads nothing before it answers, so it fits a call of any shape.
+_UNKNOWN_METHOD_REFUSED = grpc.stream_stream_rpc_method_handler(_refuse)

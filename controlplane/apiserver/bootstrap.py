@@ -16,7 +16,7 @@ import dataclasses
 import pathlib
 
 from controlplane.api.wellknown import APISERVER_CLIENT_CN
-from controlplane.apiserver import auth, tls
+from controlplane.apiserver import auth, filemodes, tls
 from controlplane.client.config import ClientConfig
 from controlplane.client.join import make_join_token
 
@@ -43,8 +43,7 @@ class Credentials:
 
 
 def prepare(data_dir: pathlib.Path, *, names: list[str]) -> Credentials:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    data_dir.chmod(0o700)
+    filemodes.tighten(data_dir)
     ca_pem, cert_pem, key_pem = tls.ensure_serving_cert(data_dir / "tls", names)
     tokens = auth.TokenFile(data_dir / "tokens")
     admin_token = tokens.token_for(ADMIN_USER.name) or tokens.add(ADMIN_USER)

@@ -8,6 +8,7 @@ compacted resourceVersion) OUT_OF_RANGE.
 import grpc
 
 from controlplane.api.kinds import Kind
+from controlplane.store import UnavailableError
 
 
 class ApiError(Exception):
@@ -46,3 +47,19 @@ def gone(message: str) -> ApiError:
 
 def failed_precondition(message: str) -> ApiError:
     return ApiError(grpc.StatusCode.FAILED_PRECONDITION, message)
+
+
+def too_large_resource_version(requested: int, current: int) -> ApiError:
+    """A watch from a revision the store has not reached (Kubernetes: 504 TooLargeResourceVersion).
+
+    OUT_OF_RANGE, as for a compacted one: either way the client relists.
+    """
+    return ApiError(grpc.StatusCode.OUT_OF_RANGE,
+                    f"Too large resource version: resourceVersion {requested} is beyond the current {current}")
+
+
+def from_store(error: Exception) -> ApiError:
+    """The store's failures (store/__init__.py) in words: an outage or a full disk is UNAVAILABLE."""
+    if isinstance(error, UnavailableError):
+        return ApiError(grpc.StatusCode.UNAVAILABLE, f"the store is unavailable: {error}")
+    return ApiError(grpc.StatusCode.INTERNAL, f"the store failed: {error}")

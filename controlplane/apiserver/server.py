@@ -21,6 +21,7 @@ from controlplane.apiserver import admission, allocator, auth, bootstrap, errors
 from controlplane.apiserver.agents import Agents
 from controlplane.apiserver.authz import Authorizer
 from controlplane.apiserver.authz.noderestriction import NodeRestriction
+from controlplane.apiserver.decoding import UndecodableRequests
 from controlplane.apiserver.podstreams import PodStreams
 from controlplane.apiserver.registry import Registry
 from controlplane.apiserver.service import KindService, generic_handler
@@ -160,7 +161,8 @@ class APIServer:
         authenticators = [self.credentials.tokens, self.node_credentials,
                           auth.ServiceAccountTokens(self.caches["Secret"], self.caches["ServiceAccount"])]
         authorizer = Authorizer(self.caches["Pod"])
-        server = grpc.aio.server(interceptors=[auth.AuthInterceptor(authenticators)], options=_GRPC_OPTIONS)
+        server = grpc.aio.server(interceptors=[auth.AuthInterceptor(authenticators), UndecodableRequests()],
+                                 options=_GRPC_OPTIONS)
         names = []
         self.agents = Agents(self.credentials.agent_client_cert)
         pod_streams = PodStreams(self.registries["Pod"], self.registries["Node"], self.agents)

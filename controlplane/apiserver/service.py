@@ -7,6 +7,7 @@ cache (see wire.py); the other methods return messages.
 """
 import base64
 import json
+import logging
 
 import grpc
 
@@ -15,10 +16,14 @@ from controlplane.api.kinds import Kind
 from controlplane.api.v1 import core_pb2, meta_pb2, node_agent_pb2
 from controlplane.apiserver import auth, errors, wire
 from controlplane.apiserver.authz import Attributes, Authorizer, Verdict
+from controlplane.apiserver.decoding import decoder
 from controlplane.apiserver.podstreams import PodStreams
 from controlplane.apiserver.registry import Registry, decode
 from controlplane.apiserver.watchcache import WatchCache, WatchClosed
-from controlplane.store import CompactedError
+from controlplane.store import CompactedError, FutureRevisionError, StoreError
+
+log = logging.getLogger(__name__)
+
 
 def _request_namespace(kind: Kind, request) -> str:
     """The namespace a request acts in; "" for cluster-scoped kinds, all namespaces, or a stream."""
@@ -171,6 +176,10 @@ class KindService:
                                                        limit=limit - len(items) if limit else 0)
             except CompactedError as e:
                 raise errors.gone(f"The provided continue parameter is too old: {e}") from None
+            except FutureRevisionError:
+                field = "continue" if request.continue_token else "resourceVersion"
+                current = await self.registry.store.current_revision()
+                raise errors.invalid(f"{field}: revision {revision} is beyond the current {current}") from None
             revision = page.revision
             for kv in page.kvs:
                 obj = decode(self.kind, kv)
@@ -190,7 +199,10 @@ class KindService:
         match = _filter(self.kind, request)
         rv = _parse_rv(request.resource_version)
         if rv > self.cache.revision:
-            await self.cache.feed.wait_until_fresh(rv)
+            # Fail fast beyond the store's revision; give a cache behind it a moment (the feed's timeout).
+            current = await self.registry.store.current_revision()
+            if rv > current or not await self.cache.feed.wait_until_fresh(rv):
+                raise errors.too_large_resource_version(rv, current)
         try:
             watcher = self.cache.watch(resource_version=rv, match=match or (lambda _o: True),
                                        bookmarks=request.allow_watch_bookmarks)
@@ -203,25 +215,53 @@ class KindService:
             raise errors.gone(f"watch closed by the server: {e}; relist") from None
 
 
-def _unary(service: KindService, verb: str, fn, deserializer, serializer):
+async def _checked(requests):
+    """A client stream whose undecodable messages raise their refusal (a single request's is
+    answered by decoding.UndecodableRequests before the handler runs)."""
+    async for request in requests:
+        if isinstance(request, errors.ApiError):
+            raise request
+        yield request
+
+
+def _status(service: KindService, verb: str, e: Exception) -> errors.ApiError:
+    """The ApiError for anything a handler raised: the store's own errors in words, the rest INTERNAL."""
+    if isinstance(e, errors.ApiError):
+        return e
+    if isinstance(e, StoreError):
+        return errors.from_store(e)
+    # A bug: one line in the log (no traceback), words for the caller, never UNKNOWN.
+    log.error("%s %s failed: %s: %s", verb, service.kind.plural, type(e).__name__, e)
+    return errors.ApiError(grpc.StatusCode.INTERNAL, f"internal error while serving {verb} {service.kind.plural}")
+
+
+def _unary(service: KindService, verb: str, fn, request_class, serializer):
     async def handler(request, context):
         try:
             service.authorize(verb, request)
             return await fn(request, context)
-        except errors.ApiError as e:
-            await context.abort(e.code, e.message)
-    return grpc.unary_unary_rpc_method_handler(handler, request_deserializer=deserializer,
+        except grpc.aio.AbortError:
+            raise
+        except Exception as e:
+            error = _status(service, verb, e)
+            await context.abort(error.code, error.message)
+    return grpc.unary_unary_rpc_method_handler(handler, request_deserializer=decoder(request_class),
                                                response_serializer=serializer)
 
 
 def _streaming(service: KindService, verb: str, fn):
     async def handler(request_or_requests, context):
         try:
+            if hasattr(request_or_requests, "__aiter__"):
+                request_or_requests = _checked(request_or_requests)
             service.authorize(verb, request_or_requests)
             async for item in fn(request_or_requests, context):
                 yield item
-        except errors.ApiError as e:
-            await context.abort(e.code, e.message)
+        except grpc.aio.AbortError:
+            raise
+        except Exception as e:
+            error = _status(service, verb, e)
+            await context.abort(error.code, error.message)
     return handler
 
 
@@ -229,14 +269,16 @@ def _serialize(message) -> bytes:
     return message.SerializeToString()
 
 
-def _stream(service: KindService, verb: str, fn, deserializer, serializer=None):
+def _stream(service: KindService, verb: str, fn, request_class, serializer=None):
     """A server-streaming method; serializer None means fn yields encoded bytes."""
-    return grpc.unary_stream_rpc_method_handler(_streaming(service, verb, fn), request_deserializer=deserializer,
+    return grpc.unary_stream_rpc_method_handler(_streaming(service, verb, fn),
+                                                request_deserializer=decoder(request_class),
                                                 response_serializer=serializer)
 
 
-def _bidi(service: KindService, verb: str, fn, deserializer):
-    return grpc.stream_stream_rpc_method_handler(_streaming(service, verb, fn), request_deserializer=deserializer,
+def _bidi(service: KindService, verb: str, fn, request_class):
+    return grpc.stream_stream_rpc_method_handler(_streaming(service, verb, fn),
+                                                 request_deserializer=decoder(request_class),
                                                  response_serializer=_serialize)
 
 
@@ -245,19 +287,19 @@ def generic_handler(service: KindService, *, pod_streams: PodStreams | None = No
     kind = service.kind
     serialize = kind.message.SerializeToString
     methods = {
-        "Create": _unary(service, "create", service.create, kind.message.FromString, serialize),
-        "Get": _unary(service, "get", service.get, meta_pb2.GetRequest.FromString, serialize),
-        "List": _unary(service, "list", service.list, meta_pb2.ListRequest.FromString, None),
-        "Watch": _stream(service, "watch", service.watch, meta_pb2.WatchRequest.FromString),
-        "Update": _unary(service, "update", service.update, kind.message.FromString, serialize),
-        "Delete": _unary(service, "delete", service.delete, meta_pb2.DeleteRequest.FromString, serialize),
+        "Create": _unary(service, "create", service.create, kind.message, serialize),
+        "Get": _unary(service, "get", service.get, meta_pb2.GetRequest, serialize),
+        "List": _unary(service, "list", service.list, meta_pb2.ListRequest, None),
+        "Watch": _stream(service, "watch", service.watch, meta_pb2.WatchRequest),
+        "Update": _unary(service, "update", service.update, kind.message, serialize),
+        "Delete": _unary(service, "delete", service.delete, meta_pb2.DeleteRequest, serialize),
     }
     if kind.has_status:
         methods["UpdateStatus"] = _unary(service, "update_status", service.update_status,
-                                         kind.message.FromString, serialize)
+                                         kind.message, serialize)
     if kind.name == "Pod":
-        methods["Bind"] = _unary(service, "bind", service.bind, core_pb2.Binding.FromString, serialize)
-        methods["Logs"] = _stream(service, "log", pod_streams.logs, node_agent_pb2.PodLogsRequest.FromString,
+        methods["Bind"] = _unary(service, "bind", service.bind, core_pb2.Binding, serialize)
+        methods["Logs"] = _stream(service, "log", pod_streams.logs, node_agent_pb2.PodLogsRequest,
                                   _serialize)
-        methods["Exec"] = _bidi(service, "exec", pod_streams.exec, node_agent_pb2.ExecInput.FromString)
+        methods["Exec"] = _bidi(service, "exec", pod_streams.exec, node_agent_pb2.ExecInput)
     return grpc.method_handlers_generic_handler(kind.service, methods)

@@ -323,13 +323,16 @@ class StoreFeed:
         """Wait until every cache reflects `revision`; False if not within `timeout`."""
         if self._ready.is_set() and self.revision >= revision:
             return True
-        future = asyncio.get_running_loop().create_future()
-        self._waiters.append((revision, future))
+        waiter = (revision, asyncio.get_running_loop().create_future())
+        self._waiters.append(waiter)
         try:
-            await asyncio.wait_for(future, timeout)
+            await asyncio.wait_for(waiter[1], timeout)
             return True
         except asyncio.TimeoutError:
             return False
+        finally:  # a waiter given up on must not stay behind until the revision comes, if ever
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
 
     async def _bookmark_loop(self) -> None:
         while True:

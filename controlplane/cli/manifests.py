@@ -49,7 +49,7 @@ def read_documents(paths: list[str]) -> list[tuple[str, dict]]:
     for path in paths:
         for source, text in _texts(path):
             try:
-                documents += [(source, d) for d in convert.load_manifests(text, source=source)]
+                documents += [(source, d) for d in convert.load_manifests(text, source=_display(source))]
             except ManifestError as e:
                 raise CommandError(str(e)) from None
     if not documents:
@@ -57,9 +57,22 @@ def read_documents(paths: list[str]) -> list[tuple[str, dict]]:
     return documents
 
 
+def _display(source: str) -> str:
+    return "standard input" if source == "-" else source
+
+
+def _decoded(source: str, data: bytes) -> str:
+    """The text of a manifest, or one line saying where it stops being UTF-8 (YAML and JSON must be)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CommandError(f"{_display(source)}: not UTF-8 text: invalid byte 0x{data[e.start]:02x} "
+                           f"at offset {e.start}") from None
+
+
 def _texts(path: str):
     if path == "-":
-        yield "-", sys.stdin.read()
+        yield "-", _decoded("-", sys.stdin.buffer.read())
         return
     where = pathlib.Path(path)
     if where.is_dir():
@@ -68,9 +81,10 @@ def _texts(path: str):
         files = [where]
     for file in files:
         try:
-            yield str(file), file.read_text()
+            data = file.read_bytes()
         except OSError as e:
             raise CommandError(f"cannot read {file}: {e.strerror}") from None
+        yield str(file), _decoded(str(file), data)
 
 
 def load(paths: list[str], *, namespace: str | None) -> list[Manifest]:

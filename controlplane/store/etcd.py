@@ -81,6 +81,8 @@ def _error(e: grpc.aio.AioRpcError) -> StoreError:
     details = e.details() or ""
     if e.code() in _UNAVAILABLE:
         return UnavailableError(f"etcd: {details}")
+    if "database space exceeded" in details:  # etcd's NOSPACE alarm: it takes no writes until defragmented
+        return UnavailableError(f"disk full: etcd: {details}")
     if "future revision" in details:
         return FutureRevisionError(details)
     if "lease not found" in details:

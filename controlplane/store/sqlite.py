@@ -98,6 +98,15 @@ def _tombstone(key: bytes, rev: int) -> KeyValue:
     return KeyValue(key.decode(), b"", 0, rev, 0, 0)
 
 
+def _write_error(e: Exception) -> Exception:
+    """What a failed commit tells its writers: SQLite's own errors as the store's, a full disk by name."""
+    if not isinstance(e, sqlite3.Error):
+        return e
+    if getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        return UnavailableError(f"disk full: sqlite write failed: {e}")
+    return UnavailableError(f"sqlite write failed: {e}")
+
+
 def _key_range(prefix: str) -> tuple[bytes, bytes]:
     lo = prefix.encode()
     return lo, prefix_end(lo)
@@ -379,6 +388,8 @@ class SQLiteStore(Store):
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise StoreError(f"{self.path} is in use by another process") from None
+        # Created private (SQLite would make it 0644, and its -wal and -shm files follow it): it holds Secrets.
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
         self._db = _connect(self.path)
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = FULL")
@@ -427,7 +438,7 @@ class SQLiteStore(Store):
         except Exception as e:  # the whole batch fails and nothing of it is kept
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
-            error = UnavailableError(f"sqlite write failed: {e}") if isinstance(e, sqlite3.Error) else e
+            error = _write_error(e)
             outcomes = [(future, None, error) for _, _, future in batch]
             tx = _Txn(self._db, revision)
         self.commits += 1

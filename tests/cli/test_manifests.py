@@ -33,9 +33,9 @@ def test_directory_in_name_order_with_multi_documents_and_lists(tmp_path):
 
 
 def test_stdin(monkeypatch):
-    monkeypatch.setattr("sys.stdin", io.StringIO(pod_text("p")))
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(pod_text("p").encode())))  # cox reads its bytes
     assert [m.name for m in manifests.load(["-"], namespace="team")] == ["p"]
-    monkeypatch.setattr("sys.stdin", io.StringIO(pod_text("p")))
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(pod_text("p").encode())))  # cox reads its bytes
     assert manifests.load(["-"], namespace="team")[0].namespace == "team"
 
 

@@ -23,13 +23,15 @@ class AgentProcess(ChildProcess):
     def __init__(self, *, server: str, token: str, dockerd: PrivateDockerd, root: Path, node_name: str = "node1",
                  extra_args=()) -> None:
         super().__init__(root.parent / f"{root.name}-agent.log")
-        self.args = [sys.executable, "-m", "agent.cli", "agent", "--server", server, "--token", token,
+        self.args = [sys.executable, "-m", "agent.cli", "agent", "--server", server,
                      "--node-name", node_name, "--docker-url", dockerd.base_url, "--root-dir", str(root),
                      "--node-ip", dockerd.gateway, "--listen", f"{dockerd.gateway}:0", *KUBELET_ONLY, *extra_args]
         self.root = root
+        self.token = token
         self.home = root.parent / f"{root.name}-home"
 
     def start(self) -> "AgentProcess":
         self.home.mkdir(parents=True, exist_ok=True)
-        self.spawn(self.args, env=cox_env(self.home))
+        # The token by environment, never on the command line (which every local user can read).
+        self.spawn(self.args, env=dict(cox_env(self.home), COX_TOKEN=self.token))
         return self

@@ -31,8 +31,9 @@ ETCD_BINARY = "/usr/bin/etcd"
 class EtcdServer:
     """One etcd process; `url` is the datastore URL (etcd://127.0.0.1:PORT)."""
 
-    def __init__(self, *, progress_interval: str = "200ms", startup_timeout: float = 30.0):
+    def __init__(self, *, progress_interval: str = "200ms", startup_timeout: float = 30.0, extra_args=()):
         self.progress_interval = progress_interval
+        self.extra_args = list(extra_args)
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen | None = None
         self.data_dir: str | None = None
@@ -65,7 +66,7 @@ class EtcdServer:
                 "--initial-cluster", f"cox-test={peer}", "--initial-cluster-state", "new",
                 "--heartbeat-interval", "10", "--election-timeout", "100",
                 "--experimental-watch-progress-notify-interval", self.progress_interval,
-                "--log-level", "warn", "--logger", "zap"]
+                "--log-level", "warn", "--logger", "zap", *self.extra_args]
 
     def _wait_healthy(self) -> bool:
         deadline = time.monotonic() + self.startup_timeout
