@@ -87,13 +87,31 @@ def service_account_token(key: bytes, account, *, seconds: int) -> tuple[str, in
 class SignedTokens:
     """The authenticator: a signed, unexpired token names its user (an account's must still exist)."""
 
+    MEMO_SIZE = 4096
+
     def __init__(self, key: bytes, accounts_cache, *, clock=time.time):
         self._key = key
         self._accounts = accounts_cache
         self._clock = clock
+        self._verified: dict[str, tuple[str, dict]] = {}   # token → its checked signature's (kind, claims)
+
+    def _verify(self, token: str) -> tuple[str, dict] | None:
+        """verify(), once per token: a client sends the same token on every call."""
+        found = self._verified.get(token)
+        now = self._clock()
+        if found is not None:
+            return found if found[1]["exp"] > now else None
+        found = verify(self._key, token, now=now)
+        if found is not None:
+            if len(self._verified) >= self.MEMO_SIZE:
+                self._verified.clear()
+            self._verified[token] = found
+        return found
 
     def authenticate(self, token: str) -> auth.User | None:
-        verified = verify(self._key, token, now=self._clock())
+        if not token.startswith((USER_KIND + ".", SERVICE_ACCOUNT_KIND + ".")):
+            return None
+        verified = self._verify(token)
         if verified is None:
             return None
         kind, claims = verified

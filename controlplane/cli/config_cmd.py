@@ -28,6 +28,7 @@ def register(sub) -> None:
     new_user.add_argument("--duration", default="8760h", help="how long the credential lasts (default 8760h)")
     new_user.add_argument("-o", "--output", type=pathlib.Path, default=None,
                           help="write the config here (mode 0600) instead of printing it")
+    common.add_config_option(new_user)   # accepted where every command takes it; the config is not used
     new_user.set_defaults(func=new_user_config)
 
 
