@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from google.protobuf import message as _message
 
-from controlplane.api.v1 import (apps_pb2, batch_pb2, coordination_pb2, core_pb2, identity_pb2, options_pb2,
+from controlplane.api.v1 import (apps_pb2, batch_pb2, coordination_pb2, core_pb2, identity_pb2, options_pb2, rbac_pb2,
                                  scheduling_pb2, services_pb2)
 
-_TYPE_MODULES = (core_pb2, apps_pb2, batch_pb2, coordination_pb2, scheduling_pb2, identity_pb2)
+_TYPE_MODULES = (core_pb2, apps_pb2, batch_pb2, coordination_pb2, scheduling_pb2, identity_pb2, rbac_pb2)
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,11 @@ class Kind:
     def service(self) -> str:
         """Full gRPC service name, e.g. coxswain.v1.PodService."""
         return f"coxswain.v1.{self.name}Service"
+
+    @property
+    def group(self) -> str:
+        """The API group: "" for the core group (apiVersion v1), "apps" for apps/v1."""
+        return self.api_version.rpartition("/")[0]
 
     @property
     def singular(self) -> str:

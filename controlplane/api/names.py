@@ -45,6 +45,15 @@ def dns_subdomain(value: str) -> str | None:
     return None
 
 
+def path_segment_name(value: str) -> str | None:
+    """RBAC objects' names (system:kube-scheduler has a colon): anything that is one URL path segment."""
+    if value in (".", ".."):
+        return f'may not be "{value}"'
+    if "/" in value or "%" in value:
+        return "may not contain '/' or '%'"
+    return None
+
+
 def qualified_name(value: str) -> str | None:
     """Label and annotation keys, taint keys, finalizers: [prefix/]name."""
     prefix, slash, name = value.rpartition("/")

@@ -59,8 +59,8 @@ class TokenFile:
     def rename(self, old_name: str, user: User) -> str | None:
         """Give the token of user `old_name` to `user` instead (an upgrade changing who a token is); its token."""
         token = self.token_for(old_name)
-        if token is None:
-            return None
+        if token is None or self._users[token] == user:
+            return token
         self._users[token] = user
         rows = [[t, u.name, u.name, ",".join(u.groups)] for t, u in self._users.items()]
         text = io.StringIO()

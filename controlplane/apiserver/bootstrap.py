@@ -2,8 +2,9 @@
 
 DATA/
   state.db        the SQLite store (when no --datastore is given)
-  tls/            ca.crt, ca.key, server.crt, server.key, and the client
-                  certificate the server shows agents (system-apiserver.crt/key)
+  tls/            ca.crt, ca.key, server.crt, server.key, the client
+                  certificate the server shows agents (system-apiserver.crt/key),
+                  and signing.key for the tokens it signs (signedtokens.py)
   tokens          static bearer tokens (auth.TokenFile)
   admin.yaml      client config for the admin
   node-token      the join token agents present: K10<ca sha256>::node:<secret>;
@@ -16,7 +17,7 @@ import dataclasses
 import pathlib
 
 from controlplane.api.wellknown import APISERVER_CLIENT_CN
-from controlplane.apiserver import auth, filemodes, tls
+from controlplane.apiserver import auth, filemodes, signedtokens, tls
 from controlplane.client.config import ClientConfig
 from controlplane.client.join import make_join_token
 
@@ -25,9 +26,9 @@ ADMIN_USER = auth.User("admin", (auth.ADMIN_GROUP,))
 BOOTSTRAP_USER = auth.User("system:bootstrap:join-token", (auth.BOOTSTRAP_GROUP,))
 # Before node credentials the same secret was every node at once; a server upgraded in place demotes it.
 LEGACY_NODE_USER = "system:node"
-# The control plane's own components, each with its own identity (in events, in logs).
-COMPONENT_USERS = [auth.User(name, (auth.ADMIN_GROUP,))
-                   for name in ("system:kube-controller-manager", "system:kube-scheduler")]
+# The control plane's own components, each with its own identity and only the rights RBAC's default
+# policy binds to it (authz/policy.py), as kube-scheduler and kube-controller-manager have.
+COMPONENT_USERS = [auth.User(name) for name in ("system:kube-controller-manager", "system:kube-scheduler")]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Credentials:
     join_token: str
     agent_client_cert: tuple[bytes, bytes]  # (cert, key) presented to node agents
     component_tokens: dict[str, str]         # user name -> token, for COMPONENT_USERS
+    signing_key: bytes                        # signs people's credentials and service account tokens
 
 
 def prepare(data_dir: pathlib.Path, *, names: list[str]) -> Credentials:
@@ -52,9 +54,11 @@ def prepare(data_dir: pathlib.Path, *, names: list[str]) -> Credentials:
     token = make_join_token(tls.ca_hash(ca_pem), node_secret)
     (data_dir / "node-token").write_text(token + "\n")
     (data_dir / "node-token").chmod(0o600)
-    components = {u.name: tokens.token_for(u.name) or tokens.add(u) for u in COMPONENT_USERS}
+    # rename: a component's token keeps working; only its groups change (no longer system:masters).
+    components = {u.name: tokens.rename(u.name, u) or tokens.add(u) for u in COMPONENT_USERS}
     return Credentials(ca_pem, cert_pem, key_pem, tokens, admin_token, token,
-                       tls.ensure_client_cert(data_dir / "tls", APISERVER_CLIENT_CN), components)
+                       tls.ensure_client_cert(data_dir / "tls", APISERVER_CLIENT_CN), components,
+                       signedtokens.ensure_key(data_dir / "tls"))
 
 
 def write_admin_config(data_dir: pathlib.Path, creds: Credentials, server: str,

@@ -17,9 +17,11 @@ from controlplane.api import nodeidentity
 from controlplane.api.kinds import KINDS
 from controlplane.api.v1 import cluster_pb2
 from controlplane.api.wellknown import NODE_LEASE_NAMESPACE
-from controlplane.apiserver import admission, allocator, auth, bootstrap, errors, nodecredentials, tls
+from controlplane.apiserver import (accessreview, admission, allocator, auth, bootstrap, errors, nodecredentials,
+                                    signedtokens, tls)
 from controlplane.apiserver.agents import Agents
-from controlplane.apiserver.authz import Authorizer
+from controlplane.apiserver.authz import Attributes, Authorizer, Verdict, policy
+from controlplane.apiserver.authz.escalation import RBACEscalation
 from controlplane.apiserver.authz.noderestriction import NodeRestriction
 from controlplane.apiserver.decoding import UndecodableRequests
 from controlplane.apiserver.podstreams import PodStreams
@@ -127,11 +129,15 @@ class APIServer:
             self.caches["NodeCredentialRequest"], self.caches["Lease"],
             ttl_seconds=self.options.node_credential_seconds)
         node_restriction = NodeRestriction()
+        self.authorizer = Authorizer(self.caches)
+        escalation = RBACEscalation(self.authorizer.rbac)
         plugins = {"Service": [lifecycle, self.service_allocation],
                    "Pod": [node_restriction, lifecycle, admission.ServiceAccountAdmission(self.caches["ServiceAccount"]),
                            admission.PriorityAdmission(classes, self.caches["PriorityClass"])],
                    "Node": [node_restriction],
-                   "NodeCredentialRequest": [nodecredentials.CredentialIssuer(self.node_credentials)]}
+                   "NodeCredentialRequest": [nodecredentials.CredentialIssuer(self.node_credentials)],
+                   "Role": [lifecycle, escalation], "RoleBinding": [lifecycle, escalation],
+                   "ClusterRole": [escalation], "ClusterRoleBinding": [escalation]}
         for kind in KINDS.values():
             if kind.name == "Namespace":
                 registry = namespaces
@@ -144,12 +150,13 @@ class APIServer:
             self.registries[kind.name] = registry
 
     async def _ensure_system_objects(self) -> None:
-        """The namespaces and priority classes every cluster has, made on first start."""
+        """The namespaces, priority classes and RBAC defaults every cluster has, made when missing."""
         namespaces, classes = self.registries["Namespace"], self.registries["PriorityClass"]
         wanted = [(namespaces, namespaces.kind.new(metadata={"name": name})) for name in SYSTEM_NAMESPACES]
         wanted += [(classes, classes.kind.new(metadata={"name": name}, value=value,
                                               description="Used for system critical pods."))
                    for name, value in SYSTEM_PRIORITY_CLASSES.items()]
+        wanted += [(self.registries[obj.DESCRIPTOR.name], obj) for obj in policy.objects()]
         for registry, obj in wanted:
             try:
                 await registry.create(obj)
@@ -159,15 +166,15 @@ class APIServer:
 
     def _build_grpc(self) -> grpc.aio.Server:
         authenticators = [self.credentials.tokens, self.node_credentials,
-                          auth.ServiceAccountTokens(self.caches["Secret"], self.caches["ServiceAccount"])]
-        authorizer = Authorizer(self.caches["Pod"])
+                          auth.ServiceAccountTokens(self.caches["Secret"], self.caches["ServiceAccount"]),
+                          signedtokens.SignedTokens(self.credentials.signing_key, self.caches["ServiceAccount"])]
         server = grpc.aio.server(interceptors=[auth.AuthInterceptor(authenticators), UndecodableRequests()],
                                  options=_GRPC_OPTIONS)
         names = []
         self.agents = Agents(self.credentials.agent_client_cert)
         pod_streams = PodStreams(self.registries["Pod"], self.registries["Node"], self.agents)
         for kind in KINDS.values():
-            service = KindService(kind, self.registries[kind.name], self.caches[kind.name], authorizer)
+            service = KindService(kind, self.registries[kind.name], self.caches[kind.name], self.authorizer)
             server.add_generic_rpc_handlers((generic_handler(service, pod_streams=pod_streams),))
             names.append(kind.service)
         server.add_generic_rpc_handlers((self._cluster_handler(),))
@@ -181,10 +188,43 @@ class APIServer:
             user = auth.current_user.get()
             return cluster_pb2.VersionInfo(server_version=__version__, datastore=self.store.name,
                                            user=user.name, groups=list(user.groups))
+
+        async def access_review(request: cluster_pb2.AccessReviewRequest, context):
+            try:
+                return accessreview.review(request, caller=auth.current_user.get(), authorizer=self.authorizer)
+            except errors.ApiError as e:
+                await context.abort(e.code, e.message)
+
+        async def create_token(request: cluster_pb2.TokenRequest, context):
+            try:
+                return await self._create_token(request)
+            except errors.ApiError as e:
+                await context.abort(e.code, e.message)
+
+        def unary(fn, request_type, response_type):
+            return grpc.unary_unary_rpc_method_handler(fn, request_deserializer=request_type.FromString,
+                                                       response_serializer=response_type.SerializeToString)
         return grpc.method_handlers_generic_handler("coxswain.v1.Cluster", {
-            "Version": grpc.unary_unary_rpc_method_handler(
-                version, request_deserializer=cluster_pb2.VersionRequest.FromString,
-                response_serializer=cluster_pb2.VersionInfo.SerializeToString)})
+            "Version": unary(version, cluster_pb2.VersionRequest, cluster_pb2.VersionInfo),
+            "AccessReview": unary(access_review, cluster_pb2.AccessReviewRequest, cluster_pb2.AccessReviewResponse),
+            "CreateToken": unary(create_token, cluster_pb2.TokenRequest, cluster_pb2.TokenResponse)})
+
+    async def _create_token(self, request: cluster_pb2.TokenRequest) -> cluster_pb2.TokenResponse:
+        """serviceaccounts/token: as `create` on the subresource, for an account that exists."""
+        namespace = request.namespace or "default"
+        seconds = request.expiration_seconds or signedtokens.DEFAULT_SERVICE_ACCOUNT_SECONDS
+        if not 600 <= seconds <= 48 * 3600:
+            raise errors.invalid(f"expirationSeconds: must be between 600 and {48 * 3600}, not {seconds}")
+        user = auth.current_user.get()
+        decision = self.authorizer.authorize(Attributes(user, "token", "ServiceAccount", namespace,
+                                                        request.service_account))
+        if decision.verdict is not Verdict.ALLOW:
+            raise errors.forbidden(f'User "{user.name}" cannot create resource "serviceaccounts/token" in the '
+                                   f'namespace "{namespace}": {decision.reason}')
+        account = await self.registries["ServiceAccount"].get(namespace, request.service_account)
+        token, expires = signedtokens.service_account_token(self.credentials.signing_key, account,
+                                                            seconds=seconds)
+        return cluster_pb2.TokenResponse(token=token, expiration_timestamp={"seconds": expires})
 
     async def wait(self) -> None:
         await self._grpc.wait_for_termination()

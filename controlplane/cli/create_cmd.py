@@ -1,8 +1,9 @@
-"""`cox create -f FILE` (create only, never update) and `cox create namespace NAME`."""
+"""`cox create -f FILE` (create only, never update), `cox create namespace NAME`, and the RBAC and
+service account creators (create_rbac.py)."""
 import argparse
 
 from controlplane.api.kinds import KINDS
-from controlplane.cli import common, manifests
+from controlplane.cli import common, create_rbac, manifests
 from controlplane.cli.printing.formats import resource_name
 from controlplane.client import errors
 
@@ -19,6 +20,7 @@ def register(sub) -> None:
     ns.add_argument("name")
     common.add_config_option(ns, default=argparse.SUPPRESS)
     ns.set_defaults(func=create_namespace)
+    create_rbac.register_creators(kinds)
 
 
 async def run(args) -> int:

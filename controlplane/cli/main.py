@@ -14,6 +14,7 @@ from controlplane.cli import (apply_cmd, create_cmd, delete_cmd, describe_cmd, g
                               version_cmd)
 from controlplane.cli import controller_manager_cmd, rollout_cmd, scale_cmd, set_cmd
 from controlplane.cli import agent_cmd, exec_cmd, local_cmd, logs_cmd, node_cmd, scheduler_cmd
+from controlplane.cli import auth_cmd, config_cmd
 from controlplane.cli.common import CommandError, report
 from controlplane.client import config, errors
 
@@ -35,6 +36,8 @@ COMMANDS = [
     node_cmd,
     local_cmd,
     agent_cmd,
+    auth_cmd,
+    config_cmd,
 ]
 
 def build_parser() -> argparse.ArgumentParser:

@@ -189,9 +189,14 @@ class Client:
         self._metadata = (("authorization", f"Bearer {config.token}"),)
         self._resources = {name: Resource(self.channel, kind, timeout=timeout, metadata=self._metadata)
                            for name, kind in kinds.KINDS.items()}
-        self._version = self.channel.unary_unary(
-            "/coxswain.v1.Cluster/Version", request_serializer=cluster_pb2.VersionRequest.SerializeToString,
-            response_deserializer=cluster_pb2.VersionInfo.FromString)
+        def cluster(method, request_type, response_type):
+            return self.channel.unary_unary(f"/coxswain.v1.Cluster/{method}",
+                                            request_serializer=request_type.SerializeToString,
+                                            response_deserializer=response_type.FromString)
+        self._version = cluster("Version", cluster_pb2.VersionRequest, cluster_pb2.VersionInfo)
+        self._access_review = cluster("AccessReview", cluster_pb2.AccessReviewRequest,
+                                      cluster_pb2.AccessReviewResponse)
+        self._create_token = cluster("CreateToken", cluster_pb2.TokenRequest, cluster_pb2.TokenResponse)
 
     def use_credential(self, config: ClientConfig) -> None:
         """Use `config`'s token (a renewed credential, same server) from the next call on.
@@ -212,6 +217,14 @@ class Client:
     @_translate_errors
     async def version(self) -> cluster_pb2.VersionInfo:
         return await self._version(cluster_pb2.VersionRequest(), timeout=10, metadata=self._metadata)
+
+    @_translate_errors
+    async def access_review(self, request: cluster_pb2.AccessReviewRequest) -> cluster_pb2.AccessReviewResponse:
+        return await self._access_review(request, timeout=10, metadata=self._metadata)
+
+    @_translate_errors
+    async def create_token(self, request: cluster_pb2.TokenRequest) -> cluster_pb2.TokenResponse:
+        return await self._create_token(request, timeout=10, metadata=self._metadata)
 
     async def close(self) -> None:
         await self.channel.close()

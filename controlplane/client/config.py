@@ -28,18 +28,20 @@ class ClientConfig:
     token: str
     expires: int = 0   # when the token stops working, in Unix seconds; 0: it does not expire
 
+    def render(self) -> str:
+        fields = {"server": self.server, "ca": self.ca, "token": self.token}
+        if self.expires:
+            fields["expires"] = self.expires
+        return "# coxswain client config\n" + yaml.safe_dump(fields, default_style=None, sort_keys=False)
+
     def write(self, path: pathlib.Path) -> None:
         """Write the file whole or not at all (a reader never sees half of a renewed credential)."""
         path = pathlib.Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fields = {"server": self.server, "ca": self.ca, "token": self.token}
-        if self.expires:
-            fields["expires"] = self.expires
-        text = yaml.safe_dump(fields, default_style=None, sort_keys=False)
         scratch = path.with_name(f".{path.name}.tmp")
         fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
-            f.write("# coxswain client config\n" + text)
+            f.write(self.render())
         os.replace(scratch, path)
 
 

@@ -82,14 +82,20 @@ def test_the_join_token_may_only_ask_for_a_credential():
 
 
 def test_the_chain_refuses_what_nobody_allows():
-    class NoPods:
+    class Empty:
+        changes = 0
+
         def get(self, key):
             return None
 
+        def list(self, namespace=""):
+            return []
+
         def add_index(self, index):
             index.rebuild([])
-    decision = Authorizer(NoPods()).authorize(Attributes(auth.User("stranger"), "get", "Pod", "default", "p"))
-    assert decision.verdict is Verdict.DENY and "no authorizer allows it" in decision.reason
+    caches = {kind: Empty() for kind in ("Pod", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")}
+    decision = Authorizer(caches).authorize(Attributes(auth.User("stranger"), "get", "Pod", "default", "p"))
+    assert decision.verdict is Verdict.DENY and "no RBAC rule allows it" in decision.reason
 
 
 def node_object(name, *, taints=(), labels=None, pin=""):

@@ -1,7 +1,10 @@
-"""Service account tokens authenticate with a view of their own namespace; pods get them mounted."""
-import pytest
+"""Service account tokens authenticate, with the rights RBAC binds to the account; pods get them mounted."""
+import subprocess
 
-from controlplane.api import serviceaccounts as sa
+import pytest
+import yaml
+
+from controlplane.api import convert, serviceaccounts as sa
 from controlplane.api.kinds import KINDS
 from controlplane.api.wellknown import MIRROR_POD_ANNOTATION
 from controlplane.client import Client, ClientConfig, errors
@@ -25,27 +28,45 @@ def as_token(apiserver, token: str) -> Client:
     return Client(ClientConfig(server=apiserver.address, ca=apiserver.credentials.ca_pem.decode(), token=token))
 
 
-async def test_token_reads_its_namespace_only(apiserver, client):
+def kubectl_manifest(*args: str):
+    """What `kubectl create ... --dry-run=client -o yaml` writes, as an object (kubectl needs no server here)."""
+    out = subprocess.run(["kubectl", "create", *args, "--dry-run=client", "-o", "yaml"], check=True,
+                         capture_output=True, text=True).stdout
+    return convert.from_manifest(yaml.safe_load(out))
+
+
+async def test_a_token_has_no_rights_until_bound(apiserver, client):
     await client.resource("Namespace").create(namespace("team"))
     await client.resource("ConfigMap").create(configmap("c", namespace="team"))
     token = await issue_token(client, "team", "builder")
     async with as_token(apiserver, token) as robot:
         assert (await robot.version()).user == "system:serviceaccount:team:builder"
+        with pytest.raises(errors.Forbidden, match="no RBAC rule allows it"):
+            await robot.resource("ConfigMap").list(namespace="team")
+        binding = kubectl_manifest("rolebinding", "builder-view", "--clusterrole=view",
+                                   "--serviceaccount=team:builder", "-n", "team")
+        await client.resource("RoleBinding").create(binding)
+        await client.resource("ConfigMap").list()    # the cache has seen the binding once this returns
         names = [c.metadata.name for c in (await robot.resource("ConfigMap").list(namespace="team")).items]
         assert names == ["c"]
+        for forbidden in (robot.resource("ConfigMap").list(namespace="default"),
+                          robot.resource("ConfigMap").list(),      # all namespaces
+                          robot.resource("Secret").list(namespace="team"),
+                          robot.resource("ConfigMap").create(configmap("d", namespace="team"))):
+            with pytest.raises(errors.Forbidden):
+                await forbidden
+        await client.resource("RoleBinding").delete("builder-view", namespace="team")
+        await client.resource("ConfigMap").list()
         with pytest.raises(errors.Forbidden):
-            await robot.resource("ConfigMap").list(namespace="default")
-        with pytest.raises(errors.Forbidden):
-            await robot.resource("ConfigMap").list()  # all namespaces
-        with pytest.raises(errors.Forbidden):
-            await robot.resource("Secret").list(namespace="team")
-        with pytest.raises(errors.Forbidden):
-            await robot.resource("ConfigMap").create(configmap("d", namespace="team"))
+            await robot.resource("ConfigMap").list(namespace="team")
 
 
 async def test_deleting_the_secret_revokes_the_token(apiserver, client):
     token = await issue_token(client, "default", "builder")
+    await client.resource("RoleBinding").create(kubectl_manifest(
+        "rolebinding", "builder-view", "--clusterrole=view", "--serviceaccount=default:builder"))
     async with as_token(apiserver, token) as robot:
+        await client.resource("ConfigMap").list()
         await robot.resource("ConfigMap").list(namespace="default")
         await client.resource("Secret").delete(sa.token_secret_name("builder"))
         await client.resource("ConfigMap").list()  # the cache has seen the delete once this returns

@@ -11,7 +11,7 @@ server owns (uid, creationTimestamp, deletionTimestamp, a Service's clusterIP
 when the new object leaves it empty) are carried over from the stored object.
 """
 from controlplane.api.errors import FieldError
-from controlplane.api.validation import cluster, config, meta, pods, services, workloads
+from controlplane.api.validation import cluster, config, meta, pods, rbac, services, workloads
 
 _VALIDATORS = {
     # kind: (rules for a new object, rules an update adds beyond those and metadata's, if any)
@@ -30,6 +30,10 @@ _VALIDATORS = {
     "ReplicaSet": (workloads.validate_replica_set, workloads.selector_update_rules),
     "Deployment": (workloads.validate_deployment, workloads.selector_update_rules),
     "Job": (workloads.validate_job, workloads.job_update_rules),
+    "Role": (rbac.validate_role, None),
+    "ClusterRole": (rbac.validate_cluster_role, None),
+    "RoleBinding": (rbac.validate_role_binding, rbac.binding_update_rules),
+    "ClusterRoleBinding": (rbac.validate_cluster_role_binding, rbac.binding_update_rules),
 }
 
 

@@ -3,15 +3,19 @@
 Each authorizer answers allow, deny (with a reason) or no opinion; the first
 that has an opinion decides, and a request nobody allows is refused, as in
 Kubernetes. The chain, in order: the node authorizer (node.py: what a node's
-own identity may do), then the fixed table (table.py: admin, the join token,
-service accounts). NodeRestriction (noderestriction.py) is the admission
-half: which fields a node's writes may change. README.md has the contract.
+own identity may do), the fixed rules (table.py: the admin group, the join
+token), then RBAC (rbac.py: Roles, ClusterRoles and their bindings; the
+defaults in policy.py). NodeRestriction (noderestriction.py) is the
+admission half of the node authorizer, escalation.py RBAC's: which fields a
+node's writes may change, and that one grants only rights one holds.
+README.md has the contract.
 """
 import collections
 
 from controlplane.api import podrefs
 from controlplane.api.kinds import KINDS
 from controlplane.apiserver.authz import node, table
+from controlplane.apiserver.authz.rbac import RBAC
 from controlplane.apiserver.authz.attributes import Attributes, Decision, Verdict, deny
 
 
@@ -65,14 +69,17 @@ class CachedPods:
 
 
 class Authorizer:
-    def __init__(self, pods_cache):
-        self._pods = CachedPods(pods_cache)
+    def __init__(self, caches: dict):
+        self._pods = CachedPods(caches["Pod"])
+        self.rbac = RBAC(caches)
 
     def authorize(self, attrs: Attributes) -> Decision:
-        for decision in (node.decide(attrs, self._pods), table.decide(attrs)):
+        for decide in (lambda: node.decide(attrs, self._pods), lambda: table.decide(attrs),
+                       lambda: self.rbac.decide(attrs)):
+            decision = decide()
             if decision.verdict is not Verdict.NO_OPINION:
                 return decision
-        return deny("no authorizer allows it")
+        return deny("no RBAC rule allows it")
 
 
 __all__ = ["Attributes", "Authorizer", "Decision", "Verdict"]

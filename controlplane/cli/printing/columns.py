@@ -291,6 +291,25 @@ _NODE_CREDENTIAL_REQUEST = Printer(columns=(
     NAME, AGE, Column("NODE", lambda o, _: o.spec.node_name), Column("REQUESTOR", lambda o, _: o.spec.username),
     Column("EXPIRES", credential_expiry), Column("CONDITION", lambda o, _: credential_condition(o))))
 
+def role_ref_text(binding) -> str:
+    return f"{binding.role_ref.kind}/{binding.role_ref.name}"
+
+
+def _subjects(kind: str):
+    def names(binding, _now) -> str:
+        found = [(f"{s.namespace}/{s.name}" if kind == "ServiceAccount" else s.name)
+                 for s in binding.subjects if s.kind == kind]
+        return ", ".join(found)
+    return names
+
+
+_ROLE = Printer(columns=(NAME, Column("CREATED AT", lambda o, _: time.strftime(
+    "%Y-%m-%dT%H:%M:%SZ", time.gmtime(o.metadata.creation_timestamp.seconds)))))
+_ROLE_BINDING = Printer(
+    columns=(NAME, Column("ROLE", lambda o, _: role_ref_text(o)), AGE),
+    wide=(Column("USERS", _subjects("User")), Column("GROUPS", _subjects("Group")),
+          Column("SERVICEACCOUNTS", _subjects("ServiceAccount"))))
+
 _DEFAULT = Printer(columns=(NAME, AGE))
 
 PRINTERS: dict[str, Printer] = {
@@ -298,4 +317,5 @@ PRINTERS: dict[str, Printer] = {
     "Service": _SERVICE, "Endpoints": _ENDPOINTS, "ConfigMap": _CONFIG_MAP, "Secret": _SECRET,
     "ServiceAccount": _SERVICE_ACCOUNT, "Namespace": _NAMESPACE, "Event": _EVENT, "Lease": _LEASE,
     "PriorityClass": _PRIORITY_CLASS, "NodeCredentialRequest": _NODE_CREDENTIAL_REQUEST,
+    "Role": _ROLE, "ClusterRole": _ROLE, "RoleBinding": _ROLE_BINDING, "ClusterRoleBinding": _ROLE_BINDING,
 }

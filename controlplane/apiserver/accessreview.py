@@ -1,0 +1,49 @@
+"""May a user do this? Kubernetes' access reviews, answered by the same authorizer as every request.
+
+`cox auth can-i` asks in Kubernetes' words (a verb, a resource such as
+`pods`, `deployments.apps` or `pods/log`); this module turns them into the
+attributes the authorizer judges real requests by, so the answer and what the
+API then does cannot disagree. Asking about another user needs the admin
+group, as a SubjectAccessReview needs more than a SelfSubjectAccessReview.
+"""
+from controlplane.api import kinds
+from controlplane.api.v1 import cluster_pb2
+from controlplane.apiserver import auth, errors
+from controlplane.apiserver.authz import Attributes, Authorizer, Verdict
+
+# (Kubernetes verb, subresource) → our verb
+_VERBS = {("get", ""): "get", ("list", ""): "list", ("watch", ""): "watch", ("create", ""): "create",
+          ("update", ""): "update", ("patch", ""): "update", ("delete", ""): "delete",
+          ("update", "status"): "update_status", ("patch", "status"): "update_status",
+          ("get", "log"): "log", ("create", "exec"): "exec", ("get", "exec"): "exec",
+          ("create", "binding"): "bind", ("create", "token"): "token"}
+
+
+def attributes(request: cluster_pb2.AccessReviewRequest, user: auth.User) -> Attributes:
+    resource, _, subresource = request.resource.partition("/")
+    subresource = request.subresource or subresource
+    plural, _, group = resource.partition(".")
+    try:
+        kind = kinds.resolve(plural)
+    except KeyError:
+        raise errors.invalid(f'resource: "{request.resource}" is not a resource this server has') from None
+    if group and group != kind.group:
+        raise errors.invalid(f'resource: "{request.resource}": {kind.plural} are in API group '
+                             f'"{kind.group}", not "{group}"')
+    verb = _VERBS.get((request.verb, subresource))
+    if verb is None:
+        raise errors.invalid(f'verb: "{request.verb}"{f" on {subresource}" if subresource else ""} is not a '
+                             f"request this server serves")
+    namespace = (request.namespace or "default") if kind.namespaced else ""
+    return Attributes(user, verb, kind.name, namespace, request.name)
+
+
+def review(request: cluster_pb2.AccessReviewRequest, *, caller: auth.User,
+           authorizer: Authorizer) -> cluster_pb2.AccessReviewResponse:
+    user = caller
+    if request.user:
+        if auth.ADMIN_GROUP not in caller.groups:
+            raise errors.forbidden(f'User "{caller.name}" may not ask what another user may do')
+        user = auth.User(request.user, tuple(request.groups))
+    decision = authorizer.authorize(attributes(request, user))
+    return cluster_pb2.AccessReviewResponse(allowed=decision.verdict is Verdict.ALLOW, reason=decision.reason)
