@@ -10,7 +10,7 @@ import logging
 import sys
 
 from controlplane.api.errors import InvalidError
-from controlplane.cli import (apply_cmd, create_cmd, delete_cmd, describe_cmd, get_cmd, server_cmd,
+from controlplane.cli import (apply_cmd, config_cmd, create_cmd, delete_cmd, describe_cmd, get_cmd, server_cmd,
                               version_cmd)
 from controlplane.cli import controller_manager_cmd, rollout_cmd, scale_cmd, set_cmd
 from controlplane.cli import agent_cmd, exec_cmd, local_cmd, logs_cmd, node_cmd, scheduler_cmd
@@ -27,6 +27,7 @@ COMMANDS = [
     exec_cmd,
     delete_cmd,
     version_cmd,
+    config_cmd,
     rollout_cmd,
     scale_cmd,
     set_cmd,

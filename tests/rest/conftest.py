@@ -1,6 +1,7 @@
 """A `cox server` with its REST API, and the real kubectl pointed at it through the kubeconfig it writes."""
 import itertools
 import json
+import pathlib
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -28,11 +29,8 @@ def server(tmp_path_factory):
 class Kubectl:
     """Runs the real kubectl with the server's kubeconfig and a private discovery cache."""
 
-    server: ServerProcess
-
-    @property
-    def kubeconfig(self):
-        return self.server.data_dir / "kubeconfig.yaml"
+    kubeconfig: pathlib.Path
+    home: pathlib.Path
 
     def __call__(self, *args: str, stdin: str | None = None, ok: bool = True,
                  timeout: float = 60) -> subprocess.CompletedProcess:
@@ -44,10 +42,10 @@ class Kubectl:
 
     def command(self, *args: str) -> list[str]:
         return [shutil.which("kubectl"), "--kubeconfig", str(self.kubeconfig),
-                "--cache-dir", str(self.server.home / "kube-cache"), *args]
+                "--cache-dir", str(self.home / "kube-cache"), *args]
 
     def env(self) -> dict:
-        return {"HOME": str(self.server.home), "PATH": "/usr/bin:/bin"}
+        return {"HOME": str(self.home), "PATH": "/usr/bin:/bin"}
 
     def json(self, *args: str) -> dict:
         return json.loads(self(*args, "-o", "json").stdout)
@@ -59,7 +57,7 @@ class Kubectl:
 
 @pytest.fixture
 def kubectl(server) -> Kubectl:
-    return Kubectl(server)
+    return Kubectl(server.data_dir / "kubeconfig.yaml", server.home)
 
 
 @pytest.fixture
