@@ -12,7 +12,7 @@ A handler returns a Reply (code and JSON body), a stream of watch events
 """
 import asyncio
 import dataclasses
-from typing import AsyncIterator, Mapping
+from typing import AsyncIterator, Callable, Mapping
 
 import grpc
 import yaml
@@ -21,7 +21,7 @@ from controlplane.api.errors import FieldError, InvalidError
 from controlplane.api.v1 import core_pb2, meta_pb2, node_agent_pb2
 from controlplane.apiserver import errors, service as grpc_service
 from controlplane.apiserver.podstreams import PodStreams
-from controlplane.apiserver.rest import codec, names, patch, status, tables
+from controlplane.apiserver.rest import channels, codec, names, patch, status, tables
 from controlplane.apiserver.rest.paths import Route
 from controlplane.apiserver.service import KindService
 
@@ -42,6 +42,13 @@ def authorize(service: KindService, verb: str, request) -> None:
 class Reply:
     code: int
     body: dict
+
+
+@dataclasses.dataclass
+class ExecSession:
+    """An authorized exec: `run(inputs)` is PodService/Exec's handler, yielding ExecOutputs."""
+    start: node_agent_pb2.ExecStart
+    run: Callable[[AsyncIterator], AsyncIterator]
 
 
 @dataclasses.dataclass
@@ -75,6 +82,17 @@ class Handlers:
     def __init__(self, services: Mapping[str, KindService], pod_streams: PodStreams | None):
         self._services = services
         self._pod_streams = pod_streams
+
+    def exec_session(self, route: Route, query) -> ExecSession | Reply:
+        """Check and authorize an exec before the WebSocket upgrade, so refusals are plain HTTP errors."""
+        try:
+            start = channels.exec_start(query, namespace=route.namespace or "default", pod=route.name)
+            authorize(self._services[route.kind.name], "exec", start)
+        except channels.ExecRequestError as e:
+            return Reply(400, status.status(400, "BadRequest", str(e), kind=route.kind, name=route.name))
+        except errors.ApiError as e:
+            return Reply(*status.from_api_error(e.code, e.message, kind=route.kind, name=route.name))
+        return ExecSession(start, lambda inputs: self._pod_streams.exec(inputs, None))
 
     async def handle(self, route: Route, *, query: Mapping[str, str], body: bytes, content_type: str,
                      accept: str) -> Reply | Stream:

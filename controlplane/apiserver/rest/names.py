@@ -50,7 +50,8 @@ STATUS = "status"
 SCALE = "scale"
 BINDING = "binding"
 LOG = "log"
-SUBRESOURCES = {"Pod": (BINDING, LOG), "Deployment": (SCALE,), "ReplicaSet": (SCALE,)}
+EXEC = "exec"
+SUBRESOURCES = {"Pod": (BINDING, LOG, EXEC), "Deployment": (SCALE,), "ReplicaSet": (SCALE,)}
 
 # Watch event types.
 ADDED, MODIFIED, DELETED, BOOKMARK, ERROR = "ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"

@@ -5,19 +5,19 @@ interceptor uses and sets `auth.current_user` as that interceptor does, then
 hands discovery paths to discovery.py and resource paths to handlers.py.
 Watches and logs are written as chunked streams, one JSON line per event.
 """
-import logging
+import asyncio
 import pathlib
 import ssl
 from typing import Callable, Mapping
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
-from controlplane.apiserver import auth
+from controlplane.api.v1.node_agent_pb2 import ExecInput
+from controlplane.apiserver import auth, errors
 from controlplane.apiserver.podstreams import PodStreams
-from controlplane.apiserver.rest import codec, discovery, handlers, names, openapi, paths, status
+from controlplane.apiserver.rest import channels, codec, discovery, handlers, names, openapi, paths, status
 from controlplane.apiserver.service import KindService
 
-log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 3 * 1024 * 1024
 # Answered without a token, as kube-apiserver answers them to anonymous callers.
@@ -81,6 +81,8 @@ class RestServer:
             return _not_found(path)
         except paths.MethodError as e:
             return _json(405, status.status(405, "MethodNotAllowed", str(e)))
+        if route.subresource == names.EXEC and route.kind.name == "Pod":
+            return await self._exec(request, route)
         body = await request.read() if request.can_read_body else b""
         result = await self._handlers.handle(
             route, query=request.query, body=body, content_type=request.content_type,
@@ -106,6 +108,48 @@ class RestServer:
         if found is not None and not found[1]:
             return discovery.resources(found[0])
         return None
+
+    async def _exec(self, request: web.Request, route: paths.Route) -> web.StreamResponse:
+        """pods/exec over a WebSocket: client messages to ExecInputs, ExecOutputs to client messages."""
+        session = self._handlers.exec_session(route, request.query)
+        if isinstance(session, handlers.Reply):
+            return _json(session.code, session.body)
+        ws = web.WebSocketResponse(protocols=channels.PROTOCOLS)
+        if not ws.can_prepare(request).ok:
+            return _json(400, status.status(400, "BadRequest", "exec is served over WebSocket "
+                                            f"({', '.join(channels.PROTOCOLS)}) only, not SPDY"))
+        await ws.prepare(request)
+        inputs: asyncio.Queue = asyncio.Queue()
+
+        async def requests():
+            yield ExecInput(start=session.start)
+            while (item := await inputs.get()) is not None:
+                yield item
+
+        async def read():
+            async for message in ws:
+                if message.type == WSMsgType.BINARY and (item := channels.to_input(message.data)) is not None:
+                    await inputs.put(item)
+            await inputs.put(None)
+
+        reader = asyncio.create_task(read())
+        exit_code = 0
+        try:
+            async for output in session.run(requests()):
+                for data in channels.outputs(output):
+                    await ws.send_bytes(data)
+                if output.HasField("exit_code"):
+                    exit_code = output.exit_code
+            await ws.send_bytes(channels.exit_status(exit_code))
+        except errors.ApiError as e:
+            await ws.send_bytes(channels.failure(status.from_api_error(e.code, e.message, kind=route.kind,
+                                                                       name=route.name)[1]))
+        except ConnectionError:
+            pass  # the client went away
+        finally:
+            reader.cancel()
+            await ws.close()
+        return ws
 
     @staticmethod
     async def _stream(request: web.Request, stream: handlers.Stream) -> web.StreamResponse:
