@@ -191,18 +191,27 @@ class Handlers:
         as_table = tables.accepts_table(accept)
 
         async def events():
+            # A deadline per event, not asyncio.timeout around the loop: that would cancel
+            # whatever the consumer awaits between events, the response write included.
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout if timeout else None
+            stream = service.watch(request, context)
             try:
-                async with asyncio.timeout(timeout or None):
-                    async for data in service.watch(request, context):
-                        kind_, obj = codec.watch_event(route.kind, data)
-                        if as_table and kind_ != names.BOOKMARK:
-                            yield {"type": kind_, "object": tables.table(route.kind, [obj])}
-                        else:
-                            yield {"type": kind_, "object": codec.to_json(obj)}
-            except TimeoutError:
-                return
+                while deadline is None or loop.time() < deadline:
+                    try:
+                        data = await asyncio.wait_for(anext(stream), None if deadline is None
+                                                      else deadline - loop.time())
+                    except (StopAsyncIteration, TimeoutError):
+                        return
+                    kind_, obj = codec.watch_event(route.kind, data)
+                    if as_table and kind_ != names.BOOKMARK:
+                        yield {"type": kind_, "object": tables.table(route.kind, [obj])}
+                    else:
+                        yield {"type": kind_, "object": codec.to_json(obj)}
             except errors.ApiError as e:
                 yield {"type": names.ERROR, "object": status.from_api_error(e.code, e.message)[1]}
+            finally:
+                await stream.aclose()
         return Stream(events(), names.JSON)
 
     async def _delete(self, service, route, query, body) -> Reply:

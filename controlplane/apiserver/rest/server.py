@@ -85,7 +85,9 @@ class RestServer:
             return await self._exec(request, route)
         body = await request.read() if request.can_read_body else b""
         result = await self._handlers.handle(
-            route, query=request.query, body=body, content_type=request.content_type,
+            route, query=request.query, body=body,
+            # A body without a Content-Type is taken as JSON (what the Python client sends that way).
+            content_type=request.content_type if "Content-Type" in request.headers else names.JSON,
             accept=request.headers.get("Accept", ""))
         if isinstance(result, handlers.Reply):
             return _json(result.code, result.body)
