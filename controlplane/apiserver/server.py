@@ -116,8 +116,11 @@ class APIServer:
 
     @property
     def rest_address(self) -> str:
-        """host:port of the Kubernetes REST API (kubectl's server)."""
-        return f"{self.address.rpartition(':')[0]}:{self.rest.port}"
+        """host:port of the Kubernetes REST API (kubectl's server), as a local client dials it."""
+        host = _host_port(self.options.rest_listen)[0] if self.options.rest_listen else ""
+        if host in ("", "0.0.0.0", "::"):
+            host = self.address.rpartition(":")[0]
+        return f"{host}:{self.rest.port}"
 
     async def _start_rest(self) -> None:
         """The Kubernetes REST façade over the same services, authenticators and authorization."""

@@ -1,5 +1,6 @@
 """kubectl's everyday verbs on objects: apply (client and server side), get, describe, label, patch, delete."""
 import json
+import subprocess
 
 import yaml
 
@@ -155,3 +156,26 @@ def test_dry_run_server_writes_nothing(kubectl, namespace):
     out = kubectl("apply", "--dry-run=server", "-n", namespace, "-f", "-", stdin=DEPLOYMENT).stdout
     assert "created (server dry run)" in out
     assert "No resources found" in kubectl("get", "deploy,svc,cm", "-n", namespace).stderr
+
+
+def test_edit_with_an_editor(kubectl, namespace, tmp_path):
+    kubectl("apply", "-n", namespace, "-f", "-", stdin=DEPLOYMENT)
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\nsed -i \'s/a: "1"/a: "9"/\' "$1"\n')
+    editor.chmod(0o755)
+    result = subprocess.run(kubectl.command("edit", "cm", "cfg", "-n", namespace), capture_output=True,
+                            text=True, env=kubectl.env() | {"EDITOR": str(editor)}, timeout=60)
+    assert result.returncode == 0 and "configmap/cfg edited" in result.stdout, result.stderr
+    assert kubectl.json("get", "cm", "cfg", "-n", namespace)["data"] == {"a": "9"}
+
+
+def test_rollout_restart_and_wait(kubectl, namespace):
+    kubectl("apply", "-n", namespace, "-f", "-", stdin=DEPLOYMENT)
+    assert "restarted" in kubectl("rollout", "restart", "deploy/web", "-n", namespace).stdout
+    annotations = kubectl.json("get", "deploy", "web", "-n", namespace)["spec"]["template"]["metadata"]["annotations"]
+    assert "kubectl.kubernetes.io/restartedAt" in annotations
+    waiting = kubectl.popen("wait", "--for=delete", "cm/cfg", "-n", namespace, "--timeout=30s")
+    kubectl("delete", "cm", "cfg", "-n", namespace, "--wait=false")
+    assert waiting.wait(40) == 0, waiting.stderr.read()
+    result = kubectl("wait", "--for=jsonpath={.spec.replicas}=2", "deploy/web", "-n", namespace, "--timeout=10s")
+    assert "condition met" in result.stdout
