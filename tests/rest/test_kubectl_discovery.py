@@ -48,3 +48,11 @@ def test_an_unknown_path_is_a_404_status(kubectl):
     result = kubectl("get", "--raw", "/apis/nope/v1/things", ok=False)
     assert result.returncode != 0
     assert "NotFound" in result.stderr or "not find" in result.stderr
+
+
+def test_explain_walks_the_schema_made_from_the_messages(kubectl):
+    text = kubectl("explain", "pod.spec.containers").stdout
+    assert "FIELD: containers <[]Container>" in text
+    assert "image\t<string>" in text and "ports\t<[]ContainerPort>" in text
+    ports = kubectl("explain", "deployment.spec.template.spec.containers.ports.containerPort").stdout
+    assert "<integer>" in ports

@@ -1,17 +1,22 @@
-"""Just enough OpenAPI v3 for kubectl to hand validation to the server: pure, no I/O.
+"""OpenAPI v3 documents generated from the API messages: pure, no I/O.
 
-`kubectl apply` (and create, replace) validate strictly by default: kubectl
-reads /openapi/v3 to see whether the server takes `fieldValidation` on each
-kind's PATCH, and otherwise downloads the whole schema to validate itself.
-The API server already refuses every unknown field by name (convert.py), so
-this document says yes for every kind and carries no schemas; kubectl
-then builds its patches from its own compiled-in types, which are
-Kubernetes' own for every kind served here.
+Two readers. `kubectl apply` (and create, replace) validate strictly by
+default: kubectl reads each kind's PATCH operation to see whether the server
+takes `fieldValidation`, and otherwise downloads a schema to validate
+itself; the API server refuses every unknown field by name (convert.py), so
+every kind says yes. `kubectl explain` and kubectl's strategic merge patches
+read the schemas: one per message, made from its descriptor (JSON names,
+types, IntOrString, times, maps), with the merge keys of patch.py, so the
+patches kubectl computes and the ones the server applies agree.
 """
+import functools
 import hashlib
 import json
 
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+
 from controlplane.api.kinds import Kind
+from controlplane.apiserver.rest.patch import MERGE_KEYS, MERGED_VALUE_LISTS
 from controlplane.apiserver.rest.paths import KINDS_BY_GROUP_VERSION
 
 ROOT = "/openapi/v3"
@@ -23,12 +28,71 @@ def _prefix(group_version: str) -> str:
     return f"api/{group_version}" if "/" not in group_version else f"apis/{group_version}"
 
 
+@functools.cache
 def _document(group_version: str) -> dict:
-    paths = {}
+    paths, schemas = {}, {}
     for kind in KINDS_BY_GROUP_VERSION[group_version].values():
         paths[_object_path(group_version, kind)] = {"patch": _patch_operation(kind)}
+        _add_schemas(kind.message.DESCRIPTOR, schemas)
+        group, _, version = kind.api_version.rpartition("/")
+        schemas[_name(kind.message.DESCRIPTOR)][_GVK_EXTENSION] = [
+            {"group": group, "version": version, "kind": kind.name}]
     return {"openapi": "3.0.0", "info": {"title": "coxswain", "version": group_version},
-            "paths": paths, "components": {"schemas": {}}}
+            "paths": paths, "components": {"schemas": schemas}}
+
+
+_F = FieldDescriptor
+_SCALARS = {
+    _F.TYPE_STRING: {"type": "string"}, _F.TYPE_BOOL: {"type": "boolean"},
+    _F.TYPE_INT32: {"type": "integer", "format": "int32"}, _F.TYPE_UINT32: {"type": "integer", "format": "int32"},
+    _F.TYPE_INT64: {"type": "integer", "format": "int64"}, _F.TYPE_UINT64: {"type": "integer", "format": "int64"},
+    _F.TYPE_BYTES: {"type": "string", "format": "byte"}, _F.TYPE_DOUBLE: {"type": "number", "format": "double"},
+}
+_SPECIAL = {"google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
+            "google.protobuf.Value": {"x-kubernetes-int-or-string": True}}
+
+
+def _name(descriptor: Descriptor) -> str:
+    return descriptor.full_name
+
+
+def _add_schemas(descriptor: Descriptor, schemas: dict) -> None:
+    """The schema of `descriptor` and of every message it reaches, by full name."""
+    if _name(descriptor) in schemas:
+        return
+    properties = {}
+    schemas[_name(descriptor)] = {"type": "object", "properties": properties}
+    for field in descriptor.fields:
+        properties[field.json_name] = _field_schema(descriptor, field, schemas)
+
+
+def _field_schema(owner: Descriptor, field: FieldDescriptor, schemas: dict) -> dict:
+    message = field.message_type
+    if message is not None and message.GetOptions().map_entry:
+        return {"type": "object", "additionalProperties": _value_schema(message.fields_by_name["value"], schemas)}
+    single = _value_schema(field, schemas)
+    if not field.is_repeated:
+        return single
+    schema = {"type": "array", "items": single}
+    key = MERGE_KEYS.get((owner.name, field.json_name))
+    if key:
+        schema |= {"x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": key,
+                   "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": [key]}
+    elif (owner.name, field.json_name) in MERGED_VALUE_LISTS:
+        schema |= {"x-kubernetes-patch-strategy": "merge", "x-kubernetes-list-type": "set"}
+    else:
+        schema["x-kubernetes-list-type"] = "atomic"
+    return schema
+
+
+def _value_schema(field: FieldDescriptor, schemas: dict) -> dict:
+    message = field.message_type
+    if message is None:
+        return dict(_SCALARS[field.type])
+    if message.full_name in _SPECIAL:
+        return dict(_SPECIAL[message.full_name])
+    _add_schemas(message, schemas)
+    return {"allOf": [{"$ref": f"#/components/schemas/{_name(message)}"}]}
 
 
 def _object_path(group_version: str, kind: Kind) -> str:
