@@ -222,6 +222,8 @@ class Handlers:
         if grace is None and isinstance(options.get("gracePeriodSeconds"), int):
             grace = options["gracePeriodSeconds"]
         preconditions = options.get("preconditions") or {}
+        if not isinstance(preconditions, dict):
+            raise codec.BodyError("preconditions: must be an object")
         request = meta_pb2.DeleteRequest(
             namespace=route.namespace, name=route.name,
             propagation_policy=query.get(names.PROPAGATION_POLICY, options.get("propagationPolicy") or ""),
@@ -262,10 +264,13 @@ class Handlers:
         first = await anext(chunks, None)  # errors (no such pod, not scheduled) before the 200
 
         async def data():
-            if first is not None:
-                yield first.data
-            async for chunk in chunks:
-                yield chunk.data
+            try:
+                if first is not None:
+                    yield first.data
+                async for chunk in chunks:
+                    yield chunk.data
+            finally:
+                await chunks.aclose()  # ends the agent's stream when the client goes away
         return Stream(data(), "text/plain")
 
     async def _scale(self, service, route, body, content_type, context) -> Reply:
