@@ -1,21 +1,26 @@
-"""REST façade vs gRPC: creates/s, listing 1,000 objects, and kubectl vs cox printing them.
+"""REST façade vs gRPC: creates/s, watch delivery, listing 1,000 objects, kubectl vs cox printing them.
 
-    python bench/rest_bench.py [--creates 2000] [--clients 16]
+    python bench/rest_bench.py [--creates 2000] [--clients 16] [--watchers 20] [--events 100]
 
 Runs `cox server` as its own process (no controller manager or scheduler, so
 the numbers are the API server's). Creates: `--clients` concurrent clients
 each creating ConfigMaps as fast as they are acknowledged, through the gRPC
 client and through HTTP/1.1 keep-alive connections (aiohttp) posting JSON.
-Lists: one List of all of them, JSON over REST vs protobuf over gRPC; then
+Watch: `--watchers` watches of one namespace while a gRPC writer creates
+objects stamped with their send time (write -> event received), as
+api_bench.py measures it, once as gRPC watches and once as REST
+`?watch=1` streams. Lists: one List of all of them, JSON over REST vs protobuf over gRPC; then
 the commands a person types, `kubectl get configmaps` vs `cox get configmaps`.
 """
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import pathlib
 import shutil
 import ssl
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,7 +31,7 @@ import yaml
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from bench.api_bench import creates_per_second  # noqa: E402
+from bench.api_bench import configmap, creates_per_second, watch_latency  # noqa: E402
 from bench.table import print_table  # noqa: E402
 from controlplane.api.kinds import KINDS  # noqa: E402
 from controlplane.client import Client, load_config  # noqa: E402
@@ -65,6 +70,48 @@ async def rest_creates_per_second(kubeconfig: pathlib.Path, *, clients: int, tot
     return total / elapsed
 
 
+async def rest_watch_latency(config: pathlib.Path, kubeconfig: pathlib.Path, *, watchers: int, events: int,
+                             rate: float) -> list[float]:
+    """Latencies (seconds) from a create's send to each REST watcher's receipt of its ADDED line."""
+    server, token, context = _rest_target(kubeconfig)
+    latencies: list[float] = []
+    done = asyncio.Event()
+    remaining = [watchers * events]
+    async with Client(load_config(config)) as writer:
+        await writer.resource("Namespace").create(KINDS["Namespace"].new(metadata={"name": "watched-rest"}))
+        since = (await writer.resource("ConfigMap").list(namespace="watched-rest")).metadata.resource_version
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context),
+                                        timeout=aiohttp.ClientTimeout(total=None))
+
+        async def watch():
+            url = f"{server}/api/v1/namespaces/watched-rest/configmaps?watch=1&resourceVersion={since}"
+            async with session.get(url, headers={"Authorization": f"Bearer {token}"}) as response:
+                async for line in response.content:
+                    event = json.loads(line)
+                    if event["type"] == "ADDED":
+                        latencies.append(time.time() - float(event["object"]["metadata"]["annotations"]["sent"]))
+                        remaining[0] -= 1
+                        if remaining[0] == 0:
+                            done.set()
+
+        tasks = [asyncio.create_task(watch()) for _ in range(watchers)]
+        await asyncio.sleep(1.0)  # let every watch open
+        for n in range(events):
+            await writer.resource("ConfigMap").create(configmap(f"w{n}", "watched-rest", sent=repr(time.time())))
+            await asyncio.sleep(1 / rate)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(done.wait(), 30)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await session.close()
+    return latencies
+
+
+def _p(latencies: list[float], q: int) -> float:
+    return statistics.quantiles(latencies, n=100)[q - 1] * 1000
+
+
 async def rest_list_seconds(kubeconfig: pathlib.Path, namespace: str) -> tuple[float, int]:
     server, token, context = _rest_target(kubeconfig)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as session:
@@ -96,6 +143,9 @@ async def main() -> None:
     parser.add_argument("--creates", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--listed", type=int, default=1000)
+    parser.add_argument("--watchers", type=int, default=20)
+    parser.add_argument("--events", type=int, default=100, help="objects written while watched")
+    parser.add_argument("--rate", type=float, default=50, help="writes/s while watched")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         server = ServerProcess(pathlib.Path(tmp) / "data", extra_args=[
@@ -109,6 +159,10 @@ async def main() -> None:
             grpc_rate = await creates_per_second(server.config_path, clients=args.clients, total=args.creates)
             rest_rate = await rest_creates_per_second(kubeconfig, clients=args.clients, total=args.creates,
                                                       namespace="rest")
+            grpc_watch = await watch_latency(server.config_path, watchers=args.watchers, events=args.events,
+                                             rate=args.rate)
+            rest_watch = await rest_watch_latency(server.config_path, kubeconfig, watchers=args.watchers,
+                                                  events=args.events, rate=args.rate)
             await rest_creates_per_second(kubeconfig, clients=args.clients, total=args.listed, namespace="listed")
             rest_list, rest_count = await rest_list_seconds(kubeconfig, "listed")
             grpc_list, grpc_count = await grpc_list_seconds(server.config_path, "listed")
@@ -123,6 +177,11 @@ async def main() -> None:
             server.stop()
     print_table([
         {"measure": f"creates/s ({args.clients} clients)", "REST (JSON)": rest_rate, "gRPC (protobuf)": grpc_rate},
+        {"measure": f"watch p50 ms ({args.watchers} watchers)", "REST (JSON)": _p(rest_watch, 50),
+         "gRPC (protobuf)": _p(grpc_watch, 50)},
+        {"measure": f"watch p99 ms ({args.watchers} watchers)", "REST (JSON)": _p(rest_watch, 99),
+         "gRPC (protobuf)": _p(grpc_watch, 99)},
+        {"measure": "watch deliveries", "REST (JSON)": len(rest_watch), "gRPC (protobuf)": len(grpc_watch)},
         {"measure": f"List of {rest_count} ConfigMaps, ms", "REST (JSON)": rest_list * 1000,
          "gRPC (protobuf)": grpc_list * 1000},
         {"measure": f"`get configmaps` of {kubectl_rows} (kubectl | cox), ms", "REST (JSON)": kubectl_get * 1000,
