@@ -15,7 +15,6 @@ the commands a person types, `kubectl get configmaps` vs `cox get configmaps`.
 import argparse
 import asyncio
 import base64
-import contextlib
 import json
 import pathlib
 import shutil
@@ -31,7 +30,7 @@ import yaml
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from bench.api_bench import configmap, creates_per_second, watch_latency  # noqa: E402
+from bench.api_bench import creates_per_second, timed_writes, watch_latency  # noqa: E402
 from bench.table import print_table  # noqa: E402
 from controlplane.api.kinds import KINDS  # noqa: E402
 from controlplane.client import Client, load_config  # noqa: E402
@@ -94,16 +93,8 @@ async def rest_watch_latency(config: pathlib.Path, kubeconfig: pathlib.Path, *, 
                         if remaining[0] == 0:
                             done.set()
 
-        tasks = [asyncio.create_task(watch()) for _ in range(watchers)]
-        await asyncio.sleep(1.0)  # let every watch open
-        for n in range(events):
-            await writer.resource("ConfigMap").create(configmap(f"w{n}", "watched-rest", sent=repr(time.time())))
-            await asyncio.sleep(1 / rate)
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(done.wait(), 30)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await timed_writes(writer, "watched-rest", [watch() for _ in range(watchers)], events=events, rate=rate,
+                           done=done)
         await session.close()
     return latencies
 
