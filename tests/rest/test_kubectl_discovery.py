@@ -3,7 +3,7 @@ import json
 import re
 
 from controlplane.api.kinds import KINDS
-from tests.rest.conftest import KUBECTL_MINOR
+from tests.rest.conftest import KUBECTL_MINOR, Kubectl
 
 
 def test_the_pinned_kubectl_is_the_one_on_the_machine(kubectl):
@@ -56,3 +56,11 @@ def test_explain_walks_the_schema_made_from_the_messages(kubectl):
     assert "image\t<string>" in text and "ports\t<[]ContainerPort>" in text
     ports = kubectl("explain", "deployment.spec.template.spec.containers.ports.containerPort").stdout
     assert "<integer>" in ports
+
+
+def test_kubectl_takes_aggregated_discovery_in_two_requests(kubectl, tmp_path):
+    fresh = Kubectl(kubectl.kubeconfig, tmp_path)  # an empty discovery cache
+    result = fresh("api-resources", "-v=6")
+    requested = re.findall(r"GET https://\S+?(/\S*?)\?", result.stderr)
+    assert requested == ["/api", "/apis"]
+    assert "deployments" in result.stdout

@@ -85,3 +85,53 @@ def group_version_of(kind: Kind) -> tuple[str, str]:
     group_, _, version_ = kind.api_version.rpartition("/")
     return group_, version_
 
+
+
+# ------------------------------------------------------------------ aggregated discovery
+
+AGGREGATED_MARKER = "as=APIGroupDiscoveryList"
+AGGREGATED_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+
+def wants_aggregated(accept: str) -> bool:
+    """Does the Accept header take apidiscovery.k8s.io/v2 (kubectl asks for it first)?"""
+    return any(AGGREGATED_MARKER in part and "v=v2;" in part.replace(" ", "") + ";"
+               and "v=v2beta1" not in part for part in accept.split(","))
+
+
+def _aggregated_resource(kind: Kind, entries: list[dict]) -> dict:
+    main, subs = entries[0], entries[1:]
+    group, version_ = group_version_of(kind)
+    out = {"resource": kind.plural, "responseKind": {"group": group, "version": version_, "kind": kind.name},
+           "scope": "Namespaced" if kind.namespaced else "Cluster", "singularResource": kind.singular,
+           "verbs": main["verbs"]}
+    for key in ("shortNames", "categories"):
+        if key in main:
+            out[key] = main[key]
+    if subs:
+        out["subresources"] = [
+            {"subresource": sub["name"].split("/", 1)[1], "verbs": sub["verbs"],
+             "responseKind": {"group": sub.get("group", group), "version": sub.get("version", version_),
+                              "kind": sub["kind"]}}
+            for sub in subs]
+    return out
+
+
+def aggregated(*, core: bool) -> dict:
+    """/api (core) or /apis as one APIGroupDiscoveryList: every resource of every version in one answer."""
+    by_group: dict[str, list[str]] = {}
+    for group_version in KINDS_BY_GROUP_VERSION:
+        group_, _, version_ = group_version.rpartition("/")
+        if (group_ == "") == core:
+            by_group.setdefault(group_, []).append(version_)
+    items = []
+    for group_, versions in sorted(by_group.items()):
+        listed = []
+        for version_ in versions:
+            gv = f"{group_}/{version_}" if group_ else version_
+            kinds = sorted(KINDS_BY_GROUP_VERSION[gv].values(), key=lambda k: k.plural)
+            listed.append({"version": version_, "freshness": "Current",
+                           "resources": [_aggregated_resource(k, _resources(k)) for k in kinds]})
+        items.append({"metadata": {"name": group_} if group_ else {}, "versions": listed})
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {},
+            "items": items}

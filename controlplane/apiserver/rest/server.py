@@ -71,6 +71,9 @@ class RestServer:
         if user is None:
             return _json(401, status.status(401, "Unauthorized", "Unauthorized: a valid bearer token is required"))
         auth.current_user.set(user)
+        if path in ("/api", "/apis") and discovery.wants_aggregated(request.headers.get("Accept", "")):
+            return web.Response(body=codec.dumps(discovery.aggregated(core=path == "/api")),
+                                headers={"Content-Type": discovery.AGGREGATED_CONTENT_TYPE})
         found = self._discovery(path)
         if found is not None:
             return _json(200, found) if request.method == "GET" else _json(
