@@ -1,4 +1,4 @@
-"""REST façade vs gRPC: creates/s, watch delivery, listing 1,000 objects, kubectl vs cox printing them.
+"""REST façade vs gRPC: creates/s, watch delivery, listing 1,000 pods, kubectl vs cox printing them.
 
     python bench/rest_bench.py [--creates 2000] [--clients 16] [--watchers 20] [--events 100]
 
@@ -9,8 +9,8 @@ client and through HTTP/1.1 keep-alive connections (aiohttp) posting JSON.
 Watch: `--watchers` watches of one namespace while a gRPC writer creates
 objects stamped with their send time (write -> event received), as
 api_bench.py measures it, once as gRPC watches and once as REST
-`?watch=1` streams. Lists: one List of all of them, JSON over REST vs protobuf over gRPC; then
-the commands a person types, `kubectl get configmaps` vs `cox get configmaps`.
+`?watch=1` streams. Lists: 1,000 (Pending) pods listed once, JSON over REST vs protobuf over
+gRPC; then the commands a person types, `kubectl get pods` vs `cox get pods`.
 """
 import argparse
 import asyncio
@@ -45,18 +45,27 @@ def _rest_target(kubeconfig: pathlib.Path) -> tuple[str, str, ssl.SSLContext]:
     return cluster["server"], user["token"], context
 
 
-async def rest_creates_per_second(kubeconfig: pathlib.Path, *, clients: int, total: int, namespace: str) -> float:
+def _config_map(name: str) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"key": "value"}}
+
+
+def _pod(name: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": "bench"}},
+            "spec": {"automountServiceAccountToken": False,
+                     "containers": [{"name": "c", "image": "busybox:local", "command": ["sleep", "3600"]}]}}
+
+
+async def rest_creates_per_second(kubeconfig: pathlib.Path, *, clients: int, total: int, namespace: str,
+                                  plural: str = "configmaps", make=_config_map) -> float:
     server, token, context = _rest_target(kubeconfig)
-    url = f"{server}/api/v1/namespaces/{namespace}/configmaps"
+    url = f"{server}/api/v1/namespaces/{namespace}/{plural}"
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     sessions = [aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context, limit=1)) for _ in range(clients)]
     counts = [total // clients + (i < total % clients) for i in range(clients)]
 
     async def run(i: int, session: aiohttp.ClientSession):
         for n in range(counts[i]):
-            body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"r{i}-{n}"},
-                    "data": {"key": "value"}}
-            async with session.post(url, data=json.dumps(body), headers=headers) as response:
+            async with session.post(url, data=json.dumps(make(f"r{i}-{n}")), headers=headers) as response:
                 assert response.status == 201, await response.text()
 
     for session in sessions:  # warm the connections so TLS handshakes are not counted
@@ -103,23 +112,23 @@ def _p(latencies: list[float], q: int) -> float:
     return statistics.quantiles(latencies, n=100)[q - 1] * 1000
 
 
-async def rest_list_seconds(kubeconfig: pathlib.Path, namespace: str) -> tuple[float, int]:
+async def rest_list_seconds(kubeconfig: pathlib.Path, namespace: str, plural: str) -> tuple[float, int]:
     server, token, context = _rest_target(kubeconfig)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as session:
         headers = {"Authorization": f"Bearer {token}"}
         async with session.get(f"{server}/version") as response:
             await response.read()
         start = time.perf_counter()
-        async with session.get(f"{server}/api/v1/namespaces/{namespace}/configmaps", headers=headers) as response:
+        async with session.get(f"{server}/api/v1/namespaces/{namespace}/{plural}", headers=headers) as response:
             items = (await response.json())["items"]
         return time.perf_counter() - start, len(items)
 
 
-async def grpc_list_seconds(config: pathlib.Path, namespace: str) -> tuple[float, int]:
+async def grpc_list_seconds(config: pathlib.Path, namespace: str, kind: str) -> tuple[float, int]:
     async with Client(load_config(config)) as client:
         await client.version()
         start = time.perf_counter()
-        listed = await client.resource("ConfigMap").list(namespace=namespace)
+        listed = await client.resource(kind).list(namespace=namespace)
         return time.perf_counter() - start, len(listed.items)
 
 
@@ -154,16 +163,17 @@ async def main() -> None:
                                              rate=args.rate)
             rest_watch = await rest_watch_latency(server.config_path, kubeconfig, watchers=args.watchers,
                                                   events=args.events, rate=args.rate)
-            await rest_creates_per_second(kubeconfig, clients=args.clients, total=args.listed, namespace="listed")
-            rest_list, rest_count = await rest_list_seconds(kubeconfig, "listed")
-            grpc_list, grpc_count = await grpc_list_seconds(server.config_path, "listed")
+            await rest_creates_per_second(kubeconfig, clients=args.clients, total=args.listed, namespace="listed",
+                                          plural="pods", make=_pod)
+            rest_list, rest_count = await rest_list_seconds(kubeconfig, "listed", "pods")
+            grpc_list, grpc_count = await grpc_list_seconds(server.config_path, "listed", "Pod")
             kubectl = [shutil.which("kubectl"), "--kubeconfig", str(kubeconfig), "--cache-dir",
-                       str(pathlib.Path(tmp) / "kube-cache"), "get", "configmaps", "-n", "listed"]
+                       str(pathlib.Path(tmp) / "kube-cache"), "get", "pods", "-n", "listed"]
             env = cox_env(server.home)
             command_seconds(kubectl, env)  # fill kubectl's discovery cache first
             kubectl_get, kubectl_rows = command_seconds(kubectl, env)
             cox_get, cox_rows = command_seconds(
-                cox_command("get", "configmaps", "-n", "listed", "--config", str(server.config_path)), env)
+                cox_command("get", "pods", "-n", "listed", "--config", str(server.config_path)), env)
         finally:
             server.stop()
     print_table([
@@ -173,9 +183,9 @@ async def main() -> None:
         {"measure": f"watch p99 ms ({args.watchers} watchers)", "REST (JSON)": _p(rest_watch, 99),
          "gRPC (protobuf)": _p(grpc_watch, 99)},
         {"measure": "watch deliveries", "REST (JSON)": len(rest_watch), "gRPC (protobuf)": len(grpc_watch)},
-        {"measure": f"List of {rest_count} ConfigMaps, ms", "REST (JSON)": rest_list * 1000,
+        {"measure": f"List of {rest_count} Pods, ms", "REST (JSON)": rest_list * 1000,
          "gRPC (protobuf)": grpc_list * 1000},
-        {"measure": f"`get configmaps` of {kubectl_rows} (kubectl | cox), ms", "REST (JSON)": kubectl_get * 1000,
+        {"measure": f"`get pods` of {kubectl_rows} (kubectl | cox), ms", "REST (JSON)": kubectl_get * 1000,
          "gRPC (protobuf)": cox_get * 1000},
     ], note=f"gRPC listed {grpc_count}, cox printed {cox_rows} rows")
 

@@ -1,5 +1,7 @@
 """Errors reach kubectl as Kubernetes Status objects: the message, the reason, the field."""
+import base64
 import json
+import time
 
 import pytest
 
@@ -69,3 +71,20 @@ def test_namespace_mismatch_is_refused(kubectl, namespace):
 def test_bad_query_is_a_bad_request(kubectl, path):
     result = kubectl("get", "--raw", path, ok=False)
     assert "BadRequest" in result.stderr or "Bad Request" in result.stderr
+
+
+def test_a_service_account_is_authorized_as_over_grpc(kubectl, namespace):
+    """The same authorization as the gRPC handlers: a service account reads its namespace, Secrets excepted."""
+    def token():
+        found = kubectl("get", "secret", "default-token", "-n", namespace, "-o", "jsonpath={.data.token}", ok=False)
+        return base64.b64decode(found.stdout).decode() if found.returncode == 0 and found.stdout else None
+    deadline = time.monotonic() + 30
+    while (sa_token := token()) is None and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert sa_token, "the serviceaccount controller made no token"
+    assert kubectl("get", "configmaps", "-n", namespace, "--token", sa_token).returncode == 0
+    denied = kubectl("get", "secrets", "-n", namespace, "--token", sa_token, ok=False)
+    assert denied.returncode == 1
+    assert "Error from server (Forbidden)" in denied.stderr and "cannot list" in denied.stderr
+    write = kubectl("label", "ns", namespace, "x=y", "--token", sa_token, ok=False)
+    assert "Forbidden" in write.stderr
