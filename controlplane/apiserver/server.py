@@ -132,8 +132,15 @@ class APIServer:
         self.rest = RestServer(services=self.services, pod_streams=self.pod_streams,
                                authenticate=self.authenticator.authenticate)
         tls_dir = self.options.data_dir / "tls"
-        await self.rest.start(host=host, port=port, cert_file=tls_dir / "server.crt",
-                              key_file=tls_dir / "server.key")
+        files = {"cert_file": tls_dir / "server.crt", "key_file": tls_dir / "server.key"}
+        try:
+            await self.rest.start(host=host, port=port, **files)
+        except OSError as e:
+            if self.options.rest_listen:
+                raise
+            # The default (gRPC port + 1) is taken: serve anyway; DATA/kubeconfig.yaml names the port.
+            log.warning("REST API: port %d: %s; serving on a free port (--rest-listen sets one)", port, e)
+            await self.rest.start(host=host, port=0, **files)
 
     def _build_registries(self) -> None:
         self.feed = StoreFeed(self.store, bookmark_seconds=self.options.bookmark_seconds)
