@@ -66,18 +66,26 @@ async def watch_latency(config_path: pathlib.Path, *, watchers: int, events: int
                 if remaining[0] == 0:
                     done.set()
 
-    tasks = [asyncio.create_task(watch(clients[i % len(clients)])) for i in range(watchers)]
+    await timed_writes(writer, "watched", [watch(clients[i % len(clients)]) for i in range(watchers)],
+                       events=events, rate=rate, done=done)
+    await asyncio.gather(writer.close(), *(c.close() for c in clients))
+    return latencies
+
+
+async def timed_writes(writer: Client, namespace: str, watches: list, *, events: int, rate: float,
+                       done: asyncio.Event) -> None:
+    """Run the watches while `events` ConfigMaps stamped with their send time are written; stop them
+    once `done` is set (every delivery seen) or 30 s have passed."""
+    tasks = [asyncio.create_task(w) for w in watches]
     await asyncio.sleep(1.0)  # let every watch open
     for n in range(events):
-        await writer.resource("ConfigMap").create(configmap(f"w{n}", "watched", sent=repr(time.time())))
+        await writer.resource("ConfigMap").create(configmap(f"w{n}", namespace, sent=repr(time.time())))
         await asyncio.sleep(1 / rate)
     with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(done.wait(), 30)
     for t in tasks:
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    await asyncio.gather(writer.close(), *(c.close() for c in clients))
-    return latencies
 
 
 @contextlib.contextmanager

@@ -12,10 +12,13 @@ from controlplane.store import UnavailableError
 
 
 class ApiError(Exception):
-    def __init__(self, code: grpc.StatusCode, message: str):
+    """`causes`: the field errors of an invalid object, for callers that report them one by one (REST)."""
+
+    def __init__(self, code: grpc.StatusCode, message: str, *, causes=()):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.causes = list(causes)
 
 
 def not_found(kind: Kind, name: str) -> ApiError:
@@ -33,8 +36,8 @@ def conflict(kind: Kind, name: str, reason: str = "") -> ApiError:
                     f'Operation cannot be fulfilled on {kind.plural} "{name}": {reason}')
 
 
-def invalid(message: str) -> ApiError:
-    return ApiError(grpc.StatusCode.INVALID_ARGUMENT, message)
+def invalid(message: str, *, causes=()) -> ApiError:
+    return ApiError(grpc.StatusCode.INVALID_ARGUMENT, message, causes=causes)
 
 
 def forbidden(message: str) -> ApiError:

@@ -120,7 +120,7 @@ class Registry:
     def _validate(self, obj: Message, old: Message | None = None) -> None:
         errs = validation.validate_update(obj, old) if old is not None else validation.validate_create(obj)
         if errs:
-            raise errors.invalid(str(InvalidError(self.kind.name, obj.metadata.name, errs)))
+            raise errors.invalid(str(InvalidError(self.kind.name, obj.metadata.name, errs)), causes=errs)
         data = encode(obj)
         if len(data) > MAX_OBJECT_BYTES:
             raise errors.invalid(f"{self.kind.name} \"{obj.metadata.name}\" is too large: "

@@ -26,6 +26,9 @@ from controlplane.apiserver.authz.noderestriction import NodeRestriction
 from controlplane.apiserver.decoding import UndecodableRequests
 from controlplane.apiserver.podstreams import PodStreams
 from controlplane.apiserver.registry import Registry
+from controlplane.apiserver.rest import kubeconfig
+from controlplane.apiserver.rest.names import REST_PORT_OFFSET
+from controlplane.apiserver.rest.server import RestServer
 from controlplane.apiserver.service import KindService, generic_handler
 from controlplane.apiserver.watchcache import StoreFeed, WatchCache
 from controlplane.store import CompactedError, Store, open_store
@@ -63,6 +66,7 @@ class ServerOptions:
     node_credential_seconds: int = nodeidentity.DEFAULT_CREDENTIAL_SECONDS   # a node credential's lifetime
     credential_cleanup_seconds: float = 60.0  # how often expired and superseded node credentials are deleted
     superseded_credential_seconds: float = 600.0  # ... a renewed one's predecessor this long after its renewal
+    rest_listen: str = ""                     # the Kubernetes REST API; default: listen's port + 1
 
 
 def _host_port(listen: str) -> tuple[str, int]:
@@ -80,6 +84,8 @@ class APIServer:
         self.credentials: bootstrap.Credentials | None = None
         self.port = 0
         self._grpc: grpc.aio.Server | None = None
+        self.services: dict[str, KindService] = {}
+        self.rest: RestServer | None = None
         self._housekeeping: list[asyncio.Task] = []
 
     @property
@@ -104,6 +110,7 @@ class APIServer:
         creds = grpc.ssl_server_credentials([(self.credentials.key_pem, chain)])
         self.port = self._grpc.add_secure_port(f"{host or '0.0.0.0'}:{port}", creds)
         await self._grpc.start()
+        await self._start_rest()
         self._housekeeping = [
             asyncio.create_task(self._every(self.options.repair_seconds, self._repair_allocations),
                                 name="allocation-repair"),
@@ -112,7 +119,39 @@ class APIServer:
                                 name="credential-cleanup")]
         bootstrap.write_admin_config(opts.data_dir, self.credentials, self.address,
                                      [opts.user_config] if opts.user_config else [])
-        log.info("API server listening on %s (%s store)", self.address, self.store.name)
+        kubeconfig.write(opts.data_dir / kubeconfig.FILE_NAME, kubeconfig.kubeconfig(
+            server=f"https://{self.rest_address}", ca_pem=self.credentials.ca_pem.decode(),
+            token=self.credentials.admin_token))
+        log.info("API server listening on %s, REST on %s (%s store)", self.address, self.rest_address,
+                 self.store.name)
+
+    @property
+    def rest_address(self) -> str:
+        """host:port of the Kubernetes REST API (kubectl's server), as a local client dials it."""
+        host = _host_port(self.options.rest_listen)[0] if self.options.rest_listen else ""
+        if host in ("", "0.0.0.0", "::"):
+            host = self.address.rpartition(":")[0]
+        return f"{host}:{self.rest.port}"
+
+    async def _start_rest(self) -> None:
+        """The Kubernetes REST façade over the same services, authenticators and authorization."""
+        host, port = _host_port(self.options.listen)
+        if self.options.rest_listen:
+            host, port = _host_port(self.options.rest_listen)
+        elif port:
+            port = self.port + REST_PORT_OFFSET
+        self.rest = RestServer(services=self.services, pod_streams=self.pod_streams,
+                               authenticate=self.authenticator.authenticate)
+        tls_dir = self.options.data_dir / "tls"
+        files = {"cert_file": tls_dir / "server.crt", "key_file": tls_dir / "server.key"}
+        try:
+            await self.rest.start(host=host, port=port, **files)
+        except OSError as e:
+            if self.options.rest_listen:
+                raise
+            # The default (gRPC port + 1) is taken: serve anyway; DATA/kubeconfig.yaml names the port.
+            log.warning("REST API: port %d: %s; serving on a free port (--rest-listen sets one)", port, e)
+            await self.rest.start(host=host, port=0, **files)
 
     def _build_registries(self) -> None:
         self.feed = StoreFeed(self.store, bookmark_seconds=self.options.bookmark_seconds)
@@ -168,13 +207,14 @@ class APIServer:
         authenticators = [self.credentials.tokens, self.node_credentials,
                           auth.ServiceAccountTokens(self.caches["Secret"], self.caches["ServiceAccount"]),
                           signedtokens.SignedTokens(self.credentials.signing_key, self.caches["ServiceAccount"])]
-        server = grpc.aio.server(interceptors=[auth.AuthInterceptor(authenticators), UndecodableRequests()],
-                                 options=_GRPC_OPTIONS)
+        self.authenticator = auth.AuthInterceptor(authenticators)
+        server = grpc.aio.server(interceptors=[self.authenticator, UndecodableRequests()], options=_GRPC_OPTIONS)
         names = []
         self.agents = Agents(self.credentials.agent_client_cert)
-        pod_streams = PodStreams(self.registries["Pod"], self.registries["Node"], self.agents)
+        self.pod_streams = pod_streams = PodStreams(self.registries["Pod"], self.registries["Node"], self.agents)
         for kind in KINDS.values():
-            service = KindService(kind, self.registries[kind.name], self.caches[kind.name], self.authorizer)
+            service = self.services[kind.name] = KindService(kind, self.registries[kind.name], self.caches[kind.name],
+                                                             self.authorizer)
             server.add_generic_rpc_handlers((generic_handler(service, pod_streams=pod_streams),))
             names.append(kind.service)
         server.add_generic_rpc_handlers((self._cluster_handler(),))
@@ -273,6 +313,8 @@ class APIServer:
     async def stop(self, grace: float = 2.0) -> None:
         for task in self._housekeeping:
             task.cancel()
+        if self.rest:
+            await self.rest.stop()
         if self._grpc:
             await self._grpc.stop(grace)
             await self.agents.close()

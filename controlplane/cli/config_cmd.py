@@ -1,10 +1,15 @@
-"""`cox config new-user NAME --group G`: a client config for a person, minted on the server host.
+"""`cox config new-user NAME --group G` and `cox config kubeconfig`: client configs for people and tools.
 
-Run as root where the server's data directory is: the config carries a token
+new-user: a client config for a person, minted on the server host. Run as root where the server's data directory is: the config carries a token
 the cluster's signing key signed (apiserver/signedtokens.py), naming the user
 and groups, valid for --duration (a year by default). Nothing is stored on
 the server, so no restart is needed; what the user may do is what RBAC binds
 to the name or the groups (`cox create rolebinding ... --user NAME`).
+
+kubeconfig: a kubeconfig for kubectl, made from a coxswain client config. The
+token and CA are the client config's; the server is the REST API beside its
+gRPC address (its port + 1, as `cox server` serves it by default) unless
+--server names it.
 """
 import pathlib
 import sys
@@ -18,7 +23,7 @@ RESERVED_NAME_PREFIXES = ("system:node:", "system:serviceaccount:", "system:boot
 
 
 def register(sub) -> None:
-    p = sub.add_parser("config", help="client configs")
+    p = sub.add_parser("config", help="client configs for people and tools")
     verbs = p.add_subparsers(dest="config_command", metavar="COMMAND", required=True)
     new_user = verbs.add_parser("new-user", help="print a client config for a user (run on the server host)")
     new_user.add_argument("name")
@@ -30,6 +35,19 @@ def register(sub) -> None:
                           help="write the config here (mode 0600) instead of printing it")
     common.add_config_option(new_user)   # accepted where every command takes it; the config is not used
     new_user.set_defaults(func=new_user_config)
+    k = verbs.add_parser("kubeconfig", help="print a kubeconfig for kubectl (e.g. > ~/.kube/config)")
+    k.add_argument("--server", default="", metavar="URL",
+                   help="the REST API's URL (default: https://<config's host>:<its port + 1>)")
+    common.add_config_option(k)
+    k.set_defaults(func=print_kubeconfig)
+
+
+async def print_kubeconfig(args) -> int:
+    from controlplane.apiserver.rest import kubeconfig
+    config = load_config(args.config)
+    print(kubeconfig.dumps(kubeconfig.kubeconfig(server=args.server or kubeconfig.rest_server_for(config.server),
+                                                 ca_pem=config.ca, token=config.token)), end="")
+    return 0
 
 
 def check_user(name: str, groups: list[str]) -> None:

@@ -10,11 +10,11 @@ import logging
 import sys
 
 from controlplane.api.errors import InvalidError
-from controlplane.cli import (apply_cmd, create_cmd, delete_cmd, describe_cmd, get_cmd, server_cmd,
+from controlplane.cli import (apply_cmd, config_cmd, create_cmd, delete_cmd, describe_cmd, get_cmd, server_cmd,
                               version_cmd)
 from controlplane.cli import controller_manager_cmd, rollout_cmd, scale_cmd, set_cmd
 from controlplane.cli import agent_cmd, exec_cmd, local_cmd, logs_cmd, node_cmd, scheduler_cmd
-from controlplane.cli import auth_cmd, config_cmd
+from controlplane.cli import auth_cmd
 from controlplane.cli.common import CommandError, report
 from controlplane.client import config, errors
 
@@ -28,6 +28,7 @@ COMMANDS = [
     exec_cmd,
     delete_cmd,
     version_cmd,
+    config_cmd,
     rollout_cmd,
     scale_cmd,
     set_cmd,
@@ -37,7 +38,6 @@ COMMANDS = [
     local_cmd,
     agent_cmd,
     auth_cmd,
-    config_cmd,
 ]
 
 def build_parser() -> argparse.ArgumentParser:

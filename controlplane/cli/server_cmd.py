@@ -25,6 +25,8 @@ def register(sub) -> None:
     p.add_argument("--data-dir", type=pathlib.Path, default=pathlib.Path("/var/lib/cox"),
                    help="state, credentials and client configs (default /var/lib/cox)")
     p.add_argument("--listen", default="0.0.0.0:6443", help="API address (default 0.0.0.0:6443)")
+    p.add_argument("--rest-listen", default="", metavar="HOST:PORT",
+                   help="Kubernetes REST API address for kubectl (default: --listen's port + 1, e.g. 6444)")
     p.add_argument("--datastore", default="",
                    help="sqlite:///path/state.db (default: in --data-dir) or etcd://host:port[,host:port]")
     p.add_argument("--tls-san", action="append", default=[],
@@ -70,7 +72,7 @@ async def run(args) -> int:
     if args.node_credential_seconds < 10:
         raise CommandError("--node-credential-seconds: must be at least 10")
     server = APIServer(ServerOptions(
-        data_dir=args.data_dir, listen=args.listen, datastore=args.datastore, tls_sans=args.tls_san,
+        data_dir=args.data_dir, listen=args.listen, rest_listen=args.rest_listen, datastore=args.datastore, tls_sans=args.tls_san,
         service_cidr=args.service_cidr, node_port_range=args.service_node_port_range,
         node_credential_seconds=args.node_credential_seconds,
         user_config=None if args.no_user_config else default_path()))

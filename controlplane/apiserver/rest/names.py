@@ -1,0 +1,60 @@
+"""Every name the REST façade speaks on the wire, in one place.
+
+Content types, query parameters, annotations and the verbs kubectl reads
+from discovery. Nothing else in rest/ spells these strings.
+"""
+# The Kubernetes API the façade follows, as /version reports it (kubectl warns past one minor of skew).
+KUBERNETES_VERSION = "1.32"
+
+# Content types of bodies.
+JSON = "application/json"
+YAML = "application/yaml"
+MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+BODY_TYPES = (JSON,)  # for create and update; Kubernetes' protobuf encoding is not served
+PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, APPLY_PATCH)
+
+# `Accept: application/json;as=Table;g=meta.k8s.io;v=v1` asks for a Table (kubectl get).
+TABLE_MARKER = "as=Table"
+META_GROUP_VERSION = "meta.k8s.io/v1"
+
+# Query parameters.
+DRY_RUN = "dryRun"
+DRY_RUN_ALL = "All"
+WATCH = "watch"
+LABEL_SELECTOR = "labelSelector"
+FIELD_SELECTOR = "fieldSelector"
+LIMIT = "limit"
+CONTINUE = "continue"
+RESOURCE_VERSION = "resourceVersion"
+ALLOW_BOOKMARKS = "allowWatchBookmarks"
+TIMEOUT_SECONDS = "timeoutSeconds"
+FIELD_MANAGER = "fieldManager"
+FORCE = "force"
+GRACE_PERIOD = "gracePeriodSeconds"
+PROPAGATION_POLICY = "propagationPolicy"
+
+# What `kubectl apply` (client side) records on the object it applied.
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+# Discovery: the verbs of a kind, of its status and of a read-only subresource.
+KIND_VERBS = ("create", "delete", "get", "list", "patch", "update", "watch")
+STATUS_VERBS = ("get", "patch", "update")
+# `kubectl get all` lists the kinds in the "all" category, as Kubernetes groups them.
+CATEGORY_ALL = frozenset({"Pod", "Service", "ReplicaSet", "Deployment", "Job"})
+
+# Subresources served, by kind.
+STATUS = "status"
+SCALE = "scale"
+BINDING = "binding"
+LOG = "log"
+EXEC = "exec"
+SUBRESOURCES = {"Pod": (BINDING, LOG, EXEC), "Deployment": (SCALE,), "ReplicaSet": (SCALE,)}
+
+# Watch event types.
+ADDED, MODIFIED, DELETED, BOOKMARK, ERROR = "ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"
+
+# The REST port, when not given: the gRPC port's next one (6443 -> 6444).
+REST_PORT_OFFSET = 1
