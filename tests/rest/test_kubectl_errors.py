@@ -74,7 +74,8 @@ def test_bad_query_is_a_bad_request(kubectl, path):
 
 
 def test_a_service_account_is_authorized_as_over_grpc(kubectl, namespace):
-    """The same authorization as the gRPC handlers: a service account reads its namespace, Secrets excepted."""
+    """The same authorization as the gRPC handlers: a service account bound to `view` reads its namespace,
+    Secrets excepted, and nothing before the binding."""
     def token():
         found = kubectl("get", "secret", "default-token", "-n", namespace, "-o", "jsonpath={.data.token}", ok=False)
         return base64.b64decode(found.stdout).decode() if found.returncode == 0 and found.stdout else None
@@ -82,7 +83,15 @@ def test_a_service_account_is_authorized_as_over_grpc(kubectl, namespace):
     while (sa_token := token()) is None and time.monotonic() < deadline:
         time.sleep(0.3)
     assert sa_token, "the serviceaccount controller made no token"
-    assert kubectl("get", "configmaps", "-n", namespace, "--token", sa_token).returncode == 0
+    unbound = kubectl("get", "configmaps", "-n", namespace, "--token", sa_token, ok=False)
+    assert unbound.returncode == 1 and "Forbidden" in unbound.stderr
+    binding = kubectl("create", "rolebinding", "default-view", "--clusterrole=view",
+                      f"--serviceaccount={namespace}:default", "-n", namespace, "--dry-run=client", "-o", "yaml")
+    kubectl("apply", "-f", "-", stdin=binding.stdout)     # (`kubectl create KIND` sends protobuf: not served)
+    deadline = time.monotonic() + 10
+    while kubectl("get", "configmaps", "-n", namespace, "--token", sa_token, ok=False).returncode != 0:
+        assert time.monotonic() < deadline, "the binding never took effect"
+        time.sleep(0.2)
     denied = kubectl("get", "secrets", "-n", namespace, "--token", sa_token, ok=False)
     assert denied.returncode == 1
     assert "Error from server (Forbidden)" in denied.stderr and "cannot list" in denied.stderr
