@@ -13,6 +13,10 @@ through each, one after the other, and times them until all are Running:
 - Swarm: `docker service create --replicas N` (the SDK's services.create);
   the time until N of its tasks report state running, polled through the SDK.
 
+With --profile DIR, py-spy records the node's agent and the control plane
+(`cox server`) for the whole run: DIR/agent.txt and DIR/server.txt, collapsed
+stacks, the way to find where a pod's start goes.
+
 Both are removed and their containers gone before the next start, so each
 starts on a quiet daemon. The machine may be shared: numbers are noisy, so
 the two sides are interleaved in one run (which side goes first alternates
@@ -30,7 +34,9 @@ import asyncio
 import contextlib
 import os
 import pathlib
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 
@@ -155,13 +161,37 @@ async def run(cluster: Cluster, engine: docker.DockerClient, *, rounds: int, cou
     return rows
 
 
+@contextlib.contextmanager
+def profiling(cluster: Cluster, out: pathlib.Path | None):
+    """py-spy on the agent and the server while the rounds run (nothing without --profile)."""
+    if out is None:
+        yield
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    spy = shutil.which("py-spy") or str(pathlib.Path(sys.executable).parent / "py-spy")
+    targets = {"agent": cluster.state.nodes[0].agent.pid, "server": cluster.state.server.pid}
+    children = [subprocess.Popen([spy, "record", "--nonblocking", "--format", "raw", "--rate", "50",
+                                  "-o", str(out / f"{name}.txt"), "-p", str(pid)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                for name, pid in targets.items()]
+    try:
+        yield
+    finally:
+        for child in children:
+            child.send_signal(2)   # SIGINT: py-spy writes what it has
+        for child in children:
+            child.wait(30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="rounds; each starts every replica count on both")
     parser.add_argument("--replicas", type=int, nargs="+", default=[30, 100], help="replica counts, in turn")
+    parser.add_argument("--profile", type=pathlib.Path, help="directory for py-spy profiles of agent and server")
     args = parser.parse_args()
     os.environ["DOCKER_SERVICE_PREFER_OFFLINE_IMAGE"] = "1"   # the node's dockerd inherits it
-    with local_cluster(nodes=1) as cluster, swarm(cluster, cluster.nodes[0]) as engine:
+    with local_cluster(nodes=1) as cluster, swarm(cluster, cluster.nodes[0]) as engine, \
+            profiling(cluster, args.profile):
         rows = asyncio.run(run(cluster, engine, rounds=args.rounds, counts=args.replicas))
     print()
     print_table(rows)
