@@ -15,7 +15,9 @@ through each, one after the other, and times them until all are Running:
 
 With --profile DIR, py-spy records the node's agent and the control plane
 (`cox server`) for the whole run: DIR/agent.txt and DIR/server.txt, collapsed
-stacks, the way to find where a pod's start goes.
+stacks, the way to find where a pod's start goes. The table also gives the
+full agent's resident memory (kubelet, proxy, pod network, DNS) with each
+round's pods Running (issue 16's memory target: <= 60 MB with 30 pods).
 
 Both are removed and their containers gone before the next start, so each
 starts on a quiet daemon. The machine may be shared: numbers are noisy, so
@@ -67,8 +69,16 @@ def deployment(name: str, replicas: int):
                                     "containers": [{"name": "app", "image": BUSYBOX_IMAGE, "command": COMMAND}]}}})
 
 
-async def coxswain_round(client: Client, name: str, replicas: int) -> float:
-    """Seconds from the Deployment's create to `replicas` of its pods seen Running by one watch."""
+def rss_mb(pid: int) -> float:
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def coxswain_round(client: Client, name: str, replicas: int, *, agent_pid: int = 0) -> tuple[float, float]:
+    """Seconds from the Deployment's create to `replicas` of its pods seen Running by one watch, and
+    the full agent's RSS (MB) with them running."""
     pods = client.resource("Pod")
     revision = (await pods.list(namespace=NAMESPACE, label_selector=f"app={name}")).metadata.resource_version
     running: set[str] = set()
@@ -85,8 +95,9 @@ async def coxswain_round(client: Client, name: str, replicas: int) -> float:
     await client.resource("Deployment").create(deployment(name, replicas))
     await asyncio.wait_for(watching, 600)
     took = time.perf_counter() - began
+    rss = rss_mb(agent_pid) if agent_pid else 0.0
     await client.resource("Deployment").delete(name, namespace=NAMESPACE, propagation_policy="Background")
-    return took
+    return took, rss
 
 
 def swarm_round(engine: docker.DockerClient, name: str, replicas: int) -> float:
@@ -134,6 +145,7 @@ def swarm(cluster: Cluster, node: str):
 async def run(cluster: Cluster, engine: docker.DockerClient, *, rounds: int, counts: list[int]) -> list[dict]:
     node = cluster.nodes[0]
     api = cluster.docker(node)
+    agent_pid = cluster.state.nodes[0].agent.pid
     rows = []
     async with cluster.client() as client:
         # Warm-up on both sides: first connections, first container of an image, the swarm's first task.
@@ -148,13 +160,14 @@ async def run(cluster: Cluster, engine: docker.DockerClient, *, rounds: int, cou
                 for side in sides:
                     name = f"peer-{count}-{r}"
                     if side == "coxswain":
-                        times[side] = await coxswain_round(client, name, count)
+                        times[side], rss = await coxswain_round(client, name, count, agent_pid=agent_pid)
                         await asyncio.to_thread(wait_quiet, api, labels.managed_filter())
                     else:
                         times[side] = await asyncio.to_thread(swarm_round, engine, name, count)
                         await asyncio.to_thread(wait_quiet, api, SWARM_SERVICE_LABEL)
                 row = {"round": r, "replicas": count, "first": sides[0], "coxswain s": times["coxswain"],
-                       "swarm s": times["swarm"], "ratio": f"{times['coxswain'] / times['swarm']:.2f}"}
+                       "swarm s": times["swarm"], "ratio": f"{times['coxswain'] / times['swarm']:.2f}",
+                       "agent RSS MB": rss}
                 rows.append(row)
                 print(row, flush=True)
     api.close()
@@ -202,7 +215,8 @@ def main() -> None:
         summary.append({"replicas": count, "coxswain median s": statistics.median(r["coxswain s"] for r in mine),
                         "swarm median s": statistics.median(r["swarm s"] for r in mine),
                         "median ratio cox/swarm": f"{statistics.median(float(r['ratio']) for r in mine):.2f}",
-                        "target": "<= 1.0"})
+                        "target": "<= 1.0",
+                        "full agent RSS MB (max)": max(r["agent RSS MB"] for r in mine)})
     print_table(summary)
 
 

@@ -22,8 +22,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 from google.protobuf.message import Message
 
@@ -54,6 +55,16 @@ KILL_WAIT = 10.0        # seconds to wait for a container to die after SIGKILL
 MAX_STEPS = 8           # plan-and-act rounds in one sync (a container that exits at once restarts once)
 
 
+class SandboxNetwork(Protocol):
+    """The pod network as the kubelet uses it to wire sandboxes itself (agent/network/controller.py).
+    All but wires_pods block: they run in worker threads."""
+
+    def wires_pods(self) -> bool: ...
+    def allocate(self, uid: str) -> str: ...
+    def attach(self, *, pid: int, uid: str, attempt: int, address: str) -> None: ...
+    def release(self, uid: str) -> list[str]: ...
+
+
 @dataclass
 class NodeContext:
     """What every pod worker on this node shares."""
@@ -68,6 +79,7 @@ class NodeContext:
     host_ip: str = ""
     volume_refresh: float = 60.0    # seconds between projections of ConfigMap and Secret volumes
     network_ready: Callable[[], bool] = lambda: True   # the node's pod network exists: sandboxes may join it
+    network: SandboxNetwork | None = None   # wires sandboxes made with network_mode=none; None: Docker does
 
 
 StatusSink = Callable[[Message, Message], None]            # (pod, its new status)
@@ -230,16 +242,27 @@ class PodWorker:
         if not await self._ensure_volumes(pod, pod_ip=""):
             return False
         config = podspec.sandbox_config(pod, attempt=new.attempt, dns=self.ctx.dns)
+        network = self.ctx.network
+        wired = network is not None and network.wires_pods() and not config.host_network and not config.ports
         try:
+            if wired:   # an address before the sandbox exists: its label carries it (the pod IP)
+                config = replace(config, ip=await asyncio.to_thread(network.allocate, self.uid))
             sandbox_id = await self.ctx.runtime.sandboxes.create(config)
             with self.ctx.cache.operating(sandbox_id):
                 try:
                     await self.ctx.runtime.containers.start(sandbox_id)
                 finally:
                     sandbox = await self.ctx.cache.inspect(sandbox_id)
+                if sandbox is not None and wired:
+                    try:
+                        await asyncio.to_thread(network.attach, pid=sandbox.pid, uid=self.uid,
+                                                attempt=new.attempt, address=config.ip)
+                    except Exception as e:   # an unwired sandbox must never get the pod's containers
+                        await self._remove(sandbox_id)
+                        raise RuntimeFailure(f"wiring the sandbox into the pod network: {e}") from e
                 if sandbox is not None and config.dns and config.dns.nameservers and not config.host_network:
                     await self.ctx.runtime.sandboxes.write_resolv_conf(sandbox, config.dns)
-        except RuntimeFailure as e:
+        except (RuntimeFailure, OSError) as e:
             self.ctx.recorder.record(pod, WARNING, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {e}")
             self._hold()
             return False
@@ -410,6 +433,8 @@ class PodWorker:
         self.ctx.probes.remove_pod(self.uid)
         self.ctx.backoff.forget_pod(self.uid)
         await self.ctx.volumes.teardown(self.uid)
+        if self.ctx.network is not None:
+            await asyncio.to_thread(self.ctx.network.release, self.uid)
 
     async def _tidy(self, snapshot: list[ContainerStatus]) -> None:
         """Keep each container's latest instance and the one before it (lastState, logs --previous).

@@ -4,7 +4,10 @@ One file per address in use, named by the address and holding the pod's
 uid, made with O_EXCL: two allocations can never take one address, and an
 agent that restarts finds every address where it left it. The same uid
 always gets its own address back, so a pod whose sandbox is replaced keeps
-its IP. The lower half of the podCIDR is ours; the upper half is left to
+its IP. New addresses are handed out round-robin after the last one given
+(kept in the file `last`): a freed address is reused as late as possible,
+since neighbours (the node's ARP cache, other pods) still hold its old MAC
+address for a while. The lower half of the podCIDR is ours; the upper half is left to
 Docker's IPAM for sandboxes Docker wires itself (hostPorts, podbridge.py).
 """
 from __future__ import annotations
@@ -13,6 +16,10 @@ import ipaddress
 import os
 import threading
 from pathlib import Path
+
+
+DIRECTORY = "pod-addresses"   # under the agent's root directory
+LAST = "last"                 # the file naming the address handed out last
 
 
 class AddressesExhausted(RuntimeError):
@@ -45,7 +52,10 @@ class HostLocal:
             if mine is not None:
                 return mine
             taken = {p.name for p in self.directory.iterdir()}
-            for address in own_range(self.pod_cidr):
+            candidates = own_range(self.pod_cidr)
+            last = self.directory / LAST
+            start = candidates.index(last.read_text()) + 1 if last.exists() and last.read_text() in candidates else 0
+            for address in candidates[start:] + candidates[:start]:
                 if address in taken:
                     continue
                 try:
@@ -54,6 +64,7 @@ class HostLocal:
                     continue
                 with os.fdopen(fd, "w") as f:
                     f.write(uid)
+                last.write_text(address)
                 return address
         raise AddressesExhausted(f"no free pod address left in {self.pod_cidr}")
 
@@ -66,6 +77,8 @@ class HostLocal:
             return {}
         found = {}
         for path in self.directory.iterdir():
+            if path.name == LAST:
+                continue
             try:
                 found[path.name] = path.read_text()
             except FileNotFoundError:   # released meanwhile

@@ -7,6 +7,12 @@ names the network when it creates a sandbox. Docker's masquerade is off on
 it: pod-to-pod traffic across nodes must keep its source address
 (masquerade.py handles traffic leaving the cluster).
 
+Docker's IPAM hands out only the upper half of the podCIDR (`ip_range`):
+most sandboxes are made with network_mode=none and wired by the agent onto
+the same bridge with addresses from the lower half (veth.py, ipam.py); only
+sandboxes Docker must wire itself (hostPorts, which Docker publishes) join
+the network through Docker.
+
 This is the one Docker call outside agent/runtime: the network is the pod
 network's object, made once per podCIDR, not a per-pod runtime action.
 """
@@ -15,6 +21,8 @@ from __future__ import annotations
 import docker
 from docker.types import IPAMConfig, IPAMPool
 
+from agent.network.ipam import docker_range
+from agent.network.netns import iproute
 from agent.network.model import gateway_of
 
 POD_NETWORK = "cox-pods"     # the name the kubelet gives sandboxes (network_mode)
@@ -42,17 +50,26 @@ def ensure_pod_network(api: docker.APIClient, *, pod_cidr: str, name: str = POD_
     except docker.errors.NotFound:
         existing = None
     if existing is not None:
-        subnets = [(c.get("Subnet"), c.get("Gateway")) for c in (existing.get("IPAM") or {}).get("Config") or []]
+        subnets = [(c.get("Subnet"), c.get("Gateway"), c.get("IPRange"))
+                   for c in (existing.get("IPAM") or {}).get("Config") or []]
         have = existing.get("Options") or {}
-        if subnets == [(pod_cidr, gateway)] and all(have.get(k) == v for k, v in options.items()):
+        if subnets == [(pod_cidr, gateway, docker_range(pod_cidr))] and all(have.get(k) == v for k, v in options.items()):
             return False
         if existing.get("Containers"):
             raise PodNetworkBusy(f"network {name} is on {subnets}, not {pod_cidr}, and has containers: "
                                  f"remove its pods first")
         api.remove_network(existing["Id"])
     api.create_network(name, driver="bridge", options=options, labels={LABEL: pod_cidr}, check_duplicate=True,
-                       ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=pod_cidr, gateway=gateway)]))
+                       ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=pod_cidr, gateway=gateway,
+                                                                  iprange=docker_range(pod_cidr))]))
     return True
+
+
+def bridge_ports(bridge: str) -> int:
+    """How many links (the agent's pod veths) are on the bridge in this namespace."""
+    with iproute() as ipr:
+        found = ipr.link_lookup(ifname=bridge)
+        return len(ipr.get_links(master=found[0])) if found else 0
 
 
 def remove_pod_network(api: docker.APIClient, *, name: str = POD_NETWORK) -> bool:
@@ -64,5 +81,8 @@ def remove_pod_network(api: docker.APIClient, *, name: str = POD_NETWORK) -> boo
         return False
     if on_it := len(existing.get("Containers") or {}):
         raise PodNetworkBusy(f"{on_it} container(s) on network {name}")
+    bridge = (existing.get("Options") or {}).get("com.docker.network.bridge.name", POD_BRIDGE)
+    if wired := bridge_ports(bridge):
+        raise PodNetworkBusy(f"{wired} pod(s) wired to bridge {bridge}")
     api.remove_network(existing["Id"])
     return True

@@ -74,8 +74,8 @@ def test_ipam_keeps_one_address_per_pod_across_restarts_and_frees_it(tmp_path: P
     again = HostLocal(tmp_path / "ipam", POD_CIDR)   # a restarted agent
     assert again.allocate("b") == second and again.allocate("c") == "198.19.77.4"
     assert again.release("a") == [first]
-    assert again.allocate("d") == first
-    assert again.allocations() == {first: "d", second: "b", "198.19.77.4": "c"}
+    assert again.allocate("d") == "198.19.77.5", "a freed address is reused last (round-robin)"
+    assert again.allocations() == {"198.19.77.5": "d", second: "b", "198.19.77.4": "c"}
 
 
 def test_ipam_leaves_the_upper_half_to_docker_and_says_when_it_is_full(tmp_path: Path):
@@ -85,3 +85,5 @@ def test_ipam_leaves_the_upper_half_to_docker_and_says_when_it_is_full(tmp_path:
     assert [ipam.allocate("a"), ipam.allocate("b")] == ["198.19.77.2", "198.19.77.3"]
     with pytest.raises(AddressesExhausted, match="no free pod address left in 198.19.77.0/29"):
         ipam.allocate("c")
+    ipam.release("a")
+    assert ipam.allocate("c") == "198.19.77.2", "round-robin wraps around"
