@@ -159,12 +159,11 @@ class PodWorker:
 
     async def sync(self, pod: Message) -> float | None:
         """Plan and act until nothing changes; returns when to look again (the last plan's next_sync)."""
+        next_sync: float | None = 0.0   # still changing after MAX_STEPS: again at once, after the others
         for _ in range(MAX_STEPS):
             if not await self._carry_out(pod, self._plan(pod)):
+                next_sync = self._plan(pod).next_sync   # with what the last steps left (a pull back-off, a hold)
                 break
-        else:
-            return 0.0   # still changing: look again at once, after the other workers had a turn
-        next_sync = self._plan(pod).next_sync   # with what the last steps left (a pull back-off, a hold)
         await self._tidy(self.ctx.cache.of_pod(self.uid))
         self._report(pod, self.ctx.cache.of_pod(self.uid))
         return next_sync
