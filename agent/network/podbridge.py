@@ -53,7 +53,12 @@ def ensure_pod_network(api: docker.APIClient, *, pod_cidr: str, name: str = POD_
         subnets = [(c.get("Subnet"), c.get("Gateway"), c.get("IPRange"))
                    for c in (existing.get("IPAM") or {}).get("Config") or []]
         have = existing.get("Options") or {}
-        if subnets == [(pod_cidr, gateway, docker_range(pod_cidr))] and all(have.get(k) == v for k, v in options.items()):
+        same = all(have.get(k) == v for k, v in options.items())
+        if same and subnets == [(pod_cidr, gateway, docker_range(pod_cidr))]:
+            return False
+        if same and subnets == [(pod_cidr, gateway, None)] and existing.get("Containers"):
+            # Made before Docker's IPAM was limited to the upper half, and pods are on it: kept until they
+            # are gone (remade then), so an upgraded node goes on starting pods meanwhile.
             return False
         if existing.get("Containers"):
             raise PodNetworkBusy(f"network {name} is on {subnets}, not {pod_cidr}, and has containers: "
