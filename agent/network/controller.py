@@ -149,7 +149,8 @@ class PodNetwork:
         created = podbridge.ensure_pod_network(self._api, pod_cidr=pod_cidr, name=self.network_name,
                                                bridge=self.bridge_name)
         masquerade.ensure_masquerade(self.cluster_cidr, netns=self._netns)
-        if self._address_dir is not None:
+        if self._address_dir is not None and podbridge.splits_addresses(self._api, pod_cidr=pod_cidr,
+                                                                         name=self.network_name):
             self._addresses = HostLocal(self._address_dir, pod_cidr)
         docker_firewall = dockerfw.ensure_docker_user_accept(self.cluster_cidr, netns=self._netns)
         if created or pod_cidr != self.pod_cidr:

@@ -58,7 +58,8 @@ def ensure_pod_network(api: docker.APIClient, *, pod_cidr: str, name: str = POD_
             return False
         if same and subnets == [(pod_cidr, gateway, None)] and existing.get("Containers"):
             # Made before Docker's IPAM was limited to the upper half, and pods are on it: kept until they
-            # are gone (remade then), so an upgraded node goes on starting pods meanwhile.
+            # are gone (remade then), so an upgraded node goes on starting pods meanwhile, through Docker
+            # (splits_addresses is False: the agent must not hand out addresses Docker may hold).
             return False
         if existing.get("Containers"):
             raise PodNetworkBusy(f"network {name} is on {subnets}, not {pod_cidr}, and has containers: "
@@ -68,6 +69,15 @@ def ensure_pod_network(api: docker.APIClient, *, pod_cidr: str, name: str = POD_
                        ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=pod_cidr, gateway=gateway,
                                                                   iprange=docker_range(pod_cidr))]))
     return True
+
+
+def splits_addresses(api: docker.APIClient, *, pod_cidr: str, name: str = POD_NETWORK) -> bool:
+    """Docker's IPAM on the network keeps to the upper half: the lower half is the agent's (ipam.py)."""
+    try:
+        config = (api.inspect_network(name).get("IPAM") or {}).get("Config") or []
+    except docker.errors.NotFound:
+        return False
+    return [c.get("IPRange") for c in config] == [docker_range(pod_cidr)]
 
 
 def bridge_ports(bridge: str) -> int:
