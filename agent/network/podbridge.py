@@ -22,8 +22,8 @@ import docker
 from docker.types import IPAMConfig, IPAMPool
 
 from agent.network.ipam import docker_range
-from agent.network.netns import iproute
 from agent.network.model import gateway_of
+from agent.runtime import labels
 
 POD_NETWORK = "cox-pods"     # the name the kubelet gives sandboxes (network_mode)
 POD_BRIDGE = "cox0"          # the Linux bridge Docker makes for it
@@ -80,11 +80,11 @@ def splits_addresses(api: docker.APIClient, *, pod_cidr: str, name: str = POD_NE
     return [c.get("IPRange") for c in config] == [docker_range(pod_cidr)]
 
 
-def bridge_ports(bridge: str) -> int:
-    """How many links (the agent's pod veths) are on the bridge in this namespace."""
-    with iproute() as ipr:
-        found = ipr.link_lookup(ifname=bridge)
-        return len(ipr.get_links(master=found[0])) if found else 0
+def wired_sandboxes(api: docker.APIClient) -> int:
+    """How many running sandboxes the agent wired to the bridge itself (Docker does not count them as
+    on the network). Asked of Docker, not of the bridge's ports: a removed sandbox's veth lingers
+    while the kernel tears its namespace down."""
+    return len(api.containers(filters={"label": [labels.POD_IP]}))
 
 
 def remove_pod_network(api: docker.APIClient, *, name: str = POD_NETWORK) -> bool:
@@ -97,7 +97,7 @@ def remove_pod_network(api: docker.APIClient, *, name: str = POD_NETWORK) -> boo
     if on_it := len(existing.get("Containers") or {}):
         raise PodNetworkBusy(f"{on_it} container(s) on network {name}")
     bridge = (existing.get("Options") or {}).get("com.docker.network.bridge.name", POD_BRIDGE)
-    if wired := bridge_ports(bridge):
+    if wired := wired_sandboxes(api):
         raise PodNetworkBusy(f"{wired} pod(s) wired to bridge {bridge}")
     api.remove_network(existing["Id"])
     return True

@@ -30,6 +30,12 @@ def host_ifname(uid: str, attempt: int) -> str:
     return "veth" + hashlib.sha256(f"{uid}/{attempt}".encode()).hexdigest()[:11]
 
 
+def mac_of(address: str) -> str:
+    """The pod's MAC address, made from its IP (0a:58 and the four bytes, as kubenet did): a pod that keeps
+    its IP across sandboxes keeps its MAC too, so no neighbour's ARP cache points at a dead one."""
+    return "0a:58:" + ":".join(f"{b:02x}" for b in ipaddress.ip_address(address).packed)
+
+
 def attach(*, pid: int, host_name: str, address: str, pod_cidr: str, bridge: str, netns: str | None = None) -> None:
     """Give the namespace of process `pid` an eth0 with `address` on `bridge` (in the node's `netns`)."""
     network = ipaddress.ip_network(pod_cidr)
@@ -44,7 +50,8 @@ def attach(*, pid: int, host_name: str, address: str, pod_cidr: str, bridge: str
             node.link("del", index=stale)
         fd = os.open(pod_ns, os.O_RDONLY)
         try:
-            node.link("add", ifname=host_name, kind="veth", peer={"ifname": peer, "net_ns_fd": fd})
+            node.link("add", ifname=host_name, kind="veth",
+                      peer={"ifname": peer, "net_ns_fd": fd, "address": mac_of(address)})
         finally:
             os.close(fd)
         index = node.link_lookup(ifname=host_name)[0]

@@ -45,6 +45,8 @@ def test_a_wired_namespace_has_its_address_and_route_and_reaches_the_bridge():
         veth.attach(pid=pause.pid, host_name=host_name, address="198.19.77.5", pod_cidr=POD_CIDR, bridge=bridge,
                     netns=node.name)
         assert "inet 198.19.77.5/24" in in_pod(pause.pid, "ip", "-4", "addr", "show", "eth0")
+        assert "link/ether 0a:58:c6:13:4d:05 " in in_pod(pause.pid, "ip", "link", "show", "eth0"), \
+            "the MAC follows the IP, so a pod keeping its IP keeps its MAC"
         assert "default via 198.19.77.1 dev eth0" in in_pod(pause.pid, "ip", "route")
         assert f"master {bridge}" in node.run("ip", "link", "show", host_name).stdout
         assert "hairpin on" in node.run("ip", "-d", "link", "show", host_name).stdout
