@@ -220,8 +220,10 @@ async def run(args) -> int:
         factory = InformerFactory(client)
         if not args.disable_pod_network:
             from agent.network.controller import PodNetwork
+            from agent.network.ipam import DIRECTORY as ADDRESSES
             network = PodNetwork(client=client, node_name=config.node_name, docker_url=config.docker_url,
-                                 cluster_cidr=args.cluster_cidr, factory=factory)
+                                 cluster_cidr=args.cluster_cidr, factory=factory,
+                                 address_dir=config.root_dir / ADDRESSES)
             node_parts["pod network"] = asyncio.create_task(network.run(), name="pod-network")
         if not args.disable_proxy:
             from agent.proxy.controller import run_proxy
@@ -236,7 +238,7 @@ async def run(args) -> int:
                 run_dns(client=client, domain=config.cluster_domain, factory=factory), name="cluster-dns")
     runtime = await Runtime.connect(config.docker_url, pod_network=network.network_name if network else "bridge")
     kubelet = Kubelet(config, runtime, client, host_ip=config.node_ip,
-                      network_ready=network.ready.is_set if network else (lambda: True))
+                      network_ready=network.ready.is_set if network else (lambda: True), network=network)
     await kubelet.start()
     print(f"cox agent: node {config.node_name} ({config.node_ip}), docker {config.docker_url}"
           + (f", API server {client_cfg.server}; {', '.join(node_parts) or 'no node networking'}"

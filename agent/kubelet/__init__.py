@@ -1,7 +1,8 @@
 """The kubelet: runs the pods bound to this node on the Docker Engine, and says how they are.
 
-Read kubelet.py first (the assembly and its diagram), then podworker.py (one
-pod's sync), then the pieces it uses:
+Read kubelet.py first (the assembly and its diagram), then podplan.py (what
+one pod needs next: pure) and podworker.py (which carries that out), then
+the pieces they use:
 
 - sources: the API server's pods of this node (an informer), static.py
   (manifest files) and mirror.py (their reflection in the API);

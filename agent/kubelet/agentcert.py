@@ -2,16 +2,12 @@
 
 A process of its own, run once, when DIR has no certificate yet
 (server.ensure_certificate): the cryptography package it needs would stay
-resident in the agent for its whole life, ~8 MB for one signature.
+resident in the agent for its whole life, ~8 MB for one signature. So it is
+imported in `make` only: the agent imports this module for the file names.
 """
 import datetime
 import sys
 from pathlib import Path
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from controlplane.api.wellknown import AGENT_TLS_NAME
 
@@ -21,6 +17,10 @@ CERT_FILE, KEY_FILE = "agent.crt", "agent.key"
 
 def make(directory: Path) -> None:
     """Write KEY_FILE (mode 0600) and CERT_FILE: an EC P-256 key, and a certificate for AGENT_TLS_NAME."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
     directory.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, AGENT_TLS_NAME)])

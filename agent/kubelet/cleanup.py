@@ -5,12 +5,15 @@ the next agent to adopt. Here they go for good, with the agent stopped (a
 running one would only start them again): every container carrying our
 label, whatever pod it belongs to, then every pod directory under the root
 directory, unmounting the volumes' tmpfs mounts (secrets, configMaps,
-memory emptyDirs), which outlive the agent otherwise.
+memory emptyDirs), which outlive the agent otherwise; and the pods'
+addresses (agent/network/ipam.py), which only a removed pod gives back.
 """
 from pathlib import Path
 
 from agent.kubelet.objects import NoObjects
 from agent.kubelet.volumes import PodVolumes
+from agent.network.ipam import DIRECTORY as ADDRESSES
+from agent.network.ipam import LAST
 from agent.runtime import Runtime
 from agent.runtime.types import Kind
 
@@ -26,4 +29,9 @@ async def cleanup(runtime: Runtime, *, root_dir: Path) -> list[str]:
     for uid in sorted(volumes.known_pods()):
         await volumes.teardown(uid)
         removed.append(f"removed pod directory {volumes.pod_dir(uid)}")
+    addresses = root_dir / ADDRESSES
+    for path in sorted(addresses.iterdir()) if addresses.is_dir() else ():
+        path.unlink()
+        if path.name != LAST:
+            removed.append(f"released pod address {path.name}")
     return removed

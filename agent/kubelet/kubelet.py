@@ -28,7 +28,7 @@ from agent.kubelet.config import KubeletConfig
 from agent.kubelet.objects import ApiObjects, NoObjects
 from agent.kubelet.pleg import ContainerCache, Pleg
 from agent.kubelet.podspec import DnsSettings
-from agent.kubelet.podworker import NodeContext
+from agent.kubelet.podworker import NodeContext, SandboxNetwork
 from agent.kubelet.podworkers import PodWorkers
 from agent.kubelet.prober import ProbeManager
 from agent.kubelet.recorder import WARNING, Recorder
@@ -56,7 +56,7 @@ class Kubelet:
 
     def __init__(self, config: KubeletConfig, runtime: Runtime, client: Client | None = None, *,
                  host_ip: str = "", network_ready: Callable[[], bool] = lambda: True,
-                 sources: Sources | None = None, facts: NodeFacts | None = None, tmpfs: bool = True) -> None:
+                 network: SandboxNetwork | None = None, sources: Sources | None = None, facts: NodeFacts | None = None, tmpfs: bool = True) -> None:
         self.config = config
         self.runtime = runtime
         self.client = client
@@ -74,7 +74,7 @@ class Kubelet:
             runtime=runtime, cache=cache, volumes=PodVolumes(config.root_dir, objects, tmpfs=tmpfs),
             objects=objects, probes=self.probes, backoff=BackOff(),
             recorder=self.recorder, dns=DnsSettings(config.cluster_dns, config.cluster_domain), host_ip=host_ip,
-            volume_refresh=config.volume_refresh_seconds, network_ready=network_ready)
+            volume_refresh=config.volume_refresh_seconds, network_ready=network_ready, network=network)
         self.workers = PodWorkers(self.ctx, on_status=self.status.set, finalize=self._finalize)
         self.pleg = Pleg(runtime, cache, self._changed, period=config.relist_seconds)
         self._static: dict[str, Message] = {}

@@ -1,20 +1,18 @@
-"""One pod's worker: make Docker match the pod's spec, then say how it went.
+"""One pod's worker: carries out the pod's plan (podplan.py), then says how it went.
 
-Level-triggered, like every Kubernetes controller: each sync looks at what
+Level-triggered, like every Kubernetes controller: each sync takes what
 Docker has for the pod right now (all attempts of all its containers, by
-label) and at the spec, does the next thing that is missing, and reports the
-pod's status. It runs again whenever Docker, a probe or the pod changes, when
-a back-off expires, and every RESYNC seconds anyway.
+label, from the PLEG's cache), asks `podplan.plan` what is missing, does it,
+and plans again on the result until nothing is left to do now; then it
+tidies up and reports the pod's status. It runs again whenever Docker, a
+probe or the pod changes, when the plan's `next_sync` comes, and every
+RESYNC seconds anyway.
 
-The steps of a sync, as Kubernetes' SyncPod:
-1. a running sandbox (pause container), with the pod's volumes set up; a
-   dead sandbox is replaced and the pod's containers start over in it;
-2. init containers, one at a time, each to success;
-3. app containers: start what is missing; restart what exited if the
-   restartPolicy says so, after the crash-loop back-off; kill and restart
-   what failed its liveness or startup probe or no longer matches the spec;
-4. tidy up: each container's latest instance and the one before it are kept
-   (lastState, `logs --previous`); older ones and dead sandboxes go.
+What stays here is what touches the world: the sandbox and containers
+(through the runtime), volumes, environment, image pulls (agent/runtime/pulls.py),
+events, and the status report. Older attempts are tidied: each container's
+latest instance and the one before it are kept (lastState, `logs
+--previous`); older ones and dead sandboxes go.
 
 Deletion: containers get SIGTERM, then SIGKILL after the grace period; the
 pod's final status is reported, the API deletion is finished, and when the
@@ -23,36 +21,48 @@ pod is gone everything it had on the node is removed.
 import asyncio
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 from google.protobuf.message import Message
 
-from agent.kubelet import podspec
-from agent.kubelet.backoff import INITIAL, MAXIMUM, BackOff
+from agent.kubelet import podplan, podspec
+from agent.kubelet.backoff import BackOff
 from agent.kubelet.envvars import ConfigError, container_env
 from agent.kubelet.objects import ObjectSource
 from agent.kubelet.pleg import ContainerCache
+from agent.kubelet.podplan import Facts, Plan, Start, by_name
 from agent.kubelet.prober import ProbeManager
 from agent.kubelet.recorder import NORMAL, WARNING, Recorder
-from agent.kubelet.status import FAILED, TERMINAL, ContainerFacts, PodFacts, now, pod_status
+from agent.kubelet.status import TERMINAL, ContainerFacts, PodFacts, now, pod_status
 from agent.kubelet.volumes import MountFailed, PodVolumes
 from agent.runtime import Runtime
 from agent.runtime.containers import cannot_run
-from agent.runtime.errors import ImageNeverPull, ImagePullFailed, NotFound, RuntimeFailure
-from agent.runtime.images import ALWAYS, NEVER
+from agent.runtime.errors import NotFound, RuntimeFailure
+from agent.runtime.pulls import Puller
 from agent.runtime.types import ContainerStatus, Kind, Mount, State
 from controlplane.client.errors import ApiError
 
 log = logging.getLogger(__name__)
 
 RESYNC = 10.0           # seconds between syncs when nothing happens
-RETRY = 2.0             # seconds before retrying after a failed step (mount, sandbox)
+RETRY = 2.0             # seconds before retrying after a failed step (mount, sandbox, the API)
 SANDBOX_STOP_GRACE = 2  # the pause exits on SIGTERM at once; this is only a bound
 MESSAGE_LIMIT = 4096    # bytes of a termination message, as Kubernetes
 KILL_WAIT = 10.0        # seconds to wait for a container to die after SIGKILL
+MAX_STEPS = 8           # plan-and-act rounds in one sync (a container that exits at once restarts once)
+
+
+class SandboxNetwork(Protocol):
+    """The pod network as the kubelet uses it to wire sandboxes itself (agent/network/controller.py).
+    All but wires_pods block: they run in worker threads."""
+
+    def wires_pods(self) -> bool: ...
+    def allocate(self, uid: str) -> str: ...
+    def attach(self, *, pid: int, uid: str, attempt: int, address: str) -> None: ...
+    def release(self, uid: str) -> list[str]: ...
 
 
 @dataclass
@@ -69,35 +79,11 @@ class NodeContext:
     host_ip: str = ""
     volume_refresh: float = 60.0    # seconds between projections of ConfigMap and Secret volumes
     network_ready: Callable[[], bool] = lambda: True   # the node's pod network exists: sandboxes may join it
+    network: SandboxNetwork | None = None   # wires sandboxes made with network_mode=none; None: Docker does
 
 
 StatusSink = Callable[[Message, Message], None]            # (pod, its new status)
 Finalizer = Callable[[Message], Awaitable[bool]]           # finish the API deletion; True when done
-
-
-def _by_name(statuses: list[ContainerStatus], kind: Kind) -> dict[str, list[ContainerStatus]]:
-    """Attempts of each container of one kind, oldest first."""
-    found: dict[str, list[ContainerStatus]] = defaultdict(list)
-    for status in sorted(statuses, key=lambda s: s.attempt):
-        if status.kind is kind:
-            found[status.name].append(status)
-    return found
-
-
-def _latest(attempts: dict[str, list[ContainerStatus]], name: str) -> ContainerStatus | None:
-    found = attempts.get(name)
-    return found[-1] if found else None
-
-
-def pull_back_off(failures: int) -> float:
-    """Seconds before pulling again after `failures` failed pulls in a row: 10 s doubling to 5 min."""
-    return min(INITIAL * 2 ** (failures - 1), MAXIMUM)
-
-
-def _should_restart(policy: str, status: ContainerStatus) -> bool:
-    if status.state is State.CREATED:     # created, never started (its kubelet died in between)
-        return policy != "Never"
-    return policy == "Always" or (policy == "OnFailure" and status.exit_code != 0)
 
 
 class PodWorker:
@@ -110,11 +96,11 @@ class PodWorker:
         self._finalize = finalize
         self._wake = asyncio.Event()
         self._waiting: dict[str, tuple[str, str]] = {}     # container → (reason, message)
-        self._terminal: tuple[str, str, str] | None = None   # (phase, reason, message) once finished
-        self._pull_failures: dict[str, tuple[float, int]] = {}  # container → (when, how many in a row)
+        self._terminal: podplan.Terminal | None = None     # (phase, reason, message) once finished
+        self._puller = Puller(ctx.runtime.images)
         self._last_status: Message | None = None
         self._finalized = False                # the API deletion has been finished
-        self._due: float | None = None                    # monotonic time a step asked to be retried at
+        self._hold_until = 0.0                 # monotonic time before which a failed step is not retried
         self._volumes: dict[str, str] | None = None
         self._next_refresh = 0.0
         self.task: asyncio.Task | None = None
@@ -148,7 +134,6 @@ class PodWorker:
                 except TimeoutError:
                     pass
             self._wake.clear()
-            self._due = None
             began = time.monotonic()
             try:
                 if self.pod is None:
@@ -158,9 +143,6 @@ class PodWorker:
                     delay = await self._terminate_deleted(self.pod)
                 else:
                     delay = await self.sync(self.pod)
-                if self._due is not None:
-                    due = max(0.0, self._due - time.monotonic())
-                    delay = due if delay is None else min(delay, due)
             except (RuntimeFailure, ApiError, OSError) as e:   # Docker or the API server away: again soon
                 log.warning("pod %s: sync failed: %s", self._name(), e)
                 delay = RETRY
@@ -176,30 +158,74 @@ class PodWorker:
     # -- one sync of a live pod
 
     async def sync(self, pod: Message) -> float | None:
-        """Do what the pod is missing; returns seconds until the next sync is due (None: at leisure)."""
-        snapshot = self.ctx.cache.of_pod(self.uid)
-        sandboxes = [s for s in snapshot if s.kind is Kind.SANDBOX]
-        sandbox = max(sandboxes, key=lambda s: s.attempt) if sandboxes else None
-        wake: float | None = None
-        if self._terminal is None and pod.status.phase in TERMINAL:
-            self._terminal = (pod.status.phase, pod.status.reason, pod.status.message)
-        deadline = self._deadline_left(pod)
-        if self._terminal is None and deadline is not None and deadline <= 0:
-            self._terminal = (FAILED, "DeadlineExceeded", "Pod was active on the node longer than the specified deadline")
-        if self._terminal is not None:
-            await self._stop_all(snapshot, grace=podspec.grace_seconds(pod), pod=pod)
-        elif sandbox is None or sandbox.state is not State.RUNNING:
-            if sandbox is None or not self._finished(pod, snapshot, sandbox):
-                wake = await self._new_sandbox(pod, snapshot, sandbox)
-        else:
-            wake = await self._sync_containers(pod, snapshot, sandbox)
-        snapshot = self.ctx.cache.of_pod(self.uid)
-        await self._tidy(snapshot)
+        """Plan and act until nothing changes; returns when to look again (the last plan's next_sync)."""
+        next_sync: float | None = 0.0   # still changing after MAX_STEPS: again at once, after the others
+        for _ in range(MAX_STEPS):
+            if not await self._carry_out(pod, self._plan(pod)):
+                next_sync = self._plan(pod).next_sync   # with what the last steps left (a pull back-off, a hold)
+                break
+        await self._tidy(self.ctx.cache.of_pod(self.uid))
         self._report(pod, self.ctx.cache.of_pod(self.uid))
-        deadline = self._deadline_left(pod)
-        if deadline is not None and self._terminal is None:
-            wake = deadline if wake is None else min(wake, deadline)
-        return wake
+        return next_sync
+
+    def _plan(self, pod: Message) -> Plan:
+        plan = podplan.plan(pod, self._facts_now(pod))
+        if plan.terminal is not None and self._terminal is None:
+            self._terminal = plan.terminal
+        return plan
+
+    def _facts_now(self, pod: Message) -> Facts:
+        snapshot = tuple(self.ctx.cache.of_pod(self.uid))
+        probes = self.ctx.probes
+        return Facts(
+            snapshot=snapshot, terminal=self._terminal, deadline_left=self._deadline_left(pod),
+            network_ready=self.ctx.network_ready(),
+            probe_failures={s.id: failed for s in snapshot if s.kind is Kind.APP and s.state is State.RUNNING
+                            and (failed := probes.failed(pod, s.name, s.id))},
+            restart_waits={s.id: self._restart_wait(s) for s in podplan.restart_candidates(pod, snapshot)},
+            pull_waits={c.name: left for c in (*pod.spec.init_containers, *pod.spec.containers)
+                        if (left := self._puller.wait_left((self.uid, c.name))) > 0},
+            hold=max(0.0, self._hold_until - time.monotonic()))
+
+    def _restart_wait(self, latest: ContainerStatus) -> tuple[float, float]:
+        """The crash-loop back-off after this ended attempt and the seconds of it left (0: may start now)."""
+        ended = latest.finished_at or latest.created_at or now()
+        ran_for = (ended - latest.started_at).total_seconds() if latest.started_at else 0.0
+        wait = self.ctx.backoff.step((self.uid, latest.name), latest.id, ran_for=ran_for)
+        return wait, max(0.0, ended.timestamp() + wait - time.time())
+
+    def _hold(self) -> None:
+        """A step failed: the plan waits RETRY seconds before trying it again."""
+        self._hold_until = time.monotonic() + RETRY
+
+    async def _carry_out(self, pod: Message, plan: Plan) -> bool:
+        """Do what the plan says; True when it changed something worth planning again."""
+        if plan.terminal is not None:
+            await self._stop_all(self.ctx.cache.of_pod(self.uid), grace=podspec.grace_seconds(pod), pod=pod)
+            return False
+        if plan.network_not_ready:
+            self.ctx.recorder.record(pod, WARNING, "NetworkNotReady",
+                                     "network is not ready: the node's pod network is not set up yet")
+        for waiting in plan.waiting:
+            self._back_off(pod, waiting)
+        if plan.sandbox is not None:
+            return await self._new_sandbox(pod, plan.sandbox)
+        sandbox = plan.running_sandbox
+        if sandbox is None:
+            return False
+        if not await self._ensure_volumes(pod, pod_ip=sandbox.ip):
+            return False
+        for kill in plan.kills:
+            self.ctx.recorder.record(pod, NORMAL, "Killing", kill.why, field_path=_field_path(pod, kill.status.name))
+            await self._stop(kill.status, podspec.grace_seconds(pod))
+        started = await asyncio.gather(*(self._start(pod, start, sandbox) for start in plan.starts))
+        # Probe what runs now, the containers just started included: nothing else would wake
+        # the worker to start their probes before the next resync.
+        now_here = [s for s in self.ctx.cache.of_pod(self.uid) if s.sandbox_id == sandbox.id]
+        running = {name: attempts[-1] for name, attempts in by_name(now_here, Kind.APP).items()
+                   if attempts[-1].state is State.RUNNING}
+        self.ctx.probes.sync(pod, running, pod_ip=sandbox.ip or self.ctx.host_ip)
+        return bool(plan.kills) or any(started)
 
     def _deadline_left(self, pod: Message) -> float | None:
         """Seconds until activeDeadlineSeconds runs out (counted from the pod's start), if it has one."""
@@ -208,40 +234,41 @@ class PodWorker:
             return None
         return started.seconds + pod.spec.active_deadline_seconds - time.time()
 
-    def _finished(self, pod: Message, snapshot: list[ContainerStatus], sandbox: ContainerStatus) -> bool:
-        """The sandbox is gone but the pod's containers are done for good: do not start over."""
-        app = _by_name([s for s in snapshot if s.sandbox_id == sandbox.id], Kind.APP)
-        latest = [_latest(app, c.name) for c in pod.spec.containers]
-        return all(s is not None and s.state is State.EXITED and not _should_restart(pod.spec.restart_policy, s)
-                   for s in latest)
-
-    async def _new_sandbox(self, pod: Message, snapshot: list[ContainerStatus],
-                           dead: ContainerStatus | None) -> float | None:
-        if dead is not None:
+    async def _new_sandbox(self, pod: Message, new: podplan.NewSandbox) -> bool:
+        if new.replacing is not None:
             self.ctx.recorder.record(pod, NORMAL, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
-            await self._stop_all(snapshot, grace=podspec.grace_seconds(pod))
-        if not pod.spec.host_network and not self.ctx.network_ready():
-            self.ctx.recorder.record(pod, WARNING, "NetworkNotReady",
-                                     "network is not ready: the node's pod network is not set up yet")
-            return RETRY
+            await self._stop_all(self.ctx.cache.of_pod(self.uid), grace=podspec.grace_seconds(pod))
         if not await self._ensure_volumes(pod, pod_ip=""):
-            return RETRY
-        config = podspec.sandbox_config(pod, attempt=dead.attempt + 1 if dead else 0, dns=self.ctx.dns)
+            return False
+        config = podspec.sandbox_config(pod, attempt=new.attempt, dns=self.ctx.dns)
+        network = self.ctx.network
+        wired = network is not None and network.wires_pods() and not config.host_network and not config.ports
         try:
+            if wired:   # an address before the sandbox exists: its label carries it (the pod IP)
+                config = replace(config, ip=await asyncio.to_thread(network.allocate, self.uid))
             sandbox_id = await self.ctx.runtime.sandboxes.create(config)
             with self.ctx.cache.operating(sandbox_id):
                 try:
                     await self.ctx.runtime.containers.start(sandbox_id)
                 finally:
                     sandbox = await self.ctx.cache.inspect(sandbox_id)
+                if sandbox is not None and wired:
+                    try:
+                        await asyncio.to_thread(network.attach, pid=sandbox.pid, uid=self.uid,
+                                                attempt=new.attempt, address=config.ip)
+                    except Exception as e:   # an unwired sandbox must never get the pod's containers
+                        await self._remove(sandbox_id)
+                        raise RuntimeFailure(f"wiring the sandbox into the pod network: {e}") from e
                 if sandbox is not None and config.dns and config.dns.nameservers and not config.host_network:
                     await self.ctx.runtime.sandboxes.write_resolv_conf(sandbox, config.dns)
-        except RuntimeFailure as e:
+        except (RuntimeFailure, OSError) as e:
             self.ctx.recorder.record(pod, WARNING, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {e}")
-            return RETRY
+            self._hold()
+            return False
         if sandbox is None:
-            return RETRY
-        return await self._sync_containers(pod, self.ctx.cache.of_pod(self.uid), sandbox)
+            self._hold()
+            return False
+        return True
 
     async def _ensure_volumes(self, pod: Message, *, pod_ip: str) -> bool:
         """Set the pod's volumes up (again every volume_refresh seconds, carrying ConfigMap and Secret updates)."""
@@ -253,102 +280,41 @@ class PodWorker:
             self.ctx.recorder.record(pod, WARNING, "FailedMount", f"MountVolume.SetUp failed for {e}")
             for container in (*pod.spec.init_containers, *pod.spec.containers):
                 self._waiting[container.name] = ("ContainerCreating", str(e))
+            self._hold()
             return False
         self._next_refresh = time.monotonic() + self.ctx.volume_refresh
         return True
 
-    async def _sync_containers(self, pod: Message, snapshot: list[ContainerStatus],
-                               sandbox: ContainerStatus) -> float | None:
-        if not await self._ensure_volumes(pod, pod_ip=sandbox.ip):
-            return RETRY
-        everywhere = {kind: _by_name(snapshot, kind) for kind in (Kind.INIT, Kind.APP)}
-        here = [s for s in snapshot if s.sandbox_id == sandbox.id]
-        current = {kind: _by_name(here, kind) for kind in (Kind.INIT, Kind.APP)}
-        policy = pod.spec.restart_policy or "Always"
-
-        for container in pod.spec.init_containers:
-            latest = _latest(current[Kind.INIT], container.name)
-            if latest is not None and latest.state is State.EXITED and latest.exit_code == 0:
-                continue
-            if latest is not None and latest.state is State.RUNNING:
-                return None
-            if latest is not None and not _should_restart(policy, latest):
-                return None   # failed for good: the pod fails
-            wait = self._back_off(pod, container, latest)
-            if wait is None:
-                await self._start(pod, container, Kind.INIT, everywhere, sandbox)
-            return wait
-
-        waits = []
-        for container in pod.spec.containers:
-            latest = _latest(current[Kind.APP], container.name)
-            if latest is not None and latest.state is State.RUNNING:
-                if await self._still_wanted(pod, container, latest):
-                    continue
-                latest = await self.ctx.cache.inspect(latest.id)
-            if latest is not None and not _should_restart(policy, latest):
-                continue
-            wait = self._back_off(pod, container, latest)
-            if wait is None:
-                await self._start(pod, container, Kind.APP, everywhere, sandbox)
-            else:
-                waits.append(wait)
-        # Probe what runs now, the containers this sync started included: nothing else would wake
-        # the worker to start their probes before the next resync.
-        now_here = [s for s in self.ctx.cache.of_pod(self.uid) if s.sandbox_id == sandbox.id]
-        running = {name: attempts[-1] for name, attempts in _by_name(now_here, Kind.APP).items()
-                   if attempts[-1].state is State.RUNNING}
-        self.ctx.probes.sync(pod, running, pod_ip=sandbox.ip or self.ctx.host_ip)
-        return min(waits) if waits else None
-
-    async def _still_wanted(self, pod: Message, container: Message, running: ContainerStatus) -> bool:
-        """False after killing a running container that failed a probe or no longer matches its spec."""
-        failed = self.ctx.probes.failed(pod, container.name, running.id)
-        if failed:
-            why = f"Container {container.name} failed {failed} probe, will be restarted"
-        elif running.spec_hash and running.spec_hash != podspec.spec_hash(container):
-            why = f"Container {container.name} definition changed, will be restarted"
+    def _back_off(self, pod: Message, waiting: podplan.Waiting) -> None:
+        """A container waits out a back-off: its waiting reason, and one event when the wait begins."""
+        name, where = waiting.container.name, _field_path(pod, waiting.container.name)
+        if waiting.reason == "CrashLoopBackOff":
+            message = f"back-off {waiting.back_off:g}s restarting failed container={name} pod={pod.metadata.name}"
+            event = (WARNING, "BackOff", "Back-off restarting failed container")
         else:
-            return True
-        self.ctx.recorder.record(pod, NORMAL, "Killing", why, field_path=_field_path(pod, container))
-        await self._stop(running, podspec.grace_seconds(pod))
-        return False
+            message = f'Back-off pulling image "{waiting.container.image}"'
+            event = (NORMAL, "BackOff", message)
+        if self._waiting.get(name, ("",))[0] != waiting.reason:
+            self.ctx.recorder.record(pod, *event, field_path=where)
+        self._waiting[name] = (waiting.reason, message)
 
-    def _back_off(self, pod: Message, container: Message, latest: ContainerStatus | None) -> float | None:
-        """None to start now; otherwise the seconds left of the crash-loop back-off."""
-        if latest is None:
-            return None
-        ended = latest.finished_at or latest.created_at or now()
-        ran_for = (ended - latest.started_at).total_seconds() if latest.started_at else 0.0
-        wait = self.ctx.backoff.step((self.uid, container.name), latest.id, ran_for=ran_for)
-        left = ended.timestamp() + wait - time.time()
-        if left <= 0:
-            return None
-        message = f"back-off {wait:g}s restarting failed container={container.name} pod={pod.metadata.name}"
-        if self._waiting.get(container.name, ("",))[0] != "CrashLoopBackOff":
-            self.ctx.recorder.record(pod, WARNING, "BackOff", "Back-off restarting failed container",
-                                     field_path=_field_path(pod, container))
-        self._waiting[container.name] = ("CrashLoopBackOff", message)
-        return left
-
-    async def _start(self, pod: Message, container: Message, kind: Kind,
-                     everywhere: dict[Kind, dict[str, list[ContainerStatus]]], sandbox: ContainerStatus) -> None:
-        """Pull if needed, create and start one new attempt; failures become waiting reasons."""
-        record, where = self.ctx.recorder.record, _field_path(pod, container)
+    async def _start(self, pod: Message, start: Start, sandbox: ContainerStatus) -> bool:
+        """Pull if needed, create and start one new attempt; failures become waiting reasons.
+        True once a container was created (the pod changed)."""
+        container = start.container
+        record, where = self.ctx.recorder.record, _field_path(pod, container.name)
         if not await self._image(pod, container):
-            return
+            return False
         try:
             env = await container_env(pod, container, self.ctx.objects, pod_ip=sandbox.ip or self.ctx.host_ip,
                                       host_ip=self.ctx.host_ip)
         except ConfigError as e:
             record(pod, WARNING, "Failed", f"Error: {e}", field_path=where)
             self._waiting[container.name] = ("CreateContainerConfigError", str(e))
-            return
-        previous = _latest(everywhere[kind], container.name)
-        attempt = previous.attempt + 1 if previous else 0
+            return False
         config = podspec.container_config(
-            pod, container, kind=kind, attempt=attempt, env=env, volume_paths=self._volumes or {},
-            extra_mounts=self._termination_log(pod, container, attempt))
+            pod, container, kind=start.kind, attempt=start.attempt, env=env, volume_paths=self._volumes or {},
+            extra_mounts=self._termination_log(pod, container, start.attempt))
         try:
             for mount in config.mounts:
                 if mount.source.startswith(str(self.ctx.volumes.root)) and not Path(mount.source).exists():
@@ -357,7 +323,7 @@ class PodWorker:
         except (RuntimeFailure, OSError) as e:
             record(pod, WARNING, "Failed", f"Error: {e}", field_path=where)
             self._waiting[container.name] = ("CreateContainerError", str(e))
-            return
+            return False
         record(pod, NORMAL, "Created", f"Created container {container.name}", field_path=where)
         with self.ctx.cache.operating(container_id):
             try:
@@ -373,52 +339,27 @@ class PodWorker:
             record(pod, WARNING, "Failed", f"Error: {failure}", field_path=where)
             if started is None or not cannot_run(started):   # else its status says ContainerCannotRun
                 self._waiting[container.name] = ("RunContainerError", str(failure))
-        if started is None or started.state is State.EXITED:
-            self._retry_in(0.0)   # it is over already, and no event will say so: look again now
+        return True
 
     async def _image(self, pod: Message, container: Message) -> bool:
         """The container's image is present (pulled now if the policy says so); False while it is not."""
-        record, where = self.ctx.recorder.record, _field_path(pod, container)
-        image, policy = container.image, container.image_pull_policy
-        images = self.ctx.runtime.images
-        if policy != ALWAYS and await images.image_id(image):
+        record, where = self.ctx.recorder.record, _field_path(pod, container.name)
+        outcome = await self._puller.ensure((self.uid, container.name), container.image,
+                                            policy=container.image_pull_policy)
+        if outcome.pulling:
+            record(pod, NORMAL, "Pulling", f'Pulling image "{container.image}"', field_path=where)
+        if outcome.ready:
             if self._waiting.get(container.name, ("",))[0] in ("ErrImagePull", "ImagePullBackOff"):
                 self._waiting.pop(container.name)
-            record(pod, NORMAL, "Pulled", f'Container image "{image}" already present on machine', field_path=where)
+            record(pod, NORMAL, "Pulled", outcome.message, field_path=where)
             return True
-        if policy == NEVER:
-            message = f'Container image "{image}" is not present with pull policy of Never'
-            record(pod, WARNING, "ErrImageNeverPull", message, field_path=where)
-            self._waiting[container.name] = ("ErrImageNeverPull", message)
-            return False
-        failed = self._pull_failures.get(container.name)
-        if failed is not None:
-            left = failed[0] + pull_back_off(failed[1]) - time.time()
-            if left > 0:
-                message = f'Back-off pulling image "{image}"'
-                if self._waiting.get(container.name, ("",))[0] != "ImagePullBackOff":
-                    record(pod, NORMAL, "BackOff", message, field_path=where)
-                self._waiting[container.name] = ("ImagePullBackOff", message)
-                self._retry_in(left)
-                return False
-        record(pod, NORMAL, "Pulling", f'Pulling image "{image}"', field_path=where)
-        began = time.monotonic()
-        try:
-            await images.ensure(image, policy=ALWAYS)
-        except (ImagePullFailed, ImageNeverPull) as e:
-            record(pod, WARNING, "Failed", f"Failed to pull image \"{image}\": {e}", field_path=where)
-            self._pull_failures[container.name] = (time.time(), (failed[1] if failed else 0) + 1)
-            self._waiting[container.name] = ("ErrImagePull", str(e))
-            self._retry_in(pull_back_off(self._pull_failures[container.name][1]))
-            return False
-        self._pull_failures.pop(container.name, None)
-        record(pod, NORMAL, "Pulled", f'Successfully pulled image "{image}" in {time.monotonic() - began:.3f}s',
-               field_path=where)
-        return True
-
-    def _retry_in(self, seconds: float) -> None:
-        due = time.monotonic() + seconds
-        self._due = due if self._due is None else min(self._due, due)
+        if outcome.reason == "ErrImagePull":
+            record(pod, WARNING, "Failed", f'Failed to pull image "{container.image}": {outcome.message}',
+                   field_path=where)
+        else:
+            record(pod, WARNING, outcome.reason, outcome.message, field_path=where)
+        self._waiting[container.name] = (outcome.reason, outcome.message)
+        return False
 
     def _termination_log(self, pod: Message, container: Message, attempt: int) -> tuple[Mount, ...]:
         """A host file bind-mounted at terminationMessagePath, read back when the container ends."""
@@ -441,7 +382,7 @@ class PodWorker:
         if pod is not None:
             for status in apps:
                 self.ctx.recorder.record(pod, NORMAL, "Killing", f"Stopping container {status.name}",
-                                         field_path=_field_path_by_name(pod, status.name))
+                                         field_path=_field_path(pod, status.name))
         await asyncio.gather(*(self._stop(s, grace) for s in apps))
         await asyncio.gather(*(self._stop(s, SANDBOX_STOP_GRACE) for s in running if s.kind is Kind.SANDBOX))
 
@@ -472,9 +413,7 @@ class PodWorker:
 
     async def _terminate_deleted(self, pod: Message) -> float | None:
         """The pod is being deleted: stop it within its grace period, report, finish the deletion."""
-        grace = pod.metadata.deletion_grace_period_seconds if pod.metadata.HasField(
-            "deletion_grace_period_seconds") else podspec.grace_seconds(pod)
-        grace = min(grace, podspec.grace_seconds(pod))
+        grace = podplan.deletion_grace(pod)
         if self._finalized:
             return None   # nothing left but to wait for the pod to leave the API
         await self._stop_all(self.ctx.cache.of_pod(self.uid), grace=grace, pod=pod)
@@ -493,6 +432,8 @@ class PodWorker:
         self.ctx.probes.remove_pod(self.uid)
         self.ctx.backoff.forget_pod(self.uid)
         await self.ctx.volumes.teardown(self.uid)
+        if self.ctx.network is not None:
+            await asyncio.to_thread(self.ctx.network.release, self.uid)
 
     async def _tidy(self, snapshot: list[ContainerStatus]) -> None:
         """Keep each container's latest instance and the one before it (lastState, logs --previous).
@@ -502,7 +443,7 @@ class PodWorker:
         sandboxes = sorted((s for s in snapshot if s.kind is Kind.SANDBOX), key=lambda s: s.attempt)
         doomed = [s for s in sandboxes[:-1] if s.state is State.EXITED]
         for kind in (Kind.INIT, Kind.APP):
-            for attempts in _by_name(snapshot, kind).values():
+            for attempts in by_name(snapshot, kind).values():
                 doomed += [s for s in attempts[:-2] if s.state is not State.RUNNING]
         for status in doomed:
             await self._remove(status.id)
@@ -525,7 +466,7 @@ class PodWorker:
 
     def _facts(self, pod: Message, snapshot: list[ContainerStatus], kind: Kind) -> dict[str, ContainerFacts]:
         facts = {}
-        for name, attempts in _by_name(snapshot, kind).items():
+        for name, attempts in by_name(snapshot, kind).items():
             latest = attempts[-1]
             running = latest.state is State.RUNNING
             facts[name] = ContainerFacts(
@@ -552,11 +493,7 @@ def _containers(pod: Message, kind: Kind) -> list[Message]:
     return list(pod.spec.init_containers if kind is Kind.INIT else pod.spec.containers)
 
 
-def _field_path(pod: Message, container: Message) -> str:
-    return _field_path_by_name(pod, container.name)
-
-
-def _field_path_by_name(pod: Message, name: str) -> str:
+def _field_path(pod: Message, name: str) -> str:
     if any(c.name == name for c in pod.spec.init_containers):
         return f"spec.initContainers{{{name}}}"
     return f"spec.containers{{{name}}}"

@@ -4,6 +4,8 @@ Two things follow from the Nodes:
 - this node's own podCIDR (from node IPAM): forwarding on, the Docker pod
   network on that subnet, the masquerade table, and Docker's FORWARD rules
   opened for the cluster CIDR. Then `ready` is set: sandboxes may be made;
+  with an address directory, the kubelet makes them with network_mode=none
+  and has them wired here (`allocate`, `attach`, `release`: veth.py, ipam.py);
 - every other node's podCIDR and InternalIP: one route each.
 
 Level-triggered and coalescing like the proxier: events only wake the loop,
@@ -18,13 +20,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import docker
 from google.protobuf.message import Message
 
 from controlplane.client import Client, InformerFactory
 
-from agent.network import dockerfw, masquerade, podbridge, routes
+from agent.network import dockerfw, masquerade, podbridge, routes, veth
+from agent.network.ipam import HostLocal
 from agent.network.netns import enable_forwarding
 from agent.network.model import DEFAULT_CLUSTER_CIDR, NodeRoute, desired_routes, gateway_of, node_route
 
@@ -37,8 +41,10 @@ class PodNetwork:
     def __init__(self, *, client: Client, node_name: str, docker_url: str,
                  cluster_cidr: str = DEFAULT_CLUSTER_CIDR, netns: str | None = None,
                  network_name: str = podbridge.POD_NETWORK, bridge_name: str = podbridge.POD_BRIDGE,
-                 resync_period: float = 60.0, retry_delay: float = 2.0, factory: InformerFactory | None = None):
-        """factory: share one with the agent's other components (one watch per kind and selector)."""
+                 resync_period: float = 60.0, retry_delay: float = 2.0, factory: InformerFactory | None = None,
+                 address_dir: Path | None = None):
+        """factory: share one with the agent's other components (one watch per kind and selector).
+        address_dir: where pod addresses are kept (ipam.py); without it Docker wires every sandbox."""
         self.node_name = node_name
         self.cluster_cidr = cluster_cidr
         self.network_name = network_name
@@ -52,6 +58,8 @@ class PodNetwork:
         self._nodes: dict[str, NodeRoute] = {}
         self._wake = asyncio.Event()
         self._api: docker.APIClient | None = None
+        self._address_dir = address_dir
+        self._addresses: HostLocal | None = None   # made once the podCIDR is known
         self._own_informer = factory is None   # a shared one is the sharer's to stop
         self._informer = (factory or InformerFactory(client)).informer("Node")
         self._informer.add_handler(on_add=self._changed, on_update=lambda _, new: self._changed(new),
@@ -61,6 +69,23 @@ class PodNetwork:
     def gateway(self) -> str:
         """The bridge's address: the pods' default gateway."""
         return gateway_of(self.pod_cidr) if self.pod_cidr else ""
+
+    def wires_pods(self) -> bool:
+        """Sandboxes may be made with network_mode=none and wired here."""
+        return self._addresses is not None and self.ready.is_set()
+
+    def allocate(self, uid: str) -> str:
+        """The pod's address (the one it had, if any). Blocking: call it in a worker thread."""
+        return self._addresses.allocate(uid)
+
+    def attach(self, *, pid: int, uid: str, attempt: int, address: str) -> None:
+        """Wire the namespace of process `pid` (the pod's sandbox) into the pod bridge. Blocking."""
+        veth.attach(pid=pid, host_name=veth.host_ifname(uid, attempt), address=address, pod_cidr=self.pod_cidr,
+                    bridge=self.bridge_name, netns=self._netns)
+
+    def release(self, uid: str) -> list[str]:
+        """Free the pod's address once it is gone (its veth went with its namespace). Blocking."""
+        return self._addresses.release(uid) if self._addresses is not None else []
 
     def _changed(self, node: Message) -> None:
         route = node_route(node)
@@ -124,6 +149,9 @@ class PodNetwork:
         created = podbridge.ensure_pod_network(self._api, pod_cidr=pod_cidr, name=self.network_name,
                                                bridge=self.bridge_name)
         masquerade.ensure_masquerade(self.cluster_cidr, netns=self._netns)
+        if self._address_dir is not None and podbridge.splits_addresses(self._api, pod_cidr=pod_cidr,
+                                                                         name=self.network_name):
+            self._addresses = HostLocal(self._address_dir, pod_cidr)
         docker_firewall = dockerfw.ensure_docker_user_accept(self.cluster_cidr, netns=self._netns)
         if created or pod_cidr != self.pod_cidr:
             log.info("pod network %s (bridge %s) on %s, gateway %s%s", self.network_name, self.bridge_name,

@@ -133,11 +133,12 @@ def status_from_inspect(data: dict) -> ContainerStatus:
         exit_code=state.get("ExitCode") if exited else None,
         oom_killed=bool(state.get("OOMKilled")),
         error=state.get("Error") or "",
-        ip=_ip(data) if identity["kind"] is Kind.SANDBOX else "",
+        ip=(_ip(data) or found.get(labels.POD_IP, "")) if identity["kind"] is Kind.SANDBOX else "",
         host_network=network_mode == "host",
         sandbox_id=network_mode.removeprefix("container:") if network_mode.startswith("container:") else "",
         stop_signal=data["Config"].get("StopSignal") or "SIGTERM",
         resolv_conf_path=data.get("ResolvConfPath") or "",
+        pid=state.get("Pid") or 0,
     )
 
 

@@ -18,6 +18,7 @@ KIND = PREFIX + "container.kind"
 ATTEMPT = PREFIX + "container.attempt"
 SPEC_HASH = PREFIX + "container.hash"
 GRACE = PREFIX + "pod.termination-grace-period"
+POD_IP = PREFIX + "pod.ip"   # on a sandbox the agent wires itself (Docker knows no address for it)
 
 SANDBOX_NAME = "POD"   # the container name a sandbox carries, as Kubernetes' dockershim did
 
@@ -37,7 +38,7 @@ def _pod_labels(pod: PodRef) -> dict[str, str]:
 
 def for_sandbox(config: SandboxConfig) -> dict[str, str]:
     return {**_pod_labels(config.pod), CONTAINER_NAME: SANDBOX_NAME, KIND: Kind.SANDBOX.value,
-            ATTEMPT: str(config.attempt), GRACE: str(config.grace_seconds)}
+            ATTEMPT: str(config.attempt), GRACE: str(config.grace_seconds), **({POD_IP: config.ip} if config.ip else {})}
 
 
 def for_container(config: ContainerConfig) -> dict[str, str]:

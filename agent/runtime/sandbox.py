@@ -1,7 +1,9 @@
 """The pod sandbox: one pause container that owns the pod's network and IPC namespaces.
 
-Its network namespace gets the pod's IP from the daemon's bridge (on a node,
-dockerd's --bip is the node's pod CIDR), or is the host's with hostNetwork.
+Its network namespace gets the pod's IP from a Docker network (on a node,
+the agent's pod network), or is the host's with hostNetwork, or, when the
+config carries an IP, is left empty (network_mode=none, no libnetwork work
+per pod) for the agent to wire itself (agent/network/veth.py).
 App containers join it, so they share localhost, ports, /etc/hosts and
 /etc/resolv.conf. hostPorts are published on the sandbox, since it owns the
 network. A sandbox is never restarted: a dead one is replaced by a new
@@ -31,7 +33,7 @@ class Sandboxes:
         ports = {f"{p.container_port}/{p.protocol.lower()}": (p.host_ip, p.host_port) if p.host_ip else p.host_port
                  for p in config.ports}
         host_config = api.create_host_config(
-            network_mode="host" if config.host_network else self.network,
+            network_mode="host" if config.host_network else "none" if config.ip else self.network,
             ipc_mode="shareable",
             port_bindings=ports or None,
             dns=list(dns.nameservers) if dns and dns.nameservers else None,

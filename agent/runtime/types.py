@@ -65,6 +65,7 @@ class SandboxConfig:
     dns: DnsConfig | None = None
     ports: tuple[PortMapping, ...] = ()
     grace_seconds: int = 30
+    ip: str = ""   # set: the agent wires the sandbox's namespace itself with this pod IP (network_mode=none)
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,9 @@ class ContainerStatus(ContainerSummary):
     """Everything the kubelet reports about one container, from one inspect.
 
     For a sandbox, `ip` is the pod IP (empty with host networking: the pod
-    uses the node's addresses).
+    uses the node's addresses), from Docker's network or, for a sandbox the
+    agent wires itself, from its label; `pid` its process, whose network
+    namespace that wiring enters.
     """
     image: str
     image_id: str
@@ -129,6 +132,7 @@ class ContainerStatus(ContainerSummary):
     sandbox_id: str = ""    # for a container joined to a sandbox: the sandbox's id
     stop_signal: str = "SIGTERM"   # the image's STOPSIGNAL: what a graceful stop sends first
     resolv_conf_path: str = ""     # the resolv.conf Docker made for it (a started sandbox's is rewritten)
+    pid: int = 0                   # of a running container
 
 
 @dataclass(frozen=True)

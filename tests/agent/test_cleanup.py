@@ -94,7 +94,7 @@ async def test_cleanup_removes_the_agents_networking_then_with_cleanup_pods_the_
     assert agent_objects(netns) == {"link cox0"}, "only the pod network stays, with the pod on it"
     lines = done.stdout.splitlines()
     assert f"removed nft table ip coxswain-proxy-{NODE}" in lines
-    assert f"kept Docker network {POD_NETWORK}: 1 container(s) on network {POD_NETWORK}; " \
+    assert f"kept Docker network {POD_NETWORK}: 1 pod(s) wired to bridge cox0; " \
            f"--cleanup-pods removes the pods" in lines
     running = pod_containers(cluster)
     assert len(running) == 2 and all(c["State"] == "running" for c in running), "the pod kept running"
@@ -108,6 +108,8 @@ async def test_cleanup_removes_the_agents_networking_then_with_cleanup_pods_the_
     with cluster.docker(NODE) as api:
         assert api.networks(names=[POD_NETWORK]) == []
     assert f"removed Docker network {POD_NETWORK} (bridge cox0)" in done.stdout.splitlines()
+    released = [line for line in done.stdout.splitlines() if line.startswith("released pod address ")]
+    assert len(released) == 1, "the pod's address, kept on disk by the agent, is given back"
 
     again = cleanup(cluster, "--cleanup-pods")
     assert again.returncode == 0, again.stderr

@@ -2,6 +2,7 @@
 import asyncio
 
 from agent.dns.listen import DEFAULT_ADDRESS
+from agent.runtime import labels
 
 from tests.e2e.workloads import HTTP_PORT, HTTPD, deployment, exec_in_pod, pod, ready_endpoints, running_pod, service
 from tests.support.polling import eventually
@@ -51,3 +52,34 @@ async def test_a_service_answers_by_its_dns_names_from_a_pod(cluster):
         await client.resource("Service").delete("web", namespace="default")
         await client.resource("Deployment").delete("web", namespace="default")
         await client.resource("Pod").delete("dns-client")
+
+
+async def test_a_pod_whose_sandbox_died_keeps_its_ip_and_is_reachable_again(cluster):
+    """The agent wires sandboxes itself (agent/network/veth.py) with addresses kept per pod (ipam.py):
+    a replaced sandbox gets the pod's address back, and the pod answers on it again."""
+    async with cluster.client() as client:
+        pods = client.resource("Pod")
+        await pods.create(pod("keep-ip", node="node2", command=HTTPD))
+        await pods.create(pod("keep-ip-client", node="node1"))
+        before = await running_pod(client, "keep-ip")
+        caller = await running_pod(client, "keep-ip-client")
+        with cluster.docker("node2") as api:
+            sandbox = api.containers(filters={"label": labels.managed_filter(
+                **{labels.POD_UID: before.metadata.uid, labels.KIND: "sandbox"})})[0]
+            assert api.inspect_container(sandbox["Id"])["HostConfig"]["NetworkMode"] == "none"
+            api.kill(sandbox["Id"])
+
+        async def restarted():
+            now = await pods.get("keep-ip", namespace="default")
+            main = now.status.container_statuses[0] if now.status.container_statuses else None
+            return now if main is not None and main.restart_count >= 1 and main.state.HasField("running") else None
+        after = await eventually(restarted, timeout=60, what="keep-ip running again in a new sandbox")
+        assert after.status.pod_ip == before.status.pod_ip
+
+        async def answers():
+            code, out = await asyncio.to_thread(exec_in_pod, cluster, caller,
+                                                f"timeout 5 wget -q -O- http://{after.status.pod_ip}:{HTTP_PORT}/")
+            return code == 0 and out.strip() == "keep-ip"
+        assert await eventually(answers, timeout=20)
+        for name in ("keep-ip", "keep-ip-client"):
+            await pods.delete(name)

@@ -5,6 +5,7 @@ import pytest
 
 from agent.runtime.errors import ImageNeverPull, ImagePullFailed
 from agent.runtime.images import default_policy, split_reference
+from agent.runtime.pulls import Puller, pull_back_off
 
 
 def closed_loopback_port() -> int:
@@ -40,3 +41,26 @@ def test_reference_parsing_and_default_policy():
     assert default_policy("127.0.0.1:5000/busybox") == "Always"
     assert default_policy("busybox:1.36") == "IfNotPresent"
     assert default_policy("a@sha256:abc") == "IfNotPresent"
+
+
+async def test_puller_backs_off_after_failed_pulls_and_follows_the_policy(runtime, image):
+    """Real pulls against the private dockerd; only the back-off's clock is ours, so the test
+    need not wait 10 s for it."""
+    clock = [1000.0]
+    puller = Puller(runtime.images, clock=lambda: clock[0])
+    key = ("uid", "app")
+    present = await puller.ensure(key, image, policy="IfNotPresent")
+    assert present.ready and not present.pulling and "already present" in present.message
+    never = await puller.ensure(key, "coxswain-test/absent:1", policy="Never")
+    assert (never.ready, never.reason) == (False, "ErrImageNeverPull")
+    unreachable = f"127.0.0.1:{closed_loopback_port()}/nothing/here:1"
+    failed = await puller.ensure(key, unreachable, policy="IfNotPresent")
+    assert (failed.ready, failed.reason, failed.pulling) == (False, "ErrImagePull", True)
+    assert puller.wait_left(key) == 10.0
+    clock[0] += 10.0
+    assert puller.wait_left(key) == 0.0
+    await puller.ensure(key, unreachable, policy="IfNotPresent")
+    assert puller.wait_left(key) == 20.0, "the second failure in a row doubles the wait"
+    assert [pull_back_off(n) for n in (1, 2, 3, 6, 9)] == [10.0, 20.0, 40.0, 300.0, 300.0]
+    puller.forget("uid")
+    assert puller.wait_left(key) == 0.0
