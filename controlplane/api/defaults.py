@@ -198,6 +198,18 @@ def _replica_set(replica_set) -> None:
     _pod_spec(replica_set.spec.template.spec)
 
 
+def _daemon_set(daemon_set) -> None:
+    strategy = daemon_set.spec.update_strategy
+    strategy.type = strategy.type or "RollingUpdate"
+    if strategy.type == "RollingUpdate":
+        rolling = strategy.rolling_update
+        if rolling.max_unavailable.WhichOneof("kind") is None:
+            rolling.max_unavailable.number_value = 1
+        if rolling.max_surge.WhichOneof("kind") is None:
+            rolling.max_surge.number_value = 0
+    _pod_spec(daemon_set.spec.template.spec)
+
+
 def _job(job) -> None:
     spec = job.spec
     if not spec.HasField("completions") and not spec.HasField("parallelism"):
@@ -253,6 +265,7 @@ _BY_KIND = {
     "Endpoints": _endpoints,
     "Deployment": _deployment,
     "ReplicaSet": _replica_set,
+    "DaemonSet": _daemon_set,
     "Job": _job,
     "Namespace": _namespace,
     "Node": _node,

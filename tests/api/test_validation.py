@@ -290,6 +290,34 @@ def test_deployment_rules(edit, expected):
     assert _errors(data) == expected
 
 
+@pytest.mark.parametrize("edit, expected", [
+    (lambda s: None, []),
+    (lambda s: s.update(updateStrategy={"type": "OnDelete"}), []),
+    (lambda s: s.update(updateStrategy={"rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}), []),
+    (lambda s: s.update(updateStrategy={"type": "Recreate"}),
+     ['spec.updateStrategy.type: unsupported value "Recreate": supported values: "RollingUpdate", "OnDelete"']),
+    (lambda s: s.update(updateStrategy={"type": "OnDelete", "rollingUpdate": {"maxSurge": 1}}),
+     ["spec.updateStrategy.rollingUpdate: may not be specified when strategy `type` is 'OnDelete'"]),
+    (lambda s: s.update(updateStrategy={"rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}}),
+     ["spec.updateStrategy.rollingUpdate.maxUnavailable: may not be 0 when `maxSurge` is 0"]),
+    (lambda s: s.update(minReadySeconds=-1), ["spec.minReadySeconds: must be greater than or equal to 0"]),
+    (lambda s: s["template"]["metadata"].update(labels={"app": "other"}),
+     ['spec.template.metadata.labels: `selector` ("app=logs") does not match template `labels`']),
+    (lambda s: s["template"]["spec"].update(restartPolicy="OnFailure"),
+     [f'{T}.restartPolicy: unsupported value "OnFailure": supported values: "Always"']),
+])
+def test_daemon_set_rules(edit, expected):
+    data = load("daemonset.yaml")
+    edit(data["spec"])
+    assert _errors(data) == expected
+
+
+def test_daemon_set_defaults_to_one_node_at_a_time():
+    strategy = admitted(load("daemonset.yaml")).spec.update_strategy
+    assert strategy.type == "RollingUpdate"
+    assert (strategy.rolling_update.max_unavailable.number_value, strategy.rolling_update.max_surge.number_value) == (1, 0)
+
+
 def test_replica_set_rules():
     data = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "r"},
             "spec": {"replicas": -2, "selector": {"matchLabels": {"app": "r"}},

@@ -28,6 +28,7 @@ _VALIDATORS = {
     "ServiceAccount": (config.validate_service_account, None),
     "ReplicaSet": (workloads.validate_replica_set, workloads.selector_update_rules),
     "Deployment": (workloads.validate_deployment, workloads.selector_update_rules),
+    "DaemonSet": (workloads.validate_daemon_set, workloads.selector_update_rules),
     "Job": (workloads.validate_job, workloads.job_update_rules),
 }
 

@@ -1,4 +1,4 @@
-"""ReplicaSets, Deployments and Jobs: counts, strategies, and the pod template.
+"""ReplicaSets, Deployments, DaemonSets and Jobs: counts, strategies, and the pod template.
 
 A workload's selector must match its template's labels (or its controller
 would never see the pods it creates, and create more forever), and it may
@@ -61,10 +61,13 @@ def validate_deployment(deployment) -> Errors:
     yield from _strategy("spec.strategy", spec.strategy)
 
 
-def _strategy(path: str, strategy) -> Errors:
-    yield from one_of(f"{path}.type", strategy.type, ("RollingUpdate", "Recreate"))
-    if strategy.type == "Recreate" and strategy.HasField("rolling_update"):
-        yield FieldError(f"{path}.rollingUpdate", "may not be specified when strategy `type` is 'Recreate'")
+def _strategy(path: str, strategy, *, other: str = "Recreate") -> Errors:
+    """A Deployment's strategy (RollingUpdate or Recreate), or a DaemonSet's (other="OnDelete")."""
+    yield from one_of(f"{path}.type", strategy.type, ("RollingUpdate", other))
+    if strategy.type == other and strategy.HasField("rolling_update"):
+        yield FieldError(f"{path}.rollingUpdate", f"may not be specified when strategy `type` is '{other}'")
+    if strategy.type == other:
+        return
     rolling = strategy.rolling_update
     unavailable = yield from _count_or_percent(f"{path}.rollingUpdate.maxUnavailable", rolling.max_unavailable)
     surge = yield from _count_or_percent(f"{path}.rollingUpdate.maxSurge", rolling.max_surge)
@@ -88,6 +91,16 @@ def _count_or_percent(path: str, value):
             return None
         return 0 if int(value.string_value[:-1]) == 0 else value.string_value
     return None
+
+
+# ---------------------------------------------------------------- DaemonSet
+
+def validate_daemon_set(daemon_set) -> Errors:
+    spec = daemon_set.spec
+    yield from meta.object_meta(daemon_set, names.dns_subdomain)
+    yield from at_least("spec.minReadySeconds", spec.min_ready_seconds, 0)
+    yield from _template("spec", spec, restart_policies=("Always",))
+    yield from _strategy("spec.updateStrategy", spec.update_strategy, other="OnDelete")
 
 
 # ---------------------------------------------------------------- Job
