@@ -139,6 +139,17 @@ _REPLICA_SET = Printer(
              AGE),
     wide=_template_columns())
 
+_DAEMON_SET = Printer(
+    columns=(NAME,
+             Column("DESIRED", lambda o, _: str(o.status.desired_number_scheduled)),
+             Column("CURRENT", lambda o, _: str(o.status.current_number_scheduled)),
+             Column("READY", lambda o, _: str(o.status.number_ready)),
+             Column("UP-TO-DATE", lambda o, _: str(o.status.updated_number_scheduled)),
+             Column("AVAILABLE", lambda o, _: str(o.status.number_available)),
+             Column("NODE SELECTOR", lambda o, _: map_selector_text(o.spec.template.spec.node_selector)),
+             AGE),
+    wide=_template_columns())
+
 
 def job_status(job) -> str:
     conditions = {c.type for c in job.status.conditions if c.status == "True"}
@@ -280,7 +291,8 @@ _PRIORITY_CLASS = Printer(columns=(
 _DEFAULT = Printer(columns=(NAME, AGE))
 
 PRINTERS: dict[str, Printer] = {
-    "Pod": _POD, "Node": _NODE, "Deployment": _DEPLOYMENT, "ReplicaSet": _REPLICA_SET, "Job": _JOB,
+    "Pod": _POD, "Node": _NODE, "Deployment": _DEPLOYMENT, "ReplicaSet": _REPLICA_SET,
+    "DaemonSet": _DAEMON_SET, "Job": _JOB,
     "Service": _SERVICE, "Endpoints": _ENDPOINTS, "ConfigMap": _CONFIG_MAP, "Secret": _SECRET,
     "ServiceAccount": _SERVICE_ACCOUNT, "Namespace": _NAMESPACE, "Event": _EVENT, "Lease": _LEASE,
     "PriorityClass": _PRIORITY_CLASS,
