@@ -3,10 +3,10 @@ binds them (the controller only pins each pod to its node by affinity)."""
 from google.protobuf import struct_pb2
 
 from controlplane.api.kinds import KINDS
-from controlplane.client import errors
 from controlplane.controllers import daemonplan
 from tests.controllers.support import active_pods, eventually, hollow_nodes, starting_in, template
 from tests.support.census import PodCensus
+from tests.support.objects import relabel_node
 
 
 def daemon_set(name="logs", *, image="busybox", surge=None, unavailable=None, strategy="RollingUpdate", **spec):
@@ -50,31 +50,15 @@ async def test_one_pod_per_node_including_a_node_added_later_and_none_on_a_remov
         await eventually(only_two)
 
 
-async def relabel(node_api, name, **labels):
-    """Set (or with None remove) labels on a node, retrying while its kubelet writes it too."""
-    for _ in range(20):
-        node = await node_api.get(name)
-        for key, value in labels.items():
-            if value is None:
-                node.metadata.labels.pop(key, None)
-            else:
-                node.metadata.labels[key] = value
-        try:
-            return await node_api.update(node)
-        except errors.Conflict:
-            continue
-    raise AssertionError(f"node {name} kept changing")
-
-
 async def test_node_selector_follows_node_labels(client, manager, nodes):
     api, node_api = client.resource("DaemonSet"), client.resource("Node")
     await api.create(daemon_set(node_selector={"logging": "on"}))
     ds = await eventually(lambda: api.get("logs"))
     assert ds.status.desired_number_scheduled == 0
-    await relabel(node_api, "node-b", logging="on")
+    await relabel_node(node_api, "node-b", logging="on")
     await eventually(lambda: rolled_out(api, "logs", 1))
     assert list(await pods_by_node(client)) == ["node-b"]
-    await relabel(node_api, "node-b", logging=None)
+    await relabel_node(node_api, "node-b", logging=None)
     await eventually(lambda: rolled_out(api, "logs", 0))
 
     async def none_left():
