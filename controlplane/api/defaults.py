@@ -226,6 +226,18 @@ def _job(job) -> None:
     _pod_spec(spec.template.spec)
 
 
+def _cron_job(cron_job) -> None:
+    spec = cron_job.spec
+    spec.concurrency_policy = spec.concurrency_policy or "Allow"
+    if not spec.HasField("suspend"):
+        spec.suspend = False
+    if not spec.HasField("successful_jobs_history_limit"):
+        spec.successful_jobs_history_limit = 3
+    if not spec.HasField("failed_jobs_history_limit"):
+        spec.failed_jobs_history_limit = 1
+    _pod_spec(spec.job_template.spec.template.spec)
+
+
 def _select_own_pods(job) -> None:
     """Label the template with the job's uid and name, and select on the uid."""
     uid, labels = job.metadata.uid, job.spec.template.metadata.labels
@@ -267,6 +279,7 @@ _BY_KIND = {
     "ReplicaSet": _replica_set,
     "DaemonSet": _daemon_set,
     "Job": _job,
+    "CronJob": _cron_job,
     "Namespace": _namespace,
     "Node": _node,
     "Secret": _secret,

@@ -6,5 +6,6 @@ de-duplication, back-off), base (workers over a queue), expectations (do not
 act twice before the cache catches up), ownership (adopt and release by
 selector), podowner (what ReplicaSet, Job and DaemonSet share). Decision rules are pure
 functions beside each controller (rollout.py for Deployments, daemonplan.py for
-DaemonSets, gcgraph.py for the garbage collector), unit-tested without a server.
+DaemonSets, cronjob.next_run with api/cronschedule.py for CronJobs, gcgraph.py
+for the garbage collector), unit-tested without a server.
 """

@@ -318,6 +318,38 @@ def test_daemon_set_defaults_to_one_node_at_a_time():
     assert (strategy.rolling_update.max_unavailable.number_value, strategy.rolling_update.max_surge.number_value) == (1, 0)
 
 
+J = "spec.jobTemplate.spec"
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda s: None, []),
+    (lambda s: s.update(schedule="@hourly", timeZone="Europe/Paris", concurrencyPolicy="Forbid",
+                        startingDeadlineSeconds=60, successfulJobsHistoryLimit=0), []),
+    (lambda s: s.update(schedule="61 * * * *"), ["spec.schedule: minute: 61 is out of range 0-59"]),
+    (lambda s: s.pop("schedule"), ["spec.schedule: required"]),
+    (lambda s: s.update(timeZone="Nowhere/City"), ['spec.timeZone: unknown time zone "Nowhere/City"']),
+    (lambda s: s.update(concurrencyPolicy="Sometimes"),
+     ['spec.concurrencyPolicy: unsupported value "Sometimes": supported values: "Allow", "Forbid", "Replace"']),
+    (lambda s: s.update(startingDeadlineSeconds=-1, failedJobsHistoryLimit=-1),
+     ["spec.startingDeadlineSeconds: must be greater than or equal to 0",
+      "spec.failedJobsHistoryLimit: must be greater than or equal to 0"]),
+    (lambda s: s["jobTemplate"]["spec"]["template"]["spec"].update(restartPolicy="Always"),
+     [f'{J}.template.spec.restartPolicy: unsupported value "Always": supported values: "OnFailure", "Never"']),
+    (lambda s: s["jobTemplate"]["spec"].update(completionMode="Indexed"),
+     [f'{J}.completionMode: unsupported value "Indexed": supported values: "NonIndexed"']),
+])
+def test_cron_job_rules(edit, expected):
+    data = load("cronjob.yaml")
+    edit(data["spec"])
+    assert _errors(data) == expected
+
+
+def test_cron_job_names_leave_room_for_the_job_suffix():
+    data = load("cronjob.yaml")
+    data["metadata"]["name"] = "x" * 53
+    assert _errors(data) == ["metadata.name: must be no more than 52 characters"]
+
+
 def test_replica_set_rules():
     data = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "r"},
             "spec": {"replicas": -2, "selector": {"matchLabels": {"app": "r"}},

@@ -30,6 +30,7 @@ _VALIDATORS = {
     "Deployment": (workloads.validate_deployment, workloads.selector_update_rules),
     "DaemonSet": (workloads.validate_daemon_set, workloads.selector_update_rules),
     "Job": (workloads.validate_job, workloads.job_update_rules),
+    "CronJob": (workloads.validate_cron_job, None),
 }
 
 

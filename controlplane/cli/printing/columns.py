@@ -71,11 +71,12 @@ def map_selector_text(labels) -> str:
     return _or_none(",".join(f"{k}={labels[k]}" for k in sorted(labels)))
 
 
-def _template_columns() -> tuple[Column, ...]:
-    """CONTAINERS IMAGES SELECTOR: the wide columns of every workload kind."""
-    return (Column("CONTAINERS", lambda o, _: ",".join(c.name for c in o.spec.template.spec.containers)),
-            Column("IMAGES", lambda o, _: ",".join(c.image for c in o.spec.template.spec.containers)),
-            Column("SELECTOR", lambda o, _: label_selector_text(o.spec.selector)))
+def _template_columns(spec=lambda o: o.spec) -> tuple[Column, ...]:
+    """CONTAINERS IMAGES SELECTOR: the wide columns of every workload kind, from `spec(obj)` (the
+    spec holding the pod template and selector: a CronJob's is its job template's)."""
+    return (Column("CONTAINERS", lambda o, _: ",".join(c.name for c in spec(o).template.spec.containers)),
+            Column("IMAGES", lambda o, _: ",".join(c.image for c in spec(o).template.spec.containers)),
+            Column("SELECTOR", lambda o, _: label_selector_text(spec(o).selector)))
 
 
 # -------------------------------------------------------------------- kinds
@@ -187,6 +188,17 @@ _JOB = Printer(
     wide=_template_columns())
 
 
+_CRON_JOB = Printer(
+    columns=(NAME, Column("SCHEDULE", lambda o, _: o.spec.schedule),
+             Column("TIMEZONE", lambda o, _: _or_none(o.spec.time_zone)),
+             Column("SUSPEND", lambda o, _: "True" if o.spec.suspend else "False"),
+             Column("ACTIVE", lambda o, _: str(len(o.status.active))),
+             Column("LAST SCHEDULE", lambda o, now: since(o.status.last_schedule_time, now)
+                    if is_set(o.status.last_schedule_time) else NONE),
+             AGE),
+    wide=_template_columns(lambda o: o.spec.job_template.spec))
+
+
 def service_ports(service) -> str:
     ports = []
     for port in service.spec.ports:
@@ -292,7 +304,7 @@ _DEFAULT = Printer(columns=(NAME, AGE))
 
 PRINTERS: dict[str, Printer] = {
     "Pod": _POD, "Node": _NODE, "Deployment": _DEPLOYMENT, "ReplicaSet": _REPLICA_SET,
-    "DaemonSet": _DAEMON_SET, "Job": _JOB,
+    "DaemonSet": _DAEMON_SET, "Job": _JOB, "CronJob": _CRON_JOB,
     "Service": _SERVICE, "Endpoints": _ENDPOINTS, "ConfigMap": _CONFIG_MAP, "Secret": _SECRET,
     "ServiceAccount": _SERVICE_ACCOUNT, "Namespace": _NAMESPACE, "Event": _EVENT, "Lease": _LEASE,
     "PriorityClass": _PRIORITY_CLASS,
