@@ -128,18 +128,25 @@ def selects_node(spec: Message, node: Message) -> bool:
     return any(_term_holds(term, node) for term in terms)
 
 
-def placement(ds: Message, node: Message) -> tuple[bool, bool]:
-    """(should run a new pod here, may a pod already here continue)."""
+def placement(ds: Message, node: Message, tolerations: list | None = None) -> tuple[bool, bool]:
+    """(should run a new pod here, may a pod already here continue); `tolerations`: the daemon
+    pod's, when the caller has them already."""
     spec = ds.spec.template.spec
     if not selects_node(spec, node):
         return False, False
-    tolerations = daemon_tolerations(spec)
+    tolerations = daemon_tolerations(spec) if tolerations is None else tolerations
 
     def tolerated(taint) -> bool:
         return any(tolerates(t, taint) for t in tolerations)
     continues = all(tolerated(t) for t in node.spec.taints if t.effect == "NoExecute")
     runs = continues and all(tolerated(t) for t in node.spec.taints if t.effect == "NoSchedule")
     return runs, continues
+
+
+def placements(ds: Message, nodes: list[Message]) -> dict[str, tuple[bool, bool]]:
+    """placement() of every node, by name: what one sync decides from."""
+    tolerations = daemon_tolerations(ds.spec.template.spec)
+    return {node.metadata.name: placement(ds, node, tolerations) for node in nodes}
 
 
 # ------------------------------------------------------------------ what to do
@@ -180,17 +187,13 @@ def max_unavailable(ds: Message, desired: int) -> int:
     return unavailable
 
 
-def manage(ds: Message, nodes: list[Message], pods: list[Message], hash_: str) -> Plan:
+def manage(ds: Message, placed: dict[str, tuple[bool, bool]], pods: list[Message], hash_: str) -> Plan:
     """Pods to create and delete so each node that should run one has exactly one (two, while a
     surge replaces it) and no other node has any; failed pods are deleted and replaced."""
     plan = Plan()
     grouped = by_node(pods)
-    known = set()
     allow_surge = surges(ds)
-    for node in nodes:
-        name = node.metadata.name
-        known.add(name)
-        runs, continues = placement(ds, node)
+    for name, (runs, continues) in placed.items():
         here = grouped.get(name, [])
         running = [p for p in here if p.status.phase != "Failed"]
         plan.delete += [p for p in here if p.status.phase == "Failed"]
@@ -205,7 +208,7 @@ def manage(ds: Message, nodes: list[Message], pods: list[Message], hash_: str) -
         else:
             plan.delete += running[1:]
     for name, here in grouped.items():
-        if name not in known:  # the node is gone (or the pod names none)
+        if name not in placed:  # the node is gone (or the pod names none)
             plan.delete += here
     return plan
 
@@ -217,10 +220,11 @@ def is_available(pod: Message, min_ready_seconds: int, now: float) -> bool:
     return min_ready_seconds <= 0 or 0 < ready.last_transition_time.seconds <= now - min_ready_seconds
 
 
-def rolling_update(ds: Message, nodes: list[Message], pods: list[Message], hash_: str, now: float) -> Plan:
+def rolling_update(ds: Message, placed: dict[str, tuple[bool, bool]], pods: list[Message], hash_: str,
+                   now: float) -> Plan:
     """The next step of a RollingUpdate, for nodes that should run a pod and have one."""
     grouped = by_node(pods)
-    eligible = [n.metadata.name for n in nodes if placement(ds, n)[0]]
+    eligible = [name for name, (runs, _) in placed.items() if runs]
     desired = len(eligible)
     min_ready = ds.spec.min_ready_seconds
     plan = Plan()
@@ -267,16 +271,15 @@ def rolling_update(ds: Message, nodes: list[Message], pods: list[Message], hash_
 
 # ------------------------------------------------------------------ status
 
-def compute_status(ds: Message, nodes: list[Message], pods: list[Message], hash_: str,
+def compute_status(ds: Message, placed: dict[str, tuple[bool, bool]], pods: list[Message], hash_: str,
                    now: float) -> apps_pb2.DaemonSetStatus:
     status = apps_pb2.DaemonSetStatus()
     status.CopyFrom(ds.status)
     status.observed_generation = ds.metadata.generation
     grouped = by_node(pods)
     desired = current = misscheduled = ready = updated = available = 0
-    for node in nodes:
-        runs, _ = placement(ds, node)
-        here = [p for p in grouped.get(node.metadata.name, []) if p.status.phase != "Failed"]
+    for name, (runs, _) in placed.items():
+        here = [p for p in grouped.get(name, []) if p.status.phase != "Failed"]
         desired += runs
         if not here:
             continue

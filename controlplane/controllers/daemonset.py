@@ -44,19 +44,19 @@ class DaemonSetController(PodOwnerController):
         if ds is None:
             return
         pods = await self.claim_pods(ds)
-        nodes = self.nodes.list()
+        placed = daemonplan.placements(ds, self.nodes.list())
         hash_ = daemonplan.current_hash(ds)
         now = time.time()
         if self.expectations.satisfied(key) and not podutil.is_deleting(ds):
-            plan = daemonplan.manage(ds, nodes, pods, hash_)
+            plan = daemonplan.manage(ds, placed, pods, hash_)
             if not (plan.create_on or plan.delete) and ds.spec.update_strategy.type == "RollingUpdate":
-                plan = daemonplan.rolling_update(ds, nodes, pods, hash_, now)
+                plan = daemonplan.rolling_update(ds, placed, pods, hash_, now)
             if plan.delete:
                 await self.delete_pods(ds, plan.delete)
             if plan.create_on:
                 await self.create_pods(ds, len(plan.create_on),
                                        make=lambda i: daemonplan.daemon_pod(ds, plan.create_on[i], hash_))
-        status = daemonplan.compute_status(ds, nodes, pods, hash_, now)
+        status = daemonplan.compute_status(ds, placed, pods, hash_, now)
         if status != ds.status:
             new = clone(ds)
             new.status.CopyFrom(status)

@@ -19,8 +19,8 @@ def cron_job(minute: int, **spec):
     return KINDS["CronJob"].new(
         metadata={"name": "tick", "namespace": "default"},
         spec={"schedule": f"{minute} * * * *", "job_template": {"spec": {"template": {"spec": {
-            "restart_policy": "Never", "containers": [{"name": "c", "image": "busybox", "command": ["sleep", "3600"]}]}}}},
-            **spec})
+            "restart_policy": "Never",
+            "containers": [{"name": "c", "image": "busybox", "command": ["sleep", "3600"]}]}}}}, **spec})
 
 
 def due_minute() -> tuple[int, int]:
@@ -61,7 +61,8 @@ async def test_after_downtime_one_catch_up_run_starts(client, manager, nodes):
     cj = await eventually(lambda: _status_with_active(api))
     assert cj.status.last_schedule_time.seconds == due
     assert [ref.name for ref in cj.status.active] == [job.metadata.name]
-    pods = (await client.resource("Pod").list(namespace="default", label_selector=f"job-name={job.metadata.name}")).items
+    pods = (await client.resource("Pod").list(namespace="default",
+                                              label_selector=f"job-name={job.metadata.name}")).items
     assert len(pods) == 1
     assert len(await owned_jobs(client, cj)) == 1   # and no second one
 

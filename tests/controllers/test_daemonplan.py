@@ -59,10 +59,9 @@ def test_daemon_pods_tolerate_failing_and_cordoned_nodes():
                         ("node.kubernetes.io/unschedulable", "NoSchedule"),
                         ("node.kubernetes.io/disk-pressure", "NoSchedule")):
         assert daemonplan.placement(ds, node("a", taints=[(key, "", effect)], unschedulable=True)) == (True, True)
-    assert daemonplan.placement(ds, node("a", taints=[("node.kubernetes.io/network-unavailable", "", "NoSchedule")]))[0] \
-        is False
-    assert daemonplan.placement(daemon_set(host_network=True),
-                                node("a", taints=[("node.kubernetes.io/network-unavailable", "", "NoSchedule")]))[0]
+    no_network = node("a", taints=[("node.kubernetes.io/network-unavailable", "", "NoSchedule")])
+    assert daemonplan.placement(ds, no_network)[0] is False
+    assert daemonplan.placement(daemon_set(host_network=True), no_network)[0]
 
 
 def test_the_daemon_pod_is_pinned_to_its_node_by_affinity_and_left_to_the_scheduler():
@@ -97,7 +96,7 @@ def test_manage_creates_where_missing_and_deletes_duplicates_failed_misplaced_an
             daemon("c", "n2", h, phase="Failed"),                                  # failed: replaced
             daemon("d", "n4", h),                                                  # node no longer selected
             daemon("e", "gone", h)]                                                # node deleted
-    plan = daemonplan.manage(ds, nodes, pods, h)
+    plan = daemonplan.manage(ds, daemonplan.placements(ds, nodes), pods, h)
     assert sorted(plan.create_on) == ["n2", "n3"]
     assert sorted(p.metadata.name for p in plan.delete) == ["b", "c", "d", "e"]
 
@@ -105,8 +104,8 @@ def test_manage_creates_where_missing_and_deletes_duplicates_failed_misplaced_an
 def test_a_noexecute_taint_evicts_the_daemon_pod_and_a_terminating_one_is_replaced():
     ds = daemon_set()
     h = daemonplan.current_hash(ds)
-    plan = daemonplan.manage(ds, [node("n1", taints=[("maintenance", "", "NoExecute")]), node("n2")],
-                             [daemon("a", "n1", h), daemon("b", "n2", h, deleting=True)], h)
+    placed = daemonplan.placements(ds, [node("n1", taints=[("maintenance", "", "NoExecute")]), node("n2")])
+    plan = daemonplan.manage(ds, placed, [daemon("a", "n1", h), daemon("b", "n2", h, deleting=True)], h)
     assert [p.metadata.name for p in plan.delete] == ["a"] and plan.create_on == ["n2"]
 
 
@@ -114,30 +113,30 @@ def test_a_noexecute_taint_evicts_the_daemon_pod_and_a_terminating_one_is_replac
 
 def test_rolling_update_without_surge_replaces_max_unavailable_nodes_at_a_time():
     ds = daemon_set(unavailable=2, image="busybox:2")
-    h = daemonplan.current_hash(ds)
+    h, everywhere = daemonplan.current_hash(ds), daemonplan.placements(ds, NODES)
     pods = [daemon(f"old{i}", n.metadata.name, "old") for i, n in enumerate(NODES)]
-    plan = daemonplan.rolling_update(ds, NODES, pods, h, NOW + 100)
+    plan = daemonplan.rolling_update(ds, everywhere, pods, h, NOW + 100)
     assert len(plan.delete) == 2 and not plan.create_on
     # One node already has an unavailable new pod: only one more old pod may go.
     pods = [daemon("new0", "n1", h, ready=False), daemon("old1", "n2", "old"), daemon("old2", "n3", "old")]
-    assert len(daemonplan.rolling_update(ds, NODES, pods, h, NOW + 100).delete) == 1
+    assert len(daemonplan.rolling_update(ds, everywhere, pods, h, NOW + 100).delete) == 1
     # An unavailable old pod is replaced at once, whatever the budget.
     pods = [daemon("new0", "n1", h, ready=False), daemon("new1", "n2", h, ready=False),
             daemon("old2", "n3", "old", ready=False)]
-    assert [p.metadata.name for p in daemonplan.rolling_update(ds, NODES, pods, h, NOW + 100).delete] == ["old2"]
+    assert [p.metadata.name for p in daemonplan.rolling_update(ds, everywhere, pods, h, NOW + 100).delete] == ["old2"]
 
 
 def test_rolling_update_with_surge_starts_the_new_pod_first_and_deletes_the_old_once_available():
     ds = daemon_set(surge=1, unavailable=0, image="busybox:2")
-    h = daemonplan.current_hash(ds)
+    h, everywhere = daemonplan.current_hash(ds), daemonplan.placements(ds, NODES)
     pods = [daemon(f"old{i}", n.metadata.name, "old") for i, n in enumerate(NODES)]
-    plan = daemonplan.rolling_update(ds, NODES, pods, h, NOW + 100)
+    plan = daemonplan.rolling_update(ds, everywhere, pods, h, NOW + 100)
     assert len(plan.create_on) == 1 and not plan.delete
     surging = pods + [daemon("new0", "n1", h, ready=False)]
-    assert daemonplan.rolling_update(ds, NODES, surging, h, NOW + 100).create_on == []   # budget used
-    assert daemonplan.manage(ds, NODES, surging, h).delete == []                            # the pair is kept
+    assert daemonplan.rolling_update(ds, everywhere, surging, h, NOW + 100).create_on == []   # budget used
+    assert daemonplan.manage(ds, everywhere, surging, h).delete == []                         # the pair is kept
     done = pods + [daemon("new0", "n1", h)]
-    plan = daemonplan.rolling_update(ds, NODES, done, h, NOW + 100)
+    plan = daemonplan.rolling_update(ds, everywhere, done, h, NOW + 100)
     assert [p.metadata.name for p in plan.delete] == ["old0"] and len(plan.create_on) == 1
 
 
@@ -157,7 +156,7 @@ def test_status_counts_nodes_and_rollout_status_follows_it():
     h = daemonplan.current_hash(ds)
     nodes = [node("n1", {"role": "log"}), node("n2", {"role": "log"}), node("n3", {"role": "log"}), node("n4")]
     pods = [daemon("a", "n1", h), daemon("b", "n2", "old"), daemon("c", "n3", h, ready=False), daemon("d", "n4", h)]
-    status = daemonplan.compute_status(ds, nodes, pods, h, NOW + 100)
+    status = daemonplan.compute_status(ds, daemonplan.placements(ds, nodes), pods, h, NOW + 100)
     assert (status.desired_number_scheduled, status.current_number_scheduled, status.number_misscheduled,
             status.number_ready, status.updated_number_scheduled, status.number_available,
             status.number_unavailable, status.observed_generation) == (3, 3, 1, 2, 2, 2, 1, 1)
