@@ -539,3 +539,42 @@ def test_every_kind_checks_its_name(kind):
     if not kinds.by_name(kind).namespaced:
         obj.metadata.namespace = ""
     assert any(e.path == "metadata.name" for e in validation.validate_create(obj))
+
+
+@pytest.mark.parametrize("pod_context, container_context, expected", [
+    ({"runAsUser": 1000, "runAsGroup": 3000, "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"},
+      "sysctls": [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "80"}]},
+     {"readOnlyRootFilesystem": True, "privileged": False, "allowPrivilegeEscalation": False,
+      "capabilities": {"add": ["NET_BIND_SERVICE"], "drop": ["ALL"]}, "seccompProfile": {"type": "Unconfined"}},
+     []),
+    ({"runAsUser": -1}, {"runAsGroup": -2},
+     ["spec.containers[0].securityContext.runAsGroup: must be greater than or equal to 0",
+      "spec.securityContext.runAsUser: must be greater than or equal to 0"]),
+    ({"seccompProfile": {"type": "Localhost"}}, {"seccompProfile": {}},
+     ["spec.containers[0].securityContext.seccompProfile.type: required",
+      'spec.securityContext.seccompProfile.type: unsupported value "Localhost": supported values: '
+      '"RuntimeDefault", "Unconfined"']),
+    ({"sysctls": [{"name": "kernel.panic", "value": "1"}, {"name": "net.ipv4.tcp_syncookies"}]}, {},
+     ['spec.securityContext.sysctls[0].name: sysctl "kernel.panic" is not in the safe set the kubelet allows '
+      "(kernel.shm_rmid_forced, net.ipv4.ip_local_port_range, net.ipv4.ip_unprivileged_port_start, "
+      "net.ipv4.tcp_syncookies, net.ipv4.ping_group_range, net.ipv4.ip_local_reserved_ports, "
+      "net.ipv4.tcp_keepalive_time, net.ipv4.tcp_fin_timeout, net.ipv4.tcp_keepalive_intvl, "
+      "net.ipv4.tcp_keepalive_probes)", "spec.securityContext.sysctls[1].value: required"]),
+    ({}, {"privileged": True, "allowPrivilegeEscalation": False, "capabilities": {"add": ["sys_admin"]}},
+     ['spec.containers[0].securityContext.capabilities.add[0]: "sys_admin": a capability is an upper-case name '
+      "like NET_ADMIN",
+      "spec.containers[0].securityContext: cannot set `allowPrivilegeEscalation` to false and `privileged` to true"]),
+])
+def test_security_context_rules(pod_context, container_context, expected):
+    data = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"securityContext": pod_context,
+                     "containers": [{"name": "c", "image": "busybox", "securityContext": container_context}]}}
+    assert _errors(data) == expected
+
+
+def test_security_context_fields_not_mapped_are_refused_by_name():
+    data = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"securityContext": {"fsGroup": 2000},
+                     "containers": [{"name": "c", "image": "busybox"}]}}
+    with pytest.raises(InvalidError, match="spec.securityContext.fsGroup: unknown field"):
+        convert.from_manifest(data)
