@@ -25,7 +25,6 @@ from google.protobuf.message import Message
 
 from controlplane.api.v1 import apps_pb2, core_pb2
 from controlplane.controllers import pods as podutil
-from controlplane.controllers.nodelifecycle import tolerates
 from controlplane.controllers.rollout import scaled, template_hash
 
 REVISION_HASH = "controller-revision-hash"
@@ -137,7 +136,7 @@ def placement(ds: Message, node: Message, tolerations: list | None = None) -> tu
     tolerations = daemon_tolerations(spec) if tolerations is None else tolerations
 
     def tolerated(taint) -> bool:
-        return any(tolerates(t, taint) for t in tolerations)
+        return any(podutil.tolerates(t, taint) for t in tolerations)
     continues = all(tolerated(t) for t in node.spec.taints if t.effect == "NoExecute")
     runs = continues and all(tolerated(t) for t in node.spec.taints if t.effect == "NoSchedule")
     return runs, continues

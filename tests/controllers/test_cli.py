@@ -85,7 +85,7 @@ async def test_rollout_status_history_undo_and_restart(client, manager, cox):
 async def test_rollout_status_fails_when_the_rollout_does(client, manager, cox):
     api = client.resource("Deployment")
     async with hollow_nodes(client, ["node-a"], program=never_ready):
-        await api.create(with_readiness_probe(deployment("stuck", 1, progress_deadline_seconds=1)))
+        await api.create(with_readiness_probe(deployment("stuck", 1, progress_deadline_seconds=4)))
         code, out, err = await cox("rollout", "status", "deploy/stuck", "--timeout=30")
     assert code == 1 and err.strip() == 'error: deployment "stuck" exceeded its progress deadline'
     assert "Waiting for deployment" in out
