@@ -31,6 +31,7 @@ from google.protobuf.message import Message
 from agent.kubelet import podplan, podspec
 from agent.kubelet.backoff import BackOff
 from agent.kubelet.envvars import ConfigError, container_env
+from agent.kubelet.security import non_root_problem
 from agent.kubelet.objects import ObjectSource
 from agent.kubelet.pleg import ContainerCache
 from agent.kubelet.podplan import Facts, Plan, Start, by_name
@@ -308,6 +309,8 @@ class PodWorker:
         try:
             env = await container_env(pod, container, self.ctx.objects, pod_ip=sandbox.ip or self.ctx.host_ip,
                                       host_ip=self.ctx.host_ip)
+            if (problem := await non_root_problem(pod, container, self.ctx.runtime.images.image_user)) is not None:
+                raise ConfigError(problem)
         except ConfigError as e:
             record(pod, WARNING, "Failed", f"Error: {e}", field_path=where)
             self._waiting[container.name] = ("CreateContainerConfigError", str(e))

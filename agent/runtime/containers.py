@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from agent.runtime import labels
 from agent.runtime.engine import Engine
 from agent.runtime.errors import RuntimeFailure
-from agent.runtime.types import ContainerConfig, ContainerStatus, ContainerSummary, Kind, State
+from agent.runtime.types import ContainerConfig, ContainerStatus, ContainerSummary, Kind, Security, State
 
 # Container logs are bounded on disk, as the kubelet's containerLogMaxSize/MaxFiles do.
 LOG_CONFIG = {"type": "json-file", "config": {"max-size": "10m", "max-file": "3"}}
@@ -42,9 +42,11 @@ class Containers:
             memswap_limit=config.memory_limit or None,   # no swap beyond the limit, as Kubernetes
             mem_reservation=config.memory_request or None,
             log_config=LOG_CONFIG,
+            **_security(config.security),
         )
         created = await self._engine.call(
             api.create_container,
+            user=config.security.user or None,
             image=config.image,
             command=list(config.args) if config.args is not None else None,
             entrypoint=list(config.command) if config.command is not None else None,
@@ -157,3 +159,15 @@ def parse_time(text: str | None) -> datetime | None:
     if not text or text.startswith("0001-"):
         return None
     return datetime.fromisoformat(_NANOS.sub(r"\1", text)).astimezone(timezone.utc)
+
+
+def _security(security: Security) -> dict:
+    """HostConfig settings for a container's securityContext (only those it sets)."""
+    options = []
+    if security.no_new_privileges:
+        options.append("no-new-privileges")
+    if security.seccomp_unconfined:
+        options.append("seccomp=unconfined")
+    settings = {"privileged": security.privileged, "read_only": security.read_only_root,
+                "cap_add": list(security.cap_add), "cap_drop": list(security.cap_drop), "security_opt": options}
+    return {key: value for key, value in settings.items() if value}

@@ -178,6 +178,9 @@ class _Images:
     async def image_id(self, image: str) -> str | None:
         return _image_id(image)
 
+    async def image_user(self, image: str) -> str:
+        return ""
+
     async def ensure(self, image: str, *, policy: str = "") -> tuple[str, bool]:
         return _image_id(image), (policy or default_policy(image)) == "Always"
 

@@ -42,6 +42,11 @@ class Images:
         except NotFound:
             return None
 
+    async def image_user(self, image: str) -> str:
+        """The image's USER ("" when it names none: it runs as root)."""
+        inspected = await self._engine.call(self._engine.api.inspect_image, image)
+        return (inspected.get("Config") or {}).get("User") or ""
+
     async def ensure(self, image: str, *, policy: str = "") -> tuple[str, bool]:
         """(image id, whether it was pulled now); ImagePullFailed / ImageNeverPull otherwise."""
         policy = policy or default_policy(image)

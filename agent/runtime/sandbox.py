@@ -39,6 +39,7 @@ class Sandboxes:
             dns=list(dns.nameservers) if dns and dns.nameservers else None,
             dns_search=list(dns.searches) if dns and dns.searches else None,
             dns_opt=list(dns.options) if dns and dns.options else None,
+            sysctls=dict(config.sysctls) or None,
             log_config=LOG_CONFIG,
         )
         create = functools.partial(

@@ -56,6 +56,19 @@ class DnsConfig:
 
 
 @dataclass(frozen=True)
+class Security:
+    """What a container's securityContext asks of Docker. user is "uid" or "uid:gid" ("" keeps the
+    image's USER); seccomp_unconfined turns Docker's default profile off."""
+    user: str = ""
+    privileged: bool = False
+    read_only_root: bool = False
+    no_new_privileges: bool = False
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    seccomp_unconfined: bool = False
+
+
+@dataclass(frozen=True)
 class SandboxConfig:
     """The pause container of one pod (one attempt: a dead sandbox is replaced, not restarted)."""
     pod: PodRef
@@ -66,6 +79,7 @@ class SandboxConfig:
     ports: tuple[PortMapping, ...] = ()
     grace_seconds: int = 30
     ip: str = ""   # set: the agent wires the sandbox's namespace itself with this pod IP (network_mode=none)
+    sysctls: tuple[tuple[str, str], ...] = ()   # the pod's, set in its namespaces (net.* in its network)
 
 
 @dataclass(frozen=True)
@@ -94,6 +108,7 @@ class ContainerConfig:
     tty: bool = False
     spec_hash: str = ""
     grace_seconds: int = 30
+    security: Security = Security()
 
 
 @dataclass(frozen=True)

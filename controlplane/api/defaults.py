@@ -198,6 +198,18 @@ def _replica_set(replica_set) -> None:
     _pod_spec(replica_set.spec.template.spec)
 
 
+def _daemon_set(daemon_set) -> None:
+    strategy = daemon_set.spec.update_strategy
+    strategy.type = strategy.type or "RollingUpdate"
+    if strategy.type == "RollingUpdate":
+        rolling = strategy.rolling_update
+        if rolling.max_unavailable.WhichOneof("kind") is None:
+            rolling.max_unavailable.number_value = 1
+        if rolling.max_surge.WhichOneof("kind") is None:
+            rolling.max_surge.number_value = 0
+    _pod_spec(daemon_set.spec.template.spec)
+
+
 def _job(job) -> None:
     spec = job.spec
     if not spec.HasField("completions") and not spec.HasField("parallelism"):
@@ -212,6 +224,18 @@ def _job(job) -> None:
     if not spec.manual_selector and job.metadata.uid:
         _select_own_pods(job)
     _pod_spec(spec.template.spec)
+
+
+def _cron_job(cron_job) -> None:
+    spec = cron_job.spec
+    spec.concurrency_policy = spec.concurrency_policy or "Allow"
+    if not spec.HasField("suspend"):
+        spec.suspend = False
+    if not spec.HasField("successful_jobs_history_limit"):
+        spec.successful_jobs_history_limit = 3
+    if not spec.HasField("failed_jobs_history_limit"):
+        spec.failed_jobs_history_limit = 1
+    _pod_spec(spec.job_template.spec.template.spec)
 
 
 def _select_own_pods(job) -> None:
@@ -253,7 +277,9 @@ _BY_KIND = {
     "Endpoints": _endpoints,
     "Deployment": _deployment,
     "ReplicaSet": _replica_set,
+    "DaemonSet": _daemon_set,
     "Job": _job,
+    "CronJob": _cron_job,
     "Namespace": _namespace,
     "Node": _node,
     "Secret": _secret,

@@ -1,10 +1,11 @@
 """`cox apply -f FILE|DIR|-`: create each object, or update it when it exists.
 
-All documents are read, parsed and checked by the server (dry runs) before
-the first write, so a bad document anywhere changes nothing. Then, in file order, each object is
+As kubectl does, each document stands alone: in file order, each object is
 created, or laid over the live one (see overlay) and updated on the live
-resourceVersion; the output is kubectl's: `pod/web created`, `configured`
-or `unchanged` (the server found nothing to change).
+resourceVersion, and the output is kubectl's: `pod/web created`, `configured`
+or `unchanged` (the server found nothing to change). A refused document (bad
+field, unknown kind, refused by the server) is reported on stderr with its
+reason and the others are still applied; the exit status is then 1.
 """
 from google.protobuf.message import Message
 
@@ -24,50 +25,24 @@ def register(sub) -> None:
 
 
 async def run(args) -> int:
-    items = manifests.load(args.filename, namespace=args.namespace)
-    problems = [manifests.where(m, "cannot use generateName with apply, name the object")
-                for m in items if not m.name]
-    if problems:
-        raise manifests.ManifestsInvalid(problems)
+    entries = manifests.load_each(args.filename, namespace=args.namespace)
     failed = False
     async with common.connect(args) as client:
-        await _check_all(client, items)
-        for manifest in items:
-            try:
-                outcome = await _apply(client.resource(manifest.kind), manifest)
-            except (errors.ApiError, InvalidError) as e:
-                common.report(manifests.where(manifest, e))
+        for entry in entries:
+            if isinstance(entry, manifests.Manifest) and not entry.name:
+                entry = manifests.where(entry, "cannot use generateName with apply, name the object")
+            if isinstance(entry, str):
+                common.report(entry)
                 failed = True
                 continue
-            print(f"{resource_name(manifest.kind, manifest.name)} {outcome}", flush=True)
+            try:
+                outcome = await _apply(client.resource(entry.kind), entry)
+            except (errors.ApiError, InvalidError) as e:
+                common.report(manifests.where(entry, e))
+                failed = True
+                continue
+            print(f"{resource_name(entry.kind, entry.name)} {outcome}", flush=True)
     return 1 if failed else 0
-
-
-async def _check_all(client, items: list[manifests.Manifest]) -> None:
-    """ManifestsInvalid with every problem, unless the server would accept every manifest.
-
-    Each is a dry run of the create or update it will be. An object named
-    twice is checked the second time against what the first manifest will
-    have made of it.
-    """
-    problems, planned = [], {}
-    for manifest in items:
-        resource = client.resource(manifest.kind)
-        key = (manifest.kind.name, manifest.namespace, manifest.name)
-        live, exists = planned[key] if key in planned else (None, None)
-        if exists is None:
-            live = await _live(resource, manifest)
-            exists = live is not None
-        desired = _desired(manifest, live)
-        try:
-            result = await (resource.update(desired, dry_run=True) if exists
-                            else resource.create(desired, dry_run=True))
-        except errors.ApiError as e:
-            problems.append(manifests.where(manifest, e))
-            continue
-        planned[key] = (result, exists)
-    if problems:
-        raise manifests.ManifestsInvalid(problems)
 
 
 async def _apply(resource, manifest: manifests.Manifest) -> str:

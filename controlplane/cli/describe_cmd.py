@@ -66,7 +66,8 @@ async def _events(client, kind, obj) -> list:
 
 
 async def _related(client, kind, obj) -> dict:
-    """The other objects a kind's page shows: a node's pods, a service's endpoints, a deployment's RSes."""
+    """The other objects a kind's page shows: a node's pods, a service's endpoints, a deployment's RSes,
+    a daemon set's pods."""
     meta = obj.metadata
     if kind.name == "Node":
         pods = await client.resource("Pod").list(field_selector=f"spec.nodeName={meta.name}")
@@ -83,4 +84,7 @@ async def _related(client, kind, obj) -> dict:
     if kind.name == "Deployment":
         replica_sets = await client.resource("ReplicaSet").list(namespace=meta.namespace)
         return {"replicasets": list(replica_sets.items)}
+    if kind.name == "DaemonSet":
+        pods = await client.resource("Pod").list(namespace=meta.namespace)
+        return {"pods": list(pods.items)}
     return {}

@@ -3,8 +3,9 @@
 A file may hold many YAML documents or a `kind: List`; a directory means its
 .yaml, .yml and .json files in name order; `-` is stdin. Every document is
 parsed strictly (controlplane.api.convert), so an unknown field or a wrong
-type is reported by its path; all problems in all documents are collected,
-and the caller writes nothing if there is any.
+type is reported by its path. `load` collects all problems in all documents
+(the caller writes nothing if there is any); `load_each` gives each document's
+object or problem, for a caller that applies the good ones (kubectl's apply).
 """
 import pathlib
 import sys
@@ -88,34 +89,41 @@ def _texts(path: str):
 
 
 def load(paths: list[str], *, namespace: str | None) -> list[Manifest]:
-    """Every object in `paths`, parsed; ManifestsInvalid lists every problem in every document.
+    """Every object in `paths`, parsed; ManifestsInvalid lists every problem in every document."""
+    entries = load_each(paths, namespace=namespace)
+    problems = [entry for entry in entries if isinstance(entry, str)]
+    if problems:
+        raise ManifestsInvalid(problems)
+    return entries
 
+
+def load_each(paths: list[str], *, namespace: str | None) -> list[Manifest | str]:
+    """Each document in `paths`, in order: its Manifest, or the line saying why it is refused.
+
+    For commands that act on every good document and report the others (`apply`, as kubectl).
     `namespace` (from -n) fills in objects that name none; an object naming
     another one is refused, as kubectl refuses it. Cluster-scoped objects
     keep no namespace.
     """
-    manifests, problems = [], []
-    for source, data in read_documents(paths):
-        try:
-            obj = convert.from_manifest(data)
-        except InvalidError as e:
-            problems.append(_where(source, e))
-            continue
-        kind = kinds.by_name(obj.kind)
-        meta = obj.metadata
-        if not kind.namespaced:
-            meta.namespace = ""
-        elif meta.namespace and namespace and meta.namespace != namespace:
-            problems.append(f'{source}: the namespace from the provided object "{meta.namespace}" does not '
-                            f'match the namespace "{namespace}". You must pass '
-                            f"'--namespace={meta.namespace}' to perform this operation.")
-            continue
-        else:
-            meta.namespace = meta.namespace or namespace or DEFAULT_NAMESPACE
-        manifests.append(Manifest(source=source, data=data, kind=kind, obj=obj))
-    if problems:
-        raise ManifestsInvalid(problems)
-    return manifests
+    return [_parse(source, data, namespace=namespace) for source, data in read_documents(paths)]
+
+
+def _parse(source: str, data: dict, *, namespace: str | None) -> Manifest | str:
+    try:
+        obj = convert.from_manifest(data)
+    except InvalidError as e:
+        return _where(source, e)
+    kind = kinds.by_name(obj.kind)
+    meta = obj.metadata
+    if not kind.namespaced:
+        meta.namespace = ""
+    elif meta.namespace and namespace and meta.namespace != namespace:
+        return (f'{source}: the namespace from the provided object "{meta.namespace}" does not '
+                f'match the namespace "{namespace}". You must pass '
+                f"'--namespace={meta.namespace}' to perform this operation.")
+    else:
+        meta.namespace = meta.namespace or namespace or DEFAULT_NAMESPACE
+    return Manifest(source=source, data=data, kind=kind, obj=obj)
 
 
 def _where(source: str, error) -> str:

@@ -2,9 +2,12 @@
 
 drain = cordon, then delete (gracefully) every pod on the node and wait until
 they are gone. As kubectl does, it refuses pods that no controller would
-recreate unless --force, and leaves mirror pods (static pods) alone.
+recreate unless --force, refuses DaemonSet pods (their controller would put
+them right back, cordoned or not) unless --ignore-daemonsets, which leaves
+them running, and leaves mirror pods (static pods) alone.
 """
 import asyncio
+import sys
 import time
 
 import grpc
@@ -26,6 +29,8 @@ def register(sub) -> None:
         if name == "drain":
             p.add_argument("--force", action="store_true",
                            help="also delete pods that no controller manages (they will not come back)")
+            p.add_argument("--ignore-daemonsets", action="store_true",
+                           help="leave DaemonSet-managed pods running (without it, drain refuses them)")
             p.add_argument("--grace-period", type=int, default=-1,
                            help="seconds each pod gets to stop (default: the pod's own)")
             p.add_argument("--timeout", type=float, default=0,
@@ -53,10 +58,20 @@ async def drain(args) -> int:
         doomed = [p for p in listing.items
                   if MIRROR_ANNOTATION not in p.metadata.annotations and p.status.phase not in _TERMINAL]
         unmanaged = [p for p in doomed if not any(o.controller for o in p.metadata.owner_references)]
+        daemons = [p for p in doomed
+                   if any(o.controller and o.kind == "DaemonSet" for o in p.metadata.owner_references)]
+        problems = []
         if unmanaged and not args.force:
-            names = ", ".join(f"{p.metadata.namespace}/{p.metadata.name}" for p in unmanaged)
-            raise common.CommandError("cannot delete pods not managed by a controller "
-                                      f"(use --force to override): {names}")
+            problems.append(f"cannot delete pods not managed by a controller (use --force to override): "
+                            f"{_names(unmanaged)}")
+        if daemons and not args.ignore_daemonsets:
+            problems.append(f"cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): "
+                            f"{_names(daemons)}")
+        if problems:
+            raise common.CommandError("\n".join(problems))
+        if daemons:
+            print(f"Warning: ignoring DaemonSet-managed Pods: {_names(daemons)}", file=sys.stderr, flush=True)
+            doomed = [p for p in doomed if p not in daemons]
         grace = args.grace_period if args.grace_period >= 0 else None
         for p in doomed:
             print(f"evicting pod {p.metadata.namespace}/{p.metadata.name}", flush=True)
@@ -78,6 +93,10 @@ async def drain(args) -> int:
             waiting &= still
         print(f"node/{args.node} drained", flush=True)
     return 0
+
+
+def _names(pods) -> str:
+    return ", ".join(f"{p.metadata.namespace}/{p.metadata.name}" for p in pods)
 
 
 async def set_unschedulable(client: Client, name: str, value: bool) -> str:

@@ -1,9 +1,9 @@
 """`cox rollout status|history|undo|restart`: follow and steer a Deployment's rollout.
 
-    cox rollout status deployment/web          # waits; exits 1 if the rollout fails
+    cox rollout status deployment/web          # waits; exits 1 if the rollout fails (also daemonset/x)
     cox rollout history deployment/web [--revision=N]
     cox rollout undo deployment/web [--to-revision=N]
-    cox rollout restart deployment/web
+    cox rollout restart deployment/web         # also daemonset/x
 
 History is the Deployment's ReplicaSets, one per revision. Undo copies a
 revision's pod template back into the Deployment (the controller then rolls
@@ -19,14 +19,14 @@ from controlplane.cli import common, workload_args
 from controlplane.cli.common import CommandError
 from controlplane.client import errors
 from controlplane.controllers import pods as podutil
-from controlplane.controllers import rollout
+from controlplane.controllers import daemonplan, rollout
 
 
 def register(sub) -> None:
     p = sub.add_parser("rollout", help="manage the rollout of a deployment")
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
     status = verbs.add_parser("status", help="watch a rollout until it completes or fails")
-    workload_args.add_common(status, kinds_help="the deployment")
+    workload_args.add_common(status, kinds_help="the deployment or daemon set")
     status.add_argument("-w", "--watch", action=BoolFlag, default=True,
                         help="keep watching until done (--watch=false: print the status once)")
     status.add_argument("--timeout", type=float, default=0, help="give up after this many seconds (0: never)")
@@ -39,8 +39,8 @@ def register(sub) -> None:
     workload_args.add_common(undo, kinds_help="the deployment")
     undo.add_argument("--to-revision", type=int, default=0, help="the revision (default: the previous one)")
     undo.set_defaults(func=run_undo)
-    restart = verbs.add_parser("restart", help="replace every pod of a deployment, rolling")
-    workload_args.add_common(restart, kinds_help="the deployment")
+    restart = verbs.add_parser("restart", help="replace every pod of a deployment or daemon set, rolling")
+    workload_args.add_common(restart, kinds_help="the deployment or daemon set")
     restart.set_defaults(func=run_restart)
     for verb, paused in (("pause", True), ("resume", False)):
         parser = verbs.add_parser(verb, help=f"{verb} a deployment's rollouts")
@@ -85,34 +85,38 @@ async def run_status(args) -> int:
             raise CommandError("timed out waiting for the condition") from None
 
 
+# What `rollout status` says of each kind it follows: (message, done), ValueError when it failed.
+_STATUS = {"Deployment": rollout.rollout_message, "DaemonSet": daemonplan.rollout_message}
+
+
 async def _follow(client, args) -> int:
-    d = await _deployment(client, args)
+    api, obj = await workload_args.fetch(client, args, args.target, tuple(_STATUS))
     last = None
     while True:
-        if not _show(d, last):
+        if not _show(obj, last):
             return 0
-        last = rollout.rollout_message(d)[0]
+        last = _STATUS[obj.kind](obj)[0]
         if not args.watch:
             return 0
         try:
-            async for event in client.resource("Deployment").watch(
-                    namespace=d.metadata.namespace, field_selector=f"metadata.name={d.metadata.name}",
-                    resource_version=d.metadata.resource_version):
+            async for event in api.watch(
+                    namespace=obj.metadata.namespace, field_selector=f"metadata.name={obj.metadata.name}",
+                    resource_version=obj.metadata.resource_version):
                 if event.type == "DELETED":
-                    raise CommandError(f'deployment "{d.metadata.name}" was deleted')
+                    raise CommandError(f'{obj.kind.lower()} "{obj.metadata.name}" was deleted')
                 if event.type in ("ADDED", "MODIFIED"):
-                    d = event.object
-                    if not _show(d, last):
+                    obj = event.object
+                    if not _show(obj, last):
                         return 0
-                    last = rollout.rollout_message(d)[0]
+                    last = _STATUS[obj.kind](obj)[0]
         except errors.Gone:
-            d = await _deployment(client, args)
+            _, obj = await workload_args.fetch(client, args, args.target, tuple(_STATUS))
 
 
-def _show(d, last) -> bool:
+def _show(obj, last) -> bool:
     """Print the rollout's state if it changed; False once it is done. CommandError if it failed."""
     try:
-        message, done = rollout.rollout_message(d)
+        message, done = _STATUS[obj.kind](obj)
     except ValueError as e:
         raise CommandError(str(e)) from None
     if message != last:
@@ -178,13 +182,13 @@ def pick_revision(d, rss: list, to_revision: int):
 
 async def run_restart(args) -> int:
     async with common.connect(args) as client:
-        d = await _deployment(client, args)
-        if d.spec.paused:
+        api, obj = await workload_args.fetch(client, args, args.target, ("Deployment", "DaemonSet"))
+        if obj.kind == "Deployment" and obj.spec.paused:
             raise CommandError("can't restart paused deployment (run rollout resume first)")
         now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        d.spec.template.metadata.annotations[rollout.RESTARTED_AT] = now
-        await client.resource("Deployment").update(d)
-        print(f"deployment.apps/{d.metadata.name} restarted")
+        obj.spec.template.metadata.annotations[rollout.RESTARTED_AT] = now
+        await api.update(obj)
+        print(f"{workload_args.display(obj)} restarted")
         return 0
 
 

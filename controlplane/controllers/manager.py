@@ -16,6 +16,8 @@ import logging
 from controlplane.client import Client, InformerFactory
 from controlplane.client.leaderelection import LeaderElector
 from controlplane.controllers.base import Context, Controller
+from controlplane.controllers.cronjob import CronJobController
+from controlplane.controllers.daemonset import DaemonSetController
 from controlplane.controllers.deployment import DeploymentController
 from controlplane.controllers.endpoints import EndpointsController
 from controlplane.controllers.garbagecollector import GarbageCollector
@@ -31,9 +33,9 @@ from controlplane.controllers.serviceaccount import ServiceAccountController
 log = logging.getLogger(__name__)
 
 CONTROLLERS: dict[str, type[Controller]] = {c.name: c for c in (
-    ReplicaSetController, DeploymentController, JobController, EndpointsController, NamespaceController,
-    GarbageCollector, ServiceAccountController, NodeIPAMController, NodeLifecycleController,
-    PodGCController)}
+    ReplicaSetController, DeploymentController, DaemonSetController, JobController, CronJobController,
+    EndpointsController, NamespaceController, GarbageCollector, ServiceAccountController, NodeIPAMController,
+    NodeLifecycleController, PodGCController)}
 assert tuple(CONTROLLERS) == CONTROLLER_NAMES, "options.CONTROLLER_NAMES must list the controllers, in order"
 
 LEASE_NAME = "cox-controller-manager"

@@ -33,6 +33,7 @@ from controlplane.controllers import pods as podutil
 from controlplane.controllers.base import Context, Controller
 from controlplane.controllers.conditions import condition
 from controlplane.controllers.ownership import clone
+from controlplane.controllers.pods import tolerates
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +68,6 @@ def zone_state(ready: int, not_ready: int, *, unhealthy_threshold: float) -> str
     if not_ready > 2 and not_ready / (ready + not_ready) >= unhealthy_threshold:
         return PARTIAL_DISRUPTION
     return NORMAL_ZONE
-
-
-def tolerates(toleration: Message, taint: Message) -> bool:
-    if toleration.effect and toleration.effect != taint.effect:
-        return False
-    if toleration.operator == "Exists":
-        return not toleration.key or toleration.key == taint.key
-    return toleration.key == taint.key and toleration.value == taint.value
 
 
 def eviction_time(pod: Message, taints: list[Message]) -> float | None:

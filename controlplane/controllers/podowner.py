@@ -1,4 +1,4 @@
-"""The part of the ReplicaSet and Job controllers that is the same: owning pods.
+"""The part of the ReplicaSet, Job and DaemonSet controllers that is the same: owning pods.
 
 Both watch their own kind and pods, map a pod event to the owner to sync (its
 controller, or for an orphan every owner whose selector matches), keep
@@ -8,6 +8,7 @@ one failed request, not hundreds.
 """
 import asyncio
 import logging
+from typing import Callable
 
 from google.protobuf.message import Message
 
@@ -104,15 +105,19 @@ class PodOwnerController(Controller):
                            owned=self.pods.by_index(podutil.BY_CONTROLLER, owner.metadata.uid),
                            orphans=self.pods.by_index(podutil.ORPHANS, owner.metadata.namespace))
 
-    async def create_pods(self, owner: Message, count: int) -> None:
-        """Create `count` pods from the owner's template; raises the first error after the rest are skipped."""
+    async def create_pods(self, owner: Message, count: int, *,
+                          make: Callable[[int], Message] | None = None) -> None:
+        """Create `count` pods, the i-th `make(i)` (default: from the owner's template); raises the
+        first error after the rest are skipped."""
         key = key_of(owner)
         count = min(count, BURST)
         self.expectations.expect(key, creations=count)
+        make = make or (lambda _: podutil.pod_from_template(owner.spec.template, owner))
         batch, remaining, created = 1, count, 0
         while remaining > 0:
             size = min(batch, remaining)
-            results = await asyncio.gather(*(self._create_one(owner) for _ in range(size)),
+            first = count - remaining
+            results = await asyncio.gather(*(self._create_one(owner, make(first + i)) for i in range(size)),
                                            return_exceptions=True)
             failures = [r for r in results if isinstance(r, BaseException)]
             created += size - len(failures)
@@ -124,8 +129,7 @@ class PodOwnerController(Controller):
             batch *= 2
         log.debug("%s %s: created %d pods", self.owner_kind, key, created)
 
-    async def _create_one(self, owner: Message) -> None:
-        pod = podutil.pod_from_template(owner.spec.template, owner)
+    async def _create_one(self, owner: Message, pod: Message) -> None:
         try:
             created = await self.pod_api.create(pod)
         except errors.ApiError as e:

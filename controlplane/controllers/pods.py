@@ -72,6 +72,15 @@ def seconds_until_available(pod: Message, min_ready_seconds: int, now: float | N
     return left if left > 0 else None
 
 
+def tolerates(toleration: Message, taint: Message) -> bool:
+    """Does a pod's toleration tolerate a node's taint (the node lifecycle and DaemonSet controllers)?"""
+    if toleration.effect and toleration.effect != taint.effect:
+        return False
+    if toleration.operator == "Exists":
+        return not toleration.key or toleration.key == taint.key
+    return toleration.key == taint.key and toleration.value == taint.value
+
+
 def restarts(pod: Message) -> int:
     return sum(s.restart_count for s in pod.status.container_statuses)
 

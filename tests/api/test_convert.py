@@ -147,8 +147,8 @@ def test_unquoted_timestamps_and_dates_in_yaml_stay_strings():
 
 
 def test_unknown_kind_and_wrong_api_version():
-    assert _errors({"apiVersion": "v1", "kind": "CronJob", "metadata": {"name": "x"}}) == \
-        ['kind: kind "CronJob" is not supported']
+    assert _errors({"apiVersion": "policy/v1beta1", "kind": "PodSecurityPolicy", "metadata": {"name": "x"}}) == \
+        ['kind: kind "PodSecurityPolicy" is not supported']
     assert _errors({"apiVersion": "v1", "kind": "Deployment"}) == \
         ['apiVersion: kind "Deployment" is served as apiVersion "apps/v1", not "v1"']
     assert _errors({"metadata": {"name": "x"}}) == ["apiVersion: required", "kind: required"]

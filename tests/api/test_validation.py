@@ -290,6 +290,66 @@ def test_deployment_rules(edit, expected):
     assert _errors(data) == expected
 
 
+@pytest.mark.parametrize("edit, expected", [
+    (lambda s: None, []),
+    (lambda s: s.update(updateStrategy={"type": "OnDelete"}), []),
+    (lambda s: s.update(updateStrategy={"rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}), []),
+    (lambda s: s.update(updateStrategy={"type": "Recreate"}),
+     ['spec.updateStrategy.type: unsupported value "Recreate": supported values: "RollingUpdate", "OnDelete"']),
+    (lambda s: s.update(updateStrategy={"type": "OnDelete", "rollingUpdate": {"maxSurge": 1}}),
+     ["spec.updateStrategy.rollingUpdate: may not be specified when strategy `type` is 'OnDelete'"]),
+    (lambda s: s.update(updateStrategy={"rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}}),
+     ["spec.updateStrategy.rollingUpdate.maxUnavailable: may not be 0 when `maxSurge` is 0"]),
+    (lambda s: s.update(minReadySeconds=-1), ["spec.minReadySeconds: must be greater than or equal to 0"]),
+    (lambda s: s["template"]["metadata"].update(labels={"app": "other"}),
+     ['spec.template.metadata.labels: `selector` ("app=logs") does not match template `labels`']),
+    (lambda s: s["template"]["spec"].update(restartPolicy="OnFailure"),
+     [f'{T}.restartPolicy: unsupported value "OnFailure": supported values: "Always"']),
+])
+def test_daemon_set_rules(edit, expected):
+    data = load("daemonset.yaml")
+    edit(data["spec"])
+    assert _errors(data) == expected
+
+
+def test_daemon_set_defaults_to_one_node_at_a_time():
+    strategy = admitted(load("daemonset.yaml")).spec.update_strategy
+    assert strategy.type == "RollingUpdate"
+    assert (strategy.rolling_update.max_unavailable.number_value, strategy.rolling_update.max_surge.number_value) == (1, 0)
+
+
+J = "spec.jobTemplate.spec"
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda s: None, []),
+    (lambda s: s.update(schedule="@hourly", timeZone="Europe/Paris", concurrencyPolicy="Forbid",
+                        startingDeadlineSeconds=60, successfulJobsHistoryLimit=0), []),
+    (lambda s: s.update(schedule="61 * * * *"), ["spec.schedule: minute: 61 is out of range 0-59"]),
+    (lambda s: s.pop("schedule"), ["spec.schedule: required"]),
+    (lambda s: s.update(timeZone="Nowhere/City"), ['spec.timeZone: unknown time zone "Nowhere/City"']),
+    (lambda s: s.update(concurrencyPolicy="Sometimes"),
+     ['spec.concurrencyPolicy: unsupported value "Sometimes": supported values: "Allow", "Forbid", "Replace"']),
+    (lambda s: s.update(startingDeadlineSeconds=-1, failedJobsHistoryLimit=-1),
+     ["spec.startingDeadlineSeconds: must be greater than or equal to 0",
+      "spec.failedJobsHistoryLimit: must be greater than or equal to 0"]),
+    (lambda s: s["jobTemplate"]["spec"]["template"]["spec"].update(restartPolicy="Always"),
+     [f'{J}.template.spec.restartPolicy: unsupported value "Always": supported values: "OnFailure", "Never"']),
+    (lambda s: s["jobTemplate"]["spec"].update(completionMode="Indexed"),
+     [f'{J}.completionMode: unsupported value "Indexed": supported values: "NonIndexed"']),
+])
+def test_cron_job_rules(edit, expected):
+    data = load("cronjob.yaml")
+    edit(data["spec"])
+    assert _errors(data) == expected
+
+
+def test_cron_job_names_leave_room_for_the_job_suffix():
+    data = load("cronjob.yaml")
+    data["metadata"]["name"] = "x" * 53
+    assert _errors(data) == ["metadata.name: must be no more than 52 characters"]
+
+
 def test_replica_set_rules():
     data = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "r"},
             "spec": {"replicas": -2, "selector": {"matchLabels": {"app": "r"}},
@@ -479,3 +539,42 @@ def test_every_kind_checks_its_name(kind):
     if not kinds.by_name(kind).namespaced:
         obj.metadata.namespace = ""
     assert any(e.path == "metadata.name" for e in validation.validate_create(obj))
+
+
+@pytest.mark.parametrize("pod_context, container_context, expected", [
+    ({"runAsUser": 1000, "runAsGroup": 3000, "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"},
+      "sysctls": [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "80"}]},
+     {"readOnlyRootFilesystem": True, "privileged": False, "allowPrivilegeEscalation": False,
+      "capabilities": {"add": ["NET_BIND_SERVICE"], "drop": ["ALL"]}, "seccompProfile": {"type": "Unconfined"}},
+     []),
+    ({"runAsUser": -1}, {"runAsGroup": -2},
+     ["spec.containers[0].securityContext.runAsGroup: must be greater than or equal to 0",
+      "spec.securityContext.runAsUser: must be greater than or equal to 0"]),
+    ({"seccompProfile": {"type": "Localhost"}}, {"seccompProfile": {}},
+     ["spec.containers[0].securityContext.seccompProfile.type: required",
+      'spec.securityContext.seccompProfile.type: unsupported value "Localhost": supported values: '
+      '"RuntimeDefault", "Unconfined"']),
+    ({"sysctls": [{"name": "kernel.panic", "value": "1"}, {"name": "net.ipv4.tcp_syncookies"}]}, {},
+     ['spec.securityContext.sysctls[0].name: sysctl "kernel.panic" is not in the safe set the kubelet allows '
+      "(kernel.shm_rmid_forced, net.ipv4.ip_local_port_range, net.ipv4.ip_unprivileged_port_start, "
+      "net.ipv4.tcp_syncookies, net.ipv4.ping_group_range, net.ipv4.ip_local_reserved_ports, "
+      "net.ipv4.tcp_keepalive_time, net.ipv4.tcp_fin_timeout, net.ipv4.tcp_keepalive_intvl, "
+      "net.ipv4.tcp_keepalive_probes)", "spec.securityContext.sysctls[1].value: required"]),
+    ({}, {"privileged": True, "allowPrivilegeEscalation": False, "capabilities": {"add": ["sys_admin"]}},
+     ['spec.containers[0].securityContext.capabilities.add[0]: "sys_admin": a capability is an upper-case name '
+      "like NET_ADMIN",
+      "spec.containers[0].securityContext: cannot set `allowPrivilegeEscalation` to false and `privileged` to true"]),
+])
+def test_security_context_rules(pod_context, container_context, expected):
+    data = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"securityContext": pod_context,
+                     "containers": [{"name": "c", "image": "busybox", "securityContext": container_context}]}}
+    assert _errors(data) == expected
+
+
+def test_security_context_fields_not_mapped_are_refused_by_name():
+    data = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"securityContext": {"fsGroup": 2000},
+                     "containers": [{"name": "c", "image": "busybox"}]}}
+    with pytest.raises(InvalidError, match="spec.securityContext.fsGroup: unknown field"):
+        convert.from_manifest(data)

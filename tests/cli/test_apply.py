@@ -1,4 +1,4 @@
-"""`cox apply`: manifests as Kubernetes users write them, created or updated, all-or-nothing."""
+"""`cox apply`: manifests as Kubernetes users write them, created or updated; each document on its own, as kubectl applies them."""
 import pathlib
 
 import pytest
@@ -61,18 +61,28 @@ def test_bad_manifest_is_refused_by_field_and_nothing_is_stored(cox, namespace, 
     assert missing.returncode != 0 and 'pods "bad" not found' in missing.stderr
 
 
-def test_one_bad_document_changes_nothing(cox, namespace, tmp_path):
+def test_refused_documents_are_reported_and_the_others_applied(cox, namespace, tmp_path):
+    """A file mixing good documents with a server-refused one, a strictly-parsed bad field and an
+    unknown kind: every good one is applied, each bad one gets its reason, and the exit status is 1."""
     cox("apply", "-f", "-", "-n", namespace, stdin=CLASSIC_POD)
     changed_pod = CLASSIC_POD.replace("app: hello", "app: changed")
     bad = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: broken\nspec:\n  containers:\n  - name: a\n"
+    typo = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: typo\ndatta:\n  a: '1'\n"
+    unknown = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n"
     config_map = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: '1'\n"
     path = tmp_path / "all.yaml"
-    path.write_text("---\n".join([config_map, changed_pod, bad]))
+    path.write_text("---\n".join([bad, config_map, typo, unknown, changed_pod]))
     result = cox("apply", "-f", str(path), "-n", namespace, ok=False)
-    assert result.returncode != 0
-    assert result.stderr.splitlines() == [f'error: {path}: Pod "broken" is invalid: spec.containers[0].image: required']
-    assert cox("get", "configmap", "settings", "-n", namespace, ok=False).returncode != 0
-    assert "app=hello" in cox("describe", "pod", "hello", "-n", namespace).stdout
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == ["configmap/settings created", "pod/hello configured"]
+    errors = result.stderr.splitlines()
+    assert errors[0] == f'error: {path}: Pod "broken" is invalid: spec.containers[0].image: required'
+    assert errors[1].startswith(f"error: {path}: ") and "datta" in errors[1]
+    assert errors[2].startswith(f"error: {path}: ") and "Widget" in errors[2]
+    assert len(errors) == 3
+    assert cox("get", "configmap", "settings", "-n", namespace, "-o", "name").stdout == "configmap/settings\n"
+    assert "app=changed" in cox("describe", "pod", "hello", "-n", namespace).stdout
+    assert cox("get", "pod", "broken", "-n", namespace, ok=False).returncode != 0
 
 
 async def test_reapply_after_binding_and_relabel(cox, namespace, api):

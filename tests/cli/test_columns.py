@@ -73,6 +73,26 @@ def test_jobs_status_completions_duration():
     assert lines[2].split() == ["work", "Running", "0/1", "of", "3", "10s", "5m"]
 
 
+def test_cron_jobs_schedule_suspend_active_last_schedule():
+    template = {"spec": {"template": {"spec": {"containers": [{"name": "tick", "image": "busybox"}]}}}}
+    ticking = obj("CronJob", "tick", spec={"schedule": "*/5 * * * *", "suspend": False, "job_template": template},
+                  status={"active": [{"name": "tick-1"}], "last_schedule_time": {"seconds": NOW - 120}})
+    paused = obj("CronJob", "nightly", spec={"schedule": "@daily", "time_zone": "Europe/Paris", "suspend": True})
+    lines = render("CronJob", [ticking, paused], wide=True)
+    assert lines[0].split() == ["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST", "SCHEDULE", "AGE",
+                                "CONTAINERS", "IMAGES", "SELECTOR"]
+    assert lines[1].split() == ["tick", "*/5", "*", "*", "*", "*", "<none>", "False", "1", "2m", "5m", "tick",
+                                "busybox", "<none>"]
+    assert lines[2].split()[:6] == ["nightly", "@daily", "Europe/Paris", "True", "0", "<none>"]
+
+
+def test_daemon_sets():
+    ds = obj("DaemonSet", "logs", spec={"template": {"spec": {"node_selector": {"disk": "ssd"}}}},
+             status={"desired_number_scheduled": 3, "current_number_scheduled": 3, "number_ready": 2,
+                     "updated_number_scheduled": 1, "number_available": 2})
+    assert render("DaemonSet", [ds])[1].split() == ["logs", "3", "3", "2", "1", "2", "disk=ssd", "5m"]
+
+
 def test_services_ports_and_external_ips():
     cluster_ip = obj("Service", "web", spec={"type": "ClusterIP", "cluster_ip": "10.96.0.10",
                                              "ports": [{"port": 80, "protocol": "TCP"},

@@ -1,5 +1,6 @@
 """`cox rollout`, `cox scale`, `cox set image` and `cox controller-manager`, as processes."""
 import asyncio
+import pathlib
 import signal
 
 import pytest
@@ -116,3 +117,33 @@ async def _active(client, n):
 async def _all_images(client, images):
     pods = await active_pods(client, label_selector="app=web")
     return pods and {p.spec.containers[0].image for p in pods} == images
+
+
+async def test_daemon_set_get_describe_rollout_and_drain(client, manager, nodes, cox):
+    manifest = pathlib.Path(__file__).parents[1] / "api" / "testdata" / "daemonset.yaml"   # kubectl-made
+    assert await cox("apply", "-f", str(manifest)) == (0, "daemonset.apps/logs created\n", "")
+    code, out, _ = await cox("rollout", "status", "ds/logs", "--timeout", "30")
+    assert code == 0 and out.splitlines()[-1] == 'daemon set "logs" successfully rolled out'
+    code, out, _ = await cox("get", "ds")
+    header, row = out.splitlines()
+    assert header.split() == ["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE",
+                              "SELECTOR", "AGE"]
+    assert row.split()[:7] == ["logs", "2", "2", "2", "2", "2", "<none>"]
+    code, out, _ = await cox("describe", "daemonset", "logs")
+    assert "Desired Number of Nodes Scheduled: 2" in " ".join(out.split())
+    assert "Pods Status:" in out and "2 Running / 0 Waiting / 0 Succeeded / 0 Failed" in out
+    assert "Update Strategy:" in out and "1 max unavailable, 0 max surge" in out
+
+    code, _, err = await cox("drain", "node-a", "--timeout", "30")
+    assert code == 1 and "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): default/logs-" \
+        in err
+    code, out, err = await cox("drain", "node-a", "--ignore-daemonsets", "--timeout", "30")
+    assert code == 0 and out.splitlines()[-1] == "node/node-a drained"
+    assert "Warning: ignoring DaemonSet-managed Pods: default/logs-" in err
+    pods = await active_pods(client, label_selector="app=logs")
+    assert sorted(p.spec.node_name for p in pods) == ["node-a", "node-b"]   # cordoned, still served
+
+    code, out, _ = await cox("rollout", "restart", "ds/logs")
+    assert (code, out) == (0, "daemonset.apps/logs restarted\n")
+    code, out, _ = await cox("rollout", "status", "daemonset/logs", "--timeout", "30")
+    assert code == 0 and out.splitlines()[-1] == 'daemon set "logs" successfully rolled out'

@@ -13,7 +13,8 @@ from controlplane.controllers.rollout import POD_TEMPLATE_HASH
 class PodCensus:
     """The pods selected by `label_selector`, followed from `async with` until its end."""
 
-    def __init__(self, client, label_selector: str, *, namespace: str = ""):
+    def __init__(self, client, label_selector: str, *, namespace: str = "", hash_label: str = POD_TEMPLATE_HASH):
+        self.hash_label = hash_label   # the label naming a pod's template (DaemonSets: controller-revision-hash)
         self.informer = Informer(client.resource("Pod"), namespace=namespace, label_selector=label_selector)
         self.max_active = 0
         self.min_ready = None
@@ -29,7 +30,7 @@ class PodCensus:
         self.max_active = max(self.max_active, len(active))
         ready = sum(1 for p in active if podutil.is_ready(p))
         self.min_ready = ready if self.min_ready is None else min(self.min_ready, ready)
-        self.templates_together |= len({p.metadata.labels.get(POD_TEMPLATE_HASH) for p in active}) > 1
+        self.templates_together |= len({p.metadata.labels.get(self.hash_label) for p in active}) > 1
 
     async def __aenter__(self):
         self.informer.start()

@@ -1,5 +1,6 @@
 """Small builders for API objects used across tests."""
 from controlplane.api.kinds import KINDS
+from controlplane.client import errors
 
 
 def pod(name: str, *, namespace: str = "default", image: str = "busybox", labels: dict | None = None,
@@ -16,3 +17,19 @@ def namespace(name: str):
 
 def configmap(name: str, *, namespace: str = "default", data: dict | None = None, **meta):
     return KINDS["ConfigMap"].new(metadata={"name": name, "namespace": namespace, **meta}, data=data or {})
+
+
+async def relabel_node(node_api, name: str, **labels):
+    """Set (or, given None, remove) labels on a node, retrying while its kubelet writes the node too."""
+    for _ in range(20):
+        node = await node_api.get(name)
+        for key, value in labels.items():
+            if value is None:
+                node.metadata.labels.pop(key, None)
+            else:
+                node.metadata.labels[key] = value
+        try:
+            return await node_api.update(node)
+        except errors.Conflict:
+            continue
+    raise AssertionError(f"node {name} kept changing")

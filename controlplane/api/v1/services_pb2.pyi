@@ -55,6 +55,26 @@ class DeploymentWatchEvent(_message.Message):
     object: _apps_pb2.Deployment
     def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_apps_pb2.Deployment, _Mapping]] = ...) -> None: ...
 
+class DaemonSetList(_message.Message):
+    __slots__ = ("api_version", "kind", "metadata", "items")
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    api_version: str
+    kind: str
+    metadata: _meta_pb2.ListMeta
+    items: _containers.RepeatedCompositeFieldContainer[_apps_pb2.DaemonSet]
+    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ListMeta, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_apps_pb2.DaemonSet, _Mapping]]] = ...) -> None: ...
+
+class DaemonSetWatchEvent(_message.Message):
+    __slots__ = ("type", "object")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    object: _apps_pb2.DaemonSet
+    def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_apps_pb2.DaemonSet, _Mapping]] = ...) -> None: ...
+
 class JobList(_message.Message):
     __slots__ = ("api_version", "kind", "metadata", "items")
     API_VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -74,6 +94,26 @@ class JobWatchEvent(_message.Message):
     type: str
     object: _batch_pb2.Job
     def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_batch_pb2.Job, _Mapping]] = ...) -> None: ...
+
+class CronJobList(_message.Message):
+    __slots__ = ("api_version", "kind", "metadata", "items")
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    api_version: str
+    kind: str
+    metadata: _meta_pb2.ListMeta
+    items: _containers.RepeatedCompositeFieldContainer[_batch_pb2.CronJob]
+    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ListMeta, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_batch_pb2.CronJob, _Mapping]]] = ...) -> None: ...
+
+class CronJobWatchEvent(_message.Message):
+    __slots__ = ("type", "object")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    object: _batch_pb2.CronJob
+    def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_batch_pb2.CronJob, _Mapping]] = ...) -> None: ...
 
 class LeaseList(_message.Message):
     __slots__ = ("api_version", "kind", "metadata", "items")

@@ -29,11 +29,13 @@ _VALIDATORS = {
     "ServiceAccount": (config.validate_service_account, None),
     "ReplicaSet": (workloads.validate_replica_set, workloads.selector_update_rules),
     "Deployment": (workloads.validate_deployment, workloads.selector_update_rules),
+    "DaemonSet": (workloads.validate_daemon_set, workloads.selector_update_rules),
     "Job": (workloads.validate_job, workloads.job_update_rules),
     "Role": (rbac.validate_role, None),
     "ClusterRole": (rbac.validate_cluster_role, None),
     "RoleBinding": (rbac.validate_role_binding, rbac.binding_update_rules),
     "ClusterRoleBinding": (rbac.validate_cluster_role_binding, rbac.binding_update_rules),
+    "CronJob": (workloads.validate_cron_job, None),
 }
 
 

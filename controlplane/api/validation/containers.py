@@ -8,6 +8,7 @@ import posixpath
 
 from controlplane.api import names
 from controlplane.api.errors import FieldError
+from controlplane.api.validation import security
 from controlplane.api.validation.common import (Errors, at_least, between, duplicate, exactly_one,
                                                 int_or_string_port, ip_address, one_of, port_number,
                                                 quantity_value, required_syntax, resource_amounts,
@@ -40,6 +41,7 @@ def container(path: str, c, *, volumes: set[str], init: bool) -> Errors:
         yield from env_from(f"{path}.envFrom[{index}]", source)
     yield from resources(f"{path}.resources", c.resources)
     yield from volume_mounts(f"{path}.volumeMounts", c.volume_mounts, volumes)
+    yield from security.container_security_context(f"{path}.securityContext", c.security_context)
     for field, json_name in (("liveness_probe", "livenessProbe"), ("readiness_probe", "readinessProbe"),
                              ("startup_probe", "startupProbe")):
         if not c.HasField(field):

@@ -7,7 +7,7 @@ tolerations may change. Everything else needs a new pod.
 """
 from controlplane.api import names
 from controlplane.api.errors import FieldError
-from controlplane.api.validation import containers, meta, scheduling
+from controlplane.api.validation import containers, meta, scheduling, security
 from controlplane.api.validation.common import (Errors, between, duplicate, exactly_one, ip_address,
                                                 labels, one_of, optional_at_least, quantity_value,
                                                 required_syntax, syntax)
@@ -61,6 +61,8 @@ def pod_spec(path: str, spec) -> Errors:
     if spec.HasField("affinity"):
         yield from scheduling.affinity(f"{path}.affinity", spec.affinity)
     yield from scheduling.topology_spread(f"{path}.topologySpreadConstraints", spec.topology_spread_constraints)
+    yield from security.pod_security_context(f"{path}.securityContext", spec.security_context,
+                                             host_network=spec.host_network)
 
 
 def _host_network_ports(path: str, ports) -> Errors:

@@ -1,4 +1,4 @@
-"""ReplicaSets, Deployments and Jobs: counts, strategies, and the pod template.
+"""ReplicaSets, Deployments, DaemonSets, Jobs and CronJobs: counts, strategies, and the pod template.
 
 A workload's selector must match its template's labels (or its controller
 would never see the pods it creates, and create more forever), and it may
@@ -6,7 +6,7 @@ not change later (or the workload would orphan its pods).
 """
 import re
 
-from controlplane.api import names, selectors
+from controlplane.api import cronschedule, names, selectors
 from controlplane.api.errors import FieldError
 from controlplane.api.validation import meta, pods
 from controlplane.api.validation.common import (Errors, at_least, immutable, label_selector,
@@ -15,15 +15,18 @@ from controlplane.api.validation.common import (Errors, at_least, immutable, lab
 _PERCENT = re.compile(r"\d+%")
 
 
-def _template(path: str, spec, *, restart_policies: tuple[str, ...]) -> Errors:
-    """spec.selector and spec.template together: both valid, and the one selects the other."""
+def _template(path: str, spec, *, restart_policies: tuple[str, ...], selector_required: bool = True) -> Errors:
+    """spec.selector and spec.template together: both valid, and the one selects the other.
+
+    A CronJob's job template may leave the selector out: each Job gets one when it is made."""
     template = spec.template
     yield from labels(f"{path}.template.metadata.labels", template.metadata.labels)
     yield from meta.annotations(f"{path}.template.metadata.annotations", template.metadata.annotations)
     yield from pods.pod_spec(f"{path}.template.spec", template.spec)
     yield from one_of(f"{path}.template.spec.restartPolicy", template.spec.restart_policy, restart_policies)
     if not spec.HasField("selector"):
-        yield FieldError(f"{path}.selector", "required")
+        if selector_required:
+            yield FieldError(f"{path}.selector", "required")
         return
     selector_errors = list(label_selector(f"{path}.selector", spec.selector))
     yield from selector_errors
@@ -61,10 +64,13 @@ def validate_deployment(deployment) -> Errors:
     yield from _strategy("spec.strategy", spec.strategy)
 
 
-def _strategy(path: str, strategy) -> Errors:
-    yield from one_of(f"{path}.type", strategy.type, ("RollingUpdate", "Recreate"))
-    if strategy.type == "Recreate" and strategy.HasField("rolling_update"):
-        yield FieldError(f"{path}.rollingUpdate", "may not be specified when strategy `type` is 'Recreate'")
+def _strategy(path: str, strategy, *, other: str = "Recreate") -> Errors:
+    """A Deployment's strategy (RollingUpdate or Recreate), or a DaemonSet's (other="OnDelete")."""
+    yield from one_of(f"{path}.type", strategy.type, ("RollingUpdate", other))
+    if strategy.type == other and strategy.HasField("rolling_update"):
+        yield FieldError(f"{path}.rollingUpdate", f"may not be specified when strategy `type` is '{other}'")
+    if strategy.type == other:
+        return
     rolling = strategy.rolling_update
     unavailable = yield from _count_or_percent(f"{path}.rollingUpdate.maxUnavailable", rolling.max_unavailable)
     surge = yield from _count_or_percent(f"{path}.rollingUpdate.maxSurge", rolling.max_surge)
@@ -90,22 +96,35 @@ def _count_or_percent(path: str, value):
     return None
 
 
+# ---------------------------------------------------------------- DaemonSet
+
+def validate_daemon_set(daemon_set) -> Errors:
+    spec = daemon_set.spec
+    yield from meta.object_meta(daemon_set, names.dns_subdomain)
+    yield from at_least("spec.minReadySeconds", spec.min_ready_seconds, 0)
+    yield from _template("spec", spec, restart_policies=("Always",))
+    yield from _strategy("spec.updateStrategy", spec.update_strategy, other="OnDelete")
+
+
 # ---------------------------------------------------------------- Job
 
 def validate_job(job) -> Errors:
-    spec = job.spec
     yield from meta.object_meta(job, names.dns_subdomain)
     if len(job.metadata.name) > 63:
         yield FieldError("metadata.name", "must be no more than 63 characters (it becomes a label value)")
+    yield from _job_spec("spec", job.spec, selector_required=True)
+
+
+def _job_spec(path: str, spec, *, selector_required: bool) -> Errors:
     for field, json_name, low in (("parallelism", "parallelism", 0), ("completions", "completions", 0),
                                   ("active_deadline_seconds", "activeDeadlineSeconds", 1),
                                   ("backoff_limit", "backoffLimit", 0),
                                   ("ttl_seconds_after_finished", "ttlSecondsAfterFinished", 0)):
-        yield from optional_at_least(spec, field, f"spec.{json_name}", low)
+        yield from optional_at_least(spec, field, f"{path}.{json_name}", low)
     # Indexed Jobs (per-index pods and completion tracking) are not built: refuse them rather than run
     # them as NonIndexed, which would silently drop what the manifest asks for.
-    yield from one_of("spec.completionMode", spec.completion_mode, ("NonIndexed",))
-    yield from _template("spec", spec, restart_policies=("OnFailure", "Never"))
+    yield from one_of(f"{path}.completionMode", spec.completion_mode or "NonIndexed", ("NonIndexed",))
+    yield from _template(path, spec, restart_policies=("OnFailure", "Never"), selector_required=selector_required)
 
 
 def job_update_rules(new, old) -> Errors:
@@ -114,3 +133,37 @@ def job_update_rules(new, old) -> Errors:
     yield from immutable("spec.completions", optional_value(new.spec, "completions"),
                          optional_value(old.spec, "completions"))
     yield from immutable("spec.completionMode", new.spec.completion_mode, old.spec.completion_mode)
+
+
+# ---------------------------------------------------------------- CronJob
+
+CRONJOB_NAME_MAX = 52   # its Jobs are named <name>-<minutes since 1970>, 11 more characters
+
+
+def validate_cron_job(cron_job) -> Errors:
+    spec = cron_job.spec
+    yield from meta.object_meta(cron_job, names.dns_subdomain)
+    if len(cron_job.metadata.name) > CRONJOB_NAME_MAX:
+        yield FieldError("metadata.name", f"must be no more than {CRONJOB_NAME_MAX} characters")
+    time_zone = spec.time_zone if spec.HasField("time_zone") else None
+    try:
+        cronschedule.zone(time_zone)
+    except cronschedule.ScheduleError as e:
+        yield FieldError("spec.timeZone", str(e))
+        time_zone = None
+    if not spec.schedule:
+        yield FieldError("spec.schedule", "required")
+    else:
+        try:
+            cronschedule.parse(spec.schedule, time_zone=time_zone)
+        except cronschedule.ScheduleError as e:
+            yield FieldError("spec.schedule", str(e))
+    yield from one_of("spec.concurrencyPolicy", spec.concurrency_policy, ("Allow", "Forbid", "Replace"))
+    for field, json_name in (("starting_deadline_seconds", "startingDeadlineSeconds"),
+                             ("successful_jobs_history_limit", "successfulJobsHistoryLimit"),
+                             ("failed_jobs_history_limit", "failedJobsHistoryLimit")):
+        yield from optional_at_least(spec, field, f"spec.{json_name}", 0)
+    template = spec.job_template
+    yield from labels("spec.jobTemplate.metadata.labels", template.metadata.labels)
+    yield from meta.annotations("spec.jobTemplate.metadata.annotations", template.metadata.annotations)
+    yield from _job_spec("spec.jobTemplate.spec", template.spec, selector_required=False)

@@ -71,11 +71,12 @@ def map_selector_text(labels) -> str:
     return _or_none(",".join(f"{k}={labels[k]}" for k in sorted(labels)))
 
 
-def _template_columns() -> tuple[Column, ...]:
-    """CONTAINERS IMAGES SELECTOR: the wide columns of every workload kind."""
-    return (Column("CONTAINERS", lambda o, _: ",".join(c.name for c in o.spec.template.spec.containers)),
-            Column("IMAGES", lambda o, _: ",".join(c.image for c in o.spec.template.spec.containers)),
-            Column("SELECTOR", lambda o, _: label_selector_text(o.spec.selector)))
+def _template_columns(spec=lambda o: o.spec) -> tuple[Column, ...]:
+    """CONTAINERS IMAGES SELECTOR: the wide columns of every workload kind, from `spec(obj)` (the
+    spec holding the pod template and selector: a CronJob's is its job template's)."""
+    return (Column("CONTAINERS", lambda o, _: ",".join(c.name for c in spec(o).template.spec.containers)),
+            Column("IMAGES", lambda o, _: ",".join(c.image for c in spec(o).template.spec.containers)),
+            Column("SELECTOR", lambda o, _: label_selector_text(spec(o).selector)))
 
 
 # -------------------------------------------------------------------- kinds
@@ -139,6 +140,17 @@ _REPLICA_SET = Printer(
              AGE),
     wide=_template_columns())
 
+_DAEMON_SET = Printer(
+    columns=(NAME,
+             Column("DESIRED", lambda o, _: str(o.status.desired_number_scheduled)),
+             Column("CURRENT", lambda o, _: str(o.status.current_number_scheduled)),
+             Column("READY", lambda o, _: str(o.status.number_ready)),
+             Column("UP-TO-DATE", lambda o, _: str(o.status.updated_number_scheduled)),
+             Column("AVAILABLE", lambda o, _: str(o.status.number_available)),
+             Column("NODE SELECTOR", lambda o, _: map_selector_text(o.spec.template.spec.node_selector)),
+             AGE),
+    wide=_template_columns())
+
 
 def job_status(job) -> str:
     conditions = {c.type for c in job.status.conditions if c.status == "True"}
@@ -174,6 +186,17 @@ _JOB = Printer(
              Column("COMPLETIONS", lambda o, _: job_completions(o)),
              Column("DURATION", job_duration), AGE),
     wide=_template_columns())
+
+
+_CRON_JOB = Printer(
+    columns=(NAME, Column("SCHEDULE", lambda o, _: o.spec.schedule),
+             Column("TIMEZONE", lambda o, _: _or_none(o.spec.time_zone)),
+             Column("SUSPEND", lambda o, _: "True" if o.spec.suspend else "False"),
+             Column("ACTIVE", lambda o, _: str(len(o.status.active))),
+             Column("LAST SCHEDULE", lambda o, now: since(o.status.last_schedule_time, now)
+                    if is_set(o.status.last_schedule_time) else NONE),
+             AGE),
+    wide=_template_columns(lambda o: o.spec.job_template.spec))
 
 
 def service_ports(service) -> str:
@@ -313,7 +336,8 @@ _ROLE_BINDING = Printer(
 _DEFAULT = Printer(columns=(NAME, AGE))
 
 PRINTERS: dict[str, Printer] = {
-    "Pod": _POD, "Node": _NODE, "Deployment": _DEPLOYMENT, "ReplicaSet": _REPLICA_SET, "Job": _JOB,
+    "Pod": _POD, "Node": _NODE, "Deployment": _DEPLOYMENT, "ReplicaSet": _REPLICA_SET,
+    "DaemonSet": _DAEMON_SET, "Job": _JOB, "CronJob": _CRON_JOB,
     "Service": _SERVICE, "Endpoints": _ENDPOINTS, "ConfigMap": _CONFIG_MAP, "Secret": _SECRET,
     "ServiceAccount": _SERVICE_ACCOUNT, "Namespace": _NAMESPACE, "Event": _EVENT, "Lease": _LEASE,
     "PriorityClass": _PRIORITY_CLASS, "NodeCredentialRequest": _NODE_CREDENTIAL_REQUEST,

@@ -4,7 +4,7 @@ Kinds with a describer of their own (pods, nodes, workloads, services, ...)
 show the fields that explain their state, as kubectl does; any other kind is
 shown field by field from its Kubernetes JSON. `related` carries objects the
 page mentions that the caller fetched (a node's pods, a service's endpoints,
-a deployment's replica sets); describers never call the API themselves.
+a deployment's replica sets, a daemon set's pods); describers never call the API themselves.
 """
 import re
 import time
@@ -22,6 +22,7 @@ _DESCRIBERS = {
     "Pod": describe_pods.pod,
     "Deployment": describe_apps.deployment,
     "ReplicaSet": describe_apps.replica_set,
+    "DaemonSet": describe_apps.daemon_set,
     "Job": describe_apps.job,
     "Node": describe_core.node,
     "Service": describe_core.service,

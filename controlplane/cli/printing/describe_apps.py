@@ -1,6 +1,6 @@
-"""describe for the workload kinds: deployments, replica sets, jobs."""
+"""describe for the workload kinds: deployments, replica sets, daemon sets, jobs."""
 from controlplane.cli.printing.age import human_duration, is_set
-from controlplane.cli.printing.columns import label_selector_text
+from controlplane.cli.printing.columns import label_selector_text, map_selector_text
 from controlplane.cli.printing.describe_pods import port_text, pod_template
 from controlplane.cli.printing.page import NONE, Page, timestamp
 
@@ -45,6 +45,30 @@ def replica_set(page: Page, rs, related: dict, now: float) -> None:
     page.add("Pods Status", f"{rs.status.ready_replicas} Ready / {rs.status.available_replicas} Available")
     pod_template(page, rs.spec.template)
     _conditions(page, rs.status.conditions)
+
+
+def daemon_set(page: Page, ds, related: dict, now: float) -> None:
+    spec, status = ds.spec, ds.status
+    page.add("Name", ds.metadata.name)
+    page.add("Namespace", ds.metadata.namespace)
+    page.add("Selector", label_selector_text(spec.selector))
+    page.add("Node-Selector", map_selector_text(spec.template.spec.node_selector))
+    page.mapping("Labels", ds.metadata.labels)
+    page.mapping("Annotations", ds.metadata.annotations)
+    page.add("Desired Number of Nodes Scheduled", status.desired_number_scheduled)
+    page.add("Current Number of Nodes Scheduled", status.current_number_scheduled)
+    page.add("Number of Nodes Scheduled with Up-to-date Pods", status.updated_number_scheduled)
+    page.add("Number of Nodes Scheduled with Available Pods", status.number_available)
+    page.add("Number of Nodes Misscheduled", status.number_misscheduled)
+    phases = [p.status.phase for p in related.get("pods", ()) if _owned_by(p, ds)]
+    page.add("Pods Status", f"{phases.count('Running')} Running / {phases.count('Pending')} Waiting / "
+                            f"{phases.count('Succeeded')} Succeeded / {phases.count('Failed')} Failed")
+    strategy = spec.update_strategy
+    page.add("Update Strategy", strategy.type)
+    if strategy.type == "RollingUpdate":
+        page.add("Rolling Update", f"{port_text(strategy.rolling_update.max_unavailable)} max unavailable, "
+                                   f"{port_text(strategy.rolling_update.max_surge)} max surge")
+    pod_template(page, spec.template)
 
 
 def job(page: Page, job, related: dict, now: float) -> None:
