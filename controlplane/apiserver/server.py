@@ -17,7 +17,7 @@ from controlplane.api import nodeidentity
 from controlplane.api.kinds import KINDS
 from controlplane.api.v1 import cluster_pb2
 from controlplane.api.wellknown import NODE_LEASE_NAMESPACE
-from controlplane.apiserver import admission, allocator, auth, bootstrap, errors, nodecredentials, tls
+from controlplane.apiserver import admission, allocator, auth, bootstrap, encryption, errors, nodecredentials, tls
 from controlplane.apiserver.agents import Agents
 from controlplane.apiserver.authz import Authorizer
 from controlplane.apiserver.authz.noderestriction import NodeRestriction
@@ -60,6 +60,7 @@ class ServerOptions:
     node_credential_seconds: int = nodeidentity.DEFAULT_CREDENTIAL_SECONDS   # a node credential's lifetime
     credential_cleanup_seconds: float = 60.0  # how often expired and superseded node credentials are deleted
     superseded_credential_seconds: float = 600.0  # ... a renewed one's predecessor this long after its renewal
+    encryption_config: pathlib.Path | None = None  # EncryptionConfiguration; default: the server's own in tls/
 
 
 def _host_port(listen: str) -> tuple[str, int]:
@@ -91,7 +92,10 @@ class APIServer:
         opts = self.options
         host, port = _host_port(opts.listen)
         self.credentials = bootstrap.prepare(opts.data_dir, names=tls.default_names(host) + opts.tls_sans)
-        self.store = await open_store(opts.datastore or f"sqlite://{opts.data_dir / 'state.db'}")
+        plurals = [kind.plural for kind in KINDS.values()]
+        encrypt = encryption.open_config(opts.encryption_config, tls_dir=opts.data_dir / "tls", known_resources=plurals)
+        self.store = encryption.EncryptingStore(
+            await open_store(opts.datastore or f"sqlite://{opts.data_dir / 'state.db'}"), encrypt, resources=plurals)
         self._build_registries()
         await self.feed.start()
         await self._ensure_system_objects()
