@@ -81,8 +81,8 @@ async def watch_latency(config_path: pathlib.Path, *, watchers: int, events: int
 
 
 @contextlib.contextmanager
-def server_for(backend: str, workdir: pathlib.Path):
-    extra: list[str] = ["--disable-controller-manager", "--disable-scheduler"]
+def server_for(backend: str, workdir: pathlib.Path, *, extra_args=()):
+    extra: list[str] = ["--disable-controller-manager", "--disable-scheduler", *extra_args]
     etcd = None
     if backend == "etcd":
         from tests.support.etcd import EtcdServer
