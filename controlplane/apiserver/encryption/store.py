@@ -72,9 +72,12 @@ class EncryptingStore(Store):
         return self._open_strict(await self.backend.get(key, revision=revision))
 
     async def range(self, prefix: str, *, revision: int = 0, limit: int = 0, start_after: str = "") -> RangeResult:
-        result = await self.backend.range(prefix, revision=revision, limit=limit, start_after=start_after)
-        kvs = [kv for kv in map(self._open_or_none, result.kvs) if kv is not None]
-        return dataclasses.replace(result, kvs=kvs)
+        while True:
+            result = await self.backend.range(prefix, revision=revision, limit=limit, start_after=start_after)
+            kvs = [kv for kv in map(self._open_or_none, result.kvs) if kv is not None]
+            if kvs or not result.more:   # a page of nothing but unreadable values would end a pager: read on
+                return dataclasses.replace(result, kvs=kvs)
+            revision, start_after = result.revision, result.kvs[-1].key
 
     async def current_revision(self) -> int:
         return await self.backend.current_revision()
