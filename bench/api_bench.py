@@ -89,8 +89,8 @@ async def timed_writes(writer: Client, namespace: str, watches: list, *, events:
 
 
 @contextlib.contextmanager
-def server_for(backend: str, workdir: pathlib.Path):
-    extra: list[str] = ["--disable-controller-manager", "--disable-scheduler"]
+def server_for(backend: str, workdir: pathlib.Path, *, extra_args=()):
+    extra: list[str] = ["--disable-controller-manager", "--disable-scheduler", *extra_args]
     etcd = None
     if backend == "etcd":
         from tests.support.etcd import EtcdServer

@@ -230,7 +230,7 @@ class Registry:
     async def _write_update(self, new: Message, old: Message, kv: KeyValue) -> Message | None:
         """Validate and write `new` over `old`; None if a concurrent write got there first."""
         self._validate(new, old)
-        if encode(new) == encode(old):
+        if encode(new) == encode(old) and not kv.stale:   # stale: stored under an old key, rewrite to rotate
             return old
         if _deletion_complete(self.kind, new):
             result = await self.store.delete(kv.key, expect_mod_revision=kv.mod_revision)

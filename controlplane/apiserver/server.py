@@ -17,8 +17,8 @@ from controlplane.api import nodeidentity
 from controlplane.api.kinds import KINDS
 from controlplane.api.v1 import cluster_pb2
 from controlplane.api.wellknown import NODE_LEASE_NAMESPACE
-from controlplane.apiserver import (accessreview, admission, allocator, auth, bootstrap, errors, nodecredentials,
-                                    signedtokens, tls)
+from controlplane.apiserver import (accessreview, admission, allocator, auth, bootstrap, encryption, errors,
+                                    nodecredentials, signedtokens, tls)
 from controlplane.apiserver.agents import Agents
 from controlplane.apiserver.authz import Attributes, Authorizer, Verdict, policy
 from controlplane.apiserver.authz.escalation import RBACEscalation
@@ -67,6 +67,7 @@ class ServerOptions:
     credential_cleanup_seconds: float = 60.0  # how often expired and superseded node credentials are deleted
     superseded_credential_seconds: float = 600.0  # ... a renewed one's predecessor this long after its renewal
     rest_listen: str = ""                     # the Kubernetes REST API; default: listen's port + 1
+    encryption_config: pathlib.Path | None = None  # EncryptionConfiguration; default: the server's own in tls/
 
 
 def _host_port(listen: str) -> tuple[str, int]:
@@ -100,7 +101,10 @@ class APIServer:
         opts = self.options
         host, port = _host_port(opts.listen)
         self.credentials = bootstrap.prepare(opts.data_dir, names=tls.default_names(host) + opts.tls_sans)
-        self.store = await open_store(opts.datastore or f"sqlite://{opts.data_dir / 'state.db'}")
+        plurals = [kind.plural for kind in KINDS.values()]
+        encrypt = encryption.open_config(opts.encryption_config, tls_dir=opts.data_dir / "tls", known_resources=plurals)
+        self.store = encryption.EncryptingStore(
+            await open_store(opts.datastore or f"sqlite://{opts.data_dir / 'state.db'}"), encrypt, resources=plurals)
         self._build_registries()
         await self.feed.start()
         await self._ensure_system_objects()

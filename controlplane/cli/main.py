@@ -13,7 +13,7 @@ from controlplane.api.errors import InvalidError
 from controlplane.cli import (apply_cmd, config_cmd, create_cmd, delete_cmd, describe_cmd, get_cmd, server_cmd,
                               version_cmd)
 from controlplane.cli import controller_manager_cmd, rollout_cmd, scale_cmd, set_cmd
-from controlplane.cli import agent_cmd, exec_cmd, local_cmd, logs_cmd, node_cmd, scheduler_cmd
+from controlplane.cli import agent_cmd, exec_cmd, local_cmd, logs_cmd, node_cmd, scheduler_cmd, secrets_cmd
 from controlplane.cli import auth_cmd
 from controlplane.cli.common import CommandError, report
 from controlplane.client import config, errors
@@ -35,6 +35,7 @@ COMMANDS = [
     controller_manager_cmd,
     scheduler_cmd,
     node_cmd,
+    secrets_cmd,
     local_cmd,
     agent_cmd,
     auth_cmd,

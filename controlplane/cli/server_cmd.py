@@ -46,6 +46,9 @@ def register(sub) -> None:
                    metavar="SECONDS",
                    help="lifetime of the credential each node's agent asks for with the join token; agents renew "
                         "it after two thirds of it (default 604800, a week; at least 10)")
+    p.add_argument("--encryption-provider-config", type=pathlib.Path, default=None, metavar="FILE",
+                   help="EncryptionConfiguration for Secrets at rest (default: the server's own, made on first "
+                        "start in DATA/tls/encryption.yaml with a new AES-GCM key)")
     controller_manager_cmd.add_controller_options(p)
     p.set_defaults(func=run)
 
@@ -58,6 +61,7 @@ def _component_client(server, user: str) -> Client:
 
 async def run(args) -> int:
     # Imported here, not at the top: every `cox` command loads this module to register it.
+    from controlplane.apiserver.encryption import ConfigError
     from controlplane.apiserver.server import APIServer, ServerOptions
     from controlplane.controllers.manager import ControllerManager
     from controlplane.scheduler import config as scheduler_config
@@ -75,8 +79,12 @@ async def run(args) -> int:
         data_dir=args.data_dir, listen=args.listen, rest_listen=args.rest_listen, datastore=args.datastore, tls_sans=args.tls_san,
         service_cidr=args.service_cidr, node_port_range=args.service_node_port_range,
         node_credential_seconds=args.node_credential_seconds,
+        encryption_config=args.encryption_provider_config,
         user_config=None if args.no_user_config else default_path()))
-    await server.start()
+    try:
+        await server.start()
+    except ConfigError as e:
+        raise CommandError(str(e)) from None
     print(f"cox server: API on {server.address}, admin config {args.data_dir / 'admin.yaml'}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -59,6 +59,8 @@ class KeyValue:
     mod_revision: int
     version: int = 1        # number of writes since creation, as etcd counts
     lease: int = 0          # lease id the key is attached to, 0 if none
+    stale: bool = False     # set by the API server's encryption layer: the stored form is not what a write
+                            # would produce now (old key, plain text), so even an unchanged update rewrites it
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

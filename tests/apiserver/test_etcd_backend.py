@@ -16,8 +16,10 @@ def etcd(tmp_path):
 
 
 async def test_two_api_servers_over_one_etcd(tmp_path, etcd):
+    # Servers over one etcd share their encryption configuration as they share the CA (README).
+    shared_key = tmp_path / "a" / "tls" / "encryption.yaml"
     async with running_apiserver(tmp_path / "a", datastore=etcd.url) as a, \
-            running_apiserver(tmp_path / "b", datastore=etcd.url) as b:
+            running_apiserver(tmp_path / "b", datastore=etcd.url, encryption_config=shared_key) as b:
         async with admin_client(a) as via_a, admin_client(b) as via_b:
             assert (await via_a.version()).datastore == "etcd"
             since = (await via_b.resource("ConfigMap").list()).metadata.resource_version
