@@ -113,6 +113,9 @@ class APIServer:
         chain = self.credentials.cert_pem + self.credentials.ca_pem
         creds = grpc.ssl_server_credentials([(self.credentials.key_pem, chain)])
         self.port = self._grpc.add_secure_port(f"{host or '0.0.0.0'}:{port}", creds)
+        # Before the port answers: whoever sees it open finds the config that names it.
+        bootstrap.write_admin_config(opts.data_dir, self.credentials, self.address,
+                                     [opts.user_config] if opts.user_config else [])
         await self._grpc.start()
         await self._start_rest()
         self._housekeeping = [
@@ -121,8 +124,6 @@ class APIServer:
             asyncio.create_task(self._every(self.options.compaction_seconds, self._compact), name="compaction"),
             asyncio.create_task(self._every(self.options.credential_cleanup_seconds, self._forget_credentials),
                                 name="credential-cleanup")]
-        bootstrap.write_admin_config(opts.data_dir, self.credentials, self.address,
-                                     [opts.user_config] if opts.user_config else [])
         kubeconfig.write(opts.data_dir / kubeconfig.FILE_NAME, kubeconfig.kubeconfig(
             server=f"https://{self.rest_address}", ca_pem=self.credentials.ca_pem.decode(),
             token=self.credentials.admin_token))
