@@ -17,10 +17,11 @@ from controlplane.api import nodeidentity
 from controlplane.api.kinds import KINDS
 from controlplane.api.v1 import cluster_pb2
 from controlplane.api.wellknown import NODE_LEASE_NAMESPACE
-from controlplane.apiserver import admission, allocator, auth, bootstrap, errors, nodecredentials, tls
+from controlplane.apiserver import admission, advertise, allocator, auth, bootstrap, errors, nodecredentials, tls
 from controlplane.apiserver.agents import Agents
 from controlplane.apiserver.authz import Authorizer
 from controlplane.apiserver.authz.noderestriction import NodeRestriction
+from controlplane.apiserver.kubernetesservice import KubernetesService, in_cluster_names, service_ip
 from controlplane.apiserver.podstreams import PodStreams
 from controlplane.apiserver.registry import Registry
 from controlplane.apiserver.service import KindService, generic_handler
@@ -60,6 +61,8 @@ class ServerOptions:
     node_credential_seconds: int = nodeidentity.DEFAULT_CREDENTIAL_SECONDS   # a node credential's lifetime
     credential_cleanup_seconds: float = 60.0  # how often expired and superseded node credentials are deleted
     superseded_credential_seconds: float = 600.0  # ... a renewed one's predecessor this long after its renewal
+    advertise_address: str = ""               # put in default/kubernetes' Endpoints (default: advertise.py)
+    endpoint_reconcile_seconds: float = 10.0  # how often this server renews its place in those Endpoints
 
 
 def _host_port(listen: str) -> tuple[str, int]:
@@ -78,6 +81,7 @@ class APIServer:
         self.port = 0
         self._grpc: grpc.aio.Server | None = None
         self._housekeeping: list[asyncio.Task] = []
+        self.kubernetes_service: KubernetesService | None = None
 
     @property
     def address(self) -> str:
@@ -90,7 +94,10 @@ class APIServer:
     async def start(self) -> None:
         opts = self.options
         host, port = _host_port(opts.listen)
-        self.credentials = bootstrap.prepare(opts.data_dir, names=tls.default_names(host) + opts.tls_sans)
+        advertised = advertise.advertise_address(host, given=opts.advertise_address)
+        cluster_ip = service_ip(opts.service_cidr)
+        names = tls.default_names(host) + ([advertised] if advertised else []) + in_cluster_names(cluster_ip)
+        self.credentials = bootstrap.prepare(opts.data_dir, names=names + opts.tls_sans)
         self.store = await open_store(opts.datastore or f"sqlite://{opts.data_dir / 'state.db'}")
         self._build_registries()
         await self.feed.start()
@@ -101,6 +108,13 @@ class APIServer:
         creds = grpc.ssl_server_credentials([(self.credentials.key_pem, chain)])
         self.port = self._grpc.add_secure_port(f"{host or '0.0.0.0'}:{port}", creds)
         await self._grpc.start()
+        if not advertised:
+            log.warning("no address to advertise (no default route): give --advertise-address "
+                        "for pods to reach this API server through Service default/kubernetes")
+        self.kubernetes_service = KubernetesService(
+            self.registries, self.caches, service_cidr=opts.service_cidr, address=advertised, port=self.port,
+            interval=opts.endpoint_reconcile_seconds)
+        await self.kubernetes_service.start()
         self._housekeeping = [
             asyncio.create_task(self._every(self.options.repair_seconds, self._repair_allocations),
                                 name="allocation-repair"),
@@ -231,6 +245,8 @@ class APIServer:
     async def stop(self, grace: float = 2.0) -> None:
         for task in self._housekeeping:
             task.cancel()
+        if self.kubernetes_service is not None:
+            await self.kubernetes_service.stop()   # takes this server's address out while the store is up
         if self._grpc:
             await self._grpc.stop(grace)
             await self.agents.close()
