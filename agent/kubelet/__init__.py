@@ -4,10 +4,10 @@ Read kubelet.py first (the assembly and its diagram), then podplan.py (what
 one pod needs next: pure) and podworker.py (which carries that out), then
 the pieces they use:
 
-- sources: the API server's pods of this node (an informer), static.py
+- sources: the API server's pods of this node and the Services (informers), static.py
   (manifest files) and mirror.py (their reflection in the API);
-- podspec.py, envvars.py, downward.py, volumes.py, projection.py: a
-  PodSpec turned into what Docker needs;
+- podspec.py, envvars.py, serviceenv.py, downward.py, volumes.py,
+  projection.py: a PodSpec turned into what Docker needs;
 - pleg.py: what Docker has, kept current (relist + events);
 - prober/: liveness, readiness and startup probes;
 - backoff.py, status.py, statusmanager.py, recorder.py: crash-loop back-off,

@@ -1,13 +1,14 @@
 """A container's environment, and $(VAR) expansion in env, command and args.
 
 Order as in Kubernetes: envFrom sources first (in order, each key with its
-prefix), then env (in order), later names overriding earlier ones. A value
-may refer to a variable defined before it as $(NAME); $$ escapes a $; an
-unknown reference stays as written.
+prefix), then env (in order), later names overriding earlier ones; then the
+Service variables (serviceenv.py) the container does not set itself. A value
+may refer to a variable defined before it, or to a Service variable, as
+$(NAME); $$ escapes a $; an unknown reference stays as written.
 """
 from google.protobuf.message import Message
 
-from agent.kubelet import downward
+from agent.kubelet import downward, serviceenv, static
 from agent.kubelet.objects import CONFIG_MAP, SECRET, ObjectSource, fetch_items
 
 
@@ -19,6 +20,7 @@ async def container_env(pod: Message, container: Message, objects: ObjectSource,
                         pod_ip: str = "", host_ip: str = "") -> dict[str, str]:
     env: dict[str, str] = {}
     namespace = pod.metadata.namespace
+    services = serviceenv.service_env(await _services(pod, objects))
     for source in container.env_from:
         if source.HasField("config_map_ref"):
             ref, what = source.config_map_ref, CONFIG_MAP
@@ -35,8 +37,19 @@ async def container_env(pod: Message, container: Message, objects: ObjectSource,
         if var.HasField("value_from"):
             env[var.name] = await _value_from(pod, container, var, objects, pod_ip=pod_ip, host_ip=host_ip)
         else:
-            env[var.name] = expand(var.value, env)
-    return env
+            env[var.name] = expand(var.value, {**services, **env})
+    return {**env, **{name: value for name, value in services.items() if name not in env}}
+
+
+async def _services(pod: Message, objects: ObjectSource) -> list[Message]:
+    """The Services the pod gets variables for. Until the kubelet has listed Services once, a pod
+    from the API waits (its variables would be missing for good); a static pod goes on without."""
+    found = await objects.services()
+    if found is None:
+        if static.HASH_ANNOTATION in pod.metadata.annotations:
+            return []
+        raise ConfigError("services have not yet been read at least once, cannot construct envvars")
+    return serviceenv.visible_services(found, pod.metadata.namespace, links=not pod.spec.HasField("enable_service_links") or pod.spec.enable_service_links)
 
 
 async def _value_from(pod, container, var, objects: ObjectSource, *, pod_ip: str, host_ip: str) -> str:

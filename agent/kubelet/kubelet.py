@@ -66,10 +66,11 @@ class Kubelet:
             sources = informers(client, config.node_name)
         self.pods: Source | None = sources.pods if sources is not None else None
         self._node_source: Source | None = sources.node if sources is not None else None
+        self._services: Source | None = sources.services if sources is not None else None
         self.status = StatusManager(client, lambda ns, name: self.pods.get(name, ns) if self.pods else None)
         cache = ContainerCache(runtime)
         self.probes = ProbeManager(runtime, on_change=self._changed, on_failure=self._probe_failed)
-        objects = ApiObjects(client) if client else NoObjects()
+        objects = ApiObjects(client, services=self._services) if client else NoObjects()
         self.ctx = NodeContext(
             runtime=runtime, cache=cache, volumes=PodVolumes(config.root_dir, objects, tmpfs=tmpfs),
             objects=objects, probes=self.probes, backoff=BackOff(),
@@ -114,6 +115,8 @@ class Kubelet:
         if self.node is not None:
             self._node_source.start()
             self._tasks.append(asyncio.create_task(self.node.run(), name="node-status"))
+        if self._services is not None:
+            self._services.start()
         if self.pods is not None:
             self.pods.add_handler(on_add=self._pod_added, on_update=self._pod_updated, on_delete=self._pod_deleted)
             self.pods.start()
@@ -128,7 +131,7 @@ class Kubelet:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        for source in (self.pods, self._node_source):
+        for source in (self.pods, self._node_source, self._services):
             if source is not None:
                 await source.stop()
         if self.server is not None:

@@ -1,14 +1,18 @@
-"""Where the kubelet reads the ConfigMaps and Secrets its pods refer to.
+"""Where the kubelet reads the ConfigMaps and Secrets its pods refer to, and the Services.
 
-Pods name them (env, envFrom, volumes); the kubelet fetches them when it
-starts a container or projects a volume. With an API server they come from
-it; a node running only static pods has none, and a pod that needs one
-fails to start with a message that says so.
+Pods name ConfigMaps and Secrets (env, envFrom, volumes); the kubelet fetches
+them when it starts a container or projects a volume. With an API server they
+come from it; a node running only static pods has none, and a pod that needs
+one fails to start with a message that says so. Services, which every
+container's environment lists (serviceenv.py), come from an informer instead:
+they are read at every container start.
 """
+import asyncio
 from typing import Protocol
 
 from google.protobuf.message import Message
 
+from agent.kubelet.sources import Source
 from controlplane.client import Client
 from controlplane.client.errors import NotFound
 
@@ -18,12 +22,30 @@ class ObjectSource(Protocol):
 
     async def secret(self, namespace: str, name: str) -> Message | None: ...
 
+    async def services(self) -> list[Message] | None:
+        """Every Service; None while they have not been listed yet."""
+
+
+SERVICES_SYNC_WAIT = 10.0   # seconds a container start waits for the first listing of Services
+
 
 class ApiObjects:
-    """ConfigMaps and Secrets read from the API server at the moment they are needed."""
+    """ConfigMaps and Secrets read from the API server at the moment they are needed;
+    Services from `services` (an informer the kubelet runs; None: this kubelet has none, as
+    hollow nodes, and its pods get no Service variables)."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, *, services: Source | None = None) -> None:
         self._client = client
+        self._services = services
+
+    async def services(self) -> list[Message] | None:
+        if self._services is None:
+            return []
+        try:
+            await self._services.wait_synced(SERVICES_SYNC_WAIT)
+        except asyncio.TimeoutError:
+            return None
+        return self._services.list()
 
     async def config_map(self, namespace: str, name: str) -> Message | None:
         return await self._get("ConfigMap", namespace, name)
@@ -46,6 +68,9 @@ class NoObjects:
 
     async def secret(self, namespace: str, name: str) -> Message | None:
         return None
+
+    async def services(self) -> list[Message] | None:
+        return []
 
 
 CONFIG_MAP, SECRET = "configmap", "secret"

@@ -1,7 +1,8 @@
-"""Where the kubelet hears from the API server about its pods and its own Node.
+"""Where the kubelet hears from the API server about its pods, its own Node and the Services.
 
-By default from informers of its own: the pods bound to this node, and this
-Node (both by field selector). Anything with the informer's small surface
+By default from informers of its own: the pods bound to this node, this
+Node (both by field selector), and every Service (for containers'
+environment variables, serviceenv.py). Anything with the informer's small surface
 (`Source`) will do instead: hollow nodes (tests/support/hollow.py) hand each
 of many kubelets in one process its view of one shared informer.
 """
@@ -36,8 +37,10 @@ class Source(Protocol):
 class Sources:
     pods: Source    # the pods bound to this node
     node: Source    # this node's Node
+    services: Source | None = None   # every Service; None: no Service variables (hollow nodes)
 
 
 def informers(client: Client, node_name: str) -> Sources:
     return Sources(pods=Informer(client.resource("Pod"), field_selector=f"spec.nodeName={node_name}"),
-                   node=Informer(client.resource("Node"), field_selector=f"metadata.name={node_name}"))
+                   node=Informer(client.resource("Node"), field_selector=f"metadata.name={node_name}"),
+                   services=Informer(client.resource("Service")))

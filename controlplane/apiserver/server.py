@@ -17,13 +17,14 @@ from controlplane.api import nodeidentity
 from controlplane.api.kinds import KINDS
 from controlplane.api.v1 import cluster_pb2
 from controlplane.api.wellknown import NODE_LEASE_NAMESPACE
-from controlplane.apiserver import (accessreview, admission, allocator, auth, bootstrap, encryption, errors,
-                                    nodecredentials, signedtokens, tls)
+from controlplane.apiserver import (accessreview, admission, advertise, allocator, auth, bootstrap, encryption,
+                                    errors, nodecredentials, signedtokens, tls)
 from controlplane.apiserver.agents import Agents
 from controlplane.apiserver.authz import Attributes, Authorizer, Verdict, policy
 from controlplane.apiserver.authz.escalation import RBACEscalation
 from controlplane.apiserver.authz.noderestriction import NodeRestriction
 from controlplane.apiserver.decoding import UndecodableRequests
+from controlplane.apiserver.kubernetesservice import KubernetesService, in_cluster_names, service_ip
 from controlplane.apiserver.podstreams import PodStreams
 from controlplane.apiserver.registry import Registry
 from controlplane.apiserver.rest import kubeconfig
@@ -68,6 +69,8 @@ class ServerOptions:
     superseded_credential_seconds: float = 600.0  # ... a renewed one's predecessor this long after its renewal
     rest_listen: str = ""                     # the Kubernetes REST API; default: listen's port + 1
     encryption_config: pathlib.Path | None = None  # EncryptionConfiguration; default: the server's own in tls/
+    advertise_address: str = ""               # put in default/kubernetes' Endpoints (default: advertise.py)
+    endpoint_reconcile_seconds: float = 10.0  # how often this server renews its place in those Endpoints
 
 
 def _host_port(listen: str) -> tuple[str, int]:
@@ -88,6 +91,7 @@ class APIServer:
         self.services: dict[str, KindService] = {}
         self.rest: RestServer | None = None
         self._housekeeping: list[asyncio.Task] = []
+        self.kubernetes_service: KubernetesService | None = None
 
     @property
     def address(self) -> str:
@@ -100,7 +104,10 @@ class APIServer:
     async def start(self) -> None:
         opts = self.options
         host, port = _host_port(opts.listen)
-        self.credentials = bootstrap.prepare(opts.data_dir, names=tls.default_names(host) + opts.tls_sans)
+        advertised = advertise.advertise_address(host, given=opts.advertise_address)
+        cluster_ip = service_ip(opts.service_cidr)
+        names = tls.default_names(host) + ([advertised] if advertised else []) + in_cluster_names(cluster_ip)
+        self.credentials = bootstrap.prepare(opts.data_dir, names=names + opts.tls_sans)
         plurals = [kind.plural for kind in KINDS.values()]
         encrypt = encryption.open_config(opts.encryption_config, tls_dir=opts.data_dir / "tls", known_resources=plurals)
         self.store = encryption.EncryptingStore(
@@ -118,6 +125,13 @@ class APIServer:
                                      [opts.user_config] if opts.user_config else [])
         await self._grpc.start()
         await self._start_rest()
+        if not advertised:
+            log.warning("no address to advertise (no default route): give --advertise-address "
+                        "for pods to reach this API server through Service default/kubernetes")
+        self.kubernetes_service = KubernetesService(
+            self.registries, self.caches, service_cidr=opts.service_cidr, address=advertised, port=self.port,
+            interval=opts.endpoint_reconcile_seconds)
+        await self.kubernetes_service.start()
         self._housekeeping = [
             asyncio.create_task(self._every(self.options.repair_seconds, self._repair_allocations),
                                 name="allocation-repair"),
@@ -318,6 +332,8 @@ class APIServer:
     async def stop(self, grace: float = 2.0) -> None:
         for task in self._housekeeping:
             task.cancel()
+        if self.kubernetes_service is not None:
+            await self.kubernetes_service.stop()   # takes this server's address out while the store is up
         if self.rest:
             await self.rest.stop()
         if self._grpc:

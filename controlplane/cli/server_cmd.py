@@ -7,6 +7,7 @@ elected, so several `cox server`s over one etcd never act twice.
 """
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import pathlib
 import signal
@@ -31,6 +32,9 @@ def register(sub) -> None:
                    help="sqlite:///path/state.db (default: in --data-dir) or etcd://host:port[,host:port]")
     p.add_argument("--tls-san", action="append", default=[],
                    help="extra name or IP for the serving certificate (repeatable)")
+    p.add_argument("--advertise-address", default="", metavar="IP",
+                   help="address pods reach this API server at, the Endpoints of Service default/kubernetes "
+                        "(default: the --listen address if specific, else the default route's interface address)")
     p.add_argument("--service-cidr", default="10.96.0.0/12", help="ClusterIP range (default 10.96.0.0/12)")
     p.add_argument("--service-node-port-range", default="30000-32767",
                    help="NodePort range (default 30000-32767)")
@@ -59,6 +63,14 @@ def _component_client(server, user: str) -> Client:
                                token=creds.component_tokens[user]))
 
 
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 async def run(args) -> int:
     # Imported here, not at the top: every `cox` command loads this module to register it.
     from controlplane.apiserver.encryption import ConfigError
@@ -75,10 +87,12 @@ async def run(args) -> int:
         raise CommandError(str(e)) from None
     if args.node_credential_seconds < 10:
         raise CommandError("--node-credential-seconds: must be at least 10")
+    if args.advertise_address and not _is_ip(args.advertise_address):
+        raise CommandError(f'--advertise-address: "{args.advertise_address}" is not an IP address')
     server = APIServer(ServerOptions(
         data_dir=args.data_dir, listen=args.listen, rest_listen=args.rest_listen, datastore=args.datastore, tls_sans=args.tls_san,
         service_cidr=args.service_cidr, node_port_range=args.service_node_port_range,
-        node_credential_seconds=args.node_credential_seconds,
+        node_credential_seconds=args.node_credential_seconds, advertise_address=args.advertise_address,
         encryption_config=args.encryption_provider_config,
         user_config=None if args.no_user_config else default_path()))
     try:

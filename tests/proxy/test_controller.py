@@ -74,8 +74,10 @@ async def test_services_and_endpoints_from_the_api_server_become_rules(node, ser
         await client.resource("Service").delete("web", namespace="default")
 
         def unprogrammed():
+            """Only the API server's own Service default/kubernetes (10.96.0.1) is left."""
             listing = Nft(node.node.name).list_table(table)
-            return [item["map"].get("elem") for item in listing if item.get("map", {}).get("name") == SERVICE_IPS] == [None]
+            elements = [item["map"].get("elem", []) for item in listing if item.get("map", {}).get("name") == SERVICE_IPS]
+            return [{element[0]["concat"][0] for element in found} for found in elements] == [{"10.96.0.1"}]
         assert await eventually(unprogrammed)
     finally:
         task.cancel()
