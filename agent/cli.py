@@ -49,6 +49,8 @@ def register(sub) -> None:
     p.add_argument("--server", default="", help="API server address host:port (https:// optional)")
     p.add_argument("--token", default=os.environ.get("COX_TOKEN", ""),
                    help="the cluster's node join token (K10...::node:...); also $COX_TOKEN, kept out of ps")
+    p.add_argument("--token-file", type=Path, default=None,
+                   help="a file holding the join token (instead of --token; keeps it out of ps and the environment)")
     p.add_argument("--config", type=Path, default=None,
                    help="a client config file to use instead of --server/--token")
     defaults = KubeletConfig()
@@ -143,6 +145,16 @@ async def client_config(args, root: Path) -> ClientConfig | None:
     return config
 
 
+def read_token_file(path: Path) -> str:
+    try:
+        token = path.read_text().strip()
+    except OSError as e:
+        raise SystemExit(f"error: --token-file: {e.strerror}: {path}") from None
+    if not token:
+        raise SystemExit(f"error: --token-file: {path} is empty")
+    return token
+
+
 def fewer_malloc_arenas(arenas: int = 2) -> None:
     """Cap glibc's malloc arenas: by default each thread that allocates may get its own
     (up to 8 per core), and the agent's Docker threads would keep tens of MB of
@@ -161,6 +173,8 @@ async def run(args) -> int:
     # The node networking parts are imported only when they run: pyroute2 alone is ~12 MB resident.
     from agent.kubelet.kubelet import Kubelet
     from agent.runtime import Runtime
+    if args.token_file:
+        args.token = read_token_file(args.token_file)
     fewer_malloc_arenas()
     config = kubelet_config(args)
     config.root_dir.mkdir(parents=True, exist_ok=True)
