@@ -77,8 +77,17 @@ install_python() {
     /usr/bin/python3 -m venv "$VENV"
   fi
   say "installing coxswain from $REPO into $VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check ${WHEELHOUSE:+--no-index --find-links "$WHEELHOUSE"} \
-    -e "$REPO$EXTRAS"
+  local pip=("$VENV/bin/pip" install -q --disable-pip-version-check)
+  if [ -n "$WHEELHOUSE" ]; then
+    # From a wheelhouse (the Vagrant VMs, often emulated and slow): the build system
+    # goes into the venv itself rather than a throwaway build environment, and
+    # nothing is byte-compiled ahead of time (modules compile when first imported).
+    pip+=(--no-index --find-links "$WHEELHOUSE" --no-compile)
+    "${pip[@]}" $("$VENV/bin/python" -c 'import sys, tomllib
+print(*tomllib.load(open(sys.argv[1], "rb"))["build-system"]["requires"])' "$REPO/pyproject.toml")
+    pip+=(--no-build-isolation)
+  fi
+  "${pip[@]}" -e "$REPO$EXTRAS"
   ln -sf "$VENV/bin/cox" /usr/local/bin/cox
 }
 

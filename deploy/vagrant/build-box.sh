@@ -10,7 +10,8 @@
 #
 # The box's name carries a hash of this recipe (this script and box.Vagrantfile),
 # so a changed recipe means a new box, and an unchanged one is reused from
-# $COX_VAGRANT_CACHE (default /var/cache/coxswain/vagrant), as are the .deb files.
+# $COX_VAGRANT_CACHE (default /var/cache/coxswain/vagrant), as are the .deb files
+# and the freshly debootstrapped tree (keyed by the package list and mirror).
 # COX_DEBIAN_MIRROR overrides the mirror taken from /etc/apt/sources*.
 set -euo pipefail
 trap 'echo "build-box.sh: line $LINENO failed" >&2' ERR
@@ -42,11 +43,18 @@ mirror() {
 WORK=$(mktemp -d "$CACHE.build.XXXXXX")
 trap 'umount -R "$WORK/rootfs/proc" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 ROOTFS=$WORK/rootfs
-mkdir -p "$CACHE/debs"
-echo "==> debootstrap bookworm from $(mirror)" >&2
-debootstrap --variant=minbase --include="$PACKAGES" --cache-dir="$CACHE/debs" \
-  bookworm "$ROOTFS" "$(mirror)" >"$WORK/debootstrap.log" 2>&1 \
-  || { tail -20 "$WORK/debootstrap.log" >&2; exit 1; }
+BASE="$CACHE/rootfs-$(echo "$PACKAGES $(mirror)" | sha256sum | cut -c1-12).tar"
+if [ -s "$BASE" ]; then
+  echo "==> reusing the debootstrapped tree $BASE" >&2
+  mkdir "$ROOTFS" && tar -C "$ROOTFS" -xpf "$BASE"
+else
+  mkdir -p "$CACHE/debs"
+  echo "==> debootstrap bookworm from $(mirror)" >&2
+  debootstrap --variant=minbase --include="$PACKAGES" --cache-dir="$CACHE/debs" \
+    bookworm "$ROOTFS" "$(mirror)" >"$WORK/debootstrap.log" 2>&1 \
+    || { tail -20 "$WORK/debootstrap.log" >&2; exit 1; }
+  tar -C "$ROOTFS" -cpf "$BASE.tmp" . && mv "$BASE.tmp" "$BASE"
+fi
 
 echo "==> configuring the box" >&2
 in_root() { chroot "$ROOTFS" /bin/sh -ec "$1"; }
@@ -59,8 +67,10 @@ key=$(find /usr/share/rubygems-integration /usr/share/vagrant /opt/vagrant -path
 install -d -m 0700 "$ROOTFS/home/vagrant/.ssh"
 install -m 0600 "$key" "$ROOTFS/home/vagrant/.ssh/authorized_keys"
 in_root 'chown -R vagrant:vagrant /home/vagrant/.ssh'
-echo "UseDNS no" >"$ROOTFS/etc/ssh/sshd_config.d/vagrant.conf"
-# Each VM makes its own host keys at first boot.
+# Each VM makes its own host keys at first boot: ECDSA and Ed25519 only, as an
+# RSA key takes minutes to make under emulation.
+printf 'UseDNS no\nHostKey /etc/ssh/ssh_host_ecdsa_key\nHostKey /etc/ssh/ssh_host_ed25519_key\n' \
+  >"$ROOTFS/etc/ssh/sshd_config.d/vagrant.conf"
 rm -f "$ROOTFS"/etc/ssh/ssh_host_*
 cat >"$ROOTFS/etc/systemd/system/ssh-host-keys.service" <<'UNIT'
 [Unit]
@@ -68,7 +78,8 @@ Description=Make this machine's SSH host keys
 Before=ssh.service
 [Service]
 Type=oneshot
-ExecStart=/usr/bin/ssh-keygen -A
+ExecStart=/bin/sh -c 'for t in ecdsa ed25519; do f=/etc/ssh/ssh_host_$${t}_key; \
+  [ -f $$f ] || ssh-keygen -q -t $$t -N "" -f $$f; done'
 [Install]
 RequiredBy=ssh.service
 UNIT
@@ -80,6 +91,10 @@ Name=e*
 [Network]
 DHCP=ipv4
 NET
+# Online once any link is: the private network's link has no DHCP to wait for.
+mkdir -p "$ROOTFS/etc/systemd/system/systemd-networkd-wait-online.service.d"
+printf '[Service]\nExecStart=\nExecStart=/lib/systemd/systemd-networkd-wait-online --any --timeout=30\n' \
+  >"$ROOTFS/etc/systemd/system/systemd-networkd-wait-online.service.d/any.conf"
 in_root 'systemctl enable systemd-networkd ssh-host-keys.service >/dev/null 2>&1'
 echo "/dev/vda / ext4 defaults 0 1" >"$ROOTFS/etc/fstab"
 echo debian12 >"$ROOTFS/etc/hostname"
@@ -87,6 +102,13 @@ printf '127.0.0.1 localhost\n127.0.1.1 debian12\n' >"$ROOTFS/etc/hosts"
 # An empty machine-id: each VM makes its own at boot (a shared one means a shared DHCP lease).
 : >"$ROOTFS/etc/machine-id"
 ln -sf /etc/machine-id "$ROOTFS/var/lib/dbus/machine-id"
+# A small initrd (the disk and network are virtio; the root is ext4): quicker to
+# load and unpack than Debian's default of most modules.
+printf 'virtio_pci\nvirtio_blk\nvirtio_net\next4\n' >>"$ROOTFS/etc/initramfs-tools/modules"
+echo MODULES=list >"$ROOTFS/etc/initramfs-tools/conf.d/coxswain-box"
+mount -t proc proc "$ROOTFS/proc"
+in_root 'update-initramfs -u -k all >/dev/null 2>&1'
+umount "$ROOTFS/proc"
 in_root 'apt-get clean; rm -rf /var/lib/apt/lists/* /var/log/*.log'
 
 echo "==> making the disk image" >&2

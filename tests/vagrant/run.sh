@@ -174,12 +174,16 @@ step() {  # step NAME COMMAND...: run and time a setup step; stop the run if it 
     record "$1" "$(since "$t0") s" ok
   else
     record "$1" "$(since "$t0") s" FAILED
-    tail -40 "$RUN/step.log" >&2
+    sed 's/.*\x1b\[K//' "$RUN/step.log" | tail -40 >&2   # without Vagrant's progress lines
     return 1
   fi
 }
 
-refresh_ssh_config() { vagrant ssh-config >"$SSH_CONFIG" 2>/dev/null; }
+refresh_ssh_config() {  # plain ssh, one connection per VM kept open: much quicker than `vagrant ssh`
+  vagrant ssh-config server agent1 agent2 2>/dev/null | grep -v '^ *LogLevel' >"$SSH_CONFIG"
+  printf 'Host *\n  ControlMaster auto\n  ControlPath %s/ssh-%%h\n  ControlPersist 600\n  LogLevel ERROR\n' \
+    "$RUN" >>"$SSH_CONFIG"
+}
 
 vm_memory() {  # the host memory (RSS) of this run's QEMU processes, in MiB
   local total=0 pidfile
