@@ -8,11 +8,14 @@
 
 VMS=(server agent1 agent2)
 
-on() {  # on VM COMMAND...: run on that VM (as the vagrant user), each argument kept whole
+on() {  # on VM COMMAND...: run on that VM (as the vagrant user), each argument kept whole; no stdin
   local vm=$1; shift
-  ssh -F "$SSH_CONFIG" -o LogLevel=ERROR -o ConnectTimeout=30 "$vm" "$(printf '%q ' "$@")"
+  ssh -n -F "$SSH_CONFIG" -o ConnectTimeout=30 "$vm" "$(printf '%q ' "$@")"
 }
 kc() { on server sudo cox --config /var/lib/cox/admin.yaml "$@"; }
+kc_apply() {  # kc_apply FILE
+  ssh -F "$SSH_CONFIG" -o ConnectTimeout=30 server sudo cox --config /var/lib/cox/admin.yaml apply -f - <"$1"
+}
 nodes() { kc get nodes -o json | python3 "$HERE/query.py" nodes; }
 pods() { kc get pods -l app=web -o json | python3 "$HERE/query.py" pods; }
 live_pods() { pods | awk '$5 == "live"'; }
@@ -47,7 +50,7 @@ check_nodes_internal_ips() {
 spread() { [ "$(live_pods | awk '$4 == "True" {print $2}' | sort -u | wc -l)" = 3 ]; }
 
 check_deployment_spread() {
-  kc apply -f - <"$HERE/web.yaml" || return
+  kc_apply "$HERE/web.yaml" || return
   kc rollout status deployment/web --timeout 300 || return
   eventually 60 spread || { pods >&2; fail "the 3 replicas are not on 3 hosts"; }
   pods
@@ -126,6 +129,7 @@ check_agent_vm_powered_off() {
   local start service_ok
   LOST_POD=$(pod_on agent2)
   vagrant halt -f agent2 >/dev/null || { fail "vagrant halt -f agent2"; return 1; }
+  ssh -F "$SSH_CONFIG" -O exit agent2 2>/dev/null   # its kept connection is dead
   start=$SECONDS
   eventually 120 agent2_unknown || { nodes >&2; fail "agent2 not Unknown after 120 s"; return 1; }
   echo "agent2 Unknown $((SECONDS - start)) s after power-off (grace period ${GRACE_PERIOD} s)"

@@ -26,7 +26,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 ID=$(printf '%04x%02x' $(($$ % 65536)) $((RANDOM % 256)))
 NAME=coxvt-$ID
 RUN=/var/tmp/$NAME                  # disks live here: readable by QEMU's user
-SHARED=/run/cox-vagrant             # what concurrent runs share: the daemons, the subnets
+SHARED=/run/cox-vagrant             # what concurrent runs share: the daemons, the subnets (flock -o: the daemons must not inherit the lock)
 GRACE_PERIOD=20
 mkdir -p -m 0755 "$RUN" "$SHARED/users"
 echo "run $NAME: logs and disks in $RUN"
@@ -138,7 +138,7 @@ teardown() {
     done
     virsh pool-destroy "$NAME" >/dev/null 2>&1; virsh pool-undefine "$NAME" >/dev/null 2>&1
   fi
-  flock "$SHARED/lock" bash -c "$(declare -f alive stop_libvirt remove_libvirt_chains); SHARED=$SHARED ID=$ID stop_libvirt"
+  flock -o "$SHARED/lock" bash -c "$(declare -f alive stop_libvirt remove_libvirt_chains); SHARED=$SHARED ID=$ID stop_libvirt"
   rm -f "$SHARED/subnet-${SUBNET_SLOT:-none}"
   rm -rf "$RUN"
   echo "teardown: $(since "$t0") s"
@@ -151,7 +151,7 @@ export VAGRANT_HOME=$RUN/vagrant.d VAGRANT_DOTFILE_PATH=$RUN/dot VAGRANT_CWD=$RE
 export VAGRANT_DEFAULT_PROVIDER=libvirt VAGRANT_CHECKPOINT_DISABLE=1
 trap teardown EXIT
 trap 'exit 130' INT TERM
-flock "$SHARED/lock" bash -c "$(declare -f alive say start_libvirt); SHARED=$SHARED ID=$ID start_libvirt" || exit 1
+flock -o "$SHARED/lock" bash -c "$(declare -f alive say start_libvirt); SHARED=$SHARED ID=$ID start_libvirt" || exit 1
 exec 9>"$SHARED/subnet.lock"; flock 9
 choose_subnets || exit 1
 flock -u 9
@@ -181,8 +181,8 @@ step() {  # step NAME COMMAND...: run and time a setup step; stop the run if it 
 
 refresh_ssh_config() {  # plain ssh, one connection per VM kept open: much quicker than `vagrant ssh`
   vagrant ssh-config server agent1 agent2 2>/dev/null | grep -v '^ *LogLevel' >"$SSH_CONFIG"
-  printf 'Host *\n  ControlMaster auto\n  ControlPath %s/ssh-%%h\n  ControlPersist 600\n  LogLevel ERROR\n' \
-    "$RUN" >>"$SSH_CONFIG"
+  printf 'Host *\n  ControlMaster auto\n  ControlPath %s/ssh-%%h\n  ControlPersist 600\n  LogLevel ERROR\n%s\n' \
+    "$RUN" "  ServerAliveInterval 5" >>"$SSH_CONFIG"
 }
 
 vm_memory() {  # the host memory (RSS) of this run's QEMU processes, in MiB
