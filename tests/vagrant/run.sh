@@ -83,11 +83,12 @@ stop_libvirt() {  # under the shared lock: the last run out stops what a run sta
     kill -0 "$(cat "$user")" 2>/dev/null && return 0
     rm -f "$user"
   done
-  local stopped=0 pidfile
+  local stopped=0 pidfile pid
   for pidfile in "$SHARED/libvirtd.pid" "$SHARED/virtlogd.pid"; do
     if alive "$pidfile"; then
-      kill "$(cat "$pidfile")"
-      for _ in $(seq 50); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.2; done
+      pid=$(cat "$pidfile")   # the daemon removes its PID file as it exits
+      kill "$pid"
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
       stopped=1
     fi
     rm -f "$pidfile"
