@@ -2,12 +2,19 @@
 # Install coxswain on this Debian host and run it.
 #
 #   sudo ./deploy/install.sh                  a one-node cluster (server + agent) running the example app
-#   sudo ./deploy/install.sh --server HOST:6443 --token K10...   join an existing cluster as an agent
+#   sudo ./deploy/install.sh --server HOST:6443 --token-file FILE   join an existing cluster as an agent
 #   sudo ./deploy/install.sh --no-start       install only (tests/run.sh uses this)
 #
 # Options: --dev (also the development and test tools), --node-ip IP (the
 # address other nodes reach this one at; default: the default route's source),
-# --tls-san NAME (an extra name or address for the server's certificate).
+# --tls-san NAME (an extra name or address for the server's certificate),
+# --token TOKEN (the join token itself rather than a file holding it),
+# --server-arg ARG (an extra `cox server` argument; repeats),
+# --wheelhouse DIR (install the Python packages from DIR's wheels, offline:
+# deploy/vagrant/wheelhouse.sh makes one; the Debian packages must then be
+# installed already, as in the Vagrant box).
+# The agent reads the join token from /etc/cox/node-token (root only), never
+# from its command line or environment.
 # Fetches only from Debian's packages and PyPI. Idempotent: run it again to
 # update the install from this checkout; what already runs is left running.
 set -euo pipefail
@@ -18,28 +25,42 @@ DATA_DIR=/var/lib/cox
 LOG_DIR=/var/log/cox
 RUN_DIR=/run/cox
 ENV_DIR=/etc/cox
-START=1 EXTRAS="" JOIN_SERVER="" JOIN_TOKEN="" NODE_IP="" TLS_SAN=""
+TOKEN_FILE=$ENV_DIR/node-token
+START=1 EXTRAS="" JOIN_SERVER="" JOIN_TOKEN="" JOIN_TOKEN_FILE="" NODE_IP="" TLS_SAN="" WHEELHOUSE=""
+SERVER_ARGS=()
 while [ $# -gt 0 ]; do
   case $1 in
     --no-start) START=0 ;;
     --dev) EXTRAS="[dev]" ;;
     --server) JOIN_SERVER=$2; shift ;;
     --token) JOIN_TOKEN=$2; shift ;;
+    --token-file) JOIN_TOKEN_FILE=$2; shift ;;
+    --wheelhouse) WHEELHOUSE=$(cd "$2" && pwd); shift ;;
     --node-ip) NODE_IP=$2; shift ;;
     --tls-san) TLS_SAN=$2; shift ;;
-    *) echo "usage: $0 [--no-start] [--dev] [--server HOST:PORT --token TOKEN] [--node-ip IP] [--tls-san NAME]" >&2
+    --server-arg) SERVER_ARGS+=("$2"); shift ;;
+    --server-arg=*) SERVER_ARGS+=("${1#--server-arg=}") ;;
+    *) echo "usage: $0 [--no-start] [--dev] [--server HOST:PORT --token-file FILE|--token TOKEN]" \
+            "[--node-ip IP] [--tls-san NAME] [--server-arg ARG]... [--wheelhouse DIR]" >&2
        exit 2 ;;
   esac
   shift
 done
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
-[ -z "$JOIN_SERVER" ] || [ -n "$JOIN_TOKEN" ] || { echo "--server needs --token" >&2; exit 2; }
+if [ -n "$JOIN_TOKEN_FILE" ]; then
+  [ -z "$JOIN_TOKEN" ] || { echo "--token and --token-file: give one" >&2; exit 2; }
+  JOIN_TOKEN=$(cat "$JOIN_TOKEN_FILE") || exit 2
+  [ -n "$JOIN_TOKEN" ] || { echo "--token-file: $JOIN_TOKEN_FILE is empty" >&2; exit 2; }
+fi
+[ -z "$JOIN_SERVER" ] || [ -n "$JOIN_TOKEN" ] || { echo "--server needs --token-file (or --token)" >&2; exit 2; }
 
 say() { echo "==> $*"; }
 
 install_packages() {
-  local want=(python3 python3-venv python3-dev gcc docker.io nftables iptables iproute2 conntrack
+  local want=(python3 python3-venv docker.io nftables iptables iproute2 conntrack
               busybox-static util-linux procps ca-certificates)
+  # Compilers only for packages PyPI has no wheel of; a wheelhouse has wheels only.
+  [ -n "$WHEELHOUSE" ] || want+=(python3-dev gcc)
   local missing=()
   for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -56,7 +77,17 @@ install_python() {
     /usr/bin/python3 -m venv "$VENV"
   fi
   say "installing coxswain from $REPO into $VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check -e "$REPO$EXTRAS"
+  local pip=("$VENV/bin/pip" install -q --disable-pip-version-check)
+  if [ -n "$WHEELHOUSE" ]; then
+    # From a wheelhouse (the Vagrant VMs, often emulated and slow): the build system
+    # goes into the venv itself rather than a throwaway build environment, and
+    # nothing is byte-compiled ahead of time (modules compile when first imported).
+    pip+=(--no-index --find-links "$WHEELHOUSE" --no-compile)
+    "${pip[@]}" $("$VENV/bin/python" -c 'import sys, tomllib
+print(*tomllib.load(open(sys.argv[1], "rb"))["build-system"]["requires"])' "$REPO/pyproject.toml")
+    pip+=(--no-build-isolation)
+  fi
+  "${pip[@]}" -e "$REPO$EXTRAS"
   ln -sf "$VENV/bin/cox" /usr/local/bin/cox
 }
 
@@ -87,7 +118,8 @@ start_unit() {
     set -a; . "$ENV_DIR/$name.env"; set +a
     case $name in
       cox-server) start_daemon "$name" "$VENV/bin/cox" server --data-dir "$DATA_DIR" $COX_SERVER_ARGS ;;
-      cox-agent) start_daemon "$name" "$VENV/bin/cox" agent --server "$COX_SERVER" $COX_AGENT_ARGS ;;
+      cox-agent) start_daemon "$name" "$VENV/bin/cox" agent --server "$COX_SERVER" --token-file "$COX_TOKEN_FILE" \
+                   $COX_AGENT_ARGS ;;
     esac
   fi
 }
@@ -107,17 +139,17 @@ start_docker() {
 
 start_server() {
   mkdir -p "$ENV_DIR"
-  echo "COX_SERVER_ARGS=${TLS_SAN:+--tls-san $TLS_SAN}" >"$ENV_DIR/cox-server.env"
+  echo "COX_SERVER_ARGS=${TLS_SAN:+--tls-san $TLS_SAN} ${SERVER_ARGS[*]}" >"$ENV_DIR/cox-server.env"
   start_unit cox-server
   wait_for 60 "cox server" cox --config "$DATA_DIR/admin.yaml" version
 }
 
 start_agent() {  # start_agent SERVER TOKEN
   mkdir -p "$ENV_DIR"
-  umask 077
-  printf 'COX_SERVER=%s\nCOX_TOKEN=%s\nCOX_AGENT_ARGS=%s\n' "$1" "$2" "${NODE_IP:+--node-ip $NODE_IP}" \
+  (umask 077; printf '%s\n' "$2" >"$TOKEN_FILE.new")
+  mv "$TOKEN_FILE.new" "$TOKEN_FILE"
+  printf 'COX_SERVER=%s\nCOX_TOKEN_FILE=%s\nCOX_AGENT_ARGS=%s\n' "$1" "$TOKEN_FILE" "${NODE_IP:+--node-ip $NODE_IP}" \
     >"$ENV_DIR/cox-agent.env"
-  umask 022
   # The example's image, made from the host's busybox: no registry needed.
   "$VENV/bin/python" -m localcluster.images >/dev/null
   start_unit cox-agent
@@ -152,6 +184,7 @@ run_example
 cat <<EOF
 
 coxswain is running: cox get nodes, cox get pods, cox describe pod NAME, cox logs NAME.
-The admin config is $DATA_DIR/admin.yaml (also ~/.cox/config). Other hosts join with:
-  sudo ./deploy/install.sh --server <this host's address>:6443 --token $(cat "$DATA_DIR/node-token")
+The admin config is $DATA_DIR/admin.yaml (also ~/.cox/config). Other hosts join with a copy
+of the join token $DATA_DIR/node-token (keep it root-only):
+  sudo ./deploy/install.sh --server <this host's address>:6443 --token-file NODE_TOKEN_COPY
 EOF
