@@ -97,6 +97,19 @@ def resolve(word: str) -> Kind:
     return _ALIASES[word.lower()]
 
 
+def resolve_resource(text: str) -> tuple[Kind, str]:
+    """(Kind, subresource) of a resource as RBAC and kubectl write it: pods, deployments.apps, pods/log.
+    ValueError says what is wrong."""
+    base, _, subresource = text.partition("/")
+    plural, _, group = base.partition(".")
+    found = _ALIASES.get(plural.lower())
+    if found is None:
+        raise ValueError(f'"{text}" is not a resource this server has')
+    if group and group != found.group:
+        raise ValueError(f'"{text}": {found.plural} are in API group "{found.group}", not "{group}"')
+    return found, subresource
+
+
 def for_manifest(api_version: str, kind: str) -> Kind:
     """Kind named by a manifest's apiVersion and kind; KeyError names what is unknown."""
     found = KINDS.get(kind)

@@ -20,16 +20,11 @@ _VERBS = {("get", ""): "get", ("list", ""): "list", ("watch", ""): "watch", ("cr
 
 
 def attributes(request: cluster_pb2.AccessReviewRequest, user: auth.User) -> Attributes:
-    resource, _, subresource = request.resource.partition("/")
-    subresource = request.subresource or subresource
-    plural, _, group = resource.partition(".")
     try:
-        kind = kinds.resolve(plural)
-    except KeyError:
-        raise errors.invalid(f'resource: "{request.resource}" is not a resource this server has') from None
-    if group and group != kind.group:
-        raise errors.invalid(f'resource: "{request.resource}": {kind.plural} are in API group '
-                             f'"{kind.group}", not "{group}"')
+        kind, subresource = kinds.resolve_resource(request.resource)
+    except ValueError as e:
+        raise errors.invalid(f"resource: {e}") from None
+    subresource = request.subresource or subresource
     verb = _VERBS.get((request.verb, subresource))
     if verb is None:
         raise errors.invalid(f'verb: "{request.verb}"{f" on {subresource}" if subresource else ""} is not a '

@@ -36,6 +36,7 @@ from controlplane.api.v1 import core_pb2
 from controlplane.apiserver import errors
 from controlplane.apiserver.registry import Registry, now_timestamp
 from controlplane.apiserver.watchcache import WatchCache, WatchClosed
+from controlplane.store import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ class KubernetesService:
             return
         try:
             await asyncio.wait_for(self._leave(), 5)
-        except (errors.ApiError, OSError, asyncio.TimeoutError) as e:
+        except (errors.ApiError, StoreError, OSError, asyncio.TimeoutError) as e:
             log.warning("kubernetes service: leaving: %s", e)
 
     async def _leave(self) -> None:

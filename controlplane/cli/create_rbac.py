@@ -26,15 +26,11 @@ def _group_of(resource: str) -> tuple[str, str]:
     """(API group, resource as rules name it) of `pods`, `deployments.apps`, `pods/log`, `*`."""
     if resource == "*":
         return "*", "*"
-    base, slash, sub = resource.partition("/")
-    plural, _, group = base.partition(".")
     try:
-        kind = kinds.resolve(plural)
-    except KeyError:
-        raise common.CommandError(f'--resource: "{resource}" is not a resource this server has') from None
-    if group and group != kind.group:
-        raise common.CommandError(f'--resource: "{resource}": {kind.plural} are in API group "{kind.group}"')
-    return kind.group, kind.plural + slash + sub
+        kind, subresource = kinds.resolve_resource(resource)
+    except ValueError as e:
+        raise common.CommandError(f"--resource: {e}") from None
+    return kind.group, f"{kind.plural}/{subresource}" if subresource else kind.plural
 
 
 def rules(verbs: list[str], resources: list[str], names: list[str]) -> list[dict]:
