@@ -52,8 +52,8 @@ async def measure(backend: str, encrypted: bool, args) -> tuple[float, float]:
 
                 def get(c, i, n, r=round_):
                     return c.resource("Secret").get(f"s{r}-{i}-{n % per_client}", namespace="default")
-                creates = max(creates, await rate(admin, args.requests, create))
-                gets = max(gets, await rate(admin, args.requests, get))
+                creates = max(creates, (await rate(admin, args.requests, create))[0])
+                gets = max(gets, (await rate(admin, args.requests, get))[0])
             return creates, gets
 
 
