@@ -71,13 +71,17 @@ class NodeCredentials:
     that cache changes, so authenticating a node costs dictionary lookups.
     """
 
-    def __init__(self, requests_cache, leases_cache, *, ttl_seconds: int = nodeidentity.DEFAULT_CREDENTIAL_SECONDS, clock=time.time):
+    def __init__(self, requests_cache, leases_cache, *,
+                 ttl_seconds: int = nodeidentity.DEFAULT_CREDENTIAL_SECONDS, clock=time.time):
         self._requests = requests_cache
         self._leases = leases_cache
         self.ttl_seconds = ttl_seconds
         self._clock = clock
         self._newest: dict[str, identity_pb2.NodeCredentialRequest] = {}
         self._seen = -1
+
+    def now(self) -> float:
+        return self._clock()
 
     def current(self, node_name: str) -> identity_pb2.NodeCredentialRequest | None:
         """The node's newest approved request, if it has not expired."""
@@ -148,7 +152,7 @@ class CredentialIssuer(AdmissionPlugin):
         lifetime = self._credentials.ttl_seconds
         if request.spec.HasField("expiration_seconds"):
             lifetime = min(lifetime, request.spec.expiration_seconds)
-        now = int(time.time())
+        now = int(self._credentials.now())
         status = request.status
         status.Clear()
         condition = status.conditions.add(type=nodeidentity.APPROVED, status="True", reason=verdict.reason,

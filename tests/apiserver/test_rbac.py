@@ -1,7 +1,5 @@
 """RBAC on a real API server: bindings grant, their removal takes away, nobody grants what they lack,
 and `can-i` answers what the API then does."""
-import subprocess
-
 import pytest
 import yaml
 
@@ -10,7 +8,7 @@ from controlplane.api.kinds import KINDS
 from controlplane.api.v1 import cluster_pb2
 from controlplane.apiserver import signedtokens
 from controlplane.client import Client, ClientConfig, errors
-from tests.support.objects import configmap, namespace, pod
+from tests.support.objects import configmap, kubectl_manifest, namespace, pod
 
 # `kubectl create role pod-reader --verb=get,list,watch --resource=pods,pods/log -n team --dry-run=client -o yaml`
 # (kubectl asks a server for discovery to write a Role, so its output is kept here as it wrote it).
@@ -32,12 +30,6 @@ rules:
   - list
   - watch
 """
-
-
-def kubectl_manifest(*args: str):
-    out = subprocess.run(["kubectl", "create", *args, "--dry-run=client", "-o", "yaml"], check=True,
-                         capture_output=True, text=True).stdout
-    return convert.from_manifest(yaml.safe_load(out))
 
 
 def as_user(apiserver, name: str, *groups: str) -> Client:

@@ -1,14 +1,11 @@
 """Service account tokens authenticate, with the rights RBAC binds to the account; pods get them mounted."""
-import subprocess
-
 import pytest
-import yaml
 
-from controlplane.api import convert, serviceaccounts as sa
+from controlplane.api import serviceaccounts as sa
 from controlplane.api.kinds import KINDS
 from controlplane.api.wellknown import MIRROR_POD_ANNOTATION
 from controlplane.client import Client, ClientConfig, errors
-from tests.support.objects import configmap, namespace, pod
+from tests.support.objects import configmap, kubectl_manifest, namespace, pod
 
 
 async def issue_token(client, ns: str, account: str) -> str:
@@ -26,13 +23,6 @@ async def issue_token(client, ns: str, account: str) -> str:
 
 def as_token(apiserver, token: str) -> Client:
     return Client(ClientConfig(server=apiserver.address, ca=apiserver.credentials.ca_pem.decode(), token=token))
-
-
-def kubectl_manifest(*args: str):
-    """What `kubectl create ... --dry-run=client -o yaml` writes, as an object (kubectl needs no server here)."""
-    out = subprocess.run(["kubectl", "create", *args, "--dry-run=client", "-o", "yaml"], check=True,
-                         capture_output=True, text=True).stdout
-    return convert.from_manifest(yaml.safe_load(out))
 
 
 async def test_a_token_has_no_rights_until_bound(apiserver, client):

@@ -1,4 +1,9 @@
 """Small builders for API objects used across tests."""
+import subprocess
+
+import yaml
+
+from controlplane.api import convert
 from controlplane.api.kinds import KINDS
 from controlplane.client import errors
 
@@ -33,3 +38,10 @@ async def relabel_node(node_api, name: str, **labels):
         except errors.Conflict:
             continue
     raise AssertionError(f"node {name} kept changing")
+
+
+def kubectl_manifest(*args: str):
+    """What `kubectl create ARGS --dry-run=client -o yaml` writes, as an object (kubectl needs no server for it)."""
+    out = subprocess.run(["kubectl", "create", *args, "--dry-run=client", "-o", "yaml"], check=True,
+                         capture_output=True, text=True).stdout
+    return convert.from_manifest(yaml.safe_load(out))
