@@ -87,16 +87,21 @@ def eviction_time(pod: Message, taints: list[Message]) -> float | None:
     return due
 
 
-def with_lifecycle_taints(node: Message, key: str | None, now: float) -> list[Message] | None:
-    """The node's taints with exactly `key`'s NoSchedule and NoExecute lifecycle taints; None if unchanged."""
+def with_lifecycle_taints(node: Message, key: str | None, now: float, *,
+                          effects: tuple[str, ...] = (NO_SCHEDULE, NO_EXECUTE)) -> list[Message] | None:
+    """The node's taints with exactly `key`'s lifecycle taints of these effects; None if unchanged.
+
+    A full disruption asks for NoSchedule alone: new pods stay away, the
+    running ones are not evicted (Kubernetes marks such nodes reachable).
+    """
     keep = [t for t in node.spec.taints if t.key not in _LIFECYCLE_TAINTS]
     have = [t for t in node.spec.taints if t.key in _LIFECYCLE_TAINTS]
     if key is None:
         return keep if have else None
-    if sorted((t.key, t.effect) for t in have) == [(key, NO_EXECUTE), (key, NO_SCHEDULE)]:
+    if sorted((t.key, t.effect) for t in have) == sorted((key, e) for e in effects):
         return None
     taints = [clone(t) for t in keep]
-    for effect in (NO_SCHEDULE, NO_EXECUTE):
+    for effect in effects:
         taint = core_pb2.Taint(key=key, effect=effect)
         taint.time_added.seconds = int(now)
         taints.append(taint)
@@ -265,20 +270,33 @@ class NodeLifecycleController(Controller):
 
     async def _sync_taints(self, node: Message, now: float) -> None:
         key = wanted_taint(node)
+        if key is not None and self._zone_state(zone_of(node)) == FULL_DISRUPTION:
+            # Every node of the zone silent at once: more likely our network than
+            # the nodes. Take back NoExecute taints put on before the last one went.
+            evicting = any(t.key in _LIFECYCLE_TAINTS and t.effect == NO_EXECUTE for t in node.spec.taints)
+            taints = with_lifecycle_taints(node, key, now, effects=(NO_SCHEDULE,)) if evicting else None
+            if taints is not None:
+                await self._write_taints(node, taints)
+                self.recorder.event(node, WARNING, "ZoneFullDisruption",
+                                    f"Node {node.metadata.name}: every node of its zone is down; not evicting")
+            return
         taints = with_lifecycle_taints(node, key, now)
         if taints is None:
             return
         if key is not None and not self._may_taint(zone_of(node), now):
             self.queue.add_after(("status", node.metadata.name), 1.0)
             return
-        new = clone(node)
-        del new.spec.taints[:]
-        new.spec.taints.extend(taints)
-        await self.api.update(new)
+        await self._write_taints(node, taints)
         if key is None:
             self.recorder.event(node, NORMAL, "NodeReady", f"Node {node.metadata.name} is ready again")
         else:
             self.recorder.event(node, WARNING, "NodeTainted", f"Node {node.metadata.name} tainted {key}")
+
+    async def _write_taints(self, node: Message, taints: list[Message]) -> None:
+        new = clone(node)
+        del new.spec.taints[:]
+        new.spec.taints.extend(taints)
+        await self.api.update(new)
 
     async def _evict(self, node: Message) -> None:
         taints = [t for t in node.spec.taints if t.effect == NO_EXECUTE]

@@ -41,6 +41,17 @@ def test_lifecycle_taints_are_set_exactly_and_other_taints_kept():
     assert [t.key for t in nl.with_lifecycle_taints(n, None, NOW)] == ["dedicated"]
 
 
+def test_a_full_disruption_takes_back_no_execute_and_keeps_no_schedule():
+    n = node("Unknown", taints=[("dedicated", "NoSchedule"), (nl.UNREACHABLE_TAINT, "NoSchedule"),
+                                (nl.UNREACHABLE_TAINT, "NoExecute")])
+    held = nl.with_lifecycle_taints(n, nl.UNREACHABLE_TAINT, NOW, effects=("NoSchedule",))
+    assert sorted((t.key, t.effect) for t in held) == [("dedicated", "NoSchedule"),
+                                                       (nl.UNREACHABLE_TAINT, "NoSchedule")]
+    n.spec.ClearField("taints")
+    n.spec.taints.extend(held)
+    assert nl.with_lifecycle_taints(n, nl.UNREACHABLE_TAINT, NOW, effects=("NoSchedule",)) is None
+
+
 def test_tolerations_match_by_key_value_effect_and_operator():
     t = taint(key="k", value="v", effect="NoExecute")
     Tol = core_pb2.Toleration

@@ -77,10 +77,15 @@ async def test_a_node_that_never_reported_is_not_tainted_before_the_startup_grac
 
 
 async def test_when_every_node_goes_silent_nothing_is_evicted(client):
-    """All nodes down at once looks like the control plane's network failing, not the nodes: wait."""
+    """All nodes down at once looks like the control plane's network failing, not the nodes: wait.
+
+    The nodes stop one after the other, so the first may be tainted NoExecute
+    while the second still looks alive; when the second goes too, the taint
+    is taken back before the pods' 5 s toleration runs out.
+    """
     options = dict(node_monitor_period=0.2, node_monitor_grace_period=1.0, node_eviction_rate=10.0)
     async with running_manager(client, **options), hollow_nodes(client, heartbeat_seconds=0.2) as hollow:
-        await client.resource("Deployment").create(tolerating("web", 2, seconds=0))
+        await client.resource("Deployment").create(tolerating("web", 2, seconds=5))
         await eventually(lambda: _ready(client, 2))
         await hollow.stop_node("node-a")
         await hollow.stop_node("node-b")
@@ -88,8 +93,13 @@ async def test_when_every_node_goes_silent_nothing_is_evicted(client):
         async def both_unknown():
             nodes = (await client.resource("Node").list()).items
             return all(nl.ready_status(n) == "Unknown" for n in nodes) and nodes
-        nodes = await eventually(both_unknown, timeout=10)
-        await asyncio.sleep(1.0)
+        await eventually(both_unknown, timeout=10)
+
+        async def none_evicting():
+            nodes = (await client.resource("Node").list()).items
+            return not any(t.effect == "NoExecute" for n in nodes for t in n.spec.taints)
+        await eventually(none_evicting, timeout=3)
+        await asyncio.sleep(6.0)  # past the toleration of a taint that had been put on
         nodes = (await client.resource("Node").list()).items
         assert not any(t.effect == "NoExecute" for n in nodes for t in n.spec.taints)
         pods = (await client.resource("Pod").list(namespace="default")).items
