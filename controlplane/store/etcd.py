@@ -82,12 +82,16 @@ def _error(e: grpc.aio.AioRpcError) -> StoreError:
     if e.code() in _UNAVAILABLE:
         return UnavailableError(f"etcd: {details}")
     if "database space exceeded" in details:  # etcd's NOSPACE alarm: it takes no writes until defragmented
-        return UnavailableError(f"disk full: etcd: {details}")
+        return _NoSpaceError(f"disk full: etcd: {details}")
     if "future revision" in details:
         return FutureRevisionError(details)
     if "lease not found" in details:
         return LeaseNotFoundError(details)
     return StoreError(f"etcd: {e.code().name}: {details}")
+
+
+class _NoSpaceError(UnavailableError):
+    """etcd's NOSPACE answer, which the one write that crosses the quota also gets although it is stored."""
 
 
 def _is_compacted(e: grpc.aio.AioRpcError) -> bool:
@@ -240,10 +244,31 @@ class EtcdStore(Store):
     async def put(self, key: str, value: bytes, *, expect_mod_revision: int | None,
                   lease: int = 0) -> WriteResult:
         put = rpc.PutRequest(key=key.encode(), value=value, lease=lease)
-        if expect_mod_revision is None:
-            return WriteResult(True, (await self._rpc(self._kv.Put, put)).header.revision)
-        response = await self._txn(key, expect_mod_revision, rpc.RequestOp(request_put=put))
+        try:
+            if expect_mod_revision is None:
+                return WriteResult(True, (await self._rpc(self._kv.Put, put)).header.revision)
+            response = await self._txn(key, expect_mod_revision, rpc.RequestOp(request_put=put))
+        except _NoSpaceError:
+            stored = await self._stored_anyway(key, value, expect_mod_revision)
+            if stored is None:
+                raise
+            return WriteResult(True, stored.mod_revision)
         return self._txn_result(response)
+
+    async def _stored_anyway(self, key: str, value: bytes, expect_mod_revision: int | None) -> KeyValue | None:
+        """The key as our write left it, if etcd stored it before answering NOSPACE.
+
+        etcd's quota applier applies a write first and checks the quota after,
+        so the write that crosses it is kept yet reported failed; reporting it
+        failed would let a caller retry into a conflict or believe a stored
+        object absent. Reads still work while the alarm is raised.
+        """
+        current = await self.get(key)
+        if current is None or current.value != value:
+            return None
+        if expect_mod_revision is not None and current.mod_revision == expect_mod_revision:
+            return None  # our write did not replace what the condition named
+        return current
 
     async def delete(self, key: str, *, expect_mod_revision: int | None = None) -> WriteResult:
         delete = rpc.DeleteRangeRequest(key=key.encode())

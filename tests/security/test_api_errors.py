@@ -239,13 +239,17 @@ async def test_etcd_out_of_space_is_unavailable_disk_full(tmp_path, no_traceback
     try:
         async with running_apiserver(tmp_path / "data", datastore=etcd.url) as server:
             async with admin_client(server) as client:
+                acknowledged = []
                 with pytest.raises(errors.Unavailable, match="disk full") as caught:
                     for i in range(40):
                         await client.resource("ConfigMap").create(configmap(f"big{i}", data={"k": "v" * 400_000}))
+                        acknowledged.append(f"big{i}")
                 assert "database space exceeded" in str(caught.value)
                 # etcd stores the one write that crosses its quota and answers NOSPACE to it (its quota
-                # applier checks after applying), and that write may be the server's own: so the check
-                # that nothing is written is made once the store is full.
+                # applier checks after applying); the store reads it back and acknowledges it. So what
+                # was acknowledged is stored, and the write that was refused is not.
+                stored = set(await names(client, "ConfigMap"))
+                assert set(acknowledged) <= stored and f"big{len(acknowledged)}" not in stored
                 with pytest.raises(errors.Unavailable, match="disk full"):
                     await client.resource("ConfigMap").create(configmap("refused", data={"k": "v" * 400_000}))
                 assert "refused" not in await names(client, "ConfigMap")
