@@ -123,8 +123,11 @@ class APIServer:
         # Before the port answers: whoever sees it open finds the config that names it.
         bootstrap.write_admin_config(opts.data_dir, self.credentials, self.address,
                                      [opts.user_config] if opts.user_config else [])
-        await self._grpc.start()
         await self._start_rest()
+        kubeconfig.write(opts.data_dir / kubeconfig.FILE_NAME, kubeconfig.kubeconfig(
+            server=f"https://{self.rest_address}", ca_pem=self.credentials.ca_pem.decode(),
+            token=self.credentials.admin_token))
+        await self._grpc.start()   # last: a client that finds the gRPC port open finds both configs too
         if not advertised:
             log.warning("no address to advertise (no default route): give --advertise-address "
                         "for pods to reach this API server through Service default/kubernetes")
@@ -138,9 +141,6 @@ class APIServer:
             asyncio.create_task(self._every(self.options.compaction_seconds, self._compact), name="compaction"),
             asyncio.create_task(self._every(self.options.credential_cleanup_seconds, self._forget_credentials),
                                 name="credential-cleanup")]
-        kubeconfig.write(opts.data_dir / kubeconfig.FILE_NAME, kubeconfig.kubeconfig(
-            server=f"https://{self.rest_address}", ca_pem=self.credentials.ca_pem.decode(),
-            token=self.credentials.admin_token))
         log.info("API server listening on %s, REST on %s (%s store)", self.address, self.rest_address,
                  self.store.name)
 
