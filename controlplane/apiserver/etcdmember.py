@@ -11,7 +11,7 @@ TLS_NAME, which clients check whatever address they dialed.
 
 The member lives and dies with its server: it is restarted when it exits,
 stopped when the server stops, and killed by the kernel when the server dies
-(PR_SET_PDEATHSIG), as an etcd in k3s' own process would die with it. A
+(the parent-death signal), as an etcd in k3s' own process would die with it. A
 member's data outlives both: a restarted server starts its member from it,
 and etcd then ignores the initial-cluster flags.
 """
@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import pathlib
 import secrets
-import signal
 import socket
 import ssl
 import urllib.request
@@ -31,6 +29,7 @@ import urllib.request
 from cryptography import x509
 
 from controlplane.apiserver import tls
+from controlplane.store import StoreError
 from controlplane.store.etcd import EtcdStore, EtcdTLS
 
 log = logging.getLogger(__name__)
@@ -42,15 +41,13 @@ DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT = 2379, 2380
 PROGRESS_INTERVAL = "200ms"
 RESTART_SECONDS = 1.0
 STARTUP_SECONDS = 60.0
-_PR_SET_PDEATHSIG = 1
+# util-linux's setpriv sets the parent-death signal and execs etcd (a preexec_fn in a process with
+# gRPC's threads is not safe); the signal survives the exec.
+DIE_WITH_SERVER = ["/usr/bin/setpriv", "--pdeathsig", "TERM", "--"]
 
 
 class EtcdMemberError(Exception):
     """The member could not be started or joined."""
-
-
-def _die_with_parent() -> None:
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _url(address: str, port: int) -> str:
@@ -121,6 +118,7 @@ class EtcdMember:
     async def start(self, *, join_urls: list[str] | None = None) -> None:
         """Start the member: from its data if it has some, else as a new cluster's first member, or,
         given `join_urls` (client URLs of the cluster's members), as a new member of that cluster."""
+        self._stopping = False
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._member_cert()
         if self.has_data:
@@ -147,16 +145,29 @@ class EtcdMember:
             if self.peer_url in known:   # added before, never started (the server died in between)
                 members = list(known.values())
             else:
-                _, members = await store.add_member(self.peer_url)
+                members = await self._member_add(store)
         finally:
             await store.close()
         return ",".join(f"{m.name or self.name}={m.peer_urls[0]}" for m in members
                         if m.name or m.peer_urls[0] == self.peer_url)
 
+    async def _member_add(self, store: EtcdStore) -> list:
+        """MemberAdd, waiting while etcd refuses it as unsafe: it adds a voting member only once every
+        member has been connected for a while (its strict reconfiguration check), e.g. just after a join."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STARTUP_SECONDS
+        while True:
+            try:
+                return (await store.add_member(self.peer_url))[1]
+            except StoreError as e:
+                if "unhealthy cluster" not in str(e) or loop.time() > deadline:
+                    raise EtcdMemberError(f"etcd refused to add member {self.peer_url}: {e}") from None
+            await asyncio.sleep(1.0)
+
     async def _spawn(self, command: list[str]) -> None:
         with open(self.dir / "etcd.log", "ab") as out:
             self._process = await asyncio.create_subprocess_exec(
-                *command, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out, preexec_fn=_die_with_parent)
+                *DIE_WITH_SERVER, *command, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out)
 
     async def _supervise(self, command: list[str]) -> None:
         while True:
@@ -179,11 +190,15 @@ class EtcdMember:
         except OSError:
             return False
 
+    async def healthy(self) -> bool:
+        """Does the member answer its /health as part of a cluster with a leader?"""
+        return await asyncio.to_thread(self._health)
+
     async def _wait_healthy(self) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + STARTUP_SECONDS
         while loop.time() < deadline:
-            if await asyncio.to_thread(self._health):
+            if await self.healthy():
                 return
             await asyncio.sleep(0.2)
         raise EtcdMemberError(f"etcd member {self.name} not healthy after {STARTUP_SECONDS:.0f}s; "
