@@ -101,6 +101,7 @@ class APIServer:
         self.etcd: etcdmember.EtcdMember | None = None   # the embedded member, if this server runs one
         self.server_token = ""
         self._raw_store: Store | None = None   # beneath encryption: the bootstrap data is sealed already
+        self._stopped = False
 
     @property
     def address(self) -> str:
@@ -391,6 +392,10 @@ class APIServer:
                 pass
 
     async def stop(self, grace: float = 2.0) -> None:
+        """Stop serving and close the store (and the embedded etcd member); once, however often called."""
+        if self._stopped:
+            return
+        self._stopped = True
         for task in self._housekeeping:
             task.cancel()
         if self.kubernetes_service is not None:
