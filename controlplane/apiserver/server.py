@@ -131,7 +131,8 @@ class APIServer:
         plurals = [kind.plural for kind in KINDS.values()]
         encrypt = encryption.open_config(opts.encryption_config, tls_dir=opts.data_dir / "tls", known_resources=plurals)
         self._raw_store = await self._open_store(advertised, joined)
-        await clusterbootstrap.publish(self._raw_store, opts.data_dir, self.server_token)
+        if self._raw_store.name == "etcd":   # a SQLite file is this server's alone: nobody joins it
+            await clusterbootstrap.publish(self._raw_store, opts.data_dir, self.server_token)
         self.store = encryption.EncryptingStore(self._raw_store, encrypt, resources=plurals)
         self._build_registries()
         await self.feed.start()
@@ -323,6 +324,10 @@ class APIServer:
         auth.py lets this one call through unauthenticated, as it needs no user, only that secret)."""
         if not clusterbootstrap.secret_matches(self.server_token, presented):
             raise errors.ApiError(grpc.StatusCode.UNAUTHENTICATED, "not this cluster's server token")
+        if self._raw_store.name != "etcd":
+            raise errors.ApiError(grpc.StatusCode.FAILED_PRECONDITION,
+                                  "this server keeps its state in a SQLite file of its own: no server can join it "
+                                  "(start it with --cluster-init or --datastore etcd://...)")
         current = await self._raw_store.get(clusterbootstrap.BOOTSTRAP_KEY)
         if current is None:
             raise errors.ApiError(grpc.StatusCode.FAILED_PRECONDITION,

@@ -79,3 +79,13 @@ def test_cox_server_with_a_wrong_token_exits_non_zero_and_writes_nothing(tmp_pat
         assert _files(tmp_path / "b") == []
     finally:
         first.stop()
+
+
+async def test_a_server_on_its_own_sqlite_file_cannot_be_joined(tmp_path, etcd):
+    async with running_apiserver(tmp_path / "a") as a:
+        with pytest.raises(clusterbootstrap.BootstrapError, match="SQLite file of its own"):
+            async with running_apiserver(tmp_path / "b", datastore=etcd.url, join=a.address,
+                                         server_token=a.server_token):
+                pass
+        assert _files(tmp_path / "b") == []
+        assert (await a.store.get(clusterbootstrap.BOOTSTRAP_KEY)) is None
