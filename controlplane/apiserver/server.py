@@ -33,7 +33,7 @@ from controlplane.apiserver.rest.names import REST_PORT_OFFSET
 from controlplane.apiserver.rest.server import RestServer
 from controlplane.apiserver.service import KindService, generic_handler
 from controlplane.apiserver.watchcache import StoreFeed, WatchCache
-from controlplane.store import CompactedError, Store, open_store
+from controlplane.store import CompactedError, Store, StoreError, open_store
 
 log = logging.getLogger(__name__)
 
@@ -328,11 +328,14 @@ class APIServer:
             raise errors.ApiError(grpc.StatusCode.FAILED_PRECONDITION,
                                   "this server keeps its state in a SQLite file of its own: no server can join it "
                                   "(start it with --cluster-init or --datastore etcd://...)")
-        current = await self._raw_store.get(clusterbootstrap.BOOTSTRAP_KEY)
+        try:
+            current = await self._raw_store.get(clusterbootstrap.BOOTSTRAP_KEY)
+            urls = [url for m in await self._raw_store.members() for url in m.client_urls] if self.etcd else []
+        except StoreError as e:
+            raise errors.ApiError(grpc.StatusCode.UNAVAILABLE, f"the datastore: {e}") from None
         if current is None:
             raise errors.ApiError(grpc.StatusCode.FAILED_PRECONDITION,
                                   "this server has published no bootstrap data (its datastore holds another's)")
-        urls = [url for m in await self._raw_store.members() for url in m.client_urls] if self.etcd else []
         return cluster_pb2.ServerBootstrapResponse(sealed=current.value, etcd_client_urls=urls)
 
     async def _create_token(self, request: cluster_pb2.TokenRequest) -> cluster_pb2.TokenResponse:
