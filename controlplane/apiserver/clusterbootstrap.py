@@ -24,6 +24,7 @@ import os
 import pathlib
 import secrets
 
+import grpc
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
@@ -123,7 +124,12 @@ def ensure_token(data_dir: pathlib.Path, ca_pem: bytes, *, given: str = "") -> s
 
 def secret_of(token: str) -> str:
     """The secret of a server token; a bare secret (k3s accepts one for --token) is its own."""
-    return parse_join_token(token, role=SERVER)[1] if token.startswith("K10") else token
+    if not token.startswith("K10"):
+        return token
+    try:
+        return parse_join_token(token, role=SERVER)[1]
+    except JoinError as e:
+        raise BootstrapError(f"--token: {e}") from None
 
 
 async def publish(store: Store, data_dir: pathlib.Path, token: str) -> None:
@@ -162,7 +168,8 @@ async def fetch(server: str, token: str) -> Joined:
     except OSError as e:
         raise BootstrapError(f"--server: cannot reach {server}: {e}") from None
     except ApiError as e:
-        raise BootstrapError(f"--token: {server} refused to bootstrap this server: {e.message}") from None
+        flag = "--token" if e.code == grpc.StatusCode.UNAUTHENTICATED else "--server"
+        raise BootstrapError(f"{flag}: {server} refused to bootstrap this server: {e.message}") from None
     files = unseal(response.sealed, config.token)
     if "tls/ca.crt" not in files or tls.ca_hash(files["tls/ca.crt"]) != parse_join_token(token, role=SERVER)[0]:
         raise WrongTokenError("--token: the cluster's bootstrap data holds another CA than the token pins")

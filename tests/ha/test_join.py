@@ -89,3 +89,9 @@ async def test_a_server_on_its_own_sqlite_file_cannot_be_joined(tmp_path, etcd):
                 pass
         assert _files(tmp_path / "b") == []
         assert (await a.store.get(clusterbootstrap.BOOTSTRAP_KEY)) is None
+
+
+async def test_a_malformed_server_token_is_refused_by_name(tmp_path):
+    with pytest.raises(clusterbootstrap.BootstrapError, match="--token: not a server token"):
+        async with running_apiserver(tmp_path / "a", server_token="K10nonsense"):
+            pass
