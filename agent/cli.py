@@ -37,7 +37,7 @@ from pathlib import Path
 from agent.kubelet import credential, nodeinfo
 from agent.kubelet.config import KubeletConfig
 from agent.network.model import DEFAULT_CLUSTER_CIDR
-from controlplane.client import Client, ClientConfig, InformerFactory, load_config
+from controlplane.client import Client, ClientConfig, InformerFactory, load_config, targets
 from controlplane.client.errors import ApiError
 from controlplane.client.join import join_config
 
@@ -49,7 +49,8 @@ M_ARENA_MAX = -8   # mallopt parameter (glibc malloc.h)
 
 def register(sub) -> None:
     p = sub.add_parser("agent", help="run the node agent (kubelet) on this host")
-    p.add_argument("--server", default="", help="API server address host:port (https:// optional)")
+    p.add_argument("--server", default="", help="API server address host:port (https:// optional), or several "
+                                                "comma-separated: the agent uses another when its server is gone")
     p.add_argument("--token", default=os.environ.get("COX_TOKEN", ""),
                    help="the cluster's node join token (K10...::node:...); prefer $COX_TOKEN or --token-file, "
                         "which keep it out of ps")
@@ -136,7 +137,7 @@ async def client_config(args, root: Path) -> ClientConfig | None:
         return load_config(args.config)
     if not args.server:
         return None
-    server = args.server.removeprefix("https://").rstrip("/")
+    server = ",".join(targets.split(args.server))   # several: the agent moves on when its server is gone
     try:
         return await credential.node_config(root, args.node_name, lambda: join(args, root, server), server=server)
     except ApiError as e:

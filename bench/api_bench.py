@@ -30,8 +30,11 @@ def configmap(name: str, namespace: str, **annotations):
                                   data={"key": "value"})
 
 
-async def creates_per_second(config_path: pathlib.Path, *, clients: int, total: int) -> float:
-    channels = [Client(load_config(config_path)) for _ in range(clients)]
+async def creates_per_second(config_path: pathlib.Path, *, clients: int, total: int,
+                             others: tuple[pathlib.Path, ...] = ()) -> float:
+    """`others`: configs of more servers; the clients are spread over all of them (HA)."""
+    paths = [config_path, *others]
+    channels = [Client(load_config(paths[i % len(paths)])) for i in range(clients)]
     per_client = total // clients
 
     async def run(i: int, client: Client):
@@ -48,12 +51,14 @@ async def creates_per_second(config_path: pathlib.Path, *, clients: int, total: 
     return per_client * clients / elapsed
 
 
-async def watch_latency(config_path: pathlib.Path, *, watchers: int, events: int, rate: float):
-    """Latencies (seconds) from create acknowledged-send to each watcher's receipt."""
+async def watch_latency(config_path: pathlib.Path, *, watchers: int, events: int, rate: float,
+                        watch_config: pathlib.Path | None = None):
+    """Latencies (seconds) from create acknowledged-send to each watcher's receipt; the watchers through
+    `watch_config` if given (another server: the write reaches them through the shared store)."""
     writer = Client(load_config(config_path))
     await writer.resource("Namespace").create(KINDS["Namespace"].new(metadata={"name": "watched"}))
     since = (await writer.resource("ConfigMap").list(namespace="watched")).metadata.resource_version
-    clients = [Client(load_config(config_path)) for _ in range(min(watchers, 10))]
+    clients = [Client(load_config(watch_config or config_path)) for _ in range(min(watchers, 10))]
     latencies: list[float] = []
     done = asyncio.Event()
     remaining = [watchers * events]

@@ -34,12 +34,13 @@ from agent.network.podbridge import POD_NETWORK
 from controlplane.apiserver import auth
 from controlplane.client import Client, load_config
 from localcluster import dockerd, hostnet, images, procs
-from localcluster.layout import MAX_NODES, RUN_ROOT, Layout, addresses, preferred_subnets
+from localcluster.layout import MAX_NODES, MAX_SERVERS, RUN_ROOT, Layout, addresses, preferred_subnets, server_addresses
 from localcluster.procs import Proc
 
 CODE_ROOT = Path(__file__).resolve().parents[1]   # the checkout (or site-packages) these modules came from
 AGENT_PORT = 10250
 CONTROLLER_MANAGER_USER = "system:kube-controller-manager"   # one of the server's component identities
+SERVER_PORT = 6443   # an HA cluster's servers each have an address of their own
 
 
 @dataclass
@@ -48,6 +49,18 @@ class NodeState:
     ip: str
     dockerd: Proc | None = None
     agent: Proc | None = None
+
+
+@dataclass
+class ServerState:
+    """One server of an HA cluster (--servers N), in a namespace of its own like a node."""
+    name: str
+    ip: str
+    proc: Proc | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.ip}:{SERVER_PORT}"
 
 
 @dataclass
@@ -64,9 +77,14 @@ class ClusterState:
     # None: the controllers run inside `cox server`; a list: as `cox controller-manager` with these arguments
     controller_manager_args: list[str] | None = None
     controller_manager: Proc | None = None
+    servers: list[ServerState] = field(default_factory=list)   # HA: these instead of `server`
+    server_args: list[str] = field(default_factory=list)
 
     @property
     def server_address(self) -> str:
+        """Where clients reach the API: host:port, or with several servers all of them, comma-separated."""
+        if self.servers:
+            return ",".join(s.address for s in self.servers)
         return f"{self.host_ip}:{self.port}"
 
     def save(self, layout: Layout) -> None:
@@ -78,7 +96,9 @@ class ClusterState:
             "server": self.server and self.server.to_json(),
             "controller_manager": self.controller_manager and self.controller_manager.to_json(),
             "nodes": [{"name": n.name, "ip": n.ip, "dockerd": n.dockerd and n.dockerd.to_json(),
-                       "agent": n.agent and n.agent.to_json()} for n in self.nodes]}
+                       "agent": n.agent and n.agent.to_json()} for n in self.nodes],
+            "servers": [{"name": s.name, "ip": s.ip, "proc": s.proc and s.proc.to_json()} for s in self.servers],
+            "server_args": self.server_args}
         tmp = layout.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=2))
         tmp.replace(layout.state_file)
@@ -96,14 +116,17 @@ class ClusterState:
                    port=data["port"], agents=data["agents"], agent_args=data.get("agent_args", []),
                    controller_manager_args=data.get("controller_manager_args"),
                    server=proc(data["server"]), controller_manager=proc(data.get("controller_manager")),
-                   nodes=[NodeState(n["name"], n["ip"], proc(n["dockerd"]), proc(n["agent"])) for n in data["nodes"]])
+                   nodes=[NodeState(n["name"], n["ip"], proc(n["dockerd"]), proc(n["agent"])) for n in data["nodes"]],
+                   servers=[ServerState(s["name"], s["ip"], proc(s["proc"])) for s in data.get("servers", [])],
+                   server_args=data.get("server_args", []))
 
     @property
     def separate_controller_manager(self) -> bool:
         return self.controller_manager_args is not None
 
     def daemons(self) -> list[Proc | None]:
-        return [self.server, *([self.controller_manager] if self.separate_controller_manager else []),
+        servers = [s.proc for s in self.servers] if self.servers else [self.server]
+        return [*servers, *([self.controller_manager] if self.separate_controller_manager else []),
                 *(n.dockerd for n in self.nodes),
                 *(n.agent for n in self.nodes if self.agents)]
 
@@ -136,36 +159,50 @@ def _require_root() -> None:
 
 def up(name: str, *, nodes: int = 3, state_dir: Path | None = None, run_root: Path = RUN_ROOT,
        timeout: float = 180.0, agents: bool = True, agent_args: tuple[str, ...] = (),
-       server_args: tuple[str, ...] = (), controller_manager_args: tuple[str, ...] | None = None) -> ClusterInfo:
+       server_args: tuple[str, ...] = (), controller_manager_args: tuple[str, ...] | None = None,
+       servers: int = 1) -> ClusterInfo:
     """Bring the cluster up (or find it up). agents=False stops short of the agents: the machines,
     their dockerds and the control plane, for tests that drive node components themselves.
 
     server_args go to `cox server` (e.g. --node-monitor-grace-period=20). With controller_manager_args
     (even empty) the controllers run as a `cox controller-manager` process of their own with these
     arguments, and `cox server` with --disable-controller-manager, so they can be stopped and
-    restarted alone (start_controller_manager)."""
+    restarted alone (start_controller_manager).
+
+    servers > 1: a highly available control plane, each `cox server` on a machine (namespace) of its
+    own, the first with --cluster-init, the others joining it, over their embedded etcd; agents and the
+    admin's config (layout.ha_admin_config) name them all."""
     if not 1 <= nodes <= MAX_NODES:
         raise ValueError(f"--nodes: between 1 and {MAX_NODES}")
+    if not 1 <= servers <= MAX_SERVERS:
+        raise ValueError(f"--servers: between 1 and {MAX_SERVERS}")
+    if servers > 1 and controller_manager_args is not None:
+        raise ValueError("--controller-manager-arg: not with --servers (each server runs its controllers)")
     _require_root()
     layout = _layout(name, state_dir, run_root)
     state = ClusterState.load(layout)
     if state is not None and state.healthy() and state.agents == agents:
-        if len(state.nodes) != nodes:
-            raise RuntimeError(f"cluster {name} is up with {len(state.nodes)} nodes; "
+        if len(state.nodes) != nodes or len(state.servers or [state.server]) != servers:
+            raise RuntimeError(f"cluster {name} is up with {len(state.nodes)} nodes and "
+                               f"{len(state.servers or [state.server])} server(s); "
                                f"`cox local down --name {name}` first to change that")
         return _info(layout, state, created=False)
     down(name, state_dir=layout.state_dir, run_root=run_root)   # leftovers of a broken or half-made one
     try:
         state = _create(layout, nodes, timeout=timeout, agents=agents, agent_args=agent_args,
-                        server_args=server_args, controller_manager_args=controller_manager_args)
+                        server_args=server_args, controller_manager_args=controller_manager_args, servers=servers)
     except BaseException:
         down(name, state_dir=layout.state_dir, run_root=run_root)
         raise
     return _info(layout, state, created=True)
 
 
+def admin_config(layout: Layout, state: ClusterState) -> Path:
+    return layout.ha_admin_config if state.servers else layout.admin_config
+
+
 def _info(layout: Layout, state: ClusterState, *, created: bool) -> ClusterInfo:
-    return ClusterInfo(name=layout.name, config=layout.admin_config, server=state.server_address,
+    return ClusterInfo(name=layout.name, config=admin_config(layout, state), server=state.server_address,
                        nodes=[(n.name, n.ip) for n in state.nodes], created=created)
 
 
@@ -189,7 +226,8 @@ def _env() -> dict:
 
 
 def _create(layout: Layout, count: int, *, timeout: float, agents: bool, agent_args: tuple[str, ...],
-            server_args: tuple[str, ...], controller_manager_args: tuple[str, ...] | None) -> ClusterState:
+            server_args: tuple[str, ...], controller_manager_args: tuple[str, ...] | None,
+            servers: int) -> ClusterState:
     deadline = time.monotonic() + timeout
     layout.state_dir.mkdir(parents=True, exist_ok=True)
     subnet = _free_subnet(layout.name)
@@ -198,25 +236,35 @@ def _create(layout: Layout, count: int, *, timeout: float, agents: bool, agent_a
                          nodes=[NodeState(layout.node_name(i + 1), ip) for i, ip in enumerate(node_ips)],
                          agents=agents, agent_args=list(agent_args),
                          controller_manager_args=None if controller_manager_args is None
-                         else list(controller_manager_args))
+                         else list(controller_manager_args),
+                         servers=[ServerState(layout.server_name(i + 1), ip) for i, ip
+                                  in enumerate(server_addresses(subnet, servers))] if servers > 1 else [])
     state.save(layout)
     if state.separate_controller_manager:
         server_args = ("--disable-controller-manager", *server_args)
 
     hostnet.create_switch(layout, host_ip=host_ip, prefixlen=subnet.prefixlen)
-    for node in state.nodes:
-        hostnet.create_node(layout, node.name, address=node.ip, prefixlen=subnet.prefixlen)
+    for machine in [*state.nodes, *state.servers]:
+        hostnet.create_node(layout, machine.name, address=machine.ip, prefixlen=subnet.prefixlen)
 
-    state.port = _free_port(host_ip)
-    state.server = procs.spawn(
-        [sys.executable, "-m", "controlplane.cli", "server", "--data-dir", str(layout.server_dir),
-         "--listen", state.server_address, "--tls-san", host_ip, "--no-user-config", *server_args],
-        log_path=layout.log_path("server"), env=_env())
-    state.save(layout)
+    state.server_args = list(server_args)
+    if not state.servers:
+        state.port = _free_port(host_ip)
+        state.server = procs.spawn(
+            [sys.executable, "-m", "controlplane.cli", "server", "--data-dir", str(layout.server_dir),
+             "--listen", state.server_address, "--tls-san", host_ip, "--no-user-config", *server_args],
+            log_path=layout.log_path("server"), env=_env())
+        state.save(layout)
     for node in state.nodes:
         node.dockerd = dockerd.start(layout, node.name)
         state.save(layout)
-    _wait_server(layout, state, deadline)
+    if state.servers:
+        for server in state.servers:   # one after the other: each joins those before it
+            start_server(layout, state, server.name)
+            _wait_server(layout, state, deadline, server=server)
+        _write_ha_admin_config(layout, state)
+    else:
+        _wait_server(layout, state, deadline)
     if state.separate_controller_manager:
         start_controller_manager(layout, state)
     for node in state.nodes:
@@ -245,6 +293,30 @@ def start_agent(layout: Layout, state: ClusterState, node_name: str) -> Proc:
     return node.agent
 
 
+def start_server(layout: Layout, state: ClusterState, server_name: str) -> Proc:
+    """Start an HA cluster's server (again, after it was killed: it keeps its data and etcd member); recorded.
+
+    The first starts the cluster's embedded etcd; the others join it with the server token, through
+    whichever server is first in the list (a restarted one has its files and needs no join)."""
+    server = next(s for s in state.servers if s.name == server_name)
+    data_dir = layout.server_data_dir(server.name)
+    first = state.servers[0]
+    join = (["--cluster-init"] if server is first else
+            ["--server", f"https://{first.address}", "--token-file", str(layout.server_dir / "server-token")])
+    server.proc = procs.spawn(
+        [sys.executable, "-m", "controlplane.cli", "server", "--data-dir", str(data_dir),
+         "--listen", server.address, "--advertise-address", server.ip, "--tls-san", server.ip,
+         "--no-user-config", *join, *state.server_args],
+        log_path=layout.log_path(server.name), env=_env(), netns=layout.node_netns(server.name))
+    state.save(layout)
+    return server.proc
+
+
+def _write_ha_admin_config(layout: Layout, state: ClusterState) -> None:
+    first = load_config(layout.admin_config)
+    dataclasses.replace(first, server=state.server_address).write(layout.ha_admin_config)
+
+
 def start_controller_manager(layout: Layout, state: ClusterState) -> Proc:
     """Start the separate `cox controller-manager` (again), as system:kube-controller-manager; recorded."""
     config = layout.server_dir / "controller-manager.yaml"
@@ -259,13 +331,18 @@ def start_controller_manager(layout: Layout, state: ClusterState) -> Proc:
     return state.controller_manager
 
 
-def _wait_server(layout: Layout, state: ClusterState, deadline: float) -> None:
-    while not (layout.admin_config.exists() and (layout.server_dir / "node-token").exists()
-               and _port_open(state.host_ip, state.port)):
-        if not procs.alive(state.server):
-            raise RuntimeError(f"cox server exited: {_tail(layout.log_path('server'))}")
+def _wait_server(layout: Layout, state: ClusterState, deadline: float, *, server: ServerState | None = None) -> None:
+    """Up: its admin config and node token written, its port open (`server`: that one of an HA cluster)."""
+    data_dir, proc, log = layout.server_dir, state.server, "server"
+    host, port = state.host_ip, state.port
+    if server is not None:
+        data_dir, proc, log, host, port = (layout.server_data_dir(server.name), server.proc, server.name,
+                                           server.ip, SERVER_PORT)
+    while not ((data_dir / "admin.yaml").exists() and (data_dir / "node-token").exists() and _port_open(host, port)):
+        if not procs.alive(proc):
+            raise RuntimeError(f"cox server exited: {_tail(layout.log_path(log))}")
         if time.monotonic() > deadline:
-            raise TimeoutError(f"cox server not up: {_tail(layout.log_path('server'))}")
+            raise TimeoutError(f"cox server not up: {_tail(layout.log_path(log))}")
         time.sleep(0.05)
 
 
@@ -289,7 +366,7 @@ def _load_images(layout: Layout, state: ClusterState) -> None:
 async def _wait_nodes(layout: Layout, state: ClusterState, deadline: float) -> None:
     """Every node registered, Ready, with a podCIDR, and its pod network made by its agent."""
     waiting = {n.name for n in state.nodes}
-    async with Client(load_config(layout.admin_config), timeout=10) as client:
+    async with Client(load_config(admin_config(layout, state)), timeout=10) as client:
         while waiting:
             _check_alive(layout, state)
             listing = await client.resource("Node").list()
@@ -307,7 +384,9 @@ async def _wait_nodes(layout: Layout, state: ClusterState, deadline: float) -> N
 
 def _check_alive(layout: Layout, state: ClusterState) -> None:
     """Fail at once, with its log's end, when a process the nodes need has exited (a bad flag, a crash)."""
-    needed = [("cox server", "server", state.server),
+    servers = [(f"{s.name}: cox server", s.name, s.proc) for s in state.servers] or [
+        ("cox server", "server", state.server)]
+    needed = [*servers,
               *([("cox controller-manager", "controller-manager", state.controller_manager)]
                 if state.separate_controller_manager else []),
               *((f"{n.name}: cox agent", f"{n.name}-agent", n.agent) for n in state.nodes)]
@@ -334,11 +413,15 @@ def down(name: str, *, state_dir: Path | None = None, run_root: Path = RUN_ROOT)
     layout = _layout(name, state_dir, run_root)
     state = ClusterState.load(layout)
     node_names = {n.name for n in state.nodes} if state else set()
+    server_names = {s.name for s in state.servers} if state else set()
     node_pattern = re.compile(rf"^{re.escape(layout.prefix)}(node\d+)$")
+    server_pattern = re.compile(rf"^{re.escape(layout.prefix)}(server\d+)$")
     for netns in pr_netns.listnetns():
         if match := node_pattern.match(netns):
             node_names.add(match.group(1))
-    found = bool(state or node_names or layout.switch_netns in pr_netns.listnetns()
+        elif match := server_pattern.match(netns):
+            server_names.add(match.group(1))
+    found = bool(state or node_names or server_names or layout.switch_netns in pr_netns.listnetns()
                  or layout.run_dir.exists() or layout.state_dir.exists())
     by_name = {n.name: n for n in state.nodes} if state else {}
 
@@ -348,15 +431,18 @@ def down(name: str, *, state_dir: Path | None = None, run_root: Path = RUN_ROOT)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(node_names))) as pool:
         list(pool.map(lambda n: dockerd.stop(layout, n, by_name[n].dockerd if n in by_name else None),
                       sorted(node_names)))
-    for proc in (state.controller_manager, state.server) if state else ():
+    for proc in (state.controller_manager, state.server, *(s.proc for s in state.servers)) if state else ():
         if proc:
             procs.stop(proc, grace=10)
-    for node in sorted(node_names):
-        hostnet.remove_netns(layout.node_netns(node))
+    for server in sorted(server_names):   # what outlived its server (its etcd, were it not to die with it)
+        procs.kill_all(hostnet.netns_pids(layout.node_netns(server)))
+    for machine in sorted(node_names | server_names):
+        hostnet.remove_netns(layout.node_netns(machine))
     hostnet.remove_netns(layout.switch_netns)
     hostnet.remove_host_link(layout)
     shutil.rmtree(layout.run_dir, ignore_errors=True)
-    for path in [layout.server_dir, layout.log_path("x").parent, *(layout.node_dir(n) for n in node_names)]:
+    for path in [layout.server_dir, layout.log_path("x").parent, layout.ha_admin_config,
+                 *(layout.node_dir(n) for n in node_names | server_names)]:
         shutil.rmtree(path, ignore_errors=True)
     with contextlib.suppress(OSError):   # only if nothing of anyone else's is in it
         layout.state_dir.rmdir()

@@ -20,7 +20,9 @@ NODE_SUBNETS = ipaddress.ip_network("198.18.0.0/15")   # RFC 2544 benchmarking r
 SWITCH_BRIDGE = "br0"                          # inside the switch namespace, so the name needs no uniqueness
 NODE_LINK = "eth0"                             # a node's uplink, inside its namespace
 HOST_OFFSET, NODE_OFFSET = 1, 10               # host .1, node i .(10+i)
+SERVER_OFFSET = 1                              # with --servers N (HA): server i in its own namespace at .(1+i)
 MAX_NODES = 200
+MAX_SERVERS = NODE_OFFSET - SERVER_OFFSET - 1
 
 
 def check_name(name: str) -> str:
@@ -67,6 +69,11 @@ class Layout:
     def node_name(index: int) -> str:
         return f"node{index}"
 
+    @staticmethod
+    def server_name(index: int) -> str:
+        """An HA cluster's server i (--servers N): a machine of its own, like a node."""
+        return f"server{index}"
+
     def cgroup_parent(self, node: str) -> str:
         return f"/{self.prefix}{node}"
 
@@ -84,6 +91,15 @@ class Layout:
     def admin_config(self) -> Path:
         return self.server_dir / "admin.yaml"
 
+    def server_data_dir(self, server: str) -> Path:
+        """server1's is server_dir (its admin.yaml, tokens and server-token are the cluster's)."""
+        return self.server_dir if server == self.server_name(1) else self.state_dir / server
+
+    @property
+    def ha_admin_config(self) -> Path:
+        """The admin's client config naming every server (--servers N): clients move on when one is gone."""
+        return self.state_dir / "admin.yaml"
+
     def node_dir(self, node: str) -> Path:
         return self.state_dir / node
 
@@ -96,6 +112,10 @@ class Layout:
 
     def log_path(self, process: str) -> Path:
         return self.state_dir / "logs" / f"{process}.log"
+
+
+def server_addresses(subnet: ipaddress.IPv4Network, servers: int) -> list[str]:
+    return [str(subnet.network_address + SERVER_OFFSET + i) for i in range(1, servers + 1)]
 
 
 def addresses(subnet: ipaddress.IPv4Network, nodes: int) -> tuple[str, list[str]]:

@@ -120,11 +120,12 @@ def bearer_token(metadata) -> str | None:
 # Set by the interceptor for the duration of one call; handlers authorize with it.
 current_user: contextvars.ContextVar[User] = contextvars.ContextVar("current_user")
 
-_ANONYMOUS_PREFIXES = ("/grpc.health.v1.Health/",)
+# ServerBootstrap checks the server token itself (server.py): a joining server is no user yet.
+_ANONYMOUS_PREFIXES = ("/grpc.health.v1.Health/", "/coxswain.v1.Cluster/ServerBootstrap")
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
-    """Authenticate every call but health checks; reject anonymous ones."""
+    """Authenticate every call but health checks and a server's bootstrap; reject anonymous ones."""
 
     def __init__(self, authenticators):
         self._authenticators = tuple(authenticators)  # each: authenticate(token) -> User | None

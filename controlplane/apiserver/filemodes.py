@@ -13,8 +13,9 @@ import pathlib
 log = logging.getLogger(__name__)
 
 # Relative to the data directory (bootstrap.py lists what each one is).
-PRIVATE_FILES = ("admin.yaml", "tokens", "node-token", "state.db", "state.db-wal", "state.db-shm", "tls/*.key")
-PRIVATE_DIRS = (".", "tls")
+PRIVATE_FILES = ("admin.yaml", "tokens", "node-token", "server-token", "state.db", "state.db-wal", "state.db-shm",
+                 "tls/*.key", "tls/etcd/*.key")
+PRIVATE_DIRS = (".", "tls", "tls/etcd", "etcd")
 
 
 def tighten(data_dir: pathlib.Path) -> list[pathlib.Path]:

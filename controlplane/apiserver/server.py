@@ -17,8 +17,9 @@ from controlplane.api import nodeidentity
 from controlplane.api.kinds import KINDS
 from controlplane.api.v1 import cluster_pb2
 from controlplane.api.wellknown import NODE_LEASE_NAMESPACE
-from controlplane.apiserver import (accessreview, admission, advertise, allocator, auth, bootstrap, encryption,
-                                    errors, nodecredentials, signedtokens, tls)
+from controlplane.apiserver import (accessreview, admission, advertise, allocator, auth, bootstrap,
+                                    clusterbootstrap, encryption, errors, etcdmember, nodecredentials, signedtokens,
+                                    tls)
 from controlplane.apiserver.agents import Agents
 from controlplane.apiserver.authz import Attributes, Authorizer, Verdict, policy
 from controlplane.apiserver.authz.escalation import RBACEscalation
@@ -32,7 +33,7 @@ from controlplane.apiserver.rest.names import REST_PORT_OFFSET
 from controlplane.apiserver.rest.server import RestServer
 from controlplane.apiserver.service import KindService, generic_handler
 from controlplane.apiserver.watchcache import StoreFeed, WatchCache
-from controlplane.store import CompactedError, Store, open_store
+from controlplane.store import CompactedError, Store, StoreError, open_store
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,11 @@ class ServerOptions:
     encryption_config: pathlib.Path | None = None  # EncryptionConfiguration; default: the server's own in tls/
     advertise_address: str = ""               # put in default/kubernetes' Endpoints (default: advertise.py)
     endpoint_reconcile_seconds: float = 10.0  # how often this server renews its place in those Endpoints
+    join: str = ""                            # another server's host:port to join (cox server --server)
+    server_token: str = ""                    # the cluster's server token (--token), to join with or to set
+    cluster_init: bool = False                # run an embedded etcd member, a new cluster's first
+    etcd_client_port: int = etcdmember.DEFAULT_CLIENT_PORT   # the embedded member's ports
+    etcd_peer_port: int = etcdmember.DEFAULT_PEER_PORT
 
 
 def _host_port(listen: str) -> tuple[str, int]:
@@ -92,6 +98,10 @@ class APIServer:
         self.rest: RestServer | None = None
         self._housekeeping: list[asyncio.Task] = []
         self.kubernetes_service: KubernetesService | None = None
+        self.etcd: etcdmember.EtcdMember | None = None   # the embedded member, if this server runs one
+        self.server_token = ""
+        self._raw_store: Store | None = None   # beneath encryption: the bootstrap data is sealed already
+        self._stopped = False
 
     @property
     def address(self) -> str:
@@ -107,11 +117,23 @@ class APIServer:
         advertised = advertise.advertise_address(host, given=opts.advertise_address)
         cluster_ip = service_ip(opts.service_cidr)
         names = tls.default_names(host) + ([advertised] if advertised else []) + in_cluster_names(cluster_ip)
+        joined = None
+        if opts.join and not (opts.data_dir / "tls" / "ca.key").exists():
+            joined = await clusterbootstrap.fetch(opts.join, opts.server_token)   # before anything is written
+            if not opts.datastore and not joined.etcd_client_urls:
+                raise clusterbootstrap.BootstrapError(
+                    f"--datastore: {opts.join} runs no embedded etcd: give the datastore the cluster uses")
+            opts.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            clusterbootstrap.write_files(opts.data_dir, joined.files)
         self.credentials = bootstrap.prepare(opts.data_dir, names=names + opts.tls_sans)
+        self.server_token = clusterbootstrap.ensure_token(opts.data_dir, self.credentials.ca_pem,
+                                                          given=opts.server_token)
         plurals = [kind.plural for kind in KINDS.values()]
         encrypt = encryption.open_config(opts.encryption_config, tls_dir=opts.data_dir / "tls", known_resources=plurals)
-        self.store = encryption.EncryptingStore(
-            await open_store(opts.datastore or f"sqlite://{opts.data_dir / 'state.db'}"), encrypt, resources=plurals)
+        self._raw_store = await self._open_store(advertised, joined)
+        if self._raw_store.name == "etcd":   # a SQLite file is this server's alone: nobody joins it
+            await clusterbootstrap.publish(self._raw_store, opts.data_dir, self.server_token)
+        self.store = encryption.EncryptingStore(self._raw_store, encrypt, resources=plurals)
         self._build_registries()
         await self.feed.start()
         await self._ensure_system_objects()
@@ -143,6 +165,27 @@ class APIServer:
                                 name="credential-cleanup")]
         log.info("API server listening on %s, REST on %s (%s store)", self.address, self.rest_address,
                  self.store.name)
+
+    async def _open_store(self, advertised: str, joined: clusterbootstrap.Joined | None) -> Store:
+        """The datastore: --datastore's, else the embedded etcd's if this server runs a member, else SQLite."""
+        opts = self.options
+        if not (opts.cluster_init or (opts.join and not opts.datastore)):
+            return await open_store(opts.datastore or f"sqlite://{opts.data_dir / 'state.db'}")
+        self.etcd = etcdmember.EtcdMember(opts.data_dir, address=advertised or "127.0.0.1",
+                                          client_port=opts.etcd_client_port, peer_port=opts.etcd_peer_port)
+        join_urls = None
+        if opts.join and not self.etcd.has_data:
+            # A server that joined but died before its member started asks again (its files are there).
+            join_urls = (joined or await clusterbootstrap.fetch(opts.join, opts.server_token)).etcd_client_urls
+        await self.etcd.start(join_urls=join_urls)
+        local = f"etcd://{etcdmember.endpoint(self.etcd.client_url)}"
+        store = await open_store(local, etcd_tls=self.etcd.client_tls())
+        others = [etcdmember.endpoint(url) for m in await store.members() for url in m.client_urls
+                  if url != self.etcd.client_url]
+        if not others:
+            return store
+        await store.close()   # over every member, its own first: a store that outlives its member's restarts
+        return await open_store(f"{local},{','.join(others)}", etcd_tls=self.etcd.client_tls())
 
     @property
     def rest_address(self) -> str:
@@ -260,13 +303,40 @@ class APIServer:
             except errors.ApiError as e:
                 await context.abort(e.code, e.message)
 
+        async def server_bootstrap(request, context):
+            try:
+                return await self._server_bootstrap(auth.bearer_token(context.invocation_metadata()))
+            except errors.ApiError as e:
+                await context.abort(e.code, e.message)
+
         def unary(fn, request_type, response_type):
             return grpc.unary_unary_rpc_method_handler(fn, request_deserializer=request_type.FromString,
                                                        response_serializer=response_type.SerializeToString)
         return grpc.method_handlers_generic_handler("coxswain.v1.Cluster", {
             "Version": unary(version, cluster_pb2.VersionRequest, cluster_pb2.VersionInfo),
             "AccessReview": unary(access_review, cluster_pb2.AccessReviewRequest, cluster_pb2.AccessReviewResponse),
-            "CreateToken": unary(create_token, cluster_pb2.TokenRequest, cluster_pb2.TokenResponse)})
+            "CreateToken": unary(create_token, cluster_pb2.TokenRequest, cluster_pb2.TokenResponse),
+            "ServerBootstrap": unary(server_bootstrap, cluster_pb2.ServerBootstrapRequest,
+                                     cluster_pb2.ServerBootstrapResponse)})
+
+    async def _server_bootstrap(self, presented: str | None) -> cluster_pb2.ServerBootstrapResponse:
+        """The sealed bootstrap data, to a caller presenting the server token's secret (anonymous otherwise:
+        auth.py lets this one call through unauthenticated, as it needs no user, only that secret)."""
+        if not clusterbootstrap.secret_matches(self.server_token, presented):
+            raise errors.ApiError(grpc.StatusCode.UNAUTHENTICATED, "not this cluster's server token")
+        if self._raw_store.name != "etcd":
+            raise errors.ApiError(grpc.StatusCode.FAILED_PRECONDITION,
+                                  "this server keeps its state in a SQLite file of its own: no server can join it "
+                                  "(start it with --cluster-init or --datastore etcd://...)")
+        try:
+            current = await self._raw_store.get(clusterbootstrap.BOOTSTRAP_KEY)
+            urls = [url for m in await self._raw_store.members() for url in m.client_urls] if self.etcd else []
+        except StoreError as e:
+            raise errors.ApiError(grpc.StatusCode.UNAVAILABLE, f"the datastore: {e}") from None
+        if current is None:
+            raise errors.ApiError(grpc.StatusCode.FAILED_PRECONDITION,
+                                  "this server has published no bootstrap data (its datastore holds another's)")
+        return cluster_pb2.ServerBootstrapResponse(sealed=current.value, etcd_client_urls=urls)
 
     async def _create_token(self, request: cluster_pb2.TokenRequest) -> cluster_pb2.TokenResponse:
         """serviceaccounts/token: as `create` on the subresource, for an account that exists."""
@@ -330,6 +400,10 @@ class APIServer:
                 pass
 
     async def stop(self, grace: float = 2.0) -> None:
+        """Stop serving and close the store (and the embedded etcd member); once, however often called."""
+        if self._stopped:
+            return
+        self._stopped = True
         for task in self._housekeeping:
             task.cancel()
         if self.kubernetes_service is not None:
@@ -339,6 +413,9 @@ class APIServer:
         if self._grpc:
             await self._grpc.stop(grace)
             await self.agents.close()
-        await self.feed.stop()
-        if self.store:
-            await self.store.close()
+        if self.feed:
+            await self.feed.stop()
+        if self.store or self._raw_store:
+            await (self.store or self._raw_store).close()
+        if self.etcd:
+            await self.etcd.stop()

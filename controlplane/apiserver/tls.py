@@ -77,47 +77,50 @@ def default_names(listen_host: str) -> list[str]:
     return names
 
 
+def _issue(tls_dir: pathlib.Path, stem: str, *, common_name: str, names: list[str],
+           usages: list[x509.ObjectIdentifier], ca_dir: pathlib.Path) -> None:
+    """Write tls_dir/<stem>.crt and .key: a new key and a certificate the CA (in ca_dir) signs for it."""
+    ca_cert, ca_key = _ensure_ca(ca_dir)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (x509.CertificateBuilder()
+               .subject_name(_name(common_name)).issuer_name(ca_cert.subject)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + _VALIDITY)
+               .add_extension(x509.ExtendedKeyUsage(usages), critical=False))
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(_sans(names)), critical=False)
+    _write_private(tls_dir / f"{stem}.key", _key_pem(key))
+    cert = builder.sign(ca_key, hashes.SHA256())
+    (tls_dir / f"{stem}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
 def ensure_serving_cert(tls_dir: pathlib.Path, names: list[str]) -> tuple[bytes, bytes, bytes]:
     """(ca_pem, cert_pem, key_pem) for the server, issuing what is missing or stale."""
-    ca_cert, ca_key = _ensure_ca(tls_dir)
-    crt, key_path, names_file = tls_dir / "server.crt", tls_dir / "server.key", tls_dir / "server.names"
+    crt, key_path = ensure_cert(tls_dir, "server", common_name="coxswain-apiserver", names=names,
+                                usages=[x509.oid.ExtendedKeyUsageOID.SERVER_AUTH])
+    return (tls_dir / "ca.crt").read_bytes(), crt, key_path
+
+
+def ensure_cert(tls_dir: pathlib.Path, stem: str, *, common_name: str, names: list[str],
+                usages: list[x509.ObjectIdentifier], ca_dir: pathlib.Path | None = None) -> tuple[bytes, bytes]:
+    """(cert_pem, key_pem) of tls_dir/<stem>.crt, issued anew when missing or when `names` changed,
+    by the CA in `ca_dir` (default: tls_dir)."""
+    crt, key_path, names_file = (tls_dir / f"{stem}.crt", tls_dir / f"{stem}.key", tls_dir / f"{stem}.names")
     wanted = "\n".join(sorted(set(names)))
-    if not (crt.exists() and key_path.exists() and names_file.exists()
-            and names_file.read_text() == wanted):
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.timezone.utc)
-        cert = (x509.CertificateBuilder()
-                .subject_name(_name("coxswain-apiserver")).issuer_name(ca_cert.subject)
-                .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + _VALIDITY)
-                .add_extension(x509.SubjectAlternativeName(_sans(wanted.split("\n"))), critical=False)
-                .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
-                               critical=False)
-                .sign(ca_key, hashes.SHA256()))
-        _write_private(key_path, _key_pem(key))
-        crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        names_file.write_text(wanted)
-    return ((tls_dir / "ca.crt").read_bytes(), crt.read_bytes(), key_path.read_bytes())
+    if not (crt.exists() and key_path.exists()
+            and (not names or (names_file.exists() and names_file.read_text() == wanted))):
+        _issue(tls_dir, stem, common_name=common_name, names=sorted(set(names)), usages=usages,
+               ca_dir=ca_dir or tls_dir)
+        if names:
+            names_file.write_text(wanted)
+    return crt.read_bytes(), key_path.read_bytes()
 
 
 def ensure_client_cert(tls_dir: pathlib.Path, common_name: str) -> tuple[bytes, bytes]:
     """(cert_pem, key_pem) of a client certificate the CA signed for `common_name`."""
-    ca_cert, ca_key = _ensure_ca(tls_dir)
-    stem = common_name.replace(":", "-")
-    crt, key_path = tls_dir / f"{stem}.crt", tls_dir / f"{stem}.key"
-    if not (crt.exists() and key_path.exists()):
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.timezone.utc)
-        cert = (x509.CertificateBuilder()
-                .subject_name(_name(common_name)).issuer_name(ca_cert.subject)
-                .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + _VALIDITY)
-                .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]),
-                               critical=False)
-                .sign(ca_key, hashes.SHA256()))
-        _write_private(key_path, _key_pem(key))
-        crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return crt.read_bytes(), key_path.read_bytes()
+    return ensure_cert(tls_dir, common_name.replace(":", "-"), common_name=common_name, names=[],
+                       usages=[x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH])
 
 
 def ca_hash(ca_pem: bytes) -> str:

@@ -22,6 +22,9 @@ def register(sub) -> None:
     up = verbs.add_parser("up", help="create the cluster, or do nothing if it is up")
     _common(up)
     up.add_argument("--nodes", type=int, default=3, help="how many nodes (default 3)")
+    up.add_argument("--servers", type=int, default=1,
+                    help="how many servers (default 1, in the host's namespace); more: a highly available "
+                         "control plane, each server in a namespace of its own over their embedded etcd")
     up.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the nodes (default 180)")
     up.add_argument("--server-arg", action="append", default=[], metavar="ARG",
                     help="an argument for `cox server`, joined by '=' as it starts with '--': "
@@ -50,7 +53,7 @@ async def run_up(args) -> int:
         cm_args = None if args.controller_manager_arg is None else tuple(filter(None, args.controller_manager_arg))
         info = await asyncio.to_thread(cluster.up, args.name, nodes=args.nodes, state_dir=args.state_dir,
                                        timeout=args.timeout, server_args=tuple(args.server_arg),
-                                       controller_manager_args=cm_args)
+                                       controller_manager_args=cm_args, servers=args.servers)
     except (ValueError, RuntimeError, OSError) as e:   # TimeoutError and PermissionError are OSErrors
         raise CommandError(f"cox local up: {e}") from None
     print(f"cluster {info.name} {'is up' if info.created else 'was already up'}: API server {info.server}, "

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
 import pathlib
 import signal
 
@@ -53,8 +54,46 @@ def register(sub) -> None:
     p.add_argument("--encryption-provider-config", type=pathlib.Path, default=None, metavar="FILE",
                    help="EncryptionConfiguration for Secrets at rest (default: the server's own, made on first "
                         "start in DATA/tls/encryption.yaml with a new AES-GCM key)")
+    ha = p.add_argument_group("high availability (README: High availability)")
+    ha.add_argument("--cluster-init", action="store_true",
+                    help="run an embedded etcd member (data in DATA/etcd) as the datastore: the first server of "
+                         "a cluster others join with --server")
+    ha.add_argument("--server", default="", metavar="https://HOST:PORT",
+                    help="join the cluster of the server at this address: fetch its CA, keys and tokens with "
+                         "--token, and add a member to its embedded etcd unless --datastore is given")
+    ha.add_argument("--token", default=os.environ.get("COX_SERVER_TOKEN", ""),
+                    help="the server token (DATA/server-token of a server of the cluster; default "
+                         "$COX_SERVER_TOKEN); on a first server, the secret to use for it")
+    ha.add_argument("--token-file", type=pathlib.Path, default=None, metavar="FILE", help="read --token from FILE")
+    ha.add_argument("--etcd-client-port", type=int, default=None,
+                    help="the embedded etcd member's client port (default 2379)")
+    ha.add_argument("--etcd-peer-port", type=int, default=None,
+                    help="the embedded etcd member's peer port (default 2380)")
     controller_manager_cmd.add_controller_options(p)
     p.set_defaults(func=run)
+
+
+def _server_token(args) -> str:
+    if args.token_file is None:
+        return args.token
+    try:
+        return args.token_file.read_text().strip()
+    except (OSError, UnicodeDecodeError) as e:
+        raise CommandError(f"--token-file: {e}") from None
+
+
+def _ha_options(args) -> dict:
+    """The ServerOptions of --cluster-init, --server and --token, checked against each other."""
+    token = _server_token(args)
+    if args.server and args.cluster_init:
+        raise CommandError("--cluster-init: a server joining another (--server) does not start a new cluster")
+    if args.cluster_init and args.datastore:
+        raise CommandError("--cluster-init: the embedded etcd is the datastore; give no --datastore")
+    if args.server and not token:
+        raise CommandError("--token: required with --server (the server token, DATA/server-token of a server)")
+    ports = {"etcd_client_port": args.etcd_client_port, "etcd_peer_port": args.etcd_peer_port}
+    return {"join": args.server.removeprefix("https://").rstrip("/"), "server_token": token,
+            "cluster_init": args.cluster_init, **{k: v for k, v in ports.items() if v is not None}}
 
 
 def _component_client(server, user: str) -> Client:
@@ -73,7 +112,9 @@ def _is_ip(text: str) -> bool:
 
 async def run(args) -> int:
     # Imported here, not at the top: every `cox` command loads this module to register it.
+    from controlplane.apiserver.clusterbootstrap import BootstrapError
     from controlplane.apiserver.encryption import ConfigError
+    from controlplane.apiserver.etcdmember import EtcdMemberError
     from controlplane.apiserver.server import APIServer, ServerOptions
     from controlplane.controllers.manager import ControllerManager
     from controlplane.scheduler import config as scheduler_config
@@ -94,10 +135,11 @@ async def run(args) -> int:
         service_cidr=args.service_cidr, node_port_range=args.service_node_port_range,
         node_credential_seconds=args.node_credential_seconds, advertise_address=args.advertise_address,
         encryption_config=args.encryption_provider_config,
-        user_config=None if args.no_user_config else default_path()))
+        user_config=None if args.no_user_config else default_path(), **_ha_options(args)))
     try:
         await server.start()
-    except ConfigError as e:
+    except (ConfigError, BootstrapError, EtcdMemberError) as e:
+        await server.stop(grace=0)
         raise CommandError(str(e)) from None
     print(f"cox server: API on {server.address}, admin config {args.data_dir / 'admin.yaml'}", flush=True)
     stop = asyncio.Event()

@@ -18,7 +18,7 @@ from google.protobuf.message import Message
 
 from controlplane.api import kinds
 from controlplane.api.v1 import cluster_pb2, core_pb2, meta_pb2, node_agent_pb2
-from controlplane.client import errors
+from controlplane.client import errors, targets
 from controlplane.client.config import ClientConfig
 
 _CHANNEL_OPTIONS = [
@@ -28,6 +28,9 @@ _CHANNEL_OPTIONS = [
     ("grpc.keepalive_timeout_ms", 10_000),
     ("grpc.keepalive_permit_without_calls", 1),
 ]
+# Every API server's certificate names it (apiserver/kubernetesservice.py's in_cluster_names), so a client
+# of several servers checks each against it, whichever address it reached.
+SERVER_NAME = "kubernetes.default.svc"
 
 
 def _translate_errors(fn):
@@ -183,7 +186,9 @@ class Client:
     def __init__(self, config: ClientConfig, *, timeout: float | None = 30.0):
         tls = grpc.ssl_channel_credentials(root_certificates=config.ca.encode())
         self.config = config
-        self.channel = grpc.aio.secure_channel(config.server, tls, options=_CHANNEL_OPTIONS)
+        servers = targets.split(config.server)
+        options = _CHANNEL_OPTIONS + ([("grpc.ssl_target_name_override", SERVER_NAME)] if len(servers) > 1 else [])
+        self.channel = grpc.aio.secure_channel(targets.grpc_target(servers), tls, options=options)
         # The token rides in each call's metadata: grpc's call-credentials plugins
         # run in a Python thread per call, which costs more than the call itself.
         self._metadata = (("authorization", f"Bearer {config.token}"),)
@@ -197,6 +202,8 @@ class Client:
         self._access_review = cluster("AccessReview", cluster_pb2.AccessReviewRequest,
                                       cluster_pb2.AccessReviewResponse)
         self._create_token = cluster("CreateToken", cluster_pb2.TokenRequest, cluster_pb2.TokenResponse)
+        self._server_bootstrap = cluster("ServerBootstrap", cluster_pb2.ServerBootstrapRequest,
+                                         cluster_pb2.ServerBootstrapResponse)
 
     def use_credential(self, config: ClientConfig) -> None:
         """Use `config`'s token (a renewed credential, same server) from the next call on.
@@ -225,6 +232,12 @@ class Client:
     @_translate_errors
     async def create_token(self, request: cluster_pb2.TokenRequest) -> cluster_pb2.TokenResponse:
         return await self._create_token(request, timeout=10, metadata=self._metadata)
+
+    @_translate_errors
+    async def server_bootstrap(self) -> cluster_pb2.ServerBootstrapResponse:
+        """A joining server's bootstrap data; the config's token must be the server token's secret."""
+        return await self._server_bootstrap(cluster_pb2.ServerBootstrapRequest(), timeout=30,
+                                            metadata=self._metadata)
 
     async def close(self) -> None:
         await self.channel.close()

@@ -1,6 +1,7 @@
 """The client config file: where the API server is, its CA, and a token.
 
-    server: 127.0.0.1:6443
+    server: 127.0.0.1:6443   # or several, for a client that moves on when its server is gone:
+                             # 10.0.0.1:6443,10.0.0.2:6443 or a YAML list of them
     ca: |
       -----BEGIN CERTIFICATE-----
       ...
@@ -23,7 +24,7 @@ class ConfigError(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class ClientConfig:
-    server: str    # host:port
+    server: str    # host:port, or several comma-separated (client/targets.py)
     ca: str        # PEM of the CA that signed the server's certificate
     token: str
     expires: int = 0   # when the token stops working, in Unix seconds; 0: it does not expire
@@ -62,9 +63,12 @@ def load(path: str | os.PathLike | None = None) -> ClientConfig:
     missing = [k for k in ("server", "ca", "token") if not data.get(k)]
     if missing:
         raise ConfigError(f"{path}: missing {', '.join(missing)}")
+    server = data["server"]
+    if isinstance(server, list):
+        server = ",".join(str(s) for s in server)
     try:
         expires = int(data.get("expires") or 0)
     except (TypeError, ValueError):
         raise ConfigError(f"{path}: expires: not a number of seconds") from None
-    return ClientConfig(server=str(data["server"]), ca=str(data["ca"]), token=str(data["token"]),
+    return ClientConfig(server=str(server), ca=str(data["ca"]), token=str(data["token"]),
                         expires=expires)

@@ -1,6 +1,7 @@
 """Joining a cluster with only its address and a join token (the k3s model).
 
-A join token is `K10<sha256 of the CA certificate>::node:<secret>`. The agent
+A join token is `K10<sha256 of the CA certificate>::node:<secret>`; a server
+token, which a joining server presents, is the same with `::server:`. The agent
 connects once without verifying, takes the certificate chain the server
 presents, and keeps the certificate whose hash the token pins: a man in the
 middle cannot present a CA with that hash. From then on it verifies the server
@@ -12,22 +13,25 @@ import ssl
 
 from controlplane.client.config import ClientConfig
 
-_PREFIX, _SEPARATOR = "K10", "::node:"
+_PREFIX = "K10"
+NODE, SERVER = "node", "server"   # who a token lets in: an agent, or another server
 
 
 class JoinError(Exception):
     pass
 
 
-def make_join_token(ca_der_sha256: str, secret: str) -> str:
-    return f"{_PREFIX}{ca_der_sha256}{_SEPARATOR}{secret}"
+def make_join_token(ca_der_sha256: str, secret: str, *, role: str = NODE) -> str:
+    return f"{_PREFIX}{ca_der_sha256}::{role}:{secret}"
 
 
-def parse_join_token(token: str) -> tuple[str, str]:
-    """(ca_hash, secret); JoinError if it is not a join token."""
-    if not token.startswith(_PREFIX) or _SEPARATOR not in token:
-        raise JoinError(f"not a join token (expected {_PREFIX}<hash>{_SEPARATOR}<secret>)")
-    ca_hash, secret = token[len(_PREFIX):].split(_SEPARATOR, 1)
+def parse_join_token(token: str, *, role: str = NODE) -> tuple[str, str]:
+    """(ca_hash, secret); JoinError if it is not a token of `role`."""
+    separator = f"::{role}:"
+    if not token.startswith(_PREFIX) or separator not in token:
+        kind = "join" if role == NODE else role
+        raise JoinError(f"not a {kind} token (expected {_PREFIX}<hash>{separator}<secret>)")
+    ca_hash, secret = token[len(_PREFIX):].split(separator, 1)
     return ca_hash, secret
 
 
@@ -45,12 +49,21 @@ def presented_chain(host: str, port: int, timeout: float) -> list[bytes]:
     return [c if isinstance(c, bytes) else c.public_bytes(ssl._ssl.ENCODING_DER) for c in chain]
 
 
-def join_config(server: str, token: str, *, timeout: float = 10.0) -> ClientConfig:
-    """A client config for `server`, its CA fetched and checked against the token."""
-    ca_hash, secret = parse_join_token(token)
-    host, _, port = server.rpartition(":")
-    for der in presented_chain(host.strip("[]"), int(port), timeout):
-        if hashlib.sha256(der).hexdigest() == ca_hash:
-            return ClientConfig(server=server, ca=ssl.DER_cert_to_PEM_cert(der), token=secret)
-    raise JoinError(f"{server} did not present the CA the join token pins ({ca_hash[:12]}...): "
-                    f"wrong server, or a stale token")
+def join_config(server: str, token: str, *, timeout: float = 10.0, role: str = NODE) -> ClientConfig:
+    """A client config for `server` (host:port, or several comma-separated), its CA fetched from the
+    first that answers and checked against the token. OSError (the last one's) if none answers."""
+    ca_hash, secret = parse_join_token(token, role=role)
+    unreachable = None
+    for address in server.split(","):
+        host, _, port = address.rpartition(":")
+        try:
+            chain = presented_chain(host.strip("[]"), int(port), timeout)
+        except OSError as e:
+            unreachable = e
+            continue
+        for der in chain:
+            if hashlib.sha256(der).hexdigest() == ca_hash:
+                return ClientConfig(server=server, ca=ssl.DER_cert_to_PEM_cert(der), token=secret)
+        raise JoinError(f"{address} did not present the CA the token pins ({ca_hash[:12]}...): "
+                        f"wrong server, or a stale token")
+    raise unreachable

@@ -19,6 +19,7 @@ import asyncio
 import dataclasses
 import gc
 import logging
+import os
 import socket
 import time
 import uuid
@@ -61,7 +62,8 @@ class Scheduler:
     def __init__(self, client: Client, config: SchedulerConfig = SchedulerConfig(), *, identity: str = ""):
         self.client = client
         self.config = config
-        self.identity = identity or f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
+        # The PID too, as the controller manager's: servers on one host (one per namespace) share a hostname.
+        self.identity = identity or f"{socket.gethostname()}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
         self.metrics = Metrics()
         self.recorder = EventRecorder(client, component="default-scheduler", host=socket.gethostname())
         self.cache: Cache | None = None

@@ -223,15 +223,15 @@ def prefix_end(prefix: bytes) -> bytes:
     return stripped[:-1] + bytes([stripped[-1] + 1]) if stripped else b""
 
 
-async def open_store(url: str) -> Store:
+async def open_store(url: str, *, etcd_tls=None) -> Store:
     """Open a store from a datastore URL.
 
     sqlite:///var/lib/cox/state.db (or a plain path) -> SQLiteStore
-    etcd://host:2379,host2:2379                      -> EtcdStore
+    etcd://host:2379,host2:2379                      -> EtcdStore (over TLS with `etcd_tls`, an etcd.EtcdTLS)
     """
     if url.startswith("etcd://"):
         from controlplane.store.etcd import EtcdStore
-        return await EtcdStore.open(url)
+        return await EtcdStore.open(url, tls=etcd_tls)
     from controlplane.store.sqlite import SQLiteStore
     path = url.removeprefix("sqlite://")
     return await SQLiteStore.open(path)

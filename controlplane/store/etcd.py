@@ -46,12 +46,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import socket
+import dataclasses
 from typing import AsyncIterator
 
 import grpc
 from aetcd import rpc
 
+from controlplane.client import targets
 from controlplane.store import (CompactedError, Event, FutureRevisionError, KeyValue,
                                 LeaseNotFoundError, RangeResult, Store, StoreError,
                                 UnavailableError, Watch, WriteResult, prefix_end)
@@ -99,20 +100,7 @@ def _is_compacted(e: grpc.aio.AioRpcError) -> bool:
 
 
 async def _grpc_target(endpoints: list[str]) -> str:
-    """One gRPC target for all endpoints: "host:port" for one, "ipv4:a:p,b:p" for several."""
-    if len(endpoints) == 1:
-        return endpoints[0]
-    loop = asyncio.get_running_loop()
-    families, addresses = set(), []
-    for endpoint in endpoints:
-        host, _, port = endpoint.rpartition(":")
-        infos = await loop.getaddrinfo(host.strip("[]"), int(port), type=socket.SOCK_STREAM)
-        family, *_, sockaddr = min(infos, key=lambda info: info[0] != socket.AF_INET)  # IPv4 first
-        families.add(family)
-        addresses.append(f"{sockaddr[0]}:{port}" if family == socket.AF_INET else f"[{sockaddr[0]}]:{port}")
-    if len(families) > 1:
-        raise ValueError(f"etcd endpoints mix IPv4 and IPv6: {endpoints}")
-    return ("ipv4:" if socket.AF_INET in families else "ipv6:") + ",".join(addresses)
+    return await asyncio.to_thread(targets.grpc_target, endpoints)
 
 
 class EtcdWatch(Watch):
@@ -174,6 +162,28 @@ class EtcdWatch(Watch):
         self._call.cancel()
 
 
+@dataclasses.dataclass(frozen=True)
+class EtcdTLS:
+    """PEMs of the CA members' certificates chain to, and of this client's certificate and key; every
+    member's certificate names `server_name`, whichever of their addresses the channel dialed."""
+    ca: bytes
+    cert: bytes
+    key: bytes
+    server_name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Member:
+    id: int
+    name: str            # empty until the member has started
+    peer_urls: list[str]
+    client_urls: list[str]
+
+
+def _member(m) -> Member:
+    return Member(m.ID, m.name, list(m.peerURLs), list(m.clientURLs))
+
+
 class EtcdStore(Store):
     name = "etcd"
 
@@ -182,18 +192,37 @@ class EtcdStore(Store):
         self._kv = rpc.KVStub(channel)
         self._watch = rpc.WatchStub(channel)
         self._lease = rpc.LeaseStub(channel)
+        self._cluster = rpc.ClusterStub(channel)
 
     @classmethod
-    async def open(cls, url: str) -> "EtcdStore":
-        """Connect to etcd://host:port[,host:port...] and check that it answers."""
+    async def open(cls, url: str, *, tls: EtcdTLS | None = None) -> "EtcdStore":
+        """Connect to etcd://host:port[,host:port...] and check that it answers.
+
+        With `tls`, over TLS with a client certificate (the embedded etcd's way)."""
         target = await _grpc_target(url.removeprefix("etcd://").strip("/").split(","))
-        store = cls(grpc.aio.insecure_channel(target))
+        if tls is None:
+            channel = grpc.aio.insecure_channel(target)
+        else:
+            credentials = grpc.ssl_channel_credentials(tls.ca, tls.key, tls.cert)
+            channel = grpc.aio.secure_channel(target, credentials,
+                                              options=[("grpc.ssl_target_name_override", tls.server_name)])
+        store = cls(channel)
         try:
             await store.current_revision()
         except BaseException:
             await store.close()
             raise
         return store
+
+    # -- membership: etcd's own, not part of the store contract (the embedded etcd uses it)
+
+    async def members(self) -> list[Member]:
+        return [_member(m) for m in (await self._rpc(self._cluster.MemberList, rpc.MemberListRequest())).members]
+
+    async def add_member(self, peer_url: str) -> tuple[Member, list[Member]]:
+        """Add a member that will listen at `peer_url`: (it, every member now)."""
+        response = await self._rpc(self._cluster.MemberAdd, rpc.MemberAddRequest(peerURLs=[peer_url]))
+        return _member(response.member), [_member(m) for m in response.members]
 
     async def _rpc(self, method, request, *, revision: int = 0):
         try:

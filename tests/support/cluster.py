@@ -73,6 +73,13 @@ class Cluster:
     def start_agent(self, node: str) -> None:
         localcluster.start_agent(self.layout, self.state, node)
 
+    def kill_server(self, server: str) -> None:
+        """SIGKILL an HA cluster's server (local_cluster(servers=N)); its etcd member dies with it."""
+        self._kill(next(s.proc for s in self.state.servers if s.name == server))
+
+    def start_server(self, server: str) -> None:
+        localcluster.start_server(self.layout, self.state, server)
+
     def kill_controller_manager(self) -> None:
         """SIGKILL the separate `cox controller-manager` (local_cluster(controller_manager_args=...))."""
         self._kill(self.state.controller_manager)
@@ -93,7 +100,7 @@ class Cluster:
 
 @contextlib.contextmanager
 def local_cluster(*, nodes: int = 3, agents: bool = True, timeout: float = 180.0, **options):
-    """options: those of localcluster.up (server_args, controller_manager_args, agent_args)."""
+    """options: those of localcluster.up (server_args, controller_manager_args, agent_args, servers)."""
     name = f"t{secrets.token_hex(4)}"
     state_dir = Path(tempfile.mkdtemp(prefix=f"cox-{name}-"))
     try:

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!controlplane/api/v1/cluster.proto\x12\x0b\x63oxswain.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x10\n\x0eVersionRequest\"V\n\x0bVersionInfo\x12\x16\n\x0eserver_version\x18\x01 \x01(\t\x12\x11\n\tdatastore\x18\x02 \x01(\t\x12\x0c\n\x04user\x18\x03 \x01(\t\x12\x0e\n\x06groups\x18\x04 \x03(\t\"\x89\x01\n\x13\x41\x63\x63\x65ssReviewRequest\x12\x0c\n\x04verb\x18\x01 \x01(\t\x12\x10\n\x08resource\x18\x02 \x01(\t\x12\x13\n\x0bsubresource\x18\x03 \x01(\t\x12\x11\n\tnamespace\x18\x04 \x01(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\x12\x0c\n\x04user\x18\x06 \x01(\t\x12\x0e\n\x06groups\x18\x07 \x03(\t\"7\n\x14\x41\x63\x63\x65ssReviewResponse\x12\x0f\n\x07\x61llowed\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\"V\n\x0cTokenRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x17\n\x0fservice_account\x18\x02 \x01(\t\x12\x1a\n\x12\x65xpiration_seconds\x18\x03 \x01(\x03\"X\n\rTokenResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12\x38\n\x14\x65xpiration_timestamp\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xe6\x01\n\x07\x43luster\x12@\n\x07Version\x12\x1b.coxswain.v1.VersionRequest\x1a\x18.coxswain.v1.VersionInfo\x12S\n\x0c\x41\x63\x63\x65ssReview\x12 .coxswain.v1.AccessReviewRequest\x1a!.coxswain.v1.AccessReviewResponse\x12\x44\n\x0b\x43reateToken\x12\x19.coxswain.v1.TokenRequest\x1a\x1a.coxswain.v1.TokenResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!controlplane/api/v1/cluster.proto\x12\x0b\x63oxswain.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x10\n\x0eVersionRequest\"V\n\x0bVersionInfo\x12\x16\n\x0eserver_version\x18\x01 \x01(\t\x12\x11\n\tdatastore\x18\x02 \x01(\t\x12\x0c\n\x04user\x18\x03 \x01(\t\x12\x0e\n\x06groups\x18\x04 \x03(\t\"\x89\x01\n\x13\x41\x63\x63\x65ssReviewRequest\x12\x0c\n\x04verb\x18\x01 \x01(\t\x12\x10\n\x08resource\x18\x02 \x01(\t\x12\x13\n\x0bsubresource\x18\x03 \x01(\t\x12\x11\n\tnamespace\x18\x04 \x01(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\x12\x0c\n\x04user\x18\x06 \x01(\t\x12\x0e\n\x06groups\x18\x07 \x03(\t\"7\n\x14\x41\x63\x63\x65ssReviewResponse\x12\x0f\n\x07\x61llowed\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\"V\n\x0cTokenRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x17\n\x0fservice_account\x18\x02 \x01(\t\x12\x1a\n\x12\x65xpiration_seconds\x18\x03 \x01(\x03\"X\n\rTokenResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12\x38\n\x14\x65xpiration_timestamp\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x18\n\x16ServerBootstrapRequest\"C\n\x17ServerBootstrapResponse\x12\x0e\n\x06sealed\x18\x01 \x01(\x0c\x12\x18\n\x10\x65tcd_client_urls\x18\x02 \x03(\t2\xc4\x02\n\x07\x43luster\x12@\n\x07Version\x12\x1b.coxswain.v1.VersionRequest\x1a\x18.coxswain.v1.VersionInfo\x12S\n\x0c\x41\x63\x63\x65ssReview\x12 .coxswain.v1.AccessReviewRequest\x1a!.coxswain.v1.AccessReviewResponse\x12\x44\n\x0b\x43reateToken\x12\x19.coxswain.v1.TokenRequest\x1a\x1a.coxswain.v1.TokenResponse\x12\\\n\x0fServerBootstrap\x12#.coxswain.v1.ServerBootstrapRequest\x1a$.coxswain.v1.ServerBootstrapResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,6 +44,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TOKENREQUEST']._serialized_end=472
   _globals['_TOKENRESPONSE']._serialized_start=474
   _globals['_TOKENRESPONSE']._serialized_end=562
-  _globals['_CLUSTER']._serialized_start=565
-  _globals['_CLUSTER']._serialized_end=795
+  _globals['_SERVERBOOTSTRAPREQUEST']._serialized_start=564
+  _globals['_SERVERBOOTSTRAPREQUEST']._serialized_end=588
+  _globals['_SERVERBOOTSTRAPRESPONSE']._serialized_start=590
+  _globals['_SERVERBOOTSTRAPRESPONSE']._serialized_end=657
+  _globals['_CLUSTER']._serialized_start=660
+  _globals['_CLUSTER']._serialized_end=984
 # @@protoc_insertion_point(module_scope)

@@ -68,3 +68,15 @@ class TokenResponse(_message.Message):
     token: str
     expiration_timestamp: _timestamp_pb2.Timestamp
     def __init__(self, token: _Optional[str] = ..., expiration_timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ServerBootstrapRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ServerBootstrapResponse(_message.Message):
+    __slots__ = ("sealed", "etcd_client_urls")
+    SEALED_FIELD_NUMBER: _ClassVar[int]
+    ETCD_CLIENT_URLS_FIELD_NUMBER: _ClassVar[int]
+    sealed: bytes
+    etcd_client_urls: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, sealed: _Optional[bytes] = ..., etcd_client_urls: _Optional[_Iterable[str]] = ...) -> None: ...
