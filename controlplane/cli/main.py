@@ -7,6 +7,7 @@ can act on are printed as one line on stderr with a non-zero exit.
 import argparse
 import asyncio
 import logging
+import os
 import sys
 
 from controlplane.api.errors import InvalidError
@@ -60,8 +61,19 @@ def main(argv: list[str] | None = None) -> None:
         code = asyncio.run(args.func(args))
     except KeyboardInterrupt:
         code = 130
+    except BrokenPipeError:
+        code = _reader_gone()
     except (CommandError, InvalidError, config.ConfigError, errors.ApiError) as e:
         for line in str(e).splitlines() or [type(e).__name__]:
             report(line)
         code = 1
     sys.exit(code or 0)
+
+
+def _reader_gone() -> int:
+    """stdout's reader left (`cox get all -A | head`): stop quietly, as a program killed by SIGPIPE.
+    stdout points at /dev/null so the interpreter's last flush has nowhere to fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + 13  # SIGPIPE's exit status in a shell
