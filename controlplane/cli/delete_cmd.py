@@ -66,18 +66,7 @@ async def _targets(client, args) -> list[tuple]:
         if args.selector or args.all:
             raise common.CommandError("-l and --all cannot be combined with -f")
         return [(m.kind, m.namespace, m.name) for m in manifests.load(args.filename, namespace=args.namespace)]
-    kind, names = common.kind_and_names([args.kind, *args.names])
-    namespace = common.namespace(args) if kind.namespaced else ""
-    if names and (args.selector or args.all):
-        raise common.CommandError("name cannot be provided when a selector or --all is specified")
-    if args.selector and args.all:
-        raise common.CommandError("--all and -l cannot be combined")
-    if not names and not args.selector and not args.all:
-        raise common.CommandError(f"name the {kind.plural} to delete, select them with -l, or give --all")
-    if names:
-        return [(kind, namespace, name) for name in names]
-    listed = await client.resource(kind).list(namespace=namespace, label_selector=args.selector)
-    return [(kind, o.metadata.namespace, o.metadata.name) for o in listed.items]
+    return await common.objects_named(client, [args.kind, *args.names], args)
 
 
 async def _delete(resource, args, namespace: str, name: str) -> None:

@@ -16,6 +16,7 @@ from controlplane.cli import (apply_cmd, config_cmd, create_cmd, delete_cmd, des
 from controlplane.cli import controller_manager_cmd, rollout_cmd, scale_cmd, set_cmd
 from controlplane.cli import agent_cmd, exec_cmd, local_cmd, logs_cmd, node_cmd, scheduler_cmd, secrets_cmd
 from controlplane.cli import auth_cmd
+from controlplane.cli import edit_cmd, label_cmd, patch_cmd
 from controlplane.cli.common import CommandError, report
 from controlplane.client import config, errors
 
@@ -40,6 +41,9 @@ COMMANDS = [
     local_cmd,
     agent_cmd,
     auth_cmd,
+    label_cmd,
+    patch_cmd,
+    edit_cmd,
 ]
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    free = getattr(args, "free_words", None)  # kubectl's verbs take words after their options
+    if extra and (free is None or any(word.startswith("-") for word in extra)):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:
+        setattr(args, free, getattr(args, free) + extra)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

@@ -17,11 +17,12 @@ from typing import AsyncIterator, Callable, Mapping
 import grpc
 import yaml
 
+from controlplane.api import patch
 from controlplane.api.errors import FieldError, InvalidError
 from controlplane.api.v1 import core_pb2, meta_pb2, node_agent_pb2
 from controlplane.apiserver import errors
 from controlplane.apiserver.podstreams import PodStreams
-from controlplane.apiserver.rest import channels, codec, names, patch, status, tables
+from controlplane.apiserver.rest import channels, codec, names, status, tables
 from controlplane.apiserver.rest.paths import Route
 from controlplane.apiserver.service import KindService
 

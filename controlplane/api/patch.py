@@ -1,6 +1,6 @@
 """PATCH bodies applied to an object's JSON: pure, no I/O.
 
-Four kinds of patch, chosen by Content-Type (names.PATCH_TYPES):
+Four kinds of patch, chosen by the REST Content-Type (apiserver/rest/names.PATCH_TYPES) or `cox patch --type`:
 
 - JSON merge patch (RFC 7386): objects merge, null deletes, lists replace.
 - JSON patch (RFC 6902): a list of add/remove/replace/move/copy/test operations.
