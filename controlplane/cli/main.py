@@ -16,7 +16,8 @@ from controlplane.cli import (apply_cmd, config_cmd, create_cmd, delete_cmd, des
 from controlplane.cli import controller_manager_cmd, rollout_cmd, scale_cmd, set_cmd
 from controlplane.cli import agent_cmd, exec_cmd, local_cmd, logs_cmd, node_cmd, scheduler_cmd, secrets_cmd
 from controlplane.cli import auth_cmd
-from controlplane.cli import edit_cmd, label_cmd, patch_cmd
+from controlplane.cli import edit_cmd, label_cmd, patch_cmd, wait_cmd
+from controlplane.cli import api_resources_cmd, completion_cmd, explain_cmd
 from controlplane.cli.common import CommandError, report
 from controlplane.client import config, errors
 
@@ -44,6 +45,10 @@ COMMANDS = [
     label_cmd,
     patch_cmd,
     edit_cmd,
+    wait_cmd,
+    explain_cmd,
+    api_resources_cmd,
+    completion_cmd,
 ]
 
 def build_parser() -> argparse.ArgumentParser:
