@@ -17,7 +17,7 @@ from controlplane.cli import controller_manager_cmd, rollout_cmd, scale_cmd, set
 from controlplane.cli import agent_cmd, exec_cmd, local_cmd, logs_cmd, node_cmd, scheduler_cmd, secrets_cmd
 from controlplane.cli import auth_cmd
 from controlplane.cli import edit_cmd, label_cmd, patch_cmd, wait_cmd
-from controlplane.cli import api_resources_cmd, completion_cmd, explain_cmd
+from controlplane.cli import api_resources_cmd, completion_cmd, explain_cmd, expose_cmd, run_cmd
 from controlplane.cli.common import CommandError, report
 from controlplane.client import config, errors
 
@@ -49,6 +49,8 @@ COMMANDS = [
     explain_cmd,
     api_resources_cmd,
     completion_cmd,
+    run_cmd,
+    expose_cmd,
 ]
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,11 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    free = getattr(args, "free_words", None)  # kubectl's verbs take words after their options
-    if extra and (free is None or any(word.startswith("-") for word in extra)):
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    if extra:
-        setattr(args, free, getattr(args, free) + extra)
+    _take_free_words(parser, args, extra)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -83,6 +81,19 @@ def main(argv: list[str] | None = None) -> None:
             report(line)
         code = 1
     sys.exit(code or 0)
+
+
+def _take_free_words(parser, args, extra: list[str]) -> None:
+    """Words argparse left over, given to the command's list of free words (`free_words`): kubectl's
+    verbs take them after their options (`label deploy web -n x a=b`, `run web --image=i -- sleep 9`)."""
+    if not extra:
+        return
+    free = getattr(args, "free_words", None)
+    quoted = extra[0] == "--"
+    words = extra[1:] if quoted else extra
+    if free is None or (not quoted and any(word.startswith("-") for word in words)):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    setattr(args, free, getattr(args, free) + words)
 
 
 def _reader_gone() -> int:
