@@ -9,7 +9,7 @@ import contextlib
 import sys
 
 from controlplane.api import kinds
-from controlplane.client import Client, load_config
+from controlplane.client import Client, errors, load_config
 
 DEFAULT_NAMESPACE = "default"
 
@@ -109,3 +109,11 @@ async def objects_named(client, words: list[str], args) -> list[tuple[kinds.Kind
         raise CommandError(f"name the {kind.plural}, select them with -l, or give --all")
     listed = await client.resource(kind).list(namespace=namespace_, label_selector=selector)
     return [(kind, o.metadata.namespace, o.metadata.name) for o in listed.items]
+
+
+async def get_object(client, kind: kinds.Kind, namespace: str, name: str):
+    """The object, or CommandError in kubectl's words if there is none."""
+    try:
+        return await client.resource(kind).get(name, namespace=namespace)
+    except errors.NotFound:
+        raise CommandError(f'{kind.plural} "{name}" not found') from None

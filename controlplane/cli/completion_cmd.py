@@ -34,7 +34,7 @@ def script(commands: dict[str, argparse.ArgumentParser], *, shell: str) -> str:
                       for name, parser in sorted(commands.items()))
     body = f"""# cox completion for {shell}: source <(cox completion {shell})
 _cox_names() {{
-    cox get "$1" -o jsonpath='{{.items[*].metadata.name}}' 2>/dev/null
+    cox get "$@" -o jsonpath='{{.items[*].metadata.name}}' 2>/dev/null
 }}
 _cox() {{
     local cur="${{COMP_WORDS[COMP_CWORD]}}" opts="" kind=""
@@ -54,15 +54,19 @@ _cox() {{
         *" ${{COMP_WORDS[1]}} "*) ;;
         *) return 0 ;;
     esac
-    local i word
+    local i word namespace=()
     for ((i = 2; i < COMP_CWORD; i++)); do
         word="${{COMP_WORDS[i]}}"
-        [[ "$word" != -* ]] && {{ kind="$word"; break; }}
+        case "$word" in
+            -n|--namespace) namespace=(-n "${{COMP_WORDS[i + 1]}}"); ((i++)) ;;
+            -*) ;;
+            *) [[ -z "$kind" ]] && kind="$word" ;;
+        esac
     done
     if [[ -z "$kind" ]]; then
         COMPREPLY=($(compgen -W "{kind_words}" -- "$cur"))
     else
-        COMPREPLY=($(compgen -W "$(_cox_names "$kind")" -- "$cur"))
+        COMPREPLY=($(compgen -W "$(_cox_names "$kind" "${{namespace[@]}}")" -- "$cur"))
     fi
     return 0
 }}

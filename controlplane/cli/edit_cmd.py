@@ -41,10 +41,7 @@ async def run(args) -> int:
     async with common.connect(args) as client:
         targets = await common.objects_named(client, args.words, args)
         for kind, namespace, name in targets:
-            try:
-                current = convert.to_dict(await client.resource(kind).get(name, namespace=namespace))
-            except errors.NotFound:
-                raise CommandError(f'{kind.plural} "{name}" not found') from None
+            current = convert.to_dict(await common.get_object(client, kind, namespace, name))
             original = _text(current, args.output)
             with tempfile.NamedTemporaryFile("w", suffix=f".{args.output}", prefix=f"cox-edit-{name}-",
                                              delete=False) as f:

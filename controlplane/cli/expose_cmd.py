@@ -7,7 +7,6 @@ no --port, the ports are the containers' declared ports (a service's ports).
 from controlplane.api import convert, kinds
 from controlplane.cli import common, generated
 from controlplane.cli.common import CommandError
-from controlplane.client import errors
 
 
 def register(sub) -> None:
@@ -88,9 +87,6 @@ async def run(args) -> int:
     async with common.connect(args) as client:
         targets = await common.objects_named(client, args.words, args)
         for kind, namespace, name in targets:
-            try:
-                data = convert.to_dict(await client.resource(kind).get(name, namespace=namespace))
-            except errors.NotFound:
-                raise CommandError(f'{kind.plural} "{name}" not found') from None
+            data = convert.to_dict(await common.get_object(client, kind, namespace, name))
             await generated.create(client, args, kinds.by_name("Service"), service(args, data), done="exposed")
     return 0

@@ -10,7 +10,7 @@ from typing import Callable
 
 from controlplane.api import convert
 from controlplane.api.kinds import Kind
-from controlplane.cli.common import CommandError
+from controlplane.cli import common
 from controlplane.client import Client, errors
 
 ATTEMPTS = 5  # reads and writes before a busy object's conflicts are reported
@@ -21,10 +21,7 @@ async def change(client: Client, kind: Kind, name: str, namespace: str,
     """Apply `edit` (the object's JSON in, the wanted JSON out) and write it; (the result, whether it changed)."""
     resource = client.resource(kind)
     for attempt in range(ATTEMPTS):
-        try:
-            current = await resource.get(name, namespace=namespace)
-        except errors.NotFound:
-            raise CommandError(f'{kind.plural} "{name}" not found') from None
+        current = await common.get_object(client, kind, namespace, name)
         before = convert.to_dict(current)
         wanted = edit(convert.to_dict(current))
         obj = convert.parse(kind, wanted)
