@@ -17,7 +17,7 @@ from controlplane.cli import controller_manager_cmd, rollout_cmd, scale_cmd, set
 from controlplane.cli import agent_cmd, exec_cmd, local_cmd, logs_cmd, node_cmd, scheduler_cmd, secrets_cmd
 from controlplane.cli import auth_cmd
 from controlplane.cli import edit_cmd, label_cmd, patch_cmd, wait_cmd
-from controlplane.cli import api_resources_cmd, completion_cmd, explain_cmd, expose_cmd, run_cmd
+from controlplane.cli import api_resources_cmd, completion_cmd, cp_cmd, explain_cmd, expose_cmd, run_cmd
 from controlplane.cli.common import CommandError, report
 from controlplane.client import config, errors
 
@@ -51,6 +51,7 @@ COMMANDS = [
     completion_cmd,
     run_cmd,
     expose_cmd,
+    cp_cmd,
 ]
 
 def build_parser() -> argparse.ArgumentParser:

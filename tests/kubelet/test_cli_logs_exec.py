@@ -1,6 +1,7 @@
 """`cox logs` and `cox exec` as a user runs them: the command line, stdin, exit codes."""
 import asyncio
 
+from controlplane.api import convert
 from controlplane.client import ClientConfig
 from tests.kubelet.test_api_pods import api_status, pod
 from tests.support.control_plane import cox_command, cox_env
@@ -32,3 +33,41 @@ async def test_cox_logs_and_exec(joined, client, apiserver, tmp_path):
     assert (code, out) == (0, b"PIPED\n")
     code, _, err = await cox(config, tmp_path, "logs", "nobody")
     assert code == 1 and err == b'error: pods "nobody" not found\n'
+
+
+async def test_cox_logs_exec_and_cp_through_a_workload(joined, client, apiserver, tmp_path):
+    """`logs deploy/x` and `exec deploy/x` pick one of the Deployment's pods (no controller runs here: the
+    Deployment only selects the pods the test made); `logs -l` reads every selected pod; cp goes both ways."""
+    config = tmp_path / "admin.yaml"
+    ClientConfig(server=apiserver.address, ca=apiserver.credentials.ca_pem.decode(),
+                 token=apiserver.credentials.admin_token).write(config)
+    for name in ("w1", "w2"):
+        await client.resource("Pod").create(pod(name, {"containers": [{
+            "name": "c", "image": IMAGE, "command": ["sh", "-c", f"echo I am {name}; exec sleep 3600"]}]},
+            labels={"app": "w"}))
+    await client.resource("Deployment").create(convert.from_manifest({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w", "namespace": "default"},
+        "spec": {"selector": {"matchLabels": {"app": "w"}}, "template": {
+            "metadata": {"labels": {"app": "w"}}, "spec": {"containers": [{"name": "c", "image": IMAGE}]}}}}))
+    for name in ("w1", "w2"):
+        await api_status(client, name, lambda s: s.phase == "Running")
+
+    code, out, err = await cox(config, tmp_path, "logs", "deploy/w")
+    assert code == 0 and out in (b"I am w1\n", b"I am w2\n") and err.startswith(b"Found 2 pods, using pod/w")
+    code, out, _ = await cox(config, tmp_path, "exec", "deployment/w", "--", "sh", "-c", "exit 4")
+    assert code == 4
+    code, out, _ = await cox(config, tmp_path, "logs", "-l", "app=w", "--prefix", "--since=1h")
+    assert (code, out) == (0, b"[pod/w1/c] I am w1\n[pod/w2/c] I am w2\n")
+    code, _, err = await cox(config, tmp_path, "logs", "job/none")
+    assert (code, err) == (1, b'error: jobs "none" not found\n')
+
+    local = tmp_path / "to-pod"
+    (local / "sub").mkdir(parents=True)
+    (local / "sub" / "f.txt").write_text("hello pod\n")
+    assert (await cox(config, tmp_path, "cp", str(local), "w1:/tmp/copied"))[0] == 0
+    code, out, _ = await cox(config, tmp_path, "exec", "w1", "--", "cat", "/tmp/copied/sub/f.txt")
+    assert (code, out) == (0, b"hello pod\n")
+    assert (await cox(config, tmp_path, "cp", "default/w1:/tmp/copied/sub/f.txt", str(tmp_path / "back.txt")))[0] == 0
+    assert (tmp_path / "back.txt").read_text() == "hello pod\n"
+    code, _, err = await cox(config, tmp_path, "cp", "w1:/no/such", str(tmp_path / "x"))
+    assert code == 1 and b"exited 1" in err
