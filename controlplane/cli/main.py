@@ -18,6 +18,7 @@ from controlplane.cli import agent_cmd, exec_cmd, local_cmd, logs_cmd, node_cmd,
 from controlplane.cli import auth_cmd
 from controlplane.cli import edit_cmd, label_cmd, patch_cmd, wait_cmd
 from controlplane.cli import api_resources_cmd, completion_cmd, cp_cmd, explain_cmd, expose_cmd, run_cmd
+from controlplane.cli import port_forward_cmd
 from controlplane.cli.common import CommandError, report
 from controlplane.client import config, errors
 
@@ -52,6 +53,7 @@ COMMANDS = [
     run_cmd,
     expose_cmd,
     cp_cmd,
+    port_forward_cmd,
 ]
 
 def build_parser() -> argparse.ArgumentParser:

@@ -71,3 +71,32 @@ async def test_cox_logs_exec_and_cp_through_a_workload(joined, client, apiserver
     assert (tmp_path / "back.txt").read_text() == "hello pod\n"
     code, _, err = await cox(config, tmp_path, "cp", "w1:/no/such", str(tmp_path / "x"))
     assert code == 1 and b"exited 1" in err
+
+
+async def test_cox_port_forward_reaches_a_port_bound_to_the_pods_loopback(joined, client, apiserver, tmp_path):
+    """A web server listening on the pod's 127.0.0.1 only, reached from this host's loopback through
+    `cox port-forward` (one `nc` exec in the container per connection)."""
+    config = tmp_path / "admin.yaml"
+    ClientConfig(server=apiserver.address, ca=apiserver.credentials.ca_pem.decode(),
+                 token=apiserver.credentials.admin_token).write(config)
+    await client.resource("Pod").create(pod("web", {"containers": [{
+        "name": "c", "image": IMAGE, "command": ["sh", "-c", "mkdir /www && echo hello through nc > /www/index.html"
+                                                 " && exec httpd -f -p 127.0.0.1:8080 -h /www"]}]}))
+    await api_status(client, "web", lambda s: s.phase == "Running")
+    forward = await asyncio.create_subprocess_exec(
+        *cox_command("port-forward", "--config", str(config), "pod/web", ":8080"), env=cox_env(tmp_path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        line = (await asyncio.wait_for(forward.stdout.readline(), 30)).decode()
+        assert line.startswith("Forwarding from 127.0.0.1:") and line.endswith(" -> 8080\n"), line
+        port = int(line.split(":")[1].split()[0])
+        for _ in range(2):  # each connection is its own exec
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+            await writer.drain()
+            reply = await asyncio.wait_for(reader.read(), 30)
+            writer.close()
+            assert reply.startswith(b"HTTP/1.") and reply.endswith(b"hello through nc\n"), reply
+    finally:
+        forward.terminate()
+        await forward.wait()
