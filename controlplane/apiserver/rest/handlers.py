@@ -127,15 +127,15 @@ class Handlers:
                                             f'{", ".join(names.PATCH_TYPES)}'))
         if route.verb in ("create", "update") and body and content_type not in names.BODY_TYPES:
             return Reply(415, status.status(415, "UnsupportedMediaType",
-                                            f'Content-Type "{content_type}" is not supported: send {names.JSON}'))
+                                            f'Content-Type "{content_type}" is not supported: send {" or ".join(names.BODY_TYPES)}'))
         if route.verb == "list":
             return await self._list(service, route, query, accept, context)
         if route.verb == "watch":
             return self._watch(service, route, query, accept, context)
         if route.verb == "create" and sub == names.BINDING:
-            return await self._bind(service, route, body)
+            return await self._bind(service, route, codec.read_body(body, content_type))
         if route.verb == "create":
-            obj = codec.parse_object(route.kind, codec.loads(body), namespace=route.namespace)
+            obj = codec.parse_object(route.kind, codec.read_body(body, content_type), namespace=route.namespace)
             authorize(service, "create", obj)
             return Reply(201, codec.to_json(await service.create(obj, context)))
         if route.verb == "get" and sub == names.LOG:
@@ -146,11 +146,12 @@ class Handlers:
             obj = await service.get(request, context)
             return self._object_reply(route, obj, accept)
         if route.verb == "delete":
-            return await self._delete(service, route, query, body)
+            return await self._delete(service, route, query, codec.read_body(body, content_type) if body else {})
         if sub == names.SCALE:
             return await self._scale(service, route, body, content_type, context)
         if route.verb == "update":
-            obj = codec.parse_object(route.kind, codec.loads(body), namespace=route.namespace, name=route.name)
+            obj = codec.parse_object(route.kind, codec.read_body(body, content_type), namespace=route.namespace,
+                                     name=route.name)
             return Reply(200, codec.to_json(await self._update(service, obj, sub, context)))
         return await self._patch(service, route, query, body, content_type, context)
 
@@ -215,8 +216,7 @@ class Handlers:
                 await stream.aclose()
         return Stream(events(), names.JSON)
 
-    async def _delete(self, service, route, query, body) -> Reply:
-        options = codec.loads(body) if body else {}
+    async def _delete(self, service, route, query, options) -> Reply:
         if not isinstance(options, dict):
             raise codec.BodyError("the body of a DELETE must be DeleteOptions")
         grace = _int(query, names.GRACE_PERIOD)
@@ -238,8 +238,7 @@ class Handlers:
             return Reply(200, codec.to_json(await service.get(get, None)))
         return Reply(200, codec.to_json(await service.delete(request, None)))
 
-    async def _bind(self, service, route, body) -> Reply:
-        data = codec.loads(body)
+    async def _bind(self, service, route, data) -> Reply:
         target = data.get("target") if isinstance(data, dict) else None
         if not isinstance(target, dict):
             raise InvalidError("Binding", route.name, [FieldError("target", "required")])

@@ -13,7 +13,8 @@ MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
-BODY_TYPES = (JSON,)  # for create and update; Kubernetes' protobuf encoding is not served
+PROTOBUF = "application/vnd.kubernetes.protobuf"  # kubectl's typed requests (k8sproto.py)
+BODY_TYPES = (JSON, PROTOBUF)  # for create, update and delete bodies
 PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, APPLY_PATCH)
 
 # `Accept: application/json;as=Table;g=meta.k8s.io;v=v1` asks for a Table (kubectl get).
