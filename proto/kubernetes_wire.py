@@ -26,7 +26,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "controlplane/apiserver/rest/kubernetes_wire.json"
 # (repository index, path): 0 is kubernetes/api, 1 is kubernetes/apimachinery.
 FILES = [(0, f"{group}/v1/generated.proto") for group in
-         ("core", "apps", "batch", "rbac", "coordination", "scheduling", "policy", "authorization", "autoscaling")]
+         ("core", "apps", "batch", "rbac", "coordination", "scheduling", "policy", "authorization", "authentication",
+          "autoscaling")]
 FILES += [(1, "pkg/apis/meta/v1/generated.proto"), (1, "pkg/util/intstr/generated.proto"),
           (1, "pkg/api/resource/generated.proto"), (1, "pkg/runtime/generated.proto")]
 _SCALARS = {"string", "bytes", "bool", "int32", "int64", "double", "float", "uint32", "uint64", "fixed64"}

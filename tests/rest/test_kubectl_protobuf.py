@@ -71,3 +71,39 @@ def test_the_wire_reader_on_bodies_made_by_hand():
     with pytest.raises(k8sproto.WireError, match='kind "Nothing" has no protobuf form'):
         k8sproto.decode(_unknown(b"v1", b"Nothing", b""))
     assert json.loads(json.dumps(k8sproto.decode(body)))["metadata"] == {"name": "cm", "generateName": ""}
+
+
+def test_auth_can_i_and_impersonation(kubectl, namespace):
+    assert kubectl("auth", "can-i", "create", "deployments.apps", "-n", namespace).stdout == "yes\n"
+    kubectl("create", "role", "reader", "--verb=get,list", "--resource=pods", "-n", namespace)
+    kubectl("create", "rolebinding", "bob-reads", "--role=reader", "--user=bob", "-n", namespace)
+    assert kubectl("auth", "can-i", "list", "pods", "-n", namespace, "--as=bob").stdout == "yes\n"
+    denied = kubectl("auth", "can-i", "delete", "pods", "-n", namespace, "--as=bob", ok=False)
+    assert (denied.returncode, denied.stdout) == (1, "no - no RBAC rule allows it\n")
+    assert kubectl("get", "pods", "-n", namespace, "--as=bob").returncode == 0
+    refused = kubectl("get", "secrets", "-n", namespace, "--as=bob", ok=False)
+    assert refused.returncode == 1 and 'User "bob" cannot list resource "secrets"' in refused.stderr
+    url = kubectl("auth", "can-i", "get", "/healthz", ok=False)
+    assert url.returncode == 1 and url.stdout.startswith("no")
+
+
+def test_create_token(kubectl, namespace):
+    kubectl("create", "serviceaccount", "robot", "-n", namespace)
+    token = kubectl("create", "token", "robot", "-n", namespace, "--duration=10m").stdout.strip()
+    assert kubectl("auth", "can-i", "list", "pods", "-n", namespace, "--token", token, ok=False
+                   ).stdout.startswith("no")  # the token is the service account's, which nothing grants
+    refused = kubectl("create", "token", "robot", "-n", namespace, "--duration=1s", ok=False)
+    assert refused.returncode == 1 and "expirationSeconds: must be between 600" in refused.stderr
+
+
+def test_drain_evicts_the_nodes_pods(kubectl, namespace):
+    node = f"{namespace}-node"
+    kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node}}))
+    kubectl("apply", "-n", namespace, "-f", "-", stdin=json.dumps({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "on-node"},
+        "spec": {"nodeName": node, "containers": [{"name": "c", "image": "busybox:local"}]}}))
+    drained = kubectl("drain", node, "--force", "--grace-period=0", "--timeout=60s", timeout=90)
+    assert "pod/on-node evicted" in drained.stdout and f"node/{node} drained" in drained.stdout
+    assert kubectl("get", "pod", "on-node", "-n", namespace, ok=False).returncode == 1
+    assert kubectl.json("get", "node", node)["spec"]["unschedulable"] is True
+    kubectl("delete", "node", node)

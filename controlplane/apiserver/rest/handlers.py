@@ -12,17 +12,17 @@ A handler returns a Reply (code and JSON body), a stream of watch events
 """
 import asyncio
 import dataclasses
-from typing import AsyncIterator, Callable, Mapping
+from typing import AsyncIterator, Awaitable, Callable, Mapping
 
 import grpc
 import yaml
 
 from controlplane.api import patch
 from controlplane.api.errors import FieldError, InvalidError
-from controlplane.api.v1 import core_pb2, meta_pb2, node_agent_pb2
+from controlplane.api.v1 import cluster_pb2, core_pb2, meta_pb2, node_agent_pb2
 from controlplane.apiserver import errors
 from controlplane.apiserver.podstreams import PodStreams
-from controlplane.apiserver.rest import channels, codec, names, status, tables
+from controlplane.apiserver.rest import channels, codec, names, reviews, status, tables
 from controlplane.apiserver.rest.paths import Route
 from controlplane.apiserver.service import KindService
 
@@ -80,9 +80,27 @@ def _int(query: Mapping[str, str], name: str) -> int | None:
 
 
 class Handlers:
-    def __init__(self, services: Mapping[str, KindService], pod_streams: PodStreams | None):
+    def __init__(self, services: Mapping[str, KindService], pod_streams: PodStreams | None, *,
+                 review: Callable[[cluster_pb2.AccessReviewRequest], cluster_pb2.AccessReviewResponse],
+                 create_token: Callable[[cluster_pb2.TokenRequest], Awaitable[cluster_pb2.TokenResponse]]):
+        """`review` and `create_token` are the API server's own (its gRPC Cluster service's)."""
         self._services = services
         self._pod_streams = pod_streams
+        self._review = review
+        self._create_token = create_token
+
+    async def access_review(self, *, body: bytes, content_type: str) -> Reply:
+        """POST selfsubjectaccessreviews: the caller's own question, answered by the one authorizer."""
+        try:
+            data = codec.read_body(body, content_type)
+            request = reviews.access_review_request(data)
+            return Reply(201, reviews.access_review_json(data, self._review(request) if request else None))
+        except errors.ApiError as e:
+            return Reply(*status.from_api_error(e.code, e.message))
+        except InvalidError as e:
+            return Reply(422, status.status(422, "Invalid", str(e), causes=e.errors))
+        except codec.BodyError as e:
+            return Reply(400, status.status(400, "BadRequest", str(e)))
 
     def exec_session(self, route: Route, query) -> ExecSession | Reply:
         """Check and authorize an exec before the WebSocket upgrade, so refusals are plain HTTP errors."""
@@ -132,6 +150,14 @@ class Handlers:
             return await self._list(service, route, query, accept, context)
         if route.verb == "watch":
             return self._watch(service, route, query, accept, context)
+        if route.verb == "create" and sub == names.TOKEN:
+            data = codec.read_body(body, content_type)
+            request = reviews.token_request(data, namespace=route.namespace, name=route.name)
+            return Reply(201, reviews.token_json(data, await self._create_token(request)))
+        if route.verb == "create" and sub == names.EVICTION:
+            options = reviews.eviction_options(codec.read_body(body, content_type))
+            await self._delete(service, route, query, options)
+            return Reply(201, status.success())
         if route.verb == "create" and sub == names.BINDING:
             return await self._bind(service, route, codec.read_body(body, content_type))
         if route.verb == "create":

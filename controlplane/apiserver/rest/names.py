@@ -37,6 +37,10 @@ FORCE = "force"
 GRACE_PERIOD = "gracePeriodSeconds"
 PROPAGATION_POLICY = "propagationPolicy"
 
+# kubectl --as / --as-group: act as another user (the admin group only).
+IMPERSONATE_USER = "Impersonate-User"
+IMPERSONATE_GROUP = "Impersonate-Group"
+
 # What `kubectl apply` (client side) records on the object it applied.
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
@@ -52,7 +56,12 @@ SCALE = "scale"
 BINDING = "binding"
 LOG = "log"
 EXEC = "exec"
-SUBRESOURCES = {"Pod": (BINDING, LOG, EXEC), "Deployment": (SCALE,), "ReplicaSet": (SCALE,)}
+EVICTION = "eviction"
+TOKEN = "token"
+SUBRESOURCES = {"Pod": (BINDING, LOG, EXEC, EVICTION), "Deployment": (SCALE,), "ReplicaSet": (SCALE,),
+                "ServiceAccount": (TOKEN,)}
+# kubectl auth can-i asks here (not a kind: nothing is stored).
+SELF_SUBJECT_ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 
 # Watch event types.
 ADDED, MODIFIED, DELETED, BOOKMARK, ERROR = "ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"
