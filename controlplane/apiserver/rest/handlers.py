@@ -323,6 +323,11 @@ class Handlers:
         applying = content_type == names.APPLY_PATCH
         if applying:
             patch_body = yaml.safe_load(body or b"") if body else None
+            manager = query.get(names.FIELD_MANAGER, "")
+            if not manager:
+                raise codec.BodyError(f"{names.FIELD_MANAGER}: required for an apply patch")
+            applied_key = _applied_key(manager)
+            _drop_annotation(patch_body, applied_key)
         else:
             patch_body = codec.loads(body)
         for _ in range(_PATCH_RETRIES):
@@ -334,14 +339,21 @@ class Handlers:
                     raise
                 obj = codec.parse_object(route.kind, patch.apply_patch(route.kind, None, patch_body),
                                          namespace=route.namespace, name=route.name)
+                obj.metadata.annotations[applied_key] = codec.dumps(patch_body).decode()
                 authorize(service, "create", obj)
                 return Reply(201, codec.to_json(await service.create(obj, context)))
             current = codec.to_json(live)
-            patched = _patched(route, current, patch_body, content_type)
+            if applying and not route.subresource:
+                previous = _json_or_none(live.metadata.annotations.get(applied_key))
+                patched = patch.apply_patch(route.kind, current, patch_body, previous=previous)
+            else:
+                patched = _patched(route, current, patch_body, content_type)
             if isinstance(patched, dict):
                 patched.setdefault("metadata", {})
             given_rv = _rv_of(patch_body)
             obj = codec.parse_object(route.kind, patched, namespace=route.namespace, name=route.name)
+            if applying and not route.subresource:
+                obj.metadata.annotations[applied_key] = codec.dumps(patch_body).decode()
             if not given_rv:
                 obj.metadata.resource_version = live.metadata.resource_version
             try:
@@ -350,6 +362,28 @@ class Handlers:
                 if e.code != grpc.StatusCode.ABORTED or given_rv:
                     raise
         raise errors.conflict(route.kind, route.name)
+
+
+def _applied_key(manager: str) -> str:
+    """The annotation holding what `manager` applied: its name made fit for an annotation key's name part."""
+    room = 63 - len(names.APPLIED_BY_PREFIX.partition("/")[2])
+    name = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "-" for c in manager)[:room]
+    return names.APPLIED_BY_PREFIX + (name.strip("-_.") or "manager")
+
+
+def _drop_annotation(body, key: str) -> None:
+    """An applied manifest that carries the record of an earlier apply (say, from `get -o yaml`) does not
+    keep it: the server writes it."""
+    annotations = ((body or {}).get("metadata") or {}).get("annotations") if isinstance(body, dict) else None
+    if isinstance(annotations, dict):
+        annotations.pop(key, None)
+
+
+def _json_or_none(text: str | None):
+    try:
+        return codec.loads(text.encode()) if text else None
+    except codec.BodyError:
+        return None
 
 
 def _patched(route: Route, current: dict, body, content_type: str):

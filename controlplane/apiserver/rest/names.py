@@ -43,6 +43,9 @@ IMPERSONATE_GROUP = "Impersonate-Group"
 
 # What `kubectl apply` (client side) records on the object it applied.
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+# What a field manager last applied server-side (kubectl apply --server-side), as JSON, under this prefix
+# and the manager's name: the fields it drops from its next apply are removed (api/patch.py).
+APPLIED_BY_PREFIX = "coxswain.io/applied-by-"
 
 # Discovery: the verbs of a kind, of its status and of a read-only subresource.
 KIND_VERBS = ("create", "delete", "get", "list", "patch", "update", "watch")
