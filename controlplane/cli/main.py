@@ -1,8 +1,12 @@
 """`cox`: one command, subcommands registered by the modules of this package.
 
 Each subcommand module has `register(subparsers)`, which adds its parser and
-sets `func` to an async function taking the parsed arguments. Errors a user
-can act on are printed as one line on stderr with a non-zero exit.
+sets `func` to an async function taking the parsed arguments. A command
+whose words may follow its options, as kubectl's verbs take them (`label
+deploy web -n x a=b`, `run web --image=i -- sleep 9`), names its list of
+words in `free_words`. Errors a user can act on are printed as one line on
+stderr with a non-zero exit; a reader of stdout that goes away (`| head`)
+ends the command quietly.
 """
 import argparse
 import asyncio
