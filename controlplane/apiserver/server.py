@@ -203,7 +203,8 @@ class APIServer:
         elif port:
             port = self.port + REST_PORT_OFFSET
         self.rest = RestServer(services=self.services, pod_streams=self.pod_streams,
-                               authenticate=self.authenticator.authenticate)
+                               authenticate=self.authenticator.authenticate, review=self._review,
+                               create_token=self._create_token)
         tls_dir = self.options.data_dir / "tls"
         files = {"cert_file": tls_dir / "server.crt", "key_file": tls_dir / "server.key"}
         try:
@@ -293,7 +294,7 @@ class APIServer:
 
         async def access_review(request: cluster_pb2.AccessReviewRequest, context):
             try:
-                return accessreview.review(request, caller=auth.current_user.get(), authorizer=self.authorizer)
+                return self._review(request)
             except errors.ApiError as e:
                 await context.abort(e.code, e.message)
 
@@ -337,6 +338,10 @@ class APIServer:
             raise errors.ApiError(grpc.StatusCode.FAILED_PRECONDITION,
                                   "this server has published no bootstrap data (its datastore holds another's)")
         return cluster_pb2.ServerBootstrapResponse(sealed=current.value, etcd_client_urls=urls)
+
+    def _review(self, request: cluster_pb2.AccessReviewRequest) -> cluster_pb2.AccessReviewResponse:
+        """An access review for the calling user (gRPC AccessReview, REST SelfSubjectAccessReview)."""
+        return accessreview.review(request, caller=auth.current_user.get(), authorizer=self.authorizer)
 
     async def _create_token(self, request: cluster_pb2.TokenRequest) -> cluster_pb2.TokenResponse:
         """serviceaccounts/token: as `create` on the subresource, for an account that exists."""

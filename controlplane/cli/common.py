@@ -9,7 +9,7 @@ import contextlib
 import sys
 
 from controlplane.api import kinds
-from controlplane.client import Client, load_config
+from controlplane.client import Client, errors, load_config
 
 DEFAULT_NAMESPACE = "default"
 
@@ -91,3 +91,29 @@ def kind_and_names(words: list[str]) -> tuple[kinds.Kind, list[str]]:
     if len(found) > 1:
         raise CommandError("one kind at a time: " + ", ".join(sorted(k.plural for k in found)))
     return found.pop(), [name for _, _, name in pairs]
+
+
+async def objects_named(client, words: list[str], args) -> list[tuple[kinds.Kind, str, str]]:
+    """(kind, namespace, name) of the objects `KIND NAME...`, `KIND/NAME...`, `KIND -l SEL` or
+    `KIND --all` name (args: namespace, selector, all), as kubectl's verbs take them."""
+    kind, names = kind_and_names(words)
+    namespace_ = namespace(args) if kind.namespaced else ""
+    selector, every = getattr(args, "selector", ""), getattr(args, "all", False)
+    if names and (selector or every):
+        raise CommandError("name cannot be provided when a selector or --all is specified")
+    if selector and every:
+        raise CommandError("--all and -l cannot be combined")
+    if names:
+        return [(kind, namespace_, name) for name in names]
+    if not selector and not every:
+        raise CommandError(f"name the {kind.plural}, select them with -l, or give --all")
+    listed = await client.resource(kind).list(namespace=namespace_, label_selector=selector)
+    return [(kind, o.metadata.namespace, o.metadata.name) for o in listed.items]
+
+
+async def get_object(client, kind: kinds.Kind, namespace: str, name: str):
+    """The object, or CommandError in kubectl's words if there is none."""
+    try:
+        return await client.resource(kind).get(name, namespace=namespace)
+    except errors.NotFound:
+        raise CommandError(f'{kind.plural} "{name}" not found') from None

@@ -1,4 +1,4 @@
-"""`cox delete KIND NAME... | KIND -l SEL | -f FILE`: delete objects.
+"""`cox delete KIND NAME... | KIND -l SEL | KIND --all | -f FILE`: delete objects.
 
 --cascade says what happens to what the object owns (its pods, replica
 sets): background (the default: deleted after it by the garbage collector),
@@ -23,6 +23,7 @@ def register(sub) -> None:
     p.add_argument("-f", "--filename", action="append", metavar="FILE",
                    help="delete the objects in these manifests (repeatable)")
     common.add_namespace_options(p, all_namespaces=False)
+    p.add_argument("--all", action="store_true", help="every object of the kind in the namespace")
     p.add_argument("--grace-period", type=int, default=-1, metavar="SECONDS",
                    help="seconds a pod gets to stop (default: the pod's own setting)")
     p.add_argument("--cascade", default="background", type=str.lower, choices=sorted(_CASCADE),
@@ -62,19 +63,10 @@ async def run(args) -> int:
 async def _targets(client, args) -> list[tuple]:
     """(kind, namespace, name) of each object to delete, in order."""
     if args.filename:
-        if args.selector:
-            raise common.CommandError("-l cannot be combined with -f")
+        if args.selector or args.all:
+            raise common.CommandError("-l and --all cannot be combined with -f")
         return [(m.kind, m.namespace, m.name) for m in manifests.load(args.filename, namespace=args.namespace)]
-    kind, names = common.kind_and_names([args.kind, *args.names])
-    namespace = common.namespace(args) if kind.namespaced else ""
-    if names and args.selector:
-        raise common.CommandError("name cannot be provided when a selector is specified")
-    if not names and not args.selector:
-        raise common.CommandError(f"name the {kind.plural} to delete, or select them with -l")
-    if names:
-        return [(kind, namespace, name) for name in names]
-    listed = await client.resource(kind).list(namespace=namespace, label_selector=args.selector)
-    return [(kind, o.metadata.namespace, o.metadata.name) for o in listed.items]
+    return await common.objects_named(client, [args.kind, *args.names], args)
 
 
 async def _delete(resource, args, namespace: str, name: str) -> None:

@@ -16,14 +16,13 @@ import tty
 import grpc
 
 from controlplane.api.v1 import node_agent_pb2 as pb
-from controlplane.cli import common
-from controlplane.cli.logs_cmd import pod_name
+from controlplane.cli import common, pod_target
 from controlplane.client import errors
 
 
 def register(sub) -> None:
     p = sub.add_parser("exec", help="run a command in a container")
-    p.add_argument("pod", help="pod name (or pod/NAME)")
+    p.add_argument("pod", help="pod name, pod/NAME, or KIND/NAME for one of a workload's pods")
     p.add_argument("command", nargs="+", help="the command, after --")
     p.add_argument("-c", "--container", default="", help="container name (needed when the pod has several)")
     p.add_argument("-i", "--stdin", action="store_true", help="pass stdin to the command")
@@ -60,9 +59,11 @@ def _raw_terminal(enabled: bool):
 
 
 async def run(args) -> int:
+    namespace = common.namespace(args)
     async with common.connect(args) as client:
+        name = await pod_target.pod_name(client, args.pod, namespace, verb="exec into")
         call = await client.resource("Pod").exec(
-            pod_name(args.pod), args.command, namespace=common.namespace(args), container=args.container,
+            name, args.command, namespace=namespace, container=args.container,
             stdin=args.stdin, tty=args.tty)
         loop = asyncio.get_running_loop()
         if args.tty:

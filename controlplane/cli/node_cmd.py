@@ -12,7 +12,7 @@ import time
 
 import grpc
 
-from controlplane.cli import common
+from controlplane.cli import common, durations
 from controlplane.client import Client, errors
 
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
@@ -33,8 +33,8 @@ def register(sub) -> None:
                            help="leave DaemonSet-managed pods running (without it, drain refuses them)")
             p.add_argument("--grace-period", type=int, default=-1,
                            help="seconds each pod gets to stop (default: the pod's own)")
-            p.add_argument("--timeout", type=float, default=0,
-                           help="give up after this many seconds (default: wait for ever)")
+            p.add_argument("--timeout", type=durations.seconds, default=0, metavar="DURATION",
+                           help="give up after this long: 90s, 5m (default: wait for ever)")
         p.set_defaults(func=func)
 
 

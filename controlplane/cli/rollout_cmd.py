@@ -15,7 +15,7 @@ import asyncio
 import datetime
 
 from controlplane.api import convert
-from controlplane.cli import common, workload_args
+from controlplane.cli import common, durations, workload_args
 from controlplane.cli.common import CommandError
 from controlplane.client import errors
 from controlplane.controllers import pods as podutil
@@ -29,7 +29,8 @@ def register(sub) -> None:
     workload_args.add_common(status, kinds_help="the deployment or daemon set")
     status.add_argument("-w", "--watch", action=BoolFlag, default=True,
                         help="keep watching until done (--watch=false: print the status once)")
-    status.add_argument("--timeout", type=float, default=0, help="give up after this many seconds (0: never)")
+    status.add_argument("--timeout", type=durations.seconds, default=0, metavar="DURATION",
+                        help="give up after this long: 90s, 5m (0: never)")
     status.set_defaults(func=run_status)
     history = verbs.add_parser("history", help="list the revisions of a deployment")
     workload_args.add_common(history, kinds_help="the deployment")

@@ -21,22 +21,28 @@ def server(tmp_path_factory):
 
 @dataclass
 class Cox:
-    """Runs `cox ARGS --config <the server's admin config>` as a child process."""
+    """Runs `cox --config <the server's admin config> ARGS` as a child process (the config first, so
+    words after a `--` in ARGS stay the command's)."""
 
     server: ServerProcess
 
-    def __call__(self, *args: str, stdin: str | None = None, ok: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(cox_command(*args, "--config", str(self.server.config_path)),
-                                input=stdin, capture_output=True, text=True, timeout=60,
-                                env=cox_env(self.server.home))
+    def __call__(self, *args: str, stdin: str | None = None, ok: bool = True,
+                 env: dict | None = None) -> subprocess.CompletedProcess:
+        result = subprocess.run(self.command(*args), input=stdin, capture_output=True, text=True, timeout=60,
+                                env=self.env(**(env or {})))
         if ok:
             assert result.returncode == 0, f"cox {' '.join(args)} failed: {result.stderr}"
         return result
 
     def popen(self, *args: str) -> subprocess.Popen:
-        return subprocess.Popen(cox_command(*args, "--config", str(self.server.config_path)),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=cox_env(self.server.home))
+        return subprocess.Popen(self.command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=self.env())
+
+    def command(self, *args: str) -> list[str]:
+        return cox_command("--config", str(self.server.config_path), *args)
+
+    def env(self, **extra: str) -> dict:
+        return cox_env(self.server.home) | extra
 
 
 @pytest.fixture

@@ -122,7 +122,7 @@ async def _all_images(client, images):
 async def test_daemon_set_get_describe_rollout_and_drain(client, manager, nodes, cox):
     manifest = pathlib.Path(__file__).parents[1] / "api" / "testdata" / "daemonset.yaml"   # kubectl-made
     assert await cox("apply", "-f", str(manifest)) == (0, "daemonset.apps/logs created\n", "")
-    code, out, _ = await cox("rollout", "status", "ds/logs", "--timeout", "30")
+    code, out, _ = await cox("rollout", "status", "ds/logs", "--timeout=30s")
     assert code == 0 and out.splitlines()[-1] == 'daemon set "logs" successfully rolled out'
     code, out, _ = await cox("get", "ds")
     header, row = out.splitlines()
@@ -137,7 +137,7 @@ async def test_daemon_set_get_describe_rollout_and_drain(client, manager, nodes,
     code, _, err = await cox("drain", "node-a", "--timeout", "30")
     assert code == 1 and "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): default/logs-" \
         in err
-    code, out, err = await cox("drain", "node-a", "--ignore-daemonsets", "--timeout", "30")
+    code, out, err = await cox("drain", "node-a", "--ignore-daemonsets", "--timeout", "1m")
     assert code == 0 and out.splitlines()[-1] == "node/node-a drained"
     assert "Warning: ignoring DaemonSet-managed Pods: default/logs-" in err
     pods = await active_pods(client, label_selector="app=logs")

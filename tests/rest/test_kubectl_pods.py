@@ -1,9 +1,11 @@
 """kubectl logs and exec against pods a real kubelet (on the session's private dockerd) runs."""
 import asyncio
 
+import pytest
+
 from tests.kubelet.conftest import joined, kubelet_config, manifests, node_client  # noqa: F401  (fixtures)
 from tests.kubelet.test_api_pods import api_status, pod
-from tests.rest.conftest import Kubectl
+from tests.rest.conftest import MACHINE_KUBECTL, NEWER_KUBECTL, Kubectl
 
 IMAGE = "coxswain-test/busybox:1"
 
@@ -16,8 +18,10 @@ async def run(kubectl: Kubectl, *args, stdin: bytes = b"", timeout: float = 60):
     return proc.returncode, out, err
 
 
-async def test_kubectl_logs_and_exec(joined, client, apiserver, tmp_path):
-    kubectl = Kubectl(apiserver.options.data_dir / "kubeconfig.yaml", tmp_path)
+@pytest.mark.parametrize("binary", [MACHINE_KUBECTL, NEWER_KUBECTL], ids=["machine", "newer"])
+async def test_kubectl_logs_and_exec(joined, client, apiserver, tmp_path, binary):
+    """Both kubectls: 1.32 and 1.37 speak the WebSocket exec protocol (v5.channel.k8s.io) first."""
+    kubectl = Kubectl(apiserver.options.data_dir / "kubeconfig.yaml", tmp_path, binary)
     await client.resource("Pod").create(pod("talker", {"containers": [{
         "name": "c", "image": IMAGE, "command": ["sh", "-c", "echo one; echo two; exec sleep 3600"]}]}))
     await api_status(client, "talker", lambda s: s.phase == "Running")

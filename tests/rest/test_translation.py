@@ -4,7 +4,8 @@ import pytest
 
 from controlplane.api.errors import FieldError
 from controlplane.api.kinds import KINDS
-from controlplane.apiserver.rest import patch, paths, status
+from controlplane.api import patch
+from controlplane.apiserver.rest import paths, status
 
 
 @pytest.mark.parametrize("path,method,watch,expected", [

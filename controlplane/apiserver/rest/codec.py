@@ -9,9 +9,10 @@ import json
 
 from google.protobuf.message import Message
 
-from controlplane.api import convert
+from controlplane.api import convert, kinds
 from controlplane.api.errors import FieldError, InvalidError
 from controlplane.api.kinds import Kind
+from controlplane.apiserver.rest import k8sproto, names
 
 SCALE_API_VERSION = "autoscaling/v1"
 
@@ -26,6 +27,23 @@ def loads(body: bytes) -> object:
 
 class BodyError(ValueError):
     """The body could not be read at all: 400 BadRequest."""
+
+
+def _our_descriptor(api_version: str, kind: str):
+    try:
+        return kinds.for_manifest(api_version, kind).message.DESCRIPTOR
+    except KeyError:
+        return None
+
+
+def read_body(body: bytes, content_type: str) -> object:
+    """A create/update/delete body as JSON data, whether sent as JSON or as Kubernetes' protobuf."""
+    if content_type != names.PROTOBUF:
+        return loads(body)
+    try:
+        return k8sproto.decode(body, descriptor_for=_our_descriptor)
+    except k8sproto.WireError as e:
+        raise BodyError(f"the request body is not readable protobuf: {e}") from None
 
 
 def dumps(data) -> bytes:

@@ -12,16 +12,17 @@ A handler returns a Reply (code and JSON body), a stream of watch events
 """
 import asyncio
 import dataclasses
-from typing import AsyncIterator, Callable, Mapping
+from typing import AsyncIterator, Awaitable, Callable, Mapping
 
 import grpc
 import yaml
 
+from controlplane.api import patch
 from controlplane.api.errors import FieldError, InvalidError
-from controlplane.api.v1 import core_pb2, meta_pb2, node_agent_pb2
+from controlplane.api.v1 import cluster_pb2, core_pb2, meta_pb2, node_agent_pb2
 from controlplane.apiserver import errors
 from controlplane.apiserver.podstreams import PodStreams
-from controlplane.apiserver.rest import channels, codec, names, patch, status, tables
+from controlplane.apiserver.rest import channels, codec, names, reviews, status, tables
 from controlplane.apiserver.rest.paths import Route
 from controlplane.apiserver.service import KindService
 
@@ -79,9 +80,27 @@ def _int(query: Mapping[str, str], name: str) -> int | None:
 
 
 class Handlers:
-    def __init__(self, services: Mapping[str, KindService], pod_streams: PodStreams | None):
+    def __init__(self, services: Mapping[str, KindService], pod_streams: PodStreams | None, *,
+                 review: Callable[[cluster_pb2.AccessReviewRequest], cluster_pb2.AccessReviewResponse],
+                 create_token: Callable[[cluster_pb2.TokenRequest], Awaitable[cluster_pb2.TokenResponse]]):
+        """`review` and `create_token` are the API server's own (its gRPC Cluster service's)."""
         self._services = services
         self._pod_streams = pod_streams
+        self._review = review
+        self._create_token = create_token
+
+    async def access_review(self, *, body: bytes, content_type: str) -> Reply:
+        """POST selfsubjectaccessreviews: the caller's own question, answered by the one authorizer."""
+        try:
+            data = codec.read_body(body, content_type)
+            request = reviews.access_review_request(data)
+            return Reply(201, reviews.access_review_json(data, self._review(request) if request else None))
+        except errors.ApiError as e:
+            return Reply(*status.from_api_error(e.code, e.message))
+        except InvalidError as e:
+            return Reply(422, status.status(422, "Invalid", str(e), causes=e.errors))
+        except codec.BodyError as e:
+            return Reply(400, status.status(400, "BadRequest", str(e)))
 
     def exec_session(self, route: Route, query) -> ExecSession | Reply:
         """Check and authorize an exec before the WebSocket upgrade, so refusals are plain HTTP errors."""
@@ -126,15 +145,23 @@ class Handlers:
                                             f'{", ".join(names.PATCH_TYPES)}'))
         if route.verb in ("create", "update") and body and content_type not in names.BODY_TYPES:
             return Reply(415, status.status(415, "UnsupportedMediaType",
-                                            f'Content-Type "{content_type}" is not supported: send {names.JSON}'))
+                                            f'Content-Type "{content_type}" is not supported: send {" or ".join(names.BODY_TYPES)}'))
         if route.verb == "list":
             return await self._list(service, route, query, accept, context)
         if route.verb == "watch":
             return self._watch(service, route, query, accept, context)
+        if route.verb == "create" and sub == names.TOKEN:
+            data = codec.read_body(body, content_type)
+            request = reviews.token_request(data, namespace=route.namespace, name=route.name)
+            return Reply(201, reviews.token_json(data, await self._create_token(request)))
+        if route.verb == "create" and sub == names.EVICTION:
+            options = reviews.eviction_options(codec.read_body(body, content_type))
+            await self._delete(service, route, query, options)
+            return Reply(201, status.success())
         if route.verb == "create" and sub == names.BINDING:
-            return await self._bind(service, route, body)
+            return await self._bind(service, route, codec.read_body(body, content_type))
         if route.verb == "create":
-            obj = codec.parse_object(route.kind, codec.loads(body), namespace=route.namespace)
+            obj = codec.parse_object(route.kind, codec.read_body(body, content_type), namespace=route.namespace)
             authorize(service, "create", obj)
             return Reply(201, codec.to_json(await service.create(obj, context)))
         if route.verb == "get" and sub == names.LOG:
@@ -145,11 +172,12 @@ class Handlers:
             obj = await service.get(request, context)
             return self._object_reply(route, obj, accept)
         if route.verb == "delete":
-            return await self._delete(service, route, query, body)
+            return await self._delete(service, route, query, codec.read_body(body, content_type) if body else {})
         if sub == names.SCALE:
             return await self._scale(service, route, body, content_type, context)
         if route.verb == "update":
-            obj = codec.parse_object(route.kind, codec.loads(body), namespace=route.namespace, name=route.name)
+            obj = codec.parse_object(route.kind, codec.read_body(body, content_type), namespace=route.namespace,
+                                     name=route.name)
             return Reply(200, codec.to_json(await self._update(service, obj, sub, context)))
         return await self._patch(service, route, query, body, content_type, context)
 
@@ -214,8 +242,7 @@ class Handlers:
                 await stream.aclose()
         return Stream(events(), names.JSON)
 
-    async def _delete(self, service, route, query, body) -> Reply:
-        options = codec.loads(body) if body else {}
+    async def _delete(self, service, route, query, options) -> Reply:
         if not isinstance(options, dict):
             raise codec.BodyError("the body of a DELETE must be DeleteOptions")
         grace = _int(query, names.GRACE_PERIOD)
@@ -237,8 +264,7 @@ class Handlers:
             return Reply(200, codec.to_json(await service.get(get, None)))
         return Reply(200, codec.to_json(await service.delete(request, None)))
 
-    async def _bind(self, service, route, body) -> Reply:
-        data = codec.loads(body)
+    async def _bind(self, service, route, data) -> Reply:
         target = data.get("target") if isinstance(data, dict) else None
         if not isinstance(target, dict):
             raise InvalidError("Binding", route.name, [FieldError("target", "required")])
@@ -297,6 +323,11 @@ class Handlers:
         applying = content_type == names.APPLY_PATCH
         if applying:
             patch_body = yaml.safe_load(body or b"") if body else None
+            manager = query.get(names.FIELD_MANAGER, "")
+            if not manager:
+                raise codec.BodyError(f"{names.FIELD_MANAGER}: required for an apply patch")
+            applied_key = _applied_key(manager)
+            _drop_annotation(patch_body, applied_key)
         else:
             patch_body = codec.loads(body)
         for _ in range(_PATCH_RETRIES):
@@ -308,14 +339,21 @@ class Handlers:
                     raise
                 obj = codec.parse_object(route.kind, patch.apply_patch(route.kind, None, patch_body),
                                          namespace=route.namespace, name=route.name)
+                obj.metadata.annotations[applied_key] = codec.dumps(patch_body).decode()
                 authorize(service, "create", obj)
                 return Reply(201, codec.to_json(await service.create(obj, context)))
             current = codec.to_json(live)
-            patched = _patched(route, current, patch_body, content_type)
+            if applying and not route.subresource:
+                previous = _json_or_none(live.metadata.annotations.get(applied_key))
+                patched = patch.apply_patch(route.kind, current, patch_body, previous=previous)
+            else:
+                patched = _patched(route, current, patch_body, content_type)
             if isinstance(patched, dict):
                 patched.setdefault("metadata", {})
             given_rv = _rv_of(patch_body)
             obj = codec.parse_object(route.kind, patched, namespace=route.namespace, name=route.name)
+            if applying and not route.subresource:
+                obj.metadata.annotations[applied_key] = codec.dumps(patch_body).decode()
             if not given_rv:
                 obj.metadata.resource_version = live.metadata.resource_version
             try:
@@ -324,6 +362,28 @@ class Handlers:
                 if e.code != grpc.StatusCode.ABORTED or given_rv:
                     raise
         raise errors.conflict(route.kind, route.name)
+
+
+def _applied_key(manager: str) -> str:
+    """The annotation holding what `manager` applied: its name made fit for an annotation key's name part."""
+    room = 63 - len(names.APPLIED_BY_PREFIX.partition("/")[2])
+    name = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "-" for c in manager)[:room]
+    return names.APPLIED_BY_PREFIX + (name.strip("-_.") or "manager")
+
+
+def _drop_annotation(body, key: str) -> None:
+    """An applied manifest that carries the record of an earlier apply (say, from `get -o yaml`) does not
+    keep it: the server writes it."""
+    annotations = ((body or {}).get("metadata") or {}).get("annotations") if isinstance(body, dict) else None
+    if isinstance(annotations, dict):
+        annotations.pop(key, None)
+
+
+def _json_or_none(text: str | None):
+    try:
+        return codec.loads(text.encode()) if text else None
+    except codec.BodyError:
+        return None
 
 
 def _patched(route: Route, current: dict, body, content_type: str):

@@ -13,7 +13,8 @@ MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
-BODY_TYPES = (JSON,)  # for create and update; Kubernetes' protobuf encoding is not served
+PROTOBUF = "application/vnd.kubernetes.protobuf"  # kubectl's typed requests (k8sproto.py)
+BODY_TYPES = (JSON, PROTOBUF)  # for create, update and delete bodies
 PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, APPLY_PATCH)
 
 # `Accept: application/json;as=Table;g=meta.k8s.io;v=v1` asks for a Table (kubectl get).
@@ -36,8 +37,15 @@ FORCE = "force"
 GRACE_PERIOD = "gracePeriodSeconds"
 PROPAGATION_POLICY = "propagationPolicy"
 
+# kubectl --as / --as-group: act as another user (the admin group only).
+IMPERSONATE_USER = "Impersonate-User"
+IMPERSONATE_GROUP = "Impersonate-Group"
+
 # What `kubectl apply` (client side) records on the object it applied.
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+# What a field manager last applied server-side (kubectl apply --server-side), as JSON, under this prefix
+# and the manager's name: the fields it drops from its next apply are removed (api/patch.py).
+APPLIED_BY_PREFIX = "coxswain.io/applied-by-"
 
 # Discovery: the verbs of a kind, of its status and of a read-only subresource.
 KIND_VERBS = ("create", "delete", "get", "list", "patch", "update", "watch")
@@ -51,7 +59,12 @@ SCALE = "scale"
 BINDING = "binding"
 LOG = "log"
 EXEC = "exec"
-SUBRESOURCES = {"Pod": (BINDING, LOG, EXEC), "Deployment": (SCALE,), "ReplicaSet": (SCALE,)}
+EVICTION = "eviction"
+TOKEN = "token"
+SUBRESOURCES = {"Pod": (BINDING, LOG, EXEC, EVICTION), "Deployment": (SCALE,), "ReplicaSet": (SCALE,),
+                "ServiceAccount": (TOKEN,)}
+# kubectl auth can-i asks here (not a kind: nothing is stored).
+SELF_SUBJECT_ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 
 # Watch event types.
 ADDED, MODIFIED, DELETED, BOOKMARK, ERROR = "ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"

@@ -6,7 +6,7 @@ takes `fieldValidation`, and otherwise downloads a schema to validate
 itself; the API server refuses every unknown field by name (convert.py), so
 every kind says yes. `kubectl explain` and kubectl's strategic merge patches
 read the schemas: one per message, made from its descriptor (JSON names,
-types, IntOrString, times, maps), with the merge keys of patch.py, so the
+types, IntOrString, times, maps), with the merge keys of api/patch.py, so the
 patches kubectl computes and the ones the server applies agree.
 """
 import functools
@@ -16,7 +16,7 @@ import json
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from controlplane.api.kinds import Kind
-from controlplane.apiserver.rest.patch import MERGE_KEYS, MERGED_VALUE_LISTS
+from controlplane.api.patch import MERGE_KEYS, MERGED_VALUE_LISTS
 from controlplane.apiserver.rest.paths import KINDS_BY_GROUP_VERSION
 
 ROOT = "/openapi/v3"

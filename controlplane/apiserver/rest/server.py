@@ -36,8 +36,9 @@ class RestServer:
     """Serve `services` (kind name -> KindService) over HTTPS on host:port."""
 
     def __init__(self, *, services: Mapping[str, KindService], pod_streams: PodStreams | None,
-                 authenticate: Callable[[str | None], auth.User | None]):
-        self._handlers = handlers.Handlers(services, pod_streams)
+                 authenticate: Callable[[str | None], auth.User | None], review, create_token):
+        """`review` and `create_token`: the API server's answers to access reviews and token requests."""
+        self._handlers = handlers.Handlers(services, pod_streams, review=review, create_token=create_token)
         self._authenticate = authenticate
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -70,10 +71,19 @@ class RestServer:
         user = self._authenticate(token)
         if user is None:
             return _json(401, status.status(401, "Unauthorized", "Unauthorized: a valid bearer token is required"))
+        acting = request.headers.get(names.IMPERSONATE_USER)
+        if acting:
+            if auth.ADMIN_GROUP not in user.groups:
+                return _json(403, status.status(403, "Forbidden", f'users "{acting}" is forbidden: User '
+                                                f'"{user.name}" cannot impersonate resource "users"'))
+            user = auth.User(acting, tuple(request.headers.getall(names.IMPERSONATE_GROUP, [])))
         auth.current_user.set(user)
         if path in ("/api", "/apis") and discovery.wants_aggregated(request.headers.get("Accept", "")):
             return web.Response(body=codec.dumps(discovery.aggregated(core=path == "/api")),
                                 headers={"Content-Type": discovery.AGGREGATED_CONTENT_TYPE})
+        if path == names.SELF_SUBJECT_ACCESS_REVIEWS and request.method == "POST":
+            reply = await self._handlers.access_review(body=await request.read(), content_type=request.content_type)
+            return _json(reply.code, reply.body)
         found = self._discovery(path)
         if found is not None:
             return _json(200, found) if request.method == "GET" else _json(

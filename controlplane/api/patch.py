@@ -1,6 +1,6 @@
 """PATCH bodies applied to an object's JSON: pure, no I/O.
 
-Four kinds of patch, chosen by Content-Type (names.PATCH_TYPES):
+Four kinds of patch, chosen by the REST Content-Type (apiserver/rest/names.PATCH_TYPES) or `cox patch --type`:
 
 - JSON merge patch (RFC 7386): objects merge, null deletes, lists replace.
 - JSON patch (RFC 6902): a list of add/remove/replace/move/copy/test operations.
@@ -10,8 +10,9 @@ Four kinds of patch, chosen by Content-Type (names.PATCH_TYPES):
   $deleteFromPrimitiveList/, $retainKeys) are honoured. The keys are a table
   by (message, field), looked up while walking the kind's descriptor.
 - Apply (server-side apply): the applied configuration merged strategically
-  onto the live object. Fields a manager stops applying are not removed
-  (there are no managedFields to tell who owns them).
+  onto the live object, after removing the fields the same field manager
+  applied last time and no longer does (the REST API keeps each manager's
+  last applied configuration in an annotation; there are no managedFields).
 
 PatchError is a 400/422 the caller reports with the path it names.
 """
@@ -252,10 +253,48 @@ def _ordered(descriptor, field: str, items: list, order: list) -> list:
 
 # ------------------------------------------------------------------ server-side apply
 
-def apply_patch(kind: Kind, live: dict | None, applied) -> dict:
-    """The object after applying `applied` (a whole manifest) onto `live` (None: it is created)."""
+def apply_patch(kind: Kind, live: dict | None, applied, *, previous: dict | None = None) -> dict:
+    """The object after applying `applied` (a whole manifest) onto `live` (None: it is created).
+
+    `previous` is what the same field manager applied last time: the fields it had and `applied` has not
+    are removed first (only that manager's; there are no managedFields to tell whether another manager
+    also set them), so dropping a field from a manifest and applying it again removes the field.
+    """
     if not isinstance(applied, dict):
         raise PatchError("an apply patch must be an object")
     if live is None:
         return copy.deepcopy(applied)
+    if isinstance(previous, dict):
+        live = _unapply(kind.message.DESCRIPTOR, copy.deepcopy(live), previous, applied)
     return strategic_merge_patch(kind, live, applied)
+
+
+def _unapply(descriptor, live: dict, previous: dict, applied: dict) -> dict:
+    """`live` without what `previous` set and `applied` no longer does (lists keyed by their merge key)."""
+    for key, old in previous.items():
+        if key not in live or key in ("apiVersion", "kind"):
+            continue
+        if key not in applied:
+            del live[key]
+            continue
+        new, here = applied[key], live[key]
+        if isinstance(old, dict) and isinstance(new, dict) and isinstance(here, dict):
+            live[key] = _unapply(_field_message(descriptor, key), here, old, new)
+        elif isinstance(old, list) and isinstance(new, list) and isinstance(here, list):
+            merge_key = MERGE_KEYS.get((descriptor.name if descriptor is not None else "", key))
+            if merge_key:
+                live[key] = _unapply_list(_field_message(descriptor, key), merge_key, here, old, new)
+    return live
+
+
+def _unapply_list(element, merge_key: str, live: list, previous: list, applied: list) -> list:
+    def by_key(items):
+        return {item[merge_key]: item for item in items if isinstance(item, dict) and merge_key in item}
+    olds, news = by_key(previous), by_key(applied)
+    out = []
+    for item in live:
+        key = item.get(merge_key) if isinstance(item, dict) else None
+        if key in olds and key not in news:
+            continue
+        out.append(_unapply(element, dict(item), olds[key], news[key]) if key in olds else item)
+    return out
