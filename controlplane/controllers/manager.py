@@ -29,12 +29,13 @@ from controlplane.controllers.options import CONTROLLER_NAMES, ControllerOptions
 from controlplane.controllers.podgc import PodGCController
 from controlplane.controllers.replicaset import ReplicaSetController
 from controlplane.controllers.serviceaccount import ServiceAccountController
+from controlplane.controllers.statefulset import StatefulSetController
 
 log = logging.getLogger(__name__)
 
 CONTROLLERS: dict[str, type[Controller]] = {c.name: c for c in (
-    ReplicaSetController, DeploymentController, DaemonSetController, JobController, CronJobController,
-    EndpointsController, NamespaceController, GarbageCollector, ServiceAccountController, NodeIPAMController,
+    ReplicaSetController, DeploymentController, DaemonSetController, StatefulSetController, JobController,
+    CronJobController, EndpointsController, NamespaceController, GarbageCollector, ServiceAccountController, NodeIPAMController,
     NodeLifecycleController, PodGCController)}
 assert tuple(CONTROLLERS) == CONTROLLER_NAMES, "options.CONTROLLER_NAMES must list the controllers, in order"
 

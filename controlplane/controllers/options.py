@@ -5,7 +5,7 @@ import socket
 import uuid
 
 # Every controller by name, in the order the manager starts them.
-CONTROLLER_NAMES = ("replicaset", "deployment", "daemonset", "job", "cronjob", "endpoints", "namespace",
+CONTROLLER_NAMES = ("replicaset", "deployment", "daemonset", "statefulset", "job", "cronjob", "endpoints", "namespace",
                     "garbagecollector", "serviceaccount", "nodeipam", "nodelifecycle", "podgc")
 
 
