@@ -26,6 +26,7 @@ from controlplane.controllers.namespace import NamespaceController
 from controlplane.controllers.nodeipam import NodeIPAMController
 from controlplane.controllers.nodelifecycle import NodeLifecycleController
 from controlplane.controllers.options import CONTROLLER_NAMES, ControllerOptions
+from controlplane.controllers.persistentvolume import PersistentVolumeController
 from controlplane.controllers.podgc import PodGCController
 from controlplane.controllers.replicaset import ReplicaSetController
 from controlplane.controllers.serviceaccount import ServiceAccountController
@@ -34,9 +35,9 @@ from controlplane.controllers.statefulset import StatefulSetController
 log = logging.getLogger(__name__)
 
 CONTROLLERS: dict[str, type[Controller]] = {c.name: c for c in (
-    ReplicaSetController, DeploymentController, DaemonSetController, StatefulSetController, JobController,
-    CronJobController, EndpointsController, NamespaceController, GarbageCollector, ServiceAccountController, NodeIPAMController,
-    NodeLifecycleController, PodGCController)}
+    ReplicaSetController, DeploymentController, DaemonSetController, StatefulSetController, PersistentVolumeController,
+    JobController, CronJobController, EndpointsController, NamespaceController, GarbageCollector,
+    ServiceAccountController, NodeIPAMController, NodeLifecycleController, PodGCController)}
 assert tuple(CONTROLLERS) == CONTROLLER_NAMES, "options.CONTROLLER_NAMES must list the controllers, in order"
 
 LEASE_NAME = "cox-controller-manager"
