@@ -46,6 +46,8 @@ SCHEDULER = [
     _rule([""], ["pods/status"], ["update"]), _rule([""], ["nodes", "namespaces"], READ),
     _rule([""], ["events"], ["create", "update"]), _rule(["scheduling.k8s.io"], ["priorityclasses"], READ),
     _rule(["coordination.k8s.io"], ["leases"], READ + ["create", "update"]),
+    _rule([""], ["persistentvolumeclaims"], READ + ["update"]), _rule([""], ["persistentvolumes"], READ),
+    _rule(["storage.k8s.io"], ["storageclasses"], READ),
 ]
 
 
