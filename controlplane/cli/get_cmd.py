@@ -17,7 +17,7 @@ from controlplane.client import errors
 
 _OUTPUTS = ("wide", "yaml", "json", "name")
 # kubectl's `all` category, as far as these kinds exist here.
-ALL = ("pods", "services", "daemonsets", "deployments", "replicasets", "jobs", "cronjobs")
+ALL = ("pods", "services", "daemonsets", "deployments", "replicasets", "statefulsets", "jobs", "cronjobs")
 
 
 def register(sub) -> None:
