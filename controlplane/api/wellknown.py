@@ -20,3 +20,6 @@ PROVISIONED_BY_ANNOTATION = "pv.kubernetes.io/provisioned-by"
 # The node the scheduler chose for a pod whose claim waits for its first consumer.
 SELECTED_NODE_ANNOTATION = "volume.kubernetes.io/selected-node"
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
+# Finalizers that keep a claim while a pod uses it and a volume while it is bound.
+PROTECTION_FINALIZERS = {"PersistentVolumeClaim": "kubernetes.io/pvc-protection",
+                         "PersistentVolume": "kubernetes.io/pv-protection"}

@@ -189,13 +189,15 @@ class APIServer:
         node_restriction = NodeRestriction()
         self.authorizer = Authorizer(self.caches)
         escalation = RBACEscalation(self.authorizer.rbac)
+        protection = admission.StorageObjectInUseProtection()
         plugins = {"Service": [lifecycle, self.service_allocation],
                    "Pod": [node_restriction, lifecycle, admission.ServiceAccountAdmission(self.caches["ServiceAccount"]),
                            admission.PriorityAdmission(classes, self.caches["PriorityClass"])],
                    "Node": [node_restriction],
                    "NodeCredentialRequest": [nodecredentials.CredentialIssuer(self.node_credentials)],
                    "Role": [lifecycle, escalation], "RoleBinding": [lifecycle, escalation],
-                   "ClusterRole": [escalation], "ClusterRoleBinding": [escalation]}
+                   "ClusterRole": [escalation], "ClusterRoleBinding": [escalation],
+                   "PersistentVolumeClaim": [lifecycle, protection], "PersistentVolume": [protection]}
         for kind in KINDS.values():
             if kind.name == "Namespace":
                 registry = namespaces

@@ -31,13 +31,14 @@ from controlplane.controllers.podgc import PodGCController
 from controlplane.controllers.replicaset import ReplicaSetController
 from controlplane.controllers.serviceaccount import ServiceAccountController
 from controlplane.controllers.statefulset import StatefulSetController
+from controlplane.controllers.volumeprotection import VolumeProtectionController
 
 log = logging.getLogger(__name__)
 
 CONTROLLERS: dict[str, type[Controller]] = {c.name: c for c in (
     ReplicaSetController, DeploymentController, DaemonSetController, StatefulSetController, PersistentVolumeController,
-    JobController, CronJobController, EndpointsController, NamespaceController, GarbageCollector,
-    ServiceAccountController, NodeIPAMController, NodeLifecycleController, PodGCController)}
+    VolumeProtectionController, JobController, CronJobController, EndpointsController, NamespaceController,
+    GarbageCollector, ServiceAccountController, NodeIPAMController, NodeLifecycleController, PodGCController)}
 assert tuple(CONTROLLERS) == CONTROLLER_NAMES, "options.CONTROLLER_NAMES must list the controllers, in order"
 
 LEASE_NAME = "cox-controller-manager"

@@ -15,7 +15,6 @@ from google.protobuf.message import Message
 
 from controlplane.client import errors
 from controlplane.client.events import NORMAL
-from controlplane.controllers import pods as podutil
 from controlplane.controllers import volumeplan
 from controlplane.controllers.base import Context, Controller
 from controlplane.controllers.ownership import clone
@@ -144,7 +143,7 @@ class PersistentVolumeController(Controller):
             except errors.NotFound:
                 claim = None
         phase, message = volumeplan.volume_phase(volume, claim)
-        if (phase, message) != (volume.status.phase, volume.status.message) and not podutil.is_deleting(volume):
+        if (phase, message) != (volume.status.phase, volume.status.message):
             new = clone(volume)
             new.status.phase, new.status.message = phase, message
             await self.volume_api.update_status(new)
