@@ -26,7 +26,7 @@ BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
 
 class PersistentVolumeController(Controller):
     name = "persistentvolume"
-    workers = 2
+    workers = 4   # a Parallel StatefulSet's claims arrive together; each bind is four writes
 
     def __init__(self, ctx: Context):
         super().__init__(ctx)

@@ -7,6 +7,7 @@ are made here but bound by the volume controller (persistentvolume.py);
 claim events requeue the set whose claim changed, pod events the owner
 (PodOwnerController).
 """
+import asyncio
 import time
 
 from google.protobuf.message import Message
@@ -49,14 +50,13 @@ class StatefulSetController(PodOwnerController):
         if self.expectations.satisfied(key) and not podutil.is_deleting(sts):
             claims = {c.metadata.name: c for c in self.claims.by_index(podutil.BY_NAMESPACE, sts.metadata.namespace)}
             plan = statefulplan.plan(sts, pods, claims, update_revision)
-            for claim in plan.create_claims:
-                await self._create_claim(sts, claim)
+            # claims first (a pod made before its claim would wait for it), all at once (Parallel makes many)
+            await _all(self._create_claim(sts, c) for c in plan.create_claims)
             if plan.create:
                 await self.create_pods(sts, len(plan.create), make=lambda i: plan.create[i])
             if plan.delete:
                 await self.delete_pods(sts, plan.delete)
-            for claim in plan.delete_claims:
-                await self._delete_claim(sts, claim)
+            await _all(self._delete_claim(sts, c) for c in plan.delete_claims)
         status = statefulplan.compute_status(sts, pods, update_revision, time.time())
         if status != sts.status:
             new = clone(sts)
@@ -82,3 +82,10 @@ class StatefulSetController(PodOwnerController):
         except errors.NotFound:
             return
         self.recorder.event(sts, NORMAL, "SuccessfulDelete", f"delete Claim {claim.metadata.name} success")
+
+
+async def _all(calls) -> None:
+    """Await every call; raise the first failure once all have finished."""
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    if failures := [r for r in results if isinstance(r, BaseException)]:
+        raise failures[0]
