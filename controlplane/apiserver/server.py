@@ -20,6 +20,7 @@ from controlplane.api.wellknown import NODE_LEASE_NAMESPACE
 from controlplane.apiserver import (accessreview, admission, advertise, allocator, auth, bootstrap, encryption,
                                     errors, nodecredentials, signedtokens, tls)
 from controlplane.apiserver.agents import Agents
+from controlplane.apiserver.eviction import Evictions
 from controlplane.apiserver.authz import Attributes, Authorizer, Verdict, policy
 from controlplane.apiserver.authz.escalation import RBACEscalation
 from controlplane.apiserver.authz.noderestriction import NodeRestriction
@@ -234,8 +235,10 @@ class APIServer:
         self.agents = Agents(self.credentials.agent_client_cert)
         self.pod_streams = pod_streams = PodStreams(self.registries["Pod"], self.registries["Node"], self.agents)
         for kind in KINDS.values():
+            evictions = Evictions(self.registries["Pod"], self.registries["PodDisruptionBudget"],
+                                  self.caches["PodDisruptionBudget"]) if kind.name == "Pod" else None
             service = self.services[kind.name] = KindService(kind, self.registries[kind.name], self.caches[kind.name],
-                                                             self.authorizer)
+                                                             self.authorizer, evictions=evictions)
             server.add_generic_rpc_handlers((generic_handler(service, pod_streams=pod_streams),))
             names.append(kind.service)
         server.add_generic_rpc_handlers((self._cluster_handler(),))

@@ -18,6 +18,7 @@ from controlplane.client.leaderelection import LeaderElector
 from controlplane.controllers.base import Context, Controller
 from controlplane.controllers.cronjob import CronJobController
 from controlplane.controllers.daemonset import DaemonSetController
+from controlplane.controllers.disruption import DisruptionController
 from controlplane.controllers.deployment import DeploymentController
 from controlplane.controllers.endpoints import EndpointsController
 from controlplane.controllers.garbagecollector import GarbageCollector
@@ -37,8 +38,9 @@ log = logging.getLogger(__name__)
 
 CONTROLLERS: dict[str, type[Controller]] = {c.name: c for c in (
     ReplicaSetController, DeploymentController, DaemonSetController, StatefulSetController, PersistentVolumeController,
-    VolumeProtectionController, JobController, CronJobController, EndpointsController, NamespaceController,
-    GarbageCollector, ServiceAccountController, NodeIPAMController, NodeLifecycleController, PodGCController)}
+    VolumeProtectionController, DisruptionController, JobController, CronJobController, EndpointsController,
+    NamespaceController, GarbageCollector, ServiceAccountController, NodeIPAMController, NodeLifecycleController,
+    PodGCController)}
 assert tuple(CONTROLLERS) == CONTROLLER_NAMES, "options.CONTROLLER_NAMES must list the controllers, in order"
 
 LEASE_NAME = "cox-controller-manager"

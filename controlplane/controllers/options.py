@@ -6,8 +6,8 @@ import uuid
 
 # Every controller by name, in the order the manager starts them.
 CONTROLLER_NAMES = ("replicaset", "deployment", "daemonset", "statefulset", "persistentvolume", "volumeprotection",
-                    "job", "cronjob", "endpoints", "namespace", "garbagecollector", "serviceaccount", "nodeipam",
-                    "nodelifecycle", "podgc")
+                    "disruption", "job", "cronjob", "endpoints", "namespace", "garbagecollector", "serviceaccount",
+                    "nodeipam", "nodelifecycle", "podgc")
 
 
 def _identity() -> str:

@@ -651,3 +651,19 @@ def test_storage_rules(name, edit, expected):
 def test_pod_claim_volume_needs_a_claim_name():
     assert _pod(lambda s: s.setdefault("volumes", []).append({"name": "data", "persistentVolumeClaim": {}})) == [
         "spec.volumes[4].persistentVolumeClaim.claimName: required"]
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda s: None, []),
+    (lambda s: (s.pop("minAvailable"), s.update(maxUnavailable="25%")), []),
+    (lambda s: s.update(maxUnavailable=1), ["spec: minAvailable and maxUnavailable cannot be both set"]),
+    (lambda s: s.update(minAvailable="150%"), ['spec.minAvailable: "150%": must not be greater than 100%']),
+    (lambda s: s.update(minAvailable=-1), ["spec.minAvailable: must be greater than or equal to 0"]),
+    (lambda s: s.update(unhealthyPodEvictionPolicy="Never"),
+     ['spec.unhealthyPodEvictionPolicy: unsupported value "Never": supported values: "IfHealthyBudget", '
+      '"AlwaysAllow"']),
+])
+def test_pod_disruption_budget_rules(edit, expected):
+    data = load("poddisruptionbudget.yaml")
+    edit(data["spec"])
+    assert _errors(data) == expected

@@ -11,7 +11,7 @@ server owns (uid, creationTimestamp, deletionTimestamp, a Service's clusterIP
 when the new object leaves it empty) are carried over from the stored object.
 """
 from controlplane.api.errors import FieldError
-from controlplane.api.validation import cluster, config, meta, pods, rbac, services, storage, workloads
+from controlplane.api.validation import cluster, config, meta, pods, policy, rbac, services, storage, workloads
 
 _VALIDATORS = {
     # kind: (rules for a new object, rules an update adds beyond those and metadata's, if any)
@@ -40,6 +40,7 @@ _VALIDATORS = {
     "PersistentVolume": (storage.validate_persistent_volume, storage.persistent_volume_update_rules),
     "PersistentVolumeClaim": (storage.validate_persistent_volume_claim, storage.persistent_volume_claim_update_rules),
     "StorageClass": (storage.validate_storage_class, storage.storage_class_update_rules),
+    "PodDisruptionBudget": (policy.validate_pod_disruption_budget, None),
 }
 
 

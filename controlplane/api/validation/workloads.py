@@ -74,15 +74,15 @@ def _strategy(path: str, strategy, *, other: str = "Recreate") -> Errors:
     if strategy.type == other:
         return
     rolling = strategy.rolling_update
-    unavailable = yield from _count_or_percent(f"{path}.rollingUpdate.maxUnavailable", rolling.max_unavailable)
-    surge = yield from _count_or_percent(f"{path}.rollingUpdate.maxSurge", rolling.max_surge)
+    unavailable = yield from count_or_percent(f"{path}.rollingUpdate.maxUnavailable", rolling.max_unavailable)
+    surge = yield from count_or_percent(f"{path}.rollingUpdate.maxSurge", rolling.max_surge)
     if unavailable == 0 and surge == 0:
         yield FieldError(f"{path}.rollingUpdate.maxUnavailable", "may not be 0 when `maxSurge` is 0")
     if isinstance(unavailable, str) and int(unavailable[:-1]) > 100:
         yield FieldError(f"{path}.rollingUpdate.maxUnavailable", "must not be greater than 100%")
 
 
-def _count_or_percent(path: str, value):
+def count_or_percent(path: str, value):
     """Yield the errors of an IntOrString that is a count or "N%", and return its value
     (0 for zero in either form, the string for another percentage, None if unset or wrong)."""
     which = value.WhichOneof("kind")

@@ -24,6 +24,7 @@ _WORKLOADS = {
     "apps": ["deployments", "deployments/scale", "deployments/status", "replicasets", "replicasets/scale",
              "replicasets/status", "daemonsets", "statefulsets", "statefulsets/status"],
     "batch": ["jobs", "jobs/status", "cronjobs"],
+    "policy": ["poddisruptionbudgets", "poddisruptionbudgets/status"],
 }
 
 
@@ -38,7 +39,8 @@ def _workload_rules(verbs) -> list[dict]:
 
 VIEW = _workload_rules(READ)
 EDIT = (_workload_rules(READ + WRITE)
-        + [_rule([""], ["secrets"], READ + WRITE), _rule([""], ["pods/exec", "serviceaccounts/token"], ["create"])])
+        + [_rule([""], ["secrets"], READ + WRITE),
+           _rule([""], ["pods/exec", "pods/eviction", "serviceaccounts/token"], ["create"])])
 ADMIN = EDIT + [_rule([RBAC_GROUP], ["roles", "rolebindings"], READ + WRITE)]
 
 SCHEDULER = [

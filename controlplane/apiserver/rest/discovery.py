@@ -60,7 +60,8 @@ def _resources(kind: Kind) -> list[dict]:
     subresource_kinds = {names.SCALE: ("Scale", "autoscaling", "v1", list(names.STATUS_VERBS)),
                          names.BINDING: ("Binding", "", "", ["create"]),
                          names.LOG: ("Pod", "", "", ["get"]),
-                         names.EXEC: ("PodExecOptions", "", "", ["create", "get"])}
+                         names.EXEC: ("PodExecOptions", "", "", ["create", "get"]),
+                         names.EVICTION: ("Eviction", "policy", "v1", ["create"])}
     for sub in names.SUBRESOURCES.get(kind.name, ()):
         sub_kind, sub_group, sub_version, verbs = subresource_kinds[sub]
         entry = {"name": f"{kind.plural}/{sub}", "singularName": "", "namespaced": kind.namespaced,

@@ -18,7 +18,7 @@ import grpc
 import yaml
 
 from controlplane.api.errors import FieldError, InvalidError
-from controlplane.api.v1 import core_pb2, meta_pb2, node_agent_pb2
+from controlplane.api.v1 import core_pb2, meta_pb2, node_agent_pb2, policy_pb2
 from controlplane.apiserver import errors
 from controlplane.apiserver.podstreams import PodStreams
 from controlplane.apiserver.rest import channels, codec, names, patch, status, tables
@@ -133,6 +133,8 @@ class Handlers:
             return self._watch(service, route, query, accept, context)
         if route.verb == "create" and sub == names.BINDING:
             return await self._bind(service, route, body)
+        if route.verb == "create" and sub == names.EVICTION:
+            return await self._evict(service, route, body)
         if route.verb == "create":
             obj = codec.parse_object(route.kind, codec.loads(body), namespace=route.namespace)
             authorize(service, "create", obj)
@@ -247,6 +249,23 @@ class Handlers:
         binding.metadata.namespace, binding.metadata.name = route.namespace, route.name
         authorize(service, "bind", binding)
         await service.bind(binding, None)
+        return Reply(201, status.success())
+
+    async def _evict(self, service, route, body) -> Reply:
+        """kubectl drain's call: an Eviction (policy/v1) with optional deleteOptions."""
+        data = codec.loads(body) if body else {}
+        options = data.get("deleteOptions") if isinstance(data, dict) else None
+        eviction = policy_pb2.Eviction()
+        eviction.metadata.namespace, eviction.metadata.name = route.namespace, route.name
+        if isinstance(options, dict):
+            if isinstance(options.get("gracePeriodSeconds"), int):
+                eviction.delete_options.grace_period_seconds = options["gracePeriodSeconds"]
+            preconditions = options.get("preconditions") or {}
+            if isinstance(preconditions, dict):
+                eviction.delete_options.preconditions.uid = preconditions.get("uid") or ""
+                eviction.delete_options.preconditions.resource_version = preconditions.get("resourceVersion") or ""
+        authorize(service, "evict", eviction)
+        await service.evict(eviction, None)
         return Reply(201, status.success())
 
     async def _logs(self, service, route, query) -> Stream:

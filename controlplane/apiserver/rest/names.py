@@ -51,7 +51,8 @@ SCALE = "scale"
 BINDING = "binding"
 LOG = "log"
 EXEC = "exec"
-SUBRESOURCES = {"Pod": (BINDING, LOG, EXEC), "Deployment": (SCALE,), "ReplicaSet": (SCALE,)}
+EVICTION = "eviction"
+SUBRESOURCES = {"Pod": (BINDING, LOG, EXEC, EVICTION), "Deployment": (SCALE,), "ReplicaSet": (SCALE,)}
 
 # Watch event types.
 ADDED, MODIFIED, DELETED, BOOKMARK, ERROR = "ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"
