@@ -16,7 +16,9 @@ are healthy; Parallel does both all at once. A RollingUpdate replaces, from
 the highest ordinal down to `partition`, one pod at a time, each only once
 every pod is Running and Ready; OnDelete replaces only pods deleted by
 someone else. A pod's revision is its controller-revision-hash label,
-NAME-<hash of the template>.
+NAME-<hash of the template>, also the name of the ControllerRevision that
+keeps that template: a missing pod below the partition is made again from
+the current (older) revision's template, not the new one.
 """
 from dataclasses import dataclass, field
 
@@ -82,10 +84,11 @@ def new_claim(sts: Message, template: Message, ordinal: int) -> Message:
     return claim
 
 
-def new_pod(sts: Message, ordinal: int, revision_name: str) -> Message:
-    """Pod `ordinal`: the template with its identity (name, hostname, subdomain, labels) and one
-    persistentVolumeClaim volume per claim template (in place of a template volume of that name)."""
-    pod = podutil.pod_from_template(sts.spec.template, sts)
+def new_pod(sts: Message, ordinal: int, revision_name: str, template: Message | None = None) -> Message:
+    """Pod `ordinal` from `template` (default: the set's): with its identity (name, hostname,
+    subdomain, labels) and one persistentVolumeClaim volume per claim template (in place of a
+    template volume of that name)."""
+    pod = podutil.pod_from_template(template if template is not None else sts.spec.template, sts)
     name = pod_name(sts, ordinal)
     pod.metadata.generate_name = ""
     pod.metadata.name = name
@@ -119,8 +122,21 @@ def is_healthy(pod: Message) -> bool:
     return pod.status.phase == "Running" and podutil.is_ready(pod) and not podutil.is_deleting(pod)
 
 
-def plan(sts: Message, pods: list[Message], claims: dict[str, Message], update_revision: str) -> Plan:
-    """The next step. `pods`: the set's pods; `claims`: the namespace's claims by name."""
+def revision_for(sts: Message, ordinal: int, update_revision: str,
+                 current: tuple[str, Message] | None) -> tuple[str, Message | None]:
+    """(revision, template) a new pod `ordinal` is made from: the current revision below a RollingUpdate's
+    partition (when its template is known), else the update revision (the set's own template)."""
+    strategy = sts.spec.update_strategy
+    below = ordinal - sts.spec.ordinals.start < strategy.rolling_update.partition
+    if strategy.type == "RollingUpdate" and below and current is not None and current[0] != update_revision:
+        return current
+    return update_revision, None
+
+
+def plan(sts: Message, pods: list[Message], claims: dict[str, Message], update_revision: str,
+         current: tuple[str, Message] | None = None) -> Plan:
+    """The next step. `pods`: the set's pods; `claims`: the namespace's claims by name; `current`: the
+    current revision's (name, template), if it differs from the update revision."""
     out = Plan()
     ordered = sts.spec.pod_management_policy != "Parallel"
     wanted = set(ordinals(sts))
@@ -150,7 +166,7 @@ def plan(sts: Message, pods: list[Message], claims: dict[str, Message], update_r
                     return out
                 continue
             out.create_claims += missing
-            out.create.append(new_pod(sts, ordinal, update_revision))
+            out.create.append(new_pod(sts, ordinal, *revision_for(sts, ordinal, update_revision, current)))
             if ordered:
                 return _waiting(out, f"pod {pod_name(sts, ordinal)} created")
             continue
@@ -281,3 +297,26 @@ def rollout_message(sts: Message) -> tuple[str, bool]:
                 f"revision {status.update_revision}..."), False
     return f"statefulset rolling update complete {status.current_replicas} pods at revision " \
            f"{status.current_revision}...", True
+
+
+# ------------------------------------------------------------------ revision history
+
+def revision_record(sts: Message, name: str, number: int) -> Message:
+    """The ControllerRevision keeping the set's template as revision `name` (owned by the set)."""
+    record = KINDS["ControllerRevision"].new()
+    record.metadata.name, record.metadata.namespace = name, sts.metadata.namespace
+    record.metadata.labels.update(sts.spec.template.metadata.labels)
+    record.metadata.labels[REVISION_HASH] = name
+    record.metadata.owner_references.append(podutil.owner_reference(sts))
+    record.data.spec.template.CopyFrom(sts.spec.template)
+    record.revision = number
+    return record
+
+
+def revisions_to_delete(sts: Message, records: list[Message], pods: list[Message], keep: set[str]) -> list[Message]:
+    """Old revisions beyond revisionHistoryLimit, oldest first, that no pod and neither the current nor
+    the update revision uses."""
+    used = keep | {p.metadata.labels.get(REVISION_HASH) for p in pods}
+    unused = sorted((r for r in records if r.metadata.name not in used), key=lambda r: r.revision)
+    limit = sts.spec.revision_history_limit if sts.spec.HasField("revision_history_limit") else 10
+    return unused[:max(len(unused) - limit, 0)]

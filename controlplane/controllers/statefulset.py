@@ -1,8 +1,9 @@
 """The StatefulSet controller: pods with stable names and storage, made and replaced in order.
 
-Each sync claims the set's pods, asks statefulplan what to do next (create
+Each sync claims the set's pods, records the template as a ControllerRevision
+(NAME-<hash>) if it is new, asks statefulplan what to do next (create
 claims, then pods; delete pods; delete claims of scaled-away ordinals), does
-it and writes status. The rules, and why, are in statefulplan.py. Claims
+it, writes status, and deletes revisions beyond revisionHistoryLimit. The rules, and why, are in statefulplan.py. Claims
 are made here but bound by the volume controller (persistentvolume.py);
 claim events requeue the set whose claim changed, pod events the owner
 (PodOwnerController).
@@ -33,6 +34,9 @@ class StatefulSetController(PodOwnerController):
         self.claims.add_index(podutil.BY_NAMESPACE, podutil.index_by_namespace)
         self.claim_api = ctx.client.resource("PersistentVolumeClaim")
         self.claims.add_handler(on_update=lambda _old, new: self._claim_event(new), on_delete=self._claim_event)
+        self.revisions = ctx.informers.informer("ControllerRevision")
+        self.revisions.add_index(podutil.BY_CONTROLLER, podutil.index_by_controller)
+        self.revision_api = ctx.client.resource("ControllerRevision")
 
     def _claim_event(self, claim: Message) -> None:
         """A claim deleted (or going) may be what a missing pod waits for: requeue its namespace's sets."""
@@ -47,9 +51,14 @@ class StatefulSetController(PodOwnerController):
             return
         pods = await self.claim_pods(sts)
         update_revision = statefulplan.revision(sts)
+        records = {r.metadata.name: r for r in self.revisions.by_index(podutil.BY_CONTROLLER, sts.metadata.uid)}
+        if update_revision not in records and not podutil.is_deleting(sts):
+            await self._record(sts, update_revision, records)
         if self.expectations.satisfied(key) and not podutil.is_deleting(sts):
             claims = {c.metadata.name: c for c in self.claims.by_index(podutil.BY_NAMESPACE, sts.metadata.namespace)}
-            plan = statefulplan.plan(sts, pods, claims, update_revision)
+            current = records.get(sts.status.current_revision)
+            plan = statefulplan.plan(sts, pods, claims, update_revision,
+                                     (current.metadata.name, current.data.spec.template) if current else None)
             # claims first (a pod made before its claim would wait for it), all at once (Parallel makes many)
             await _all(self._create_claim(sts, c) for c in plan.create_claims)
             if plan.create:
@@ -62,10 +71,27 @@ class StatefulSetController(PodOwnerController):
             new = clone(sts)
             new.status.CopyFrom(status)
             await self.api.update_status(new)
+        old = statefulplan.revisions_to_delete(sts, list(records.values()), pods,
+                                               {status.current_revision, status.update_revision})
+        await _all(self._delete_record(r) for r in old)
         waits = [w for p in pods if podutil.is_active(p)
                  if (w := podutil.seconds_until_available(p, sts.spec.min_ready_seconds)) is not None]
         if waits:
             self.queue.add_after(key, min(waits) + 0.05)
+
+    async def _record(self, sts: Message, name: str, records: dict[str, Message]) -> None:
+        number = max((r.revision for r in records.values()), default=0) + 1
+        try:
+            await self.revision_api.create(statefulplan.revision_record(sts, name, number))
+        except errors.AlreadyExists:
+            pass   # made by an earlier sync the cache has not shown yet
+
+    async def _delete_record(self, record: Message) -> None:
+        try:
+            await self.revision_api.delete(record.metadata.name, namespace=record.metadata.namespace,
+                                           uid=record.metadata.uid)
+        except errors.NotFound:
+            pass
 
     async def _create_claim(self, sts: Message, claim: Message) -> None:
         try:

@@ -114,3 +114,27 @@ def test_status_counts_and_the_current_revision_follows_a_complete_update():
     status = sp.compute_status(sts, [member(sts, 0, revision=rev), member(sts, 1, revision=rev)], rev, NOW)
     assert (status.current_replicas, status.current_revision) == (2, rev)
     assert sp.rollout_message(sts)[1] is False
+
+
+def test_a_pod_below_the_partition_is_made_again_from_the_current_revision():
+    old = stateful_set(partition=2)
+    old_template = type(old.spec.template)()
+    old_template.CopyFrom(old.spec.template)
+    new = stateful_set(partition=2, image="busybox:2")
+    pods = [member(new, 1, revision="db-old"), member(new, 2, revision=sp.revision(new))]
+    plan = sp.plan(new, pods, claims_of(new, range(3)), sp.revision(new), ("db-old", old_template))
+    (made,) = plan.create
+    assert (made.metadata.name, made.metadata.labels[sp.REVISION_HASH], made.spec.containers[0].image) == \
+        ("db-0", "db-old", "busybox")
+    pods = [member(new, 0, revision="db-old"), member(new, 1, revision="db-old")]
+    (made,) = sp.plan(new, pods, claims_of(new, range(3)), sp.revision(new), ("db-old", old_template)).create
+    assert (made.metadata.name, made.spec.containers[0].image) == ("db-2", "busybox:2")   # above: the new one
+
+
+def test_old_revisions_beyond_the_history_limit_are_deleted_unless_used():
+    sts = stateful_set()
+    sts.spec.revision_history_limit = 1
+    records = [sp.revision_record(sts, f"db-r{i}", i) for i in range(1, 5)]
+    pods = [member(sts, 0, revision="db-r1")]
+    doomed = sp.revisions_to_delete(sts, records, pods, keep={"db-r4"})
+    assert [r.metadata.name for r in doomed] == ["db-r2"]   # r1 used by a pod, r4 kept, r3 within the limit

@@ -50,7 +50,23 @@ async def test_parallel_set_with_claims_partitioned_update_and_scale_down(client
     await eventually(partitioned, timeout=30, what="db-2 and db-1 updated, db-0 below the partition kept")
     sts = await eventually(lambda: _rolled(api), timeout=10, what="the partitioned rollout reported done")
     assert sts.status.updated_replicas == 2
+    revisions = (await client.resource("ControllerRevision").list(namespace="default")).items
+    assert sorted(r.revision for r in revisions) == [1, 2]
+    assert {r.metadata.name for r in revisions} == {sts.status.current_revision, sts.status.update_revision}
 
+    # db-0, below the partition, deleted: made again at the current (older) revision
+    old = await client.resource("Pod").get("db-0", namespace="default")
+    await client.resource("Pod").delete("db-0", namespace="default", grace_period_seconds=0)
+
+    async def remade():
+        pod = next((p for p in await active_pods(client, label_selector="app=db")
+                    if p.metadata.name == "db-0" and p.status.phase == "Running"), None)
+        return pod is not None and pod.metadata.uid != old.metadata.uid and pod
+    remade_pod = await eventually(remade, timeout=30, what="db-0 made again from the old template")
+    assert remade_pod.metadata.labels[statefulplan.REVISION_HASH] == sts.status.current_revision
+    assert remade_pod.spec.containers[0].image == "busybox"
+
+    sts = await api.get("db", namespace="default")
     sts.spec.replicas = 1
     await api.update(sts)
 

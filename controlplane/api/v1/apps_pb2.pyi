@@ -342,3 +342,29 @@ class StatefulSetCondition(_message.Message):
     reason: str
     message: str
     def __init__(self, type: _Optional[str] = ..., status: _Optional[str] = ..., last_transition_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class ControllerRevision(_message.Message):
+    __slots__ = ("api_version", "kind", "metadata", "data", "revision")
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    api_version: str
+    kind: str
+    metadata: _meta_pb2.ObjectMeta
+    data: ControllerRevisionData
+    revision: int
+    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ObjectMeta, _Mapping]] = ..., data: _Optional[_Union[ControllerRevisionData, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
+
+class ControllerRevisionData(_message.Message):
+    __slots__ = ("spec",)
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    spec: ControllerRevisionSpec
+    def __init__(self, spec: _Optional[_Union[ControllerRevisionSpec, _Mapping]] = ...) -> None: ...
+
+class ControllerRevisionSpec(_message.Message):
+    __slots__ = ("template",)
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    template: _core_pb2.PodTemplateSpec
+    def __init__(self, template: _Optional[_Union[_core_pb2.PodTemplateSpec, _Mapping]] = ...) -> None: ...

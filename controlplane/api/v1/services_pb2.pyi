@@ -97,6 +97,26 @@ class StatefulSetWatchEvent(_message.Message):
     object: _apps_pb2.StatefulSet
     def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_apps_pb2.StatefulSet, _Mapping]] = ...) -> None: ...
 
+class ControllerRevisionList(_message.Message):
+    __slots__ = ("api_version", "kind", "metadata", "items")
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    api_version: str
+    kind: str
+    metadata: _meta_pb2.ListMeta
+    items: _containers.RepeatedCompositeFieldContainer[_apps_pb2.ControllerRevision]
+    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ListMeta, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_apps_pb2.ControllerRevision, _Mapping]]] = ...) -> None: ...
+
+class ControllerRevisionWatchEvent(_message.Message):
+    __slots__ = ("type", "object")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    object: _apps_pb2.ControllerRevision
+    def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_apps_pb2.ControllerRevision, _Mapping]] = ...) -> None: ...
+
 class JobList(_message.Message):
     __slots__ = ("api_version", "kind", "metadata", "items")
     API_VERSION_FIELD_NUMBER: _ClassVar[int]

@@ -41,6 +41,7 @@ _VALIDATORS = {
     "PersistentVolumeClaim": (storage.validate_persistent_volume_claim, storage.persistent_volume_claim_update_rules),
     "StorageClass": (storage.validate_storage_class, storage.storage_class_update_rules),
     "PodDisruptionBudget": (policy.validate_pod_disruption_budget, None),
+    "ControllerRevision": (workloads.validate_controller_revision, workloads.controller_revision_update_rules),
 }
 
 

@@ -151,6 +151,17 @@ def stateful_set_update_rules(new, old) -> Errors:
         yield from immutable(f"spec.{json_name}", getattr(new.spec, field), getattr(old.spec, field))
 
 
+def validate_controller_revision(revision) -> Errors:
+    """Metadata and the revision number only: the template was checked as part of its StatefulSet (and
+    is never run as it is), as in Kubernetes."""
+    yield from meta.object_meta(revision, names.dns_subdomain)
+    yield from at_least("revision", revision.revision, 0)
+
+
+def controller_revision_update_rules(new, old) -> Errors:
+    yield from immutable("data", new.data, old.data)
+
+
 # ---------------------------------------------------------------- Job
 
 def validate_job(job) -> Errors:
