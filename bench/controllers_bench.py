@@ -1,8 +1,10 @@
-"""Controller manager benchmark: a 1,000-replica Deployment on 100 hollow nodes, or a DaemonSet on
-1,000 hollow nodes, from apply to all available.
+"""Controller manager benchmark: a 1,000-replica Deployment on 100 hollow nodes, a DaemonSet on
+1,000 hollow nodes, or a 100-replica Parallel StatefulSet with a local-path claim per pod on 100
+hollow nodes, from apply to all available.
 
     python bench/controllers_bench.py [--replicas 1000] [--nodes 100]
     python bench/controllers_bench.py --daemonset [--nodes 1000]
+    python bench/controllers_bench.py --statefulset [--replicas 100] [--nodes 100]
 
 Three processes, as deployed: `cox server` (the API server and the
 scheduler; its own controller manager disabled), `cox controller-manager`
@@ -68,28 +70,48 @@ class Milestones:
                     self.at[what] = time.perf_counter() - self.start
 
 
+def stateful_set(name: str, replicas: int):
+    """Parallel, one claim per pod: the volume controller provisions and binds a volume for each."""
+    tpl = template({"app": name})
+    tpl["spec"]["containers"][0]["volume_mounts"] = [{"name": "data", "mount_path": "/data"}]
+    return KINDS["StatefulSet"].new(metadata={"name": name, "namespace": "default"}, spec={
+        "replicas": replicas, "selector": {"match_labels": {"app": name}}, "service_name": name,
+        "pod_management_policy": "Parallel", "template": tpl,
+        "volume_claim_templates": [{"metadata": {"name": "data"}, "spec": {
+            "access_modes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]})
+
+
+def workload(kind: str, replicas: int):
+    if kind == "DaemonSet":
+        return daemon_set("bench")
+    return stateful_set("bench", replicas) if kind == "StatefulSet" else deployment("bench", replicas)
+
+
+def available(kind: str, status) -> int:
+    return {"DaemonSet": lambda: status.number_available}.get(kind, lambda: status.available_replicas)()
+
+
 def daemon_set(name: str):
     return KINDS["DaemonSet"].new(metadata={"name": name, "namespace": "default"},
                                   spec={"selector": {"match_labels": {"app": name}},
                                         "template": template({"app": name})})
 
 
-async def run(config_path: pathlib.Path, *, replicas: int, nodes: int, daemonset: bool) -> Milestones:
+async def run(config_path: pathlib.Path, *, replicas: int, nodes: int, kind: str) -> Milestones:
     client = Client(load_config(config_path))
-    target = nodes if daemonset else replicas
+    target = nodes if kind == "DaemonSet" else replicas
     milestones = Milestones(client, target)
     milestones.pods.start()
     await milestones.pods.wait_synced(30)
     hollow = HollowNodes(client, [f"hollow-{i:04d}" for i in range(nodes)])
     await hollow.start()
-    api = client.resource("DaemonSet" if daemonset else "Deployment")
+    api = client.resource(kind)
     try:
         milestones.start = time.perf_counter()
-        created = await api.create(daemon_set("bench") if daemonset else deployment("bench", replicas))
+        created = await api.create(workload(kind, replicas))
         async for event in api.watch(namespace="default", field_selector="metadata.name=bench",
                                      resource_version=created.metadata.resource_version):
-            status = event.object.status
-            if (status.number_available if daemonset else status.available_replicas) >= target:
+            if available(kind, event.object.status) >= target:
                 milestones.at["available"] = time.perf_counter() - milestones.start
                 break
     finally:
@@ -108,11 +130,14 @@ def percentile(values: list[float], fraction: float) -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--replicas", type=int, default=1000)
+    parser.add_argument("--replicas", type=int)
     parser.add_argument("--nodes", type=int)
     parser.add_argument("--daemonset", action="store_true", help="a DaemonSet (one pod per node) instead")
+    parser.add_argument("--statefulset", action="store_true", help="a Parallel StatefulSet with claims instead")
     args = parser.parse_args()
+    kind = "DaemonSet" if args.daemonset else "StatefulSet" if args.statefulset else "Deployment"
     nodes = args.nodes or (1000 if args.daemonset else 100)
+    args.replicas = args.replicas or (100 if args.statefulset else 1000)
     with tempfile.TemporaryDirectory(prefix="cox-bench-") as tmp:
         tmp = pathlib.Path(tmp)
         server = ServerProcess(tmp / "data", extra_args=["--disable-controller-manager"]).start()
@@ -124,20 +149,20 @@ def main() -> None:
             time.sleep(1.0)  # let it sync its (empty) caches
             idle_rss, _ = rss_kib(manager.pid)
             milestones = asyncio.run(run(server.config_path, replicas=args.replicas, nodes=nodes,
-                                         daemonset=args.daemonset))
+                                         kind=kind))
             rss, peak = rss_kib(manager.pid)
         finally:
             manager.terminate()
             manager.wait(10)
             server.stop()
     at, pods = milestones.at, milestones.target
-    workload = "DaemonSet" if args.daemonset else f"{args.replicas}-replica Deployment"
-    print(f"{workload} on {nodes} hollow nodes (pods bound by the scheduler)")
+    name = "DaemonSet" if args.daemonset else f"{args.replicas}-replica {kind}"
+    print(f"{name} on {nodes} hollow nodes (pods bound by the scheduler)")
     print(f"{'milestone':<44}{'seconds':>10}")
     for what, label in (("created", f"all {pods} pods created"),
                         ("bound", "all pods bound to a node"),
                         ("ready", "all pods Running and Ready"),
-                        ("available", f"{workload.split()[-1]} reports all available")):
+                        ("available", f"{kind} reports all available")):
         value = at.get(what)
         print(f"{label:<44}{value if value is None else f'{value:.2f}':>10}")
     startup = list(milestones.startup.values())

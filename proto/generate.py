@@ -30,6 +30,8 @@ EXTRA_METHODS = {
         "  // pods/log and pods/exec: relayed to the agent of the pod's node.",
         "  rpc Logs(PodLogsRequest) returns (stream LogChunk);",
         "  rpc Exec(stream ExecInput) returns (stream ExecOutput);",
+        "  // pods/eviction: delete the pod unless a PodDisruptionBudget forbids it (RESOURCE_EXHAUSTED).",
+        "  rpc Evict(Eviction) returns (Pod);",
     ],
 }
 EXTRA_IMPORTS = [f"{PACKAGE_DIR}/node_agent.proto"]

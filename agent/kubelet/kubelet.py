@@ -25,6 +25,7 @@ from agent.kubelet.node import NodeStatusReporter
 from agent.kubelet.nodeinfo import HostFacts, NodeFacts
 from agent.kubelet.backoff import BackOff
 from agent.kubelet.config import KubeletConfig
+from agent.kubelet.localpath import LocalPathCleaner
 from agent.kubelet.objects import ApiObjects, NoObjects
 from agent.kubelet.pleg import ContainerCache, Pleg
 from agent.kubelet.podspec import DnsSettings
@@ -62,6 +63,9 @@ class Kubelet:
         self.client = client
         self.host_ip = host_ip
         self.recorder = Recorder(client, host=config.node_name)
+        # Only a real node cleans local-path volumes (hollow nodes bring their own sources).
+        self.local_paths = LocalPathCleaner(client, config.node_name, config.root_dir) \
+            if client is not None and sources is None and config.register_node else None
         if client is not None and sources is None:
             sources = informers(client, config.node_name)
         self.pods: Source | None = sources.pods if sources is not None else None
@@ -117,6 +121,8 @@ class Kubelet:
             self._tasks.append(asyncio.create_task(self.node.run(), name="node-status"))
         if self._services is not None:
             self._services.start()
+        if self.local_paths is not None:
+            self.local_paths.start()
         if self.pods is not None:
             self.pods.add_handler(on_add=self._pod_added, on_update=self._pod_updated, on_delete=self._pod_deleted)
             self.pods.start()
@@ -131,7 +137,7 @@ class Kubelet:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        for source in (self.pods, self._node_source, self._services):
+        for source in (self.pods, self._node_source, self._services, self.local_paths):
             if source is not None:
                 await source.stop()
         if self.server is not None:

@@ -17,6 +17,7 @@ from google.protobuf.message import Message
 
 from agent.kubelet import nodeinfo
 from agent.kubelet.config import KubeletConfig
+from agent.kubelet.localpath import storage_dir
 from agent.kubelet.nodeinfo import NodeFacts
 from agent.kubelet.sources import Source
 from agent.kubelet.status import now, timestamp
@@ -24,7 +25,7 @@ from agent.runtime import Runtime
 from agent.runtime.errors import RuntimeFailure
 from controlplane import __version__
 from controlplane.api.kinds import KINDS
-from controlplane.api.wellknown import AGENT_CERT_ANNOTATION, NODE_LEASE_NAMESPACE
+from controlplane.api.wellknown import AGENT_CERT_ANNOTATION, LOCAL_PATH_DIR_ANNOTATION, NODE_LEASE_NAMESPACE
 from controlplane.client import Client
 from controlplane.client.errors import AlreadyExists, ApiError, Conflict, NotFound
 
@@ -200,6 +201,7 @@ class NodeStatusReporter:
             "kubernetes.io/arch": architecture, **self._config.node_labels}})
         if self._cert_pin:
             node.metadata.annotations[AGENT_CERT_ANNOTATION] = self._cert_pin
+        node.metadata.annotations[LOCAL_PATH_DIR_ANNOTATION] = str(storage_dir(self._config.root_dir))
         for taint in self._config.register_with_taints:
             node.spec.taints.add(**nodeinfo.parse_taint(taint))
         node.status.CopyFrom(await self._status())

@@ -1,4 +1,4 @@
-"""Where the kubelet reads the ConfigMaps and Secrets its pods refer to, and the Services.
+"""Where the kubelet reads the ConfigMaps, Secrets and claims its pods refer to, and the Services.
 
 Pods name ConfigMaps and Secrets (env, envFrom, volumes); the kubelet fetches
 them when it starts a container or projects a volume. With an API server they
@@ -21,6 +21,10 @@ class ObjectSource(Protocol):
     async def config_map(self, namespace: str, name: str) -> Message | None: ...
 
     async def secret(self, namespace: str, name: str) -> Message | None: ...
+
+    async def persistent_volume_claim(self, namespace: str, name: str) -> Message | None: ...
+
+    async def persistent_volume(self, name: str) -> Message | None: ...
 
     async def services(self) -> list[Message] | None:
         """Every Service; None while they have not been listed yet."""
@@ -53,6 +57,12 @@ class ApiObjects:
     async def secret(self, namespace: str, name: str) -> Message | None:
         return await self._get("Secret", namespace, name)
 
+    async def persistent_volume_claim(self, namespace: str, name: str) -> Message | None:
+        return await self._get("PersistentVolumeClaim", namespace, name)
+
+    async def persistent_volume(self, name: str) -> Message | None:
+        return await self._get("PersistentVolume", "", name)
+
     async def _get(self, kind: str, namespace: str, name: str) -> Message | None:
         try:
             return await self._client.resource(kind).get(name, namespace=namespace)
@@ -67,6 +77,12 @@ class NoObjects:
         return None
 
     async def secret(self, namespace: str, name: str) -> Message | None:
+        return None
+
+    async def persistent_volume_claim(self, namespace: str, name: str) -> Message | None:
+        return None
+
+    async def persistent_volume(self, name: str) -> Message | None:
         return None
 
     async def services(self) -> list[Message] | None:

@@ -7,6 +7,10 @@ into the containers that mount the volume (the runtime only sees host paths):
   size), shared by the pod's containers and gone with the pod;
 - hostPath: the host's own path, created for DirectoryOrCreate/FileOrCreate,
   checked for Directory/File;
+- persistentVolumeClaim: the directory of the volume the claim is bound to
+  (hostPath or local), once it is bound; a claim still waiting for its
+  volume (the provisioner runs after the scheduler chose this node) fails
+  the mount, and the pod worker retries it;
 - configMap, secret, projected: the objects' keys written as files with the
   atomic writer (projection.py), secrets on a tmpfs so they never touch disk.
   Re-projecting on later syncs carries updates into running pods.
@@ -72,6 +76,8 @@ class PodVolumes:
         if source == "host_path":
             await asyncio.to_thread(_host_path, volume.name, volume.host_path)
             return Path(volume.host_path.path)
+        if source == "persistent_volume_claim":
+            return await self._claimed(pod, volume)
         if source == "empty_dir":
             size = volume.empty_dir.size_limit
             memory = volume.empty_dir.medium == "Memory"
@@ -82,6 +88,24 @@ class PodVolumes:
         await asyncio.to_thread(_directory, here, tmpfs=self._tmpfs and source in ("secret", "projected"), size=0)
         await asyncio.to_thread(project, here, files)
         return here
+
+    async def _claimed(self, pod: Message, volume: Message) -> Path:
+        name = volume.persistent_volume_claim.claim_name
+        claim = await self._objects.persistent_volume_claim(pod.metadata.namespace, name)
+        if claim is None:
+            raise MountFailed(volume.name, f'persistentvolumeclaim "{name}" not found')
+        if claim.status.phase != "Bound" or not claim.spec.volume_name:
+            raise MountFailed(volume.name, f'persistentvolumeclaim "{name}" is not bound yet')
+        bound = await self._objects.persistent_volume(claim.spec.volume_name)
+        if bound is None:
+            raise MountFailed(volume.name, f'persistentvolume "{claim.spec.volume_name}" not found')
+        if bound.spec.HasField("host_path"):
+            await asyncio.to_thread(_host_path, volume.name, bound.spec.host_path)
+            return Path(bound.spec.host_path.path)
+        path = Path(bound.spec.local.path)
+        if not await asyncio.to_thread(path.is_dir):
+            raise MountFailed(volume.name, f"local volume {path} is not a directory on this node")
+        return path
 
     async def _files(self, pod: Message, volume: Message, source: str, pod_ip: str) -> dict[str, tuple[bytes, int]]:
         namespace = pod.metadata.namespace
@@ -142,7 +166,7 @@ def private_directory(path: Path) -> None:
 
 
 def _source_of(volume: Message) -> str:
-    for name in ("host_path", "empty_dir", "secret", "config_map", "projected"):
+    for name in ("host_path", "empty_dir", "secret", "config_map", "projected", "persistent_volume_claim"):
         if volume.HasField(name):
             return name
     return "empty_dir"

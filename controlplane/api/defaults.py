@@ -210,6 +210,44 @@ def _daemon_set(daemon_set) -> None:
     _pod_spec(daemon_set.spec.template.spec)
 
 
+def _stateful_set(stateful_set) -> None:
+    spec = stateful_set.spec
+    if not spec.HasField("replicas"):
+        spec.replicas = 1
+    spec.pod_management_policy = spec.pod_management_policy or "OrderedReady"
+    strategy = spec.update_strategy
+    strategy.type = strategy.type or "RollingUpdate"
+    if strategy.type == "RollingUpdate" and not strategy.rolling_update.HasField("partition"):
+        strategy.rolling_update.partition = 0
+    if not spec.HasField("revision_history_limit"):
+        spec.revision_history_limit = 10
+    retention = spec.persistent_volume_claim_retention_policy
+    retention.when_deleted = retention.when_deleted or "Retain"
+    retention.when_scaled = retention.when_scaled or "Retain"
+    for claim in spec.volume_claim_templates:
+        _persistent_volume_claim(claim)
+    _pod_spec(spec.template.spec)
+
+
+def _persistent_volume(volume) -> None:
+    volume.spec.persistent_volume_reclaim_policy = volume.spec.persistent_volume_reclaim_policy or "Retain"
+    volume.spec.volume_mode = volume.spec.volume_mode or "Filesystem"
+    volume.status.phase = volume.status.phase or "Pending"
+
+
+def _persistent_volume_claim(claim) -> None:
+    """A claim with no storageClassName keeps it unset: the volume controller gives it the default class."""
+    claim.spec.volume_mode = claim.spec.volume_mode or "Filesystem"
+    claim.status.phase = claim.status.phase or "Pending"
+
+
+def _storage_class(storage_class) -> None:
+    if not storage_class.HasField("reclaim_policy"):
+        storage_class.reclaim_policy = "Delete"
+    if not storage_class.HasField("volume_binding_mode"):
+        storage_class.volume_binding_mode = "Immediate"
+
+
 def _job(job) -> None:
     spec = job.spec
     if not spec.HasField("completions") and not spec.HasField("parallelism"):
@@ -278,6 +316,10 @@ _BY_KIND = {
     "Deployment": _deployment,
     "ReplicaSet": _replica_set,
     "DaemonSet": _daemon_set,
+    "StatefulSet": _stateful_set,
+    "PersistentVolume": _persistent_volume,
+    "PersistentVolumeClaim": _persistent_volume_claim,
+    "StorageClass": _storage_class,
     "Job": _job,
     "CronJob": _cron_job,
     "Namespace": _namespace,

@@ -1,4 +1,4 @@
-"""The API objects a pod refers to by name: Secrets, ConfigMaps, its ServiceAccount.
+"""The API objects a pod refers to by name: Secrets, ConfigMaps, claims, its ServiceAccount.
 
 Kubernetes keeps this walk once (pkg/api/v1/pod's VisitPodSecretNames and
 VisitPodConfigmapNames) because two very different parts need the same
@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from controlplane.api.v1 import core_pb2
 
 SECRET, CONFIG_MAP, SERVICE_ACCOUNT = "Secret", "ConfigMap", "ServiceAccount"
+PERSISTENT_VOLUME_CLAIM = "PersistentVolumeClaim"
 
 
 @dataclass(frozen=True)
 class Reference:
-    kind: str    # SECRET, CONFIG_MAP or SERVICE_ACCOUNT
+    kind: str    # SECRET, CONFIG_MAP, SERVICE_ACCOUNT or PERSISTENT_VOLUME_CLAIM
     name: str
 
 
@@ -31,6 +32,8 @@ def references(pod: core_pb2.Pod) -> frozenset[Reference]:
             found.add(Reference(SECRET, volume.secret.secret_name))
         if volume.HasField("config_map") and volume.config_map.name:
             found.add(Reference(CONFIG_MAP, volume.config_map.name))
+        if volume.HasField("persistent_volume_claim") and volume.persistent_volume_claim.claim_name:
+            found.add(Reference(PERSISTENT_VOLUME_CLAIM, volume.persistent_volume_claim.claim_name))
         for source in volume.projected.sources:
             if source.HasField("secret") and source.secret.name:
                 found.add(Reference(SECRET, source.secret.name))

@@ -11,3 +11,15 @@ APISERVER_CLIENT_CN = "system:apiserver"
 MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
 # The namespace of the Leases nodes renew to say they are alive.
 NODE_LEASE_NAMESPACE = "kube-node-lease"
+# Where the built-in local-path provisioner keeps a node's volumes (each a directory), published
+# by the node's agent on its Node (as k3s's provisioner is told per node by its nodePathMap).
+LOCAL_PATH_DIR_ANNOTATION = "coxswain.io/local-path-dir"
+# The provisioner's name, in StorageClasses and on the PersistentVolumes it makes.
+LOCAL_PATH_PROVISIONER = "coxswain.io/local-path"
+PROVISIONED_BY_ANNOTATION = "pv.kubernetes.io/provisioned-by"
+# The node the scheduler chose for a pod whose claim waits for its first consumer.
+SELECTED_NODE_ANNOTATION = "volume.kubernetes.io/selected-node"
+DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
+# Finalizers that keep a claim while a pod uses it and a volume while it is bound.
+PROTECTION_FINALIZERS = {"PersistentVolumeClaim": "kubernetes.io/pvc-protection",
+                         "PersistentVolume": "kubernetes.io/pv-protection"}

@@ -16,7 +16,7 @@ _VERBS = {("get", ""): "get", ("list", ""): "list", ("watch", ""): "watch", ("cr
           ("update", ""): "update", ("patch", ""): "update", ("delete", ""): "delete",
           ("update", "status"): "update_status", ("patch", "status"): "update_status",
           ("get", "log"): "log", ("create", "exec"): "exec", ("get", "exec"): "exec",
-          ("create", "binding"): "bind", ("create", "token"): "token"}
+          ("create", "binding"): "bind", ("create", "token"): "token", ("create", "eviction"): "evict"}
 
 
 def attributes(request: cluster_pb2.AccessReviewRequest, user: auth.User) -> Attributes:

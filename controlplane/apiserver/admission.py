@@ -9,7 +9,7 @@ import grpc
 from google.protobuf.message import Message
 
 from controlplane.api import serviceaccounts
-from controlplane.api.wellknown import MIRROR_POD_ANNOTATION
+from controlplane.api.wellknown import MIRROR_POD_ANNOTATION, PROTECTION_FINALIZERS
 from controlplane.apiserver import errors
 from controlplane.apiserver.allocator import AlreadyAllocated, Allocator, RangeFull, invalid_value
 
@@ -34,6 +34,17 @@ class AdmissionPlugin:
 
     async def release(self, obj: Message) -> None:
         """The object was not written after all, or is gone: give back what it held."""
+
+
+class StorageObjectInUseProtection(AdmissionPlugin):
+    """New claims and volumes carry Kubernetes' protection finalizers: a claim a pod still uses, or a
+    volume still bound, stays until the volume-protection controller lets it go, so deleting
+    either never pulls storage from under a running pod."""
+
+    async def admit_create(self, obj: Message, *, dry_run: bool = False) -> None:
+        finalizer = PROTECTION_FINALIZERS[obj.DESCRIPTOR.name]
+        if finalizer not in obj.metadata.finalizers:
+            obj.metadata.finalizers.append(finalizer)
 
 
 class NamespaceLifecycle(AdmissionPlugin):

@@ -3,7 +3,7 @@
 Kubernetes' HTTP codes map onto gRPC's: 404 NOT_FOUND, 409 AlreadyExists
 ALREADY_EXISTS, 409 Conflict (stale resourceVersion) ABORTED, 422 Invalid
 INVALID_ARGUMENT, 403 PERMISSION_DENIED, 401 UNAUTHENTICATED, 410 Gone (a
-compacted resourceVersion) OUT_OF_RANGE.
+compacted resourceVersion) OUT_OF_RANGE, 429 TooManyRequests RESOURCE_EXHAUSTED.
 """
 import grpc
 
@@ -50,6 +50,11 @@ def gone(message: str) -> ApiError:
 
 def failed_precondition(message: str) -> ApiError:
     return ApiError(grpc.StatusCode.FAILED_PRECONDITION, message)
+
+
+def too_many_requests(message: str) -> ApiError:
+    """Refused for now, try again later (HTTP 429): an eviction a disruption budget does not allow."""
+    return ApiError(grpc.StatusCode.RESOURCE_EXHAUSTED, message)
 
 
 def too_large_resource_version(requested: int, current: int) -> ApiError:

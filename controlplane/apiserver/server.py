@@ -21,6 +21,7 @@ from controlplane.apiserver import (accessreview, admission, advertise, allocato
                                     clusterbootstrap, encryption, errors, etcdmember, nodecredentials, signedtokens,
                                     tls)
 from controlplane.apiserver.agents import Agents
+from controlplane.apiserver.eviction import Evictions
 from controlplane.apiserver.authz import Attributes, Authorizer, Verdict, policy
 from controlplane.apiserver.authz.escalation import RBACEscalation
 from controlplane.apiserver.authz.noderestriction import NodeRestriction
@@ -233,13 +234,15 @@ class APIServer:
         node_restriction = NodeRestriction()
         self.authorizer = Authorizer(self.caches)
         escalation = RBACEscalation(self.authorizer.rbac)
+        protection = admission.StorageObjectInUseProtection()
         plugins = {"Service": [lifecycle, self.service_allocation],
                    "Pod": [node_restriction, lifecycle, admission.ServiceAccountAdmission(self.caches["ServiceAccount"]),
                            admission.PriorityAdmission(classes, self.caches["PriorityClass"])],
                    "Node": [node_restriction],
                    "NodeCredentialRequest": [nodecredentials.CredentialIssuer(self.node_credentials)],
                    "Role": [lifecycle, escalation], "RoleBinding": [lifecycle, escalation],
-                   "ClusterRole": [escalation], "ClusterRoleBinding": [escalation]}
+                   "ClusterRole": [escalation], "ClusterRoleBinding": [escalation],
+                   "PersistentVolumeClaim": [lifecycle, protection], "PersistentVolume": [protection]}
         for kind in KINDS.values():
             if kind.name == "Namespace":
                 registry = namespaces
@@ -276,8 +279,10 @@ class APIServer:
         self.agents = Agents(self.credentials.agent_client_cert)
         self.pod_streams = pod_streams = PodStreams(self.registries["Pod"], self.registries["Node"], self.agents)
         for kind in KINDS.values():
+            evictions = Evictions(self.registries["Pod"], self.registries["PodDisruptionBudget"],
+                                  self.caches["PodDisruptionBudget"]) if kind.name == "Pod" else None
             service = self.services[kind.name] = KindService(kind, self.registries[kind.name], self.caches[kind.name],
-                                                             self.authorizer)
+                                                             self.authorizer, evictions=evictions)
             server.add_generic_rpc_handlers((generic_handler(service, pod_streams=pod_streams),))
             names.append(kind.service)
         server.add_generic_rpc_handlers((self._cluster_handler(),))

@@ -13,10 +13,11 @@ import grpc
 
 from controlplane.api import selectors
 from controlplane.api.kinds import Kind
-from controlplane.api.v1 import core_pb2, meta_pb2, node_agent_pb2
+from controlplane.api.v1 import core_pb2, meta_pb2, node_agent_pb2, policy_pb2
 from controlplane.apiserver import auth, errors, wire
 from controlplane.apiserver.authz import Attributes, Authorizer, Verdict
 from controlplane.apiserver.decoding import decoder
+from controlplane.apiserver.eviction import Evictions
 from controlplane.apiserver.podstreams import PodStreams
 from controlplane.apiserver.registry import Registry, decode
 from controlplane.apiserver.watchcache import WatchCache, WatchClosed
@@ -103,11 +104,13 @@ def _parse_rv(value: str) -> int:
 class KindService:
     """The handlers of one kind."""
 
-    def __init__(self, kind: Kind, registry: Registry, cache: WatchCache, authorizer: Authorizer):
+    def __init__(self, kind: Kind, registry: Registry, cache: WatchCache, authorizer: Authorizer, *,
+                 evictions: Evictions | None = None):
         self.kind = kind
         self.registry = registry
         self.cache = cache
         self.authorizer = authorizer
+        self.evictions = evictions   # pods only: the pods/eviction subresource
 
     def authorize(self, verb: str, request) -> None:
         """PERMISSION_DENIED unless the caller may do `verb` with this request."""
@@ -147,6 +150,9 @@ class KindService:
             raise errors.invalid("target.name: required")
         return await self.registry.bind(request.metadata.namespace or "default",
                                         request.metadata.name, request.target.name)
+
+    async def evict(self, request: policy_pb2.Eviction, context):
+        return await self.evictions.evict(request)
 
     async def list(self, request: meta_pb2.ListRequest, context) -> bytes:
         _namespace(self.kind, request.namespace)
@@ -299,6 +305,7 @@ def generic_handler(service: KindService, *, pod_streams: PodStreams | None = No
                                          kind.message, serialize)
     if kind.name == "Pod":
         methods["Bind"] = _unary(service, "bind", service.bind, core_pb2.Binding, serialize)
+        methods["Evict"] = _unary(service, "evict", service.evict, policy_pb2.Eviction, serialize)
         methods["Logs"] = _stream(service, "log", pod_streams.logs, node_agent_pb2.PodLogsRequest,
                                   _serialize)
         methods["Exec"] = _bidi(service, "exec", pod_streams.exec, node_agent_pb2.ExecInput)

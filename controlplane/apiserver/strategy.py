@@ -12,7 +12,8 @@ from google.protobuf.message import Message
 from controlplane.api.kinds import Kind
 
 # Kinds whose status a client may not set on create: the system owns it.
-_STATUS_RESET_ON_CREATE = {"Pod", "Deployment", "ReplicaSet", "DaemonSet", "Job", "CronJob", "Service", "Namespace",
+_STATUS_RESET_ON_CREATE = {"Pod", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob", "Service",
+                           "Namespace", "PersistentVolume", "PersistentVolumeClaim", "PodDisruptionBudget",
                            "NodeCredentialRequest"}
 
 DEFAULT_GRACE_SECONDS = 30

@@ -40,7 +40,7 @@ def output_format(text: str) -> tuple[str, str]:
         raise argparse.ArgumentTypeError(str(e)) from None
     return name, template
 # kubectl's `all` category, as far as these kinds exist here.
-ALL = ("pods", "services", "daemonsets", "deployments", "replicasets", "jobs", "cronjobs")
+ALL = ("pods", "services", "daemonsets", "deployments", "replicasets", "statefulsets", "jobs", "cronjobs")
 
 
 def register(sub) -> None:

@@ -1,7 +1,8 @@
 """`cox cordon|uncordon|drain NODE`: take a node out of scheduling, put it back, empty it.
 
-drain = cordon, then delete (gracefully) every pod on the node and wait until
-they are gone. As kubectl does, it refuses pods that no controller would
+drain = cordon, then evict every pod on the node (pods/eviction: a pod whose
+PodDisruptionBudget allows no disruption now is retried every few seconds,
+as kubectl does) and wait until they are gone. As kubectl does, it refuses pods that no controller would
 recreate unless --force, refuses DaemonSet pods (their controller would put
 them right back, cordoned or not) unless --ignore-daemonsets, which leaves
 them running, and leaves mirror pods (static pods) alone.
@@ -17,6 +18,7 @@ from controlplane.client import Client, errors
 
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 _TERMINAL = ("Succeeded", "Failed")
+EVICTION_RETRY_SECONDS = 5.0
 
 
 def register(sub) -> None:
@@ -73,14 +75,8 @@ async def drain(args) -> int:
             print(f"Warning: ignoring DaemonSet-managed Pods: {_names(daemons)}", file=sys.stderr, flush=True)
             doomed = [p for p in doomed if p not in daemons]
         grace = args.grace_period if args.grace_period >= 0 else None
-        for p in doomed:
-            print(f"evicting pod {p.metadata.namespace}/{p.metadata.name}", flush=True)
-            try:
-                await pods.delete(p.metadata.name, namespace=p.metadata.namespace, grace_period_seconds=grace,
-                                  uid=p.metadata.uid)
-            except errors.NotFound:
-                pass
         deadline = time.monotonic() + args.timeout if args.timeout else None
+        await asyncio.gather(*(_evict(pods, p, grace, deadline, args.node) for p in doomed))
         waiting = {(p.metadata.namespace, p.metadata.name, p.metadata.uid) for p in doomed}
         while waiting:
             if deadline is not None and time.monotonic() > deadline:
@@ -93,6 +89,25 @@ async def drain(args) -> int:
             waiting &= still
         print(f"node/{args.node} drained", flush=True)
     return 0
+
+
+async def _evict(pods, pod, grace: int | None, deadline: float | None, node: str) -> None:
+    """Evict `pod`, retrying while its disruption budget says not now (kubectl's 5 s)."""
+    name = f"{pod.metadata.namespace}/{pod.metadata.name}"
+    print(f"evicting pod {name}", flush=True)
+    while True:
+        try:
+            await pods.evict(pod.metadata.name, namespace=pod.metadata.namespace, grace_period_seconds=grace,
+                             uid=pod.metadata.uid)
+            return
+        except errors.NotFound:
+            return
+        except errors.TooManyRequests as e:
+            if deadline is not None and time.monotonic() + EVICTION_RETRY_SECONDS > deadline:
+                raise common.CommandError(f"drain {node}: timed out evicting pod {name}: {e}") from None
+            print(f"error when evicting pods/\"{pod.metadata.name}\" -n \"{pod.metadata.namespace}\" "
+                  f"(will retry after {EVICTION_RETRY_SECONDS:g}s): {e}", file=sys.stderr, flush=True)
+            await asyncio.sleep(EVICTION_RETRY_SECONDS)
 
 
 def _names(pods) -> str:

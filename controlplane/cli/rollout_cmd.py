@@ -19,7 +19,7 @@ from controlplane.cli import common, durations, workload_args
 from controlplane.cli.common import CommandError
 from controlplane.client import errors
 from controlplane.controllers import pods as podutil
-from controlplane.controllers import daemonplan, rollout
+from controlplane.controllers import daemonplan, rollout, statefulplan
 
 
 def register(sub) -> None:
@@ -87,7 +87,8 @@ async def run_status(args) -> int:
 
 
 # What `rollout status` says of each kind it follows: (message, done), ValueError when it failed.
-_STATUS = {"Deployment": rollout.rollout_message, "DaemonSet": daemonplan.rollout_message}
+_STATUS = {"Deployment": rollout.rollout_message, "DaemonSet": daemonplan.rollout_message,
+           "StatefulSet": statefulplan.rollout_message}
 
 
 async def _follow(client, args) -> int:

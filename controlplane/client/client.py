@@ -17,7 +17,7 @@ import grpc
 from google.protobuf.message import Message
 
 from controlplane.api import kinds
-from controlplane.api.v1 import cluster_pb2, core_pb2, meta_pb2, node_agent_pb2
+from controlplane.api.v1 import cluster_pb2, core_pb2, meta_pb2, node_agent_pb2, policy_pb2
 from controlplane.client import errors, targets
 from controlplane.client.config import ClientConfig
 
@@ -64,6 +64,7 @@ class Resource:
         self._update_status = unary("UpdateStatus", obj, obj) if kind.has_status else None
         self._delete = unary("Delete", meta_pb2.DeleteRequest, obj)
         self._bind = unary("Bind", core_pb2.Binding, obj) if kind.name == "Pod" else None
+        self._evict = unary("Evict", policy_pb2.Eviction, obj) if kind.name == "Pod" else None
         if kind.name == "Pod":
             self._logs = channel.unary_stream(
                 base + "Logs", request_serializer=node_agent_pb2.PodLogsRequest.SerializeToString,
@@ -128,6 +129,16 @@ class Resource:
         binding = core_pb2.Binding(metadata={"name": name, "namespace": self._ns(namespace)},
                                    target={"kind": "Node", "name": node_name})
         return await self._bind(binding, timeout=self._timeout, metadata=self._metadata)
+
+    @_translate_errors
+    async def evict(self, name: str, *, namespace: str = "", grace_period_seconds: int | None = None,
+                    uid: str = "") -> Message:
+        """Pods only: delete the pod unless a PodDisruptionBudget forbids it now (errors.TooManyRequests)."""
+        eviction = policy_pb2.Eviction(metadata={"name": name, "namespace": self._ns(namespace)})
+        if grace_period_seconds is not None:
+            eviction.delete_options.grace_period_seconds = grace_period_seconds
+        eviction.delete_options.preconditions.uid = uid
+        return await self._evict(eviction, timeout=self._timeout, metadata=self._metadata)
 
     async def logs(self, name: str, *, namespace: str = "", container: str = "", follow: bool = False,
                    tail_lines: int | None = None, previous: bool = False, timestamps: bool = False,

@@ -41,6 +41,10 @@ class FailedPrecondition(ApiError):
     """E.g. binding a pod that is already bound."""
 
 
+class TooManyRequests(ApiError):
+    """Refused for now (HTTP 429): e.g. an eviction a PodDisruptionBudget does not allow yet."""
+
+
 class Unavailable(ApiError):
     """The server could not be reached or did not answer in time: retry."""
 
@@ -55,6 +59,7 @@ _BY_CODE = {
     grpc.StatusCode.OUT_OF_RANGE: Gone,
     grpc.StatusCode.FAILED_PRECONDITION: FailedPrecondition,
     grpc.StatusCode.UNAVAILABLE: Unavailable,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: TooManyRequests,
     grpc.StatusCode.DEADLINE_EXCEEDED: Unavailable,
 }
 

@@ -107,7 +107,8 @@ def _requirement_holds(requirement: Message, value: str | None) -> bool:
     return False
 
 
-def _term_holds(term: Message, node: Message) -> bool:
+def node_term_holds(term: Message, node: Message) -> bool:
+    """One NodeSelectorTerm against a Node (also a PersistentVolume's node affinity: volumeplan.py)."""
     if not term.match_expressions and not term.match_fields:
         return False  # an empty term matches no node
     labels = node.metadata.labels
@@ -124,7 +125,7 @@ def selects_node(spec: Message, node: Message) -> bool:
     if not affinity.HasField("required_during_scheduling_ignored_during_execution"):
         return True
     terms = affinity.required_during_scheduling_ignored_during_execution.node_selector_terms
-    return any(_term_holds(term, node) for term in terms)
+    return any(node_term_holds(term, node) for term in terms)
 
 
 def placement(ds: Message, node: Message, tolerations: list | None = None) -> tuple[bool, bool]:

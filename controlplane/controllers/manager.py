@@ -18,6 +18,7 @@ from controlplane.client.leaderelection import LeaderElector
 from controlplane.controllers.base import Context, Controller
 from controlplane.controllers.cronjob import CronJobController
 from controlplane.controllers.daemonset import DaemonSetController
+from controlplane.controllers.disruption import DisruptionController
 from controlplane.controllers.deployment import DeploymentController
 from controlplane.controllers.endpoints import EndpointsController
 from controlplane.controllers.garbagecollector import GarbageCollector
@@ -26,16 +27,20 @@ from controlplane.controllers.namespace import NamespaceController
 from controlplane.controllers.nodeipam import NodeIPAMController
 from controlplane.controllers.nodelifecycle import NodeLifecycleController
 from controlplane.controllers.options import CONTROLLER_NAMES, ControllerOptions
+from controlplane.controllers.persistentvolume import PersistentVolumeController
 from controlplane.controllers.podgc import PodGCController
 from controlplane.controllers.replicaset import ReplicaSetController
 from controlplane.controllers.serviceaccount import ServiceAccountController
+from controlplane.controllers.statefulset import StatefulSetController
+from controlplane.controllers.volumeprotection import VolumeProtectionController
 
 log = logging.getLogger(__name__)
 
 CONTROLLERS: dict[str, type[Controller]] = {c.name: c for c in (
-    ReplicaSetController, DeploymentController, DaemonSetController, JobController, CronJobController,
-    EndpointsController, NamespaceController, GarbageCollector, ServiceAccountController, NodeIPAMController,
-    NodeLifecycleController, PodGCController)}
+    ReplicaSetController, DeploymentController, DaemonSetController, StatefulSetController, PersistentVolumeController,
+    VolumeProtectionController, DisruptionController, JobController, CronJobController, EndpointsController,
+    NamespaceController, GarbageCollector, ServiceAccountController, NodeIPAMController, NodeLifecycleController,
+    PodGCController)}
 assert tuple(CONTROLLERS) == CONTROLLER_NAMES, "options.CONTROLLER_NAMES must list the controllers, in order"
 
 LEASE_NAME = "cox-controller-manager"

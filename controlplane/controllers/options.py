@@ -5,8 +5,9 @@ import socket
 import uuid
 
 # Every controller by name, in the order the manager starts them.
-CONTROLLER_NAMES = ("replicaset", "deployment", "daemonset", "job", "cronjob", "endpoints", "namespace",
-                    "garbagecollector", "serviceaccount", "nodeipam", "nodelifecycle", "podgc")
+CONTROLLER_NAMES = ("replicaset", "deployment", "daemonset", "statefulset", "persistentvolume", "volumeprotection",
+                    "disruption", "job", "cronjob", "endpoints", "namespace", "garbagecollector", "serviceaccount",
+                    "nodeipam", "nodelifecycle", "podgc")
 
 
 def _identity() -> str:

@@ -104,6 +104,9 @@ class Resource(enum.Enum):
     NODE = "Node"
     ASSIGNED_POD = "AssignedPod"   # a pod bound to a node
     NAMESPACE = "Namespace"
+    PERSISTENT_VOLUME_CLAIM = "PersistentVolumeClaim"
+    PERSISTENT_VOLUME = "PersistentVolume"
+    STORAGE_CLASS = "StorageClass"
 
 
 class Action(enum.Flag):

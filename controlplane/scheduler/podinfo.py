@@ -139,7 +139,7 @@ def pod_info(pod: Message, *, priority: int, namespaces_matching: NamespaceResol
     node_affinity = affinity.node_affinity
     required = None
     if node_affinity.HasField("required_during_scheduling_ignored_during_execution"):
-        required = tuple(_node_term(t) for t in
+        required = tuple(node_term(t) for t in
                          node_affinity.required_during_scheduling_ignored_during_execution.node_selector_terms)
     return PodInfo(
         pod=pod, key=(ns, meta.name), uid=meta.uid, namespace=ns, labels=dict(meta.labels),
@@ -148,7 +148,7 @@ def pod_info(pod: Message, *, priority: int, namespaces_matching: NamespaceResol
         tolerations=tuple(Toleration(t.key, t.operator or "Equal", t.value, t.effect) for t in spec.tolerations),
         node_selector=tuple(sorted(spec.node_selector.items())),
         required_node_terms=required,
-        preferred_node_terms=tuple((p.weight, _node_term(p.preference)) for p in
+        preferred_node_terms=tuple((p.weight, node_term(p.preference)) for p in
                                    node_affinity.preferred_during_scheduling_ignored_during_execution),
         required_affinity=terms(pod_affinity.required_during_scheduling_ignored_during_execution, False),
         required_anti_affinity=terms(anti.required_during_scheduling_ignored_during_execution, False),
@@ -208,7 +208,8 @@ def _affinity_term(term, namespace: str, weight: int, namespaces_matching: Names
     return AffinityTerm(names, _selector(term, "label_selector"), term.topology_key, weight)
 
 
-def _node_term(term) -> NodeSelectorTerm:
+def node_term(term) -> NodeSelectorTerm:
+    """A NodeSelectorTerm message as the hashable tuple the node-affinity masks are memoized by."""
     def requirements(items):
         return tuple(NodeSelectorRequirement(r.key, r.operator, tuple(r.values)) for r in items)
     return requirements(term.match_expressions), requirements(term.match_fields)

@@ -36,6 +36,7 @@ from controlplane.scheduler.config import Profile, SchedulerConfig
 from controlplane.scheduler.framework import Action, ClusterEvent, CycleState, Diagnosis, Resource
 from controlplane.scheduler.metrics import Metrics
 from controlplane.scheduler.plugins.registry import PLUGINS
+from controlplane.scheduler.plugins.volumebinding import VolumeView
 from controlplane.scheduler.podinfo import PodInfo, pod_info
 from controlplane.scheduler.queue import QueuedPod, SchedulingQueue
 from controlplane.scheduler.runtime import Framework
@@ -53,6 +54,7 @@ class Handle:
     recorder: EventRecorder
     scheduler: "Scheduler"
     framework: Framework | None = None
+    volumes: VolumeView | None = None   # claims, volumes and classes (VolumeBinding)
 
     async def set_nominated_node(self, pod: PodInfo, node: str) -> None:
         await self.scheduler.write_pod_status(pod, nominated_node=node)
@@ -96,6 +98,8 @@ class Scheduler:
     async def _lead(self) -> None:
         """Build the cache and queue from the API server, then schedule until cancelled."""
         self.cache = Cache()
+        informers = InformerFactory(self.client)
+        self._volumes = VolumeView(informers)
         self.profiles = {p.scheduler_name: self._framework(p) for p in self.config.profiles}
         first = next(iter(self.profiles.values()))
         interests: dict = {}
@@ -104,7 +108,6 @@ class Scheduler:
         self.queue = SchedulingQueue(first.queue_sort.sort_key, interests=interests,
                                      initial_backoff=self.config.pod_initial_backoff_seconds,
                                      max_backoff=self.config.pod_max_backoff_seconds)
-        informers = InformerFactory(self.client)
         self._priority_classes = informers.informer("PriorityClass")
         self._namespaces = informers.informer("Namespace")
         nodes = informers.informer("Node")
@@ -112,6 +115,12 @@ class Scheduler:
         nodes.add_handler(on_add=self._on_node, on_update=lambda old, new: self._on_node(new),
                           on_delete=self._on_node_deleted)
         pods.add_handler(on_add=self._on_pod, on_update=self._on_pod_update, on_delete=self._on_pod_deleted)
+        for informer, resource in ((self._volumes.claims, Resource.PERSISTENT_VOLUME_CLAIM),
+                                   (self._volumes.volumes, Resource.PERSISTENT_VOLUME),
+                                   (self._volumes.classes, Resource.STORAGE_CLASS)):
+            informer.add_handler(on_add=lambda new, r=resource: self.queue.on_event(ClusterEvent(r, Action.ADD, new=new)),
+                                 on_update=lambda old, new, r=resource: self.queue.on_event(
+                                     ClusterEvent(r, Action.UPDATE, old=old, new=new)))
         self._bind_slots = asyncio.Semaphore(self.config.bind_concurrency)
         self._tasks: set[asyncio.Task] = set()
         informers.start()
@@ -132,7 +141,7 @@ class Scheduler:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def _framework(self, profile: Profile) -> Framework:
-        handle = Handle(self.cache, self.client, self.recorder, self)
+        handle = Handle(self.cache, self.client, self.recorder, self, volumes=self._volumes)
         plugins = [PLUGINS[name](handle, **profile.plugin_args.get(name, {})) for name, _ in profile.plugins]
         framework = Framework(scheduler_name=profile.scheduler_name, plugins=plugins,
                               score_weights=dict(profile.plugins),

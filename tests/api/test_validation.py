@@ -580,3 +580,90 @@ def test_security_context_fields_not_mapped_are_refused_by_name():
                      "containers": [{"name": "c", "image": "busybox"}]}}
     with pytest.raises(InvalidError, match="spec.securityContext.fsGroup: unknown field"):
         convert.from_manifest(data)
+
+
+# ---------------------------------------------------------------- StatefulSet and storage
+
+V = "spec.volumeClaimTemplates[0]"
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda s: None, []),
+    (lambda s: s.update(podManagementPolicy="Parallel", updateStrategy={"rollingUpdate": {"partition": 1}}), []),
+    (lambda s: s.update(podManagementPolicy="Whenever"),
+     ['spec.podManagementPolicy: unsupported value "Whenever": supported values: "OrderedReady", "Parallel"']),
+    (lambda s: s.update(updateStrategy={"rollingUpdate": {"partition": -1}}),
+     ["spec.updateStrategy.rollingUpdate.partition: must be greater than or equal to 0"]),
+    (lambda s: s.update(updateStrategy={"rollingUpdate": {"maxUnavailable": 2}}),
+     ["spec.updateStrategy.rollingUpdate.maxUnavailable: not supported"]),
+    (lambda s: s["volumeClaimTemplates"][0]["spec"].pop("accessModes"),
+     [f"{V}.spec.accessModes: must specify at least 1 access mode"]),
+    (lambda s: s["volumeClaimTemplates"][0]["spec"]["resources"]["requests"].update(storage="lots"),
+     [f'{V}.spec.resources.requests[storage]: quantity "lots" is not valid: a number with an optional suffix '
+      "(m, k, M, G, Ki, Mi, Gi, e3, ...) was expected, e.g. 500m, 2, 128Mi"]),
+    (lambda s: s["volumeClaimTemplates"][0]["metadata"].update(name="data"),
+     ['spec.template.spec.containers[0].volumeMounts[0].name: volume "www" not found in spec.volumes']),
+])
+def test_stateful_set_rules(edit, expected):
+    data = load("statefulset.yaml")
+    edit(data["spec"])
+    assert _errors(data) == expected
+
+
+def test_stateful_set_defaults():
+    spec = admitted(load("statefulset.yaml")).spec
+    assert (spec.pod_management_policy, spec.update_strategy.type, spec.update_strategy.rolling_update.partition,
+            spec.persistent_volume_claim_retention_policy.when_deleted) == ("OrderedReady", "RollingUpdate", 0, "Retain")
+
+
+def test_stateful_set_unsupported_field_is_named():
+    data = load("statefulset.yaml")
+    data["spec"]["volumeClaimTemplates"][0]["spec"]["dataSource"] = {"name": "snap", "kind": "VolumeSnapshot"}
+    with pytest.raises(InvalidError, match=r"spec\.volumeClaimTemplates\[0\]\.spec\.dataSource"):
+        admitted(data)
+
+
+@pytest.mark.parametrize("name, edit, expected", [
+    ("persistentvolume.yaml", lambda d: None, []),
+    ("persistentvolume.yaml", lambda d: d["spec"].update(local={"path": "/mnt/data"}),
+     ["spec: must specify exactly one volume source: one of hostPath, local",
+      "spec.nodeAffinity: required for a local volume"]),
+    ("persistentvolume.yaml", lambda d: (d["spec"].pop("hostPath"), d["spec"].update(local={"path": "/mnt/data"})),
+     ["spec.nodeAffinity: required for a local volume"]),
+    ("persistentvolume.yaml", lambda d: d["spec"].update(persistentVolumeReclaimPolicy="Recycle"),
+     ['spec.persistentVolumeReclaimPolicy: unsupported value "Recycle": supported values: "Retain", "Delete"']),
+    ("persistentvolume.yaml", lambda d: d["spec"]["capacity"].update(cpu="1"),
+     ['spec.capacity[cpu]: unsupported resource "cpu": supported values: "storage"']),
+    ("persistentvolumeclaim.yaml", lambda d: None, []),
+    ("persistentvolumeclaim.yaml", lambda d: d["spec"].update(accessModes=["ReadWriteSometimes"]),
+     ['spec.accessModes[0]: unsupported value "ReadWriteSometimes": supported values: "ReadWriteOnce", '
+      '"ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"']),
+    ("storageclass.yaml", lambda d: None, []),
+    ("storageclass.yaml", lambda d: d.update(volumeBindingMode="Later"),
+     ['volumeBindingMode: unsupported value "Later": supported values: "Immediate", "WaitForFirstConsumer"']),
+])
+def test_storage_rules(name, edit, expected):
+    data = load(name)
+    edit(data)
+    assert _errors(data) == expected
+
+
+def test_pod_claim_volume_needs_a_claim_name():
+    assert _pod(lambda s: s.setdefault("volumes", []).append({"name": "data", "persistentVolumeClaim": {}})) == [
+        "spec.volumes[4].persistentVolumeClaim.claimName: required"]
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda s: None, []),
+    (lambda s: (s.pop("minAvailable"), s.update(maxUnavailable="25%")), []),
+    (lambda s: s.update(maxUnavailable=1), ["spec: minAvailable and maxUnavailable cannot be both set"]),
+    (lambda s: s.update(minAvailable="150%"), ['spec.minAvailable: "150%": must not be greater than 100%']),
+    (lambda s: s.update(minAvailable=-1), ["spec.minAvailable: must be greater than or equal to 0"]),
+    (lambda s: s.update(unhealthyPodEvictionPolicy="Never"),
+     ['spec.unhealthyPodEvictionPolicy: unsupported value "Never": supported values: "IfHealthyBudget", '
+      '"AlwaysAllow"']),
+])
+def test_pod_disruption_budget_rules(edit, expected):
+    data = load("poddisruptionbudget.yaml")
+    edit(data["spec"])
+    assert _errors(data) == expected

@@ -18,8 +18,12 @@ BOOTSTRAP = auth.User("system:bootstrap:join-token", (auth.BOOTSTRAP_GROUP,))
 class Pods:
     """A pod view over a list (the server's is its watch cache)."""
 
-    def __init__(self, *pods):
+    def __init__(self, *pods, volumes=()):
         self._pods = pods
+        self._volumes = {v.metadata.name: v for v in volumes}
+
+    def persistent_volume(self, name):
+        return self._volumes.get(name)
 
     def pod(self, namespace, name):
         return next((p for p in self._pods if (p.metadata.namespace, p.metadata.name) == (namespace, name)), None)
@@ -29,11 +33,25 @@ class Pods:
                    and reference in podrefs.references(p) for p in self._pods)
 
 
-ON_A = pod("on-a", node_name="a", volumes=[{"name": "s", "secret": {"secret_name": "a-secret"}}],
+ON_A = pod("on-a", node_name="a", volumes=[{"name": "s", "secret": {"secret_name": "a-secret"}},
+                                           {"name": "d", "persistent_volume_claim": {"claim_name": "a-data"}}],
            service_account_name="runner")
 ON_A.spec.containers[0].env.add(name="X", value_from={"config_map_key_ref": {"name": "a-config", "key": "k"}})
 ON_B = pod("on-b", node_name="b", volumes=[{"name": "s", "projected": {"sources": [{"secret": {"name": "b-secret"}}]}}])
-PODS = Pods(ON_A, ON_B)
+
+
+def released_local_path_volume(name, node_name, phase="Released"):
+    volume = KINDS["PersistentVolume"].new(
+        metadata={"name": name, "annotations": {"pv.kubernetes.io/provisioned-by": "coxswain.io/local-path"}},
+        spec={"persistent_volume_reclaim_policy": "Delete", "host_path": {"path": f"/srv/{name}"}},
+        status={"phase": phase})
+    volume.spec.node_affinity.required.node_selector_terms.add().match_expressions.add(
+        key="kubernetes.io/hostname", operator="In", values=[node_name])
+    return volume
+
+
+PODS = Pods(ON_A, ON_B, volumes=[released_local_path_volume("pv-a", "a"), released_local_path_volume("pv-b", "b"),
+                                 released_local_path_volume("pv-a-bound", "a", phase="Bound")])
 
 
 def verdict(user, verb, kind, namespace="", name=""):
@@ -45,7 +63,8 @@ def verdict(user, verb, kind, namespace="", name=""):
     ("get", "ServiceAccount", "default", "runner"), ("list", "Pod", "", ""), ("watch", "Endpoints", "", ""),
     ("update_status", "Pod", "default", "on-a"), ("delete", "Pod", "default", "on-a"),
     ("update_status", "Node", "", "a"), ("update", "Lease", "kube-node-lease", "a"), ("create", "Event", "default", ""),
-    ("create", "NodeCredentialRequest", "", ""),
+    ("create", "NodeCredentialRequest", "", ""), ("get", "PersistentVolumeClaim", "default", "a-data"),
+    ("watch", "PersistentVolume", "", ""), ("delete", "PersistentVolume", "", "pv-a"),
 ])
 def test_a_node_may_do_what_its_own_work_needs(verb, kind, namespace, name):
     assert verdict(A, verb, kind, namespace, name) is Verdict.ALLOW
@@ -57,7 +76,9 @@ def test_a_node_may_do_what_its_own_work_needs(verb, kind, namespace, name):
     ("list", "Secret", "", ""), ("watch", "Secret", "default", ""), ("get", "Secret", "other", "a-secret"),
     ("update_status", "Pod", "default", "on-b"), ("delete", "Pod", "default", "on-b"),
     ("delete", "Pod", "default", "ghost"), ("update", "Pod", "default", "on-a"), ("bind", "Pod", "default", "on-a"),
-    ("exec", "Pod", "default", "on-a"),
+    ("exec", "Pod", "default", "on-a"), ("get", "PersistentVolumeClaim", "default", "b-data"),
+    ("delete", "PersistentVolume", "", "pv-b"), ("delete", "PersistentVolume", "", "pv-a-bound"),
+    ("update", "PersistentVolume", "", "pv-a"),
     ("update", "Node", "", "b"), ("create", "Node", "", "evil"), ("delete", "Node", "", "a"),
     ("update", "Lease", "kube-node-lease", "b"), ("update", "Lease", "kube-system", "kube-scheduler"),
     ("get", "Lease", "kube-system", "kube-controller-manager"),
@@ -93,7 +114,7 @@ def test_the_chain_refuses_what_nobody_allows():
 
         def add_index(self, index):
             index.rebuild([])
-    caches = {kind: Empty() for kind in ("Pod", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")}
+    caches = {kind: Empty() for kind in ("Pod", "PersistentVolume", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")}
     decision = Authorizer(caches).authorize(Attributes(auth.User("stranger"), "get", "Pod", "default", "p"))
     assert decision.verdict is Verdict.DENY and "no RBAC rule allows it" in decision.reason
 

@@ -61,9 +61,12 @@ async def test_after_downtime_one_catch_up_run_starts(client, manager, nodes):
     cj = await eventually(lambda: _status_with_active(api))
     assert cj.status.last_schedule_time.seconds == due
     assert [ref.name for ref in cj.status.active] == [job.metadata.name]
-    pods = (await client.resource("Pod").list(namespace="default",
-                                              label_selector=f"job-name={job.metadata.name}")).items
-    assert len(pods) == 1
+
+    async def its_pods():   # the Job controller makes the pod a moment after the Job
+        return (await client.resource("Pod").list(namespace="default",
+                                                  label_selector=f"job-name={job.metadata.name}")).items
+    await eventually(its_pods, what="the catch-up Job's pod")
+    assert len(await its_pods()) == 1
     assert len(await owned_jobs(client, cj)) == 1   # and no second one
 
 

@@ -51,3 +51,24 @@ async def test_kubectl_logs_follow_sees_new_lines(joined, client, apiserver, tmp
     finally:
         proc.kill()
         await proc.wait()
+
+
+async def test_kubectl_eviction_answers_429_while_a_budget_forbids_it(joined, client, apiserver, tmp_path):
+    """pods/eviction as kubectl drain posts it: refused (429) while a PodDisruptionBudget selects the pod and
+    allows nothing (here: no disruption controller runs, so the budget was never counted), done once not."""
+    kubectl = Kubectl(apiserver.options.data_dir / "kubeconfig.yaml", tmp_path)
+    await client.resource("Pod").create(pod("guarded", {"containers": [{
+        "name": "c", "image": IMAGE, "command": ["sh", "-c", "exec sleep 3600"]}]}))
+    await api_status(client, "guarded", lambda s: s.phase == "Running")
+    budgets = client.resource("PodDisruptionBudget")
+    await budgets.create(budgets.kind.new(metadata={"name": "guard", "namespace": "default"},
+                                          spec={"min_available": {"number_value": 1}, "selector": {}}))
+    eviction = (b'{"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "guarded"}, '
+                b'"deleteOptions": {"gracePeriodSeconds": 0}}')
+    path = "/api/v1/namespaces/default/pods/guarded/eviction"
+    code, _, err = await run(kubectl, "create", "--raw", path, "-f", "-", stdin=eviction)
+    assert code == 1 and b"disruption budget is still being processed" in err, err
+    assert not (await client.resource("Pod").get("guarded")).metadata.HasField("deletion_timestamp")
+    await budgets.delete("guard", namespace="default")
+    code, _, err = await run(kubectl, "create", "--raw", path, "-f", "-", stdin=eviction)
+    assert code == 0, err

@@ -14,6 +14,7 @@ from controlplane.apiserver.rest import paths, status
     ("/api/v1/namespaces/a/pods", "POST", "", ("Pod", "a", "", "", "create")),
     ("/api/v1/namespaces/a/pods/p", "PATCH", "", ("Pod", "a", "p", "", "patch")),
     ("/api/v1/namespaces/a/pods/p/binding", "POST", "", ("Pod", "a", "p", "binding", "create")),
+    ("/api/v1/namespaces/a/pods/p/eviction", "POST", "", ("Pod", "a", "p", "eviction", "create")),
     ("/api/v1/namespaces/a", "GET", "", ("Namespace", "", "a", "", "get")),
     ("/api/v1/namespaces/a/status", "PUT", "", ("Namespace", "", "a", "status", "update")),
     ("/apis/apps/v1/namespaces/a/deployments/d/scale", "GET", "", ("Deployment", "a", "d", "scale", "get")),

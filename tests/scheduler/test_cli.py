@@ -53,7 +53,7 @@ async def test_a_bad_scheduler_config_is_one_line(tmp_path):
     assert err.strip() == (f"error: {settings}: profiles[0].plugins.score.enabled[0].name: unknown plugin "
                            "'Magic'; known: DefaultBinder, DefaultPreemption, InterPodAffinity, NodeAffinity, "
                            "NodeName, NodePorts, NodeResourcesBalancedAllocation, NodeResourcesFit, "
-                           "NodeUnschedulable, PodTopologySpread, PrioritySort, TaintToleration")
+                           "NodeUnschedulable, PodTopologySpread, PrioritySort, TaintToleration, VolumeBinding")
 
 
 async def test_cordon_uncordon_drain(apiserver, client, tmp_path):

@@ -5,8 +5,10 @@ from controlplane.api.v1 import core_pb2 as _core_pb2
 from controlplane.api.v1 import identity_pb2 as _identity_pb2
 from controlplane.api.v1 import meta_pb2 as _meta_pb2
 from controlplane.api.v1 import node_agent_pb2 as _node_agent_pb2
+from controlplane.api.v1 import policy_pb2 as _policy_pb2
 from controlplane.api.v1 import rbac_pb2 as _rbac_pb2
 from controlplane.api.v1 import scheduling_pb2 as _scheduling_pb2
+from controlplane.api.v1 import storage_pb2 as _storage_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -74,6 +76,46 @@ class DaemonSetWatchEvent(_message.Message):
     type: str
     object: _apps_pb2.DaemonSet
     def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_apps_pb2.DaemonSet, _Mapping]] = ...) -> None: ...
+
+class StatefulSetList(_message.Message):
+    __slots__ = ("api_version", "kind", "metadata", "items")
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    api_version: str
+    kind: str
+    metadata: _meta_pb2.ListMeta
+    items: _containers.RepeatedCompositeFieldContainer[_apps_pb2.StatefulSet]
+    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ListMeta, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_apps_pb2.StatefulSet, _Mapping]]] = ...) -> None: ...
+
+class StatefulSetWatchEvent(_message.Message):
+    __slots__ = ("type", "object")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    object: _apps_pb2.StatefulSet
+    def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_apps_pb2.StatefulSet, _Mapping]] = ...) -> None: ...
+
+class ControllerRevisionList(_message.Message):
+    __slots__ = ("api_version", "kind", "metadata", "items")
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    api_version: str
+    kind: str
+    metadata: _meta_pb2.ListMeta
+    items: _containers.RepeatedCompositeFieldContainer[_apps_pb2.ControllerRevision]
+    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ListMeta, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_apps_pb2.ControllerRevision, _Mapping]]] = ...) -> None: ...
+
+class ControllerRevisionWatchEvent(_message.Message):
+    __slots__ = ("type", "object")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    object: _apps_pb2.ControllerRevision
+    def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_apps_pb2.ControllerRevision, _Mapping]] = ...) -> None: ...
 
 class JobList(_message.Message):
     __slots__ = ("api_version", "kind", "metadata", "items")
@@ -315,6 +357,46 @@ class EventWatchEvent(_message.Message):
     object: _core_pb2.Event
     def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_core_pb2.Event, _Mapping]] = ...) -> None: ...
 
+class PersistentVolumeList(_message.Message):
+    __slots__ = ("api_version", "kind", "metadata", "items")
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    api_version: str
+    kind: str
+    metadata: _meta_pb2.ListMeta
+    items: _containers.RepeatedCompositeFieldContainer[_core_pb2.PersistentVolume]
+    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ListMeta, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_core_pb2.PersistentVolume, _Mapping]]] = ...) -> None: ...
+
+class PersistentVolumeWatchEvent(_message.Message):
+    __slots__ = ("type", "object")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    object: _core_pb2.PersistentVolume
+    def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_core_pb2.PersistentVolume, _Mapping]] = ...) -> None: ...
+
+class PersistentVolumeClaimList(_message.Message):
+    __slots__ = ("api_version", "kind", "metadata", "items")
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    api_version: str
+    kind: str
+    metadata: _meta_pb2.ListMeta
+    items: _containers.RepeatedCompositeFieldContainer[_core_pb2.PersistentVolumeClaim]
+    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ListMeta, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_core_pb2.PersistentVolumeClaim, _Mapping]]] = ...) -> None: ...
+
+class PersistentVolumeClaimWatchEvent(_message.Message):
+    __slots__ = ("type", "object")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    object: _core_pb2.PersistentVolumeClaim
+    def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_core_pb2.PersistentVolumeClaim, _Mapping]] = ...) -> None: ...
+
 class NodeCredentialRequestList(_message.Message):
     __slots__ = ("api_version", "kind", "metadata", "items")
     API_VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -334,6 +416,26 @@ class NodeCredentialRequestWatchEvent(_message.Message):
     type: str
     object: _identity_pb2.NodeCredentialRequest
     def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_identity_pb2.NodeCredentialRequest, _Mapping]] = ...) -> None: ...
+
+class PodDisruptionBudgetList(_message.Message):
+    __slots__ = ("api_version", "kind", "metadata", "items")
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    api_version: str
+    kind: str
+    metadata: _meta_pb2.ListMeta
+    items: _containers.RepeatedCompositeFieldContainer[_policy_pb2.PodDisruptionBudget]
+    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ListMeta, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_policy_pb2.PodDisruptionBudget, _Mapping]]] = ...) -> None: ...
+
+class PodDisruptionBudgetWatchEvent(_message.Message):
+    __slots__ = ("type", "object")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    object: _policy_pb2.PodDisruptionBudget
+    def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_policy_pb2.PodDisruptionBudget, _Mapping]] = ...) -> None: ...
 
 class RoleList(_message.Message):
     __slots__ = ("api_version", "kind", "metadata", "items")
@@ -434,3 +536,23 @@ class PriorityClassWatchEvent(_message.Message):
     type: str
     object: _scheduling_pb2.PriorityClass
     def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_scheduling_pb2.PriorityClass, _Mapping]] = ...) -> None: ...
+
+class StorageClassList(_message.Message):
+    __slots__ = ("api_version", "kind", "metadata", "items")
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    api_version: str
+    kind: str
+    metadata: _meta_pb2.ListMeta
+    items: _containers.RepeatedCompositeFieldContainer[_storage_pb2.StorageClass]
+    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ListMeta, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_storage_pb2.StorageClass, _Mapping]]] = ...) -> None: ...
+
+class StorageClassWatchEvent(_message.Message):
+    __slots__ = ("type", "object")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    object: _storage_pb2.StorageClass
+    def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_storage_pb2.StorageClass, _Mapping]] = ...) -> None: ...

@@ -11,7 +11,7 @@ server owns (uid, creationTimestamp, deletionTimestamp, a Service's clusterIP
 when the new object leaves it empty) are carried over from the stored object.
 """
 from controlplane.api.errors import FieldError
-from controlplane.api.validation import cluster, config, meta, pods, rbac, services, workloads
+from controlplane.api.validation import cluster, config, meta, pods, policy, rbac, services, storage, workloads
 
 _VALIDATORS = {
     # kind: (rules for a new object, rules an update adds beyond those and metadata's, if any)
@@ -36,6 +36,12 @@ _VALIDATORS = {
     "RoleBinding": (rbac.validate_role_binding, rbac.binding_update_rules),
     "ClusterRoleBinding": (rbac.validate_cluster_role_binding, rbac.binding_update_rules),
     "CronJob": (workloads.validate_cron_job, None),
+    "StatefulSet": (workloads.validate_stateful_set, workloads.stateful_set_update_rules),
+    "PersistentVolume": (storage.validate_persistent_volume, storage.persistent_volume_update_rules),
+    "PersistentVolumeClaim": (storage.validate_persistent_volume_claim, storage.persistent_volume_claim_update_rules),
+    "StorageClass": (storage.validate_storage_class, storage.storage_class_update_rules),
+    "PodDisruptionBudget": (policy.validate_pod_disruption_budget, None),
+    "ControllerRevision": (workloads.validate_controller_revision, workloads.controller_revision_update_rules),
 }
 
 

@@ -17,7 +17,7 @@ DNS_POLICIES = ("ClusterFirst", "ClusterFirstWithHostNet", "Default", "None")
 PREEMPTION_POLICIES = ("PreemptLowerPriority", "Never")
 HOST_PATH_TYPES = ("DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice",
                    "BlockDevice")
-VOLUME_TYPES = ("hostPath", "emptyDir", "secret", "configMap", "projected")
+VOLUME_TYPES = ("hostPath", "emptyDir", "secret", "configMap", "projected", "persistentVolumeClaim")
 PROJECTION_TYPES = ("secret", "configMap", "serviceAccountToken", "downwardAPI")
 MAX_FILE_MODE = 0o777
 
@@ -27,9 +27,10 @@ def validate_pod(pod) -> Errors:
     yield from pod_spec("spec", pod.spec)
 
 
-def pod_spec(path: str, spec) -> Errors:
+def pod_spec(path: str, spec, *, claim_volumes: frozenset[str] = frozenset()) -> Errors:
+    """`claim_volumes`: volumes the pod will have beyond spec.volumes (a StatefulSet's claim templates)."""
     yield from volumes(f"{path}.volumes", spec.volumes)
-    volume_names = {volume.name for volume in spec.volumes}
+    volume_names = {volume.name for volume in spec.volumes} | claim_volumes
     if not spec.containers:
         yield FieldError(f"{path}.containers", "required")
     seen = set()
@@ -107,6 +108,9 @@ def volumes(path: str, items) -> Errors:
             yield from _object_files(f"{here}.configMap", volume.config_map, "name", volume.config_map.name)
         if volume.HasField("projected"):
             yield from _projected(f"{here}.projected", volume.projected)
+        if volume.HasField("persistent_volume_claim"):
+            yield from required_syntax(f"{here}.persistentVolumeClaim.claimName",
+                                       volume.persistent_volume_claim.claim_name, names.dns_subdomain)
 
 
 def _host_path(path: str, source) -> Errors:

@@ -1,4 +1,4 @@
-"""ReplicaSets, Deployments, DaemonSets, Jobs and CronJobs: counts, strategies, and the pod template.
+"""ReplicaSets, Deployments, DaemonSets, StatefulSets, Jobs and CronJobs: counts, strategies, and the pod template.
 
 A workload's selector must match its template's labels (or its controller
 would never see the pods it creates, and create more forever), and it may
@@ -8,21 +8,23 @@ import re
 
 from controlplane.api import cronschedule, names, selectors
 from controlplane.api.errors import FieldError
-from controlplane.api.validation import meta, pods
-from controlplane.api.validation.common import (Errors, at_least, immutable, label_selector,
-                                                labels, one_of, optional_at_least, optional_value)
+from controlplane.api.validation import meta, pods, storage
+from controlplane.api.validation.common import (Errors, at_least, duplicate, immutable, label_selector,
+                                                labels, one_of, optional_at_least, optional_value,
+                                                required_syntax, syntax)
 
 _PERCENT = re.compile(r"\d+%")
 
 
-def _template(path: str, spec, *, restart_policies: tuple[str, ...], selector_required: bool = True) -> Errors:
+def _template(path: str, spec, *, restart_policies: tuple[str, ...], selector_required: bool = True,
+              claim_volumes: frozenset[str] = frozenset()) -> Errors:
     """spec.selector and spec.template together: both valid, and the one selects the other.
 
     A CronJob's job template may leave the selector out: each Job gets one when it is made."""
     template = spec.template
     yield from labels(f"{path}.template.metadata.labels", template.metadata.labels)
     yield from meta.annotations(f"{path}.template.metadata.annotations", template.metadata.annotations)
-    yield from pods.pod_spec(f"{path}.template.spec", template.spec)
+    yield from pods.pod_spec(f"{path}.template.spec", template.spec, claim_volumes=claim_volumes)
     yield from one_of(f"{path}.template.spec.restartPolicy", template.spec.restart_policy, restart_policies)
     if not spec.HasField("selector"):
         if selector_required:
@@ -72,15 +74,15 @@ def _strategy(path: str, strategy, *, other: str = "Recreate") -> Errors:
     if strategy.type == other:
         return
     rolling = strategy.rolling_update
-    unavailable = yield from _count_or_percent(f"{path}.rollingUpdate.maxUnavailable", rolling.max_unavailable)
-    surge = yield from _count_or_percent(f"{path}.rollingUpdate.maxSurge", rolling.max_surge)
+    unavailable = yield from count_or_percent(f"{path}.rollingUpdate.maxUnavailable", rolling.max_unavailable)
+    surge = yield from count_or_percent(f"{path}.rollingUpdate.maxSurge", rolling.max_surge)
     if unavailable == 0 and surge == 0:
         yield FieldError(f"{path}.rollingUpdate.maxUnavailable", "may not be 0 when `maxSurge` is 0")
     if isinstance(unavailable, str) and int(unavailable[:-1]) > 100:
         yield FieldError(f"{path}.rollingUpdate.maxUnavailable", "must not be greater than 100%")
 
 
-def _count_or_percent(path: str, value):
+def count_or_percent(path: str, value):
     """Yield the errors of an IntOrString that is a count or "N%", and return its value
     (0 for zero in either form, the string for another percentage, None if unset or wrong)."""
     which = value.WhichOneof("kind")
@@ -104,6 +106,60 @@ def validate_daemon_set(daemon_set) -> Errors:
     yield from at_least("spec.minReadySeconds", spec.min_ready_seconds, 0)
     yield from _template("spec", spec, restart_policies=("Always",))
     yield from _strategy("spec.updateStrategy", spec.update_strategy, other="OnDelete")
+
+
+# ---------------------------------------------------------------- StatefulSet
+
+def validate_stateful_set(stateful_set) -> Errors:
+    spec = stateful_set.spec
+    yield from meta.object_meta(stateful_set, names.dns_label)  # its pods' names are labels: NAME-0
+    yield from optional_at_least(spec, "replicas", "spec.replicas", 0)
+    yield from at_least("spec.minReadySeconds", spec.min_ready_seconds, 0)
+    yield from at_least("spec.ordinals.start", spec.ordinals.start, 0)
+    yield from optional_at_least(spec, "revision_history_limit", "spec.revisionHistoryLimit", 0)
+    yield from _template("spec", spec, restart_policies=("Always",),
+                         claim_volumes=frozenset(c.metadata.name for c in spec.volume_claim_templates))
+    if spec.service_name:
+        yield from syntax("spec.serviceName", spec.service_name, names.dns1035_label)
+    yield from one_of("spec.podManagementPolicy", spec.pod_management_policy, ("OrderedReady", "Parallel"))
+    strategy = spec.update_strategy
+    yield from one_of("spec.updateStrategy.type", strategy.type, ("RollingUpdate", "OnDelete"))
+    if strategy.type == "OnDelete" and strategy.HasField("rolling_update"):
+        yield FieldError("spec.updateStrategy.rollingUpdate", "may not be specified when strategy `type` is 'OnDelete'")
+    yield from optional_at_least(strategy.rolling_update, "partition", "spec.updateStrategy.rollingUpdate.partition", 0)
+    if strategy.rolling_update.max_unavailable.WhichOneof("kind") is not None:
+        # Kubernetes has it behind a feature gate (MaxUnavailableStatefulSet); one pod at a time here.
+        yield FieldError("spec.updateStrategy.rollingUpdate.maxUnavailable", "not supported")
+    retention = spec.persistent_volume_claim_retention_policy
+    yield from one_of("spec.persistentVolumeClaimRetentionPolicy.whenDeleted", retention.when_deleted, ("Retain", "Delete"))
+    yield from one_of("spec.persistentVolumeClaimRetentionPolicy.whenScaled", retention.when_scaled, ("Retain", "Delete"))
+    seen = set()
+    for index, claim in enumerate(spec.volume_claim_templates):
+        here = f"spec.volumeClaimTemplates[{index}]"
+        yield from required_syntax(f"{here}.metadata.name", claim.metadata.name, names.dns_label)
+        yield from duplicate(f"{here}.metadata.name", claim.metadata.name, seen)
+        yield from labels(f"{here}.metadata.labels", claim.metadata.labels)
+        yield from storage.claim_spec(f"{here}.spec", claim.spec)
+
+
+def stateful_set_update_rules(new, old) -> Errors:
+    """Only replicas, template, updateStrategy, minReadySeconds, revisionHistoryLimit, ordinals and the
+    retention policy may change, as in Kubernetes."""
+    for field, json_name in (("selector", "selector"), ("service_name", "serviceName"),
+                             ("volume_claim_templates", "volumeClaimTemplates"),
+                             ("pod_management_policy", "podManagementPolicy")):
+        yield from immutable(f"spec.{json_name}", getattr(new.spec, field), getattr(old.spec, field))
+
+
+def validate_controller_revision(revision) -> Errors:
+    """Metadata and the revision number only: the template was checked as part of its StatefulSet (and
+    is never run as it is), as in Kubernetes."""
+    yield from meta.object_meta(revision, names.dns_subdomain)
+    yield from at_least("revision", revision.revision, 0)
+
+
+def controller_revision_update_rules(new, old) -> Errors:
+    yield from immutable("data", new.data, old.data)
 
 
 # ---------------------------------------------------------------- Job

@@ -55,8 +55,9 @@ class PodReferences:
 class CachedPods:
     """The node authorizer's view of pods: the API server's pod watch cache and its reference index."""
 
-    def __init__(self, cache):
+    def __init__(self, cache, volumes):
         self._cache = cache
+        self._volumes = volumes
         self._references = PodReferences()
         cache.add_index(self._references)
 
@@ -67,10 +68,14 @@ class CachedPods:
     def refers(self, node: str, namespace: str, reference: podrefs.Reference) -> bool:
         return (node, namespace, reference) in self._references
 
+    def persistent_volume(self, name: str):
+        cached = self._volumes.get(KINDS["PersistentVolume"].key("", name))
+        return cached.obj if cached is not None else None
+
 
 class Authorizer:
     def __init__(self, caches: dict):
-        self._pods = CachedPods(caches["Pod"])
+        self._pods = CachedPods(caches["Pod"], caches["PersistentVolume"])
         self.rbac = RBAC(caches)
 
     def authorize(self, attrs: Attributes) -> Decision:

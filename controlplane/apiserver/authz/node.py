@@ -1,9 +1,12 @@
 """The node authorizer: what a node's own identity, system:node:<name>, may do.
 
 Kubernetes' Node authorizer in small. A node reads what every node needs
-(Nodes, Pods, Services, Endpoints); it reads a Secret, ConfigMap or
+(Nodes, Pods, Services, Endpoints, and PersistentVolumes, which hold only
+paths here); it reads a Secret, ConfigMap, PersistentVolumeClaim or
 ServiceAccount only while a pod bound to it names that object
-(controlplane/api/podrefs.py); it writes only its own Node, its own Lease in
+(controlplane/api/podrefs.py); it deletes a PersistentVolume only when it is
+a released local-path volume on that node (its agent removes the directory,
+then the volume: controlplane/api/localpath.py); it writes only its own Node, its own Lease in
 kube-node-lease, Events, and the pods bound to it. Which fields of those
 writes it may change is NodeRestriction's part (noderestriction.py): this
 module decides from the request's attributes and the pods in the watch cache.
@@ -12,7 +15,7 @@ A pure function of its inputs: the server passes a view of its pod cache.
 """
 from typing import Protocol
 
-from controlplane.api import nodeidentity, podrefs
+from controlplane.api import localpath, nodeidentity, podrefs
 from controlplane.api.v1 import core_pb2
 from controlplane.api.wellknown import NODE_LEASE_NAMESPACE
 from controlplane.apiserver import auth
@@ -21,13 +24,14 @@ from controlplane.apiserver.authz.attributes import (ALLOW, NO_OPINION, READ_VER
 
 
 # Read by every node's agent: the kubelet, the Service proxy, the pod network and cluster DNS.
-READ_FREELY = frozenset({"Node", "Pod", "Service", "Endpoints"})
+READ_FREELY = frozenset({"Node", "Pod", "Service", "Endpoints", "PersistentVolume"})
 # Written by a node only about itself; NodeRestriction checks the fields.
 OWN_NODE_VERBS = frozenset({"get", "create", "update", "update_status"})
 OWN_LEASE_VERBS = frozenset({"get", "create", "update"})
 BOUND_POD_VERBS = frozenset({"update_status", "delete"})
 EVENT_VERBS = frozenset({"create", "update"})
-REFERENCED_KINDS = frozenset({podrefs.SECRET, podrefs.CONFIG_MAP, podrefs.SERVICE_ACCOUNT})
+REFERENCED_KINDS = frozenset({podrefs.SECRET, podrefs.CONFIG_MAP, podrefs.SERVICE_ACCOUNT,
+                              podrefs.PERSISTENT_VOLUME_CLAIM})
 
 
 class PodView(Protocol):
@@ -35,6 +39,8 @@ class PodView(Protocol):
 
     def refers(self, node: str, namespace: str, reference: podrefs.Reference) -> bool:
         """Does a pod bound to `node` in `namespace` name `reference`?"""
+
+    def persistent_volume(self, name: str) -> core_pb2.PersistentVolume | None: ...
 
 
 def node_of(user: auth.User) -> str | None:
@@ -65,6 +71,11 @@ def decide(attrs: Attributes, pods: PodView) -> Decision:
         return _pod(attrs, node, pods)
     if kind in REFERENCED_KINDS:
         return _referenced(attrs, node, pods)
+    if kind == "PersistentVolume" and verb == "delete":
+        volume = pods.persistent_volume(attrs.name)
+        if volume is not None and localpath.agent_deletes(volume, node):
+            return ALLOW
+        return deny(f'node "{node}" may delete only released local-path volumes on it')
     if kind == "NodeCredentialRequest" and verb == "create":
         return ALLOW     # for itself only: the credential issuer checks spec.nodeName
     return deny(f'node "{node}" may not {verb} {kind} objects')

@@ -20,10 +20,11 @@ RBAC_GROUP = "rbac.authorization.k8s.io"
 # What namespaced users work with, by API group (the admin/edit/view roles' scope).
 _WORKLOADS = {
     "": ["pods", "pods/log", "pods/status", "services", "services/status", "endpoints", "configmaps",
-         "serviceaccounts", "events", "replicationcontrollers"],
+         "serviceaccounts", "events", "replicationcontrollers", "persistentvolumeclaims"],
     "apps": ["deployments", "deployments/scale", "deployments/status", "replicasets", "replicasets/scale",
-             "replicasets/status", "daemonsets", "statefulsets"],
+             "replicasets/status", "daemonsets", "statefulsets", "statefulsets/status"],
     "batch": ["jobs", "jobs/status", "cronjobs"],
+    "policy": ["poddisruptionbudgets", "poddisruptionbudgets/status"],
 }
 
 
@@ -38,7 +39,8 @@ def _workload_rules(verbs) -> list[dict]:
 
 VIEW = _workload_rules(READ)
 EDIT = (_workload_rules(READ + WRITE)
-        + [_rule([""], ["secrets"], READ + WRITE), _rule([""], ["pods/exec", "serviceaccounts/token"], ["create"])])
+        + [_rule([""], ["secrets"], READ + WRITE),
+           _rule([""], ["pods/exec", "pods/eviction", "serviceaccounts/token"], ["create"])])
 ADMIN = EDIT + [_rule([RBAC_GROUP], ["roles", "rolebindings"], READ + WRITE)]
 
 SCHEDULER = [
@@ -46,6 +48,8 @@ SCHEDULER = [
     _rule([""], ["pods/status"], ["update"]), _rule([""], ["nodes", "namespaces"], READ),
     _rule([""], ["events"], ["create", "update"]), _rule(["scheduling.k8s.io"], ["priorityclasses"], READ),
     _rule(["coordination.k8s.io"], ["leases"], READ + ["create", "update"]),
+    _rule([""], ["persistentvolumeclaims"], READ + ["update"]), _rule([""], ["persistentvolumes"], READ),
+    _rule(["storage.k8s.io"], ["storageclasses"], READ),
 ]
 
 

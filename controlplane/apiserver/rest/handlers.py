@@ -19,7 +19,7 @@ import yaml
 
 from controlplane.api import patch
 from controlplane.api.errors import FieldError, InvalidError
-from controlplane.api.v1 import cluster_pb2, core_pb2, meta_pb2, node_agent_pb2
+from controlplane.api.v1 import cluster_pb2, core_pb2, meta_pb2, node_agent_pb2, policy_pb2
 from controlplane.apiserver import errors
 from controlplane.apiserver.podstreams import PodStreams
 from controlplane.apiserver.rest import channels, codec, names, reviews, status, tables
@@ -154,12 +154,10 @@ class Handlers:
             data = codec.read_body(body, content_type)
             request = reviews.token_request(data, namespace=route.namespace, name=route.name)
             return Reply(201, reviews.token_json(data, await self._create_token(request)))
-        if route.verb == "create" and sub == names.EVICTION:
-            options = reviews.eviction_options(codec.read_body(body, content_type))
-            await self._delete(service, route, query, options)
-            return Reply(201, status.success())
         if route.verb == "create" and sub == names.BINDING:
             return await self._bind(service, route, codec.read_body(body, content_type))
+        if route.verb == "create" and sub == names.EVICTION:
+            return await self._evict(service, route, codec.read_body(body, content_type) if body else {})
         if route.verb == "create":
             obj = codec.parse_object(route.kind, codec.read_body(body, content_type), namespace=route.namespace)
             authorize(service, "create", obj)
@@ -273,6 +271,22 @@ class Handlers:
         binding.metadata.namespace, binding.metadata.name = route.namespace, route.name
         authorize(service, "bind", binding)
         await service.bind(binding, None)
+        return Reply(201, status.success())
+
+    async def _evict(self, service, route, data) -> Reply:
+        """kubectl drain's call: an Eviction (policy/v1) with optional deleteOptions."""
+        options = data.get("deleteOptions") if isinstance(data, dict) else None
+        eviction = policy_pb2.Eviction()
+        eviction.metadata.namespace, eviction.metadata.name = route.namespace, route.name
+        if isinstance(options, dict):
+            if isinstance(options.get("gracePeriodSeconds"), int):
+                eviction.delete_options.grace_period_seconds = options["gracePeriodSeconds"]
+            preconditions = options.get("preconditions") or {}
+            if isinstance(preconditions, dict):
+                eviction.delete_options.preconditions.uid = preconditions.get("uid") or ""
+                eviction.delete_options.preconditions.resource_version = preconditions.get("resourceVersion") or ""
+        authorize(service, "evict", eviction)
+        await service.evict(eviction, None)
         return Reply(201, status.success())
 
     async def _logs(self, service, route, query) -> Stream:

@@ -60,7 +60,3 @@ def token_json(data, answer: cluster_pb2.TokenResponse) -> dict:
             "status": {"token": answer.token, "expirationTimestamp": answer.expiration_timestamp.ToJsonString()}}
 
 
-def eviction_options(data) -> dict:
-    """The DeleteOptions an Eviction carries (policy/v1: deleteOptions)."""
-    options = _object(data or {}, "Eviction").get("deleteOptions") or {}
-    return _object(options, "Eviction")

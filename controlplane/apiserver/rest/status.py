@@ -21,6 +21,7 @@ _BY_CODE = {
     grpc.StatusCode.UNAUTHENTICATED: (401, "Unauthorized"),
     grpc.StatusCode.OUT_OF_RANGE: (410, "Expired"),
     grpc.StatusCode.UNAVAILABLE: (503, "ServiceUnavailable"),
+    grpc.StatusCode.RESOURCE_EXHAUSTED: (429, "TooManyRequests"),
     grpc.StatusCode.DEADLINE_EXCEEDED: (504, "Timeout"),
 }
 INTERNAL = (500, "InternalError")

@@ -151,6 +151,48 @@ _DAEMON_SET = Printer(
              AGE),
     wide=_template_columns())
 
+_STATEFUL_SET = Printer(
+    columns=(NAME, Column("READY", lambda o, _: f"{o.status.ready_replicas}/{o.spec.replicas}"), AGE),
+    wide=_template_columns()[:2])
+
+_ACCESS_MODES = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX", "ReadWriteOncePod": "RWOP"}
+
+
+def _access_modes(modes) -> str:
+    return ",".join(_ACCESS_MODES.get(m, m) for m in modes)
+
+
+def _claim_of(volume) -> str:
+    ref = volume.spec.claim_ref
+    return f"{ref.namespace}/{ref.name}" if ref.name else ""
+
+
+_PERSISTENT_VOLUME = Printer(
+    columns=(NAME, Column("CAPACITY", lambda o, _: o.spec.capacity.get("storage", "")),
+             Column("ACCESS MODES", lambda o, _: _access_modes(o.spec.access_modes)),
+             Column("RECLAIM POLICY", lambda o, _: o.spec.persistent_volume_reclaim_policy),
+             Column("STATUS", lambda o, _: o.status.phase), Column("CLAIM", lambda o, _: _claim_of(o)),
+             Column("STORAGECLASS", lambda o, _: o.spec.storage_class_name),
+             Column("REASON", lambda o, _: o.status.reason), AGE))
+
+_PERSISTENT_VOLUME_CLAIM = Printer(
+    columns=(NAME, Column("STATUS", lambda o, _: o.status.phase), Column("VOLUME", lambda o, _: o.spec.volume_name),
+             Column("CAPACITY", lambda o, _: o.status.capacity.get("storage", "")),
+             Column("ACCESS MODES", lambda o, _: _access_modes(o.status.access_modes)),
+             Column("STORAGECLASS", lambda o, _: _or_none(o.spec.storage_class_name)), AGE))
+
+
+def _class_name(storage_class, _now) -> str:
+    default = storage_class.metadata.annotations.get("storageclass.kubernetes.io/is-default-class") == "true"
+    return storage_class.metadata.name + (" (default)" if default else "")
+
+
+_STORAGE_CLASS = Printer(
+    columns=(Column("NAME", _class_name), Column("PROVISIONER", lambda o, _: o.provisioner),
+             Column("RECLAIMPOLICY", lambda o, _: o.reclaim_policy),
+             Column("VOLUMEBINDINGMODE", lambda o, _: o.volume_binding_mode),
+             Column("ALLOWVOLUMEEXPANSION", lambda o, _: str(o.allow_volume_expansion).lower()), AGE))
+
 
 def job_status(job) -> str:
     conditions = {c.type for c in job.status.conditions if c.status == "True"}
@@ -337,7 +379,8 @@ _DEFAULT = Printer(columns=(NAME, AGE))
 
 PRINTERS: dict[str, Printer] = {
     "Pod": _POD, "Node": _NODE, "Deployment": _DEPLOYMENT, "ReplicaSet": _REPLICA_SET,
-    "DaemonSet": _DAEMON_SET, "Job": _JOB, "CronJob": _CRON_JOB,
+    "DaemonSet": _DAEMON_SET, "StatefulSet": _STATEFUL_SET, "PersistentVolume": _PERSISTENT_VOLUME,
+    "PersistentVolumeClaim": _PERSISTENT_VOLUME_CLAIM, "StorageClass": _STORAGE_CLASS, "Job": _JOB, "CronJob": _CRON_JOB,
     "Service": _SERVICE, "Endpoints": _ENDPOINTS, "ConfigMap": _CONFIG_MAP, "Secret": _SECRET,
     "ServiceAccount": _SERVICE_ACCOUNT, "Namespace": _NAMESPACE, "Event": _EVENT, "Lease": _LEASE,
     "PriorityClass": _PRIORITY_CLASS, "NodeCredentialRequest": _NODE_CREDENTIAL_REQUEST,

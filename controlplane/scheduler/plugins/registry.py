@@ -17,6 +17,7 @@ from controlplane.scheduler.plugins.nodeunschedulable import NodeUnschedulable
 from controlplane.scheduler.plugins.podtopologyspread import PodTopologySpread
 from controlplane.scheduler.plugins.prioritysort import PrioritySort
 from controlplane.scheduler.plugins.tainttoleration import TaintToleration
+from controlplane.scheduler.plugins.volumebinding import VolumeBinding
 
 # name -> factory(handle, **args). Plugins without state ignore the handle.
 PLUGINS = {
@@ -31,6 +32,7 @@ PLUGINS = {
     "InterPodAffinity": InterPodAffinity,
     "NodeResourcesBalancedAllocation": lambda handle: BalancedAllocation(),
     "DefaultPreemption": DefaultPreemption,
+    "VolumeBinding": VolumeBinding,
     "DefaultBinder": DefaultBinder,
 }
 
@@ -44,6 +46,7 @@ def default_plugins() -> list[tuple[str, int]]:
         ("TaintToleration", 3),
         ("NodeAffinity", 2),
         ("NodePorts", 0),
+        ("VolumeBinding", 0),
         ("NodeResourcesFit", 1),
         ("PodTopologySpread", 2),
         ("InterPodAffinity", 2),
