@@ -40,6 +40,7 @@ from agent.network.model import DEFAULT_CLUSTER_CIDR
 from controlplane.client import Client, ClientConfig, InformerFactory, load_config
 from controlplane.client.errors import ApiError
 from controlplane.client.join import join_config
+from controlplane.metrics import flag as metrics_flag
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ def register(sub) -> None:
                         f"(default {defaults.lease_duration_seconds}, so every "
                         f"{defaults.lease_duration_seconds / 4:g} s)")
     p.add_argument("--listen", default=defaults.listen, help="the agent's own endpoint (logs, exec)")
+    metrics_flag.add_flag(p, default=metrics_flag.AGENT_DEFAULT)
     parts = p.add_argument_group("node networking (with an API server; each part can be left out)")
     parts.add_argument("--disable-proxy", action="store_true",
                        help="no Service proxy: no nft table, no route for --service-cidr; "
@@ -198,8 +200,13 @@ async def run(args) -> int:
     from agent.kubelet.kubelet import Kubelet
     from agent.kubelet.volumes import private_directory
     from agent.runtime import Runtime
+    from controlplane.metrics import endpoint
     fewer_malloc_arenas()
     config = kubelet_config(args)
+    try:
+        metrics = await endpoint.start(args.metrics_bind_address, default=metrics_flag.AGENT_DEFAULT)
+    except ValueError as e:
+        raise SystemExit(f"error: {e}") from None
     private_directory(config.root_dir)  # its node credential and every pod's secrets are below it
     if not config.node_ip:
         # pyroute2's synchronous IPRoute runs an event loop of its own: keep it off ours.
@@ -256,6 +263,8 @@ async def run(args) -> int:
     if client is not None:
         await client.close()
     runtime.close()
+    if metrics is not None:
+        await metrics.stop()
     return 0
 
 

@@ -91,3 +91,19 @@ def kind_and_names(words: list[str]) -> tuple[kinds.Kind, list[str]]:
     if len(found) > 1:
         raise CommandError("one kind at a time: " + ", ".join(sorted(k.plural for k in found)))
     return found.pop(), [name for _, _, name in pairs]
+
+
+@contextlib.asynccontextmanager
+async def metrics_endpoint(address: str, *, default: str):
+    """A component's plain-HTTP /metrics for as long as it runs (none for an empty address, or a
+    default one that is taken); a chosen address that cannot be served is this command's error."""
+    from controlplane.metrics import endpoint
+    try:
+        served = await endpoint.start(address, default=default)
+    except ValueError as e:
+        raise CommandError(str(e)) from None
+    try:
+        yield served
+    finally:
+        if served is not None:
+            await served.stop()

@@ -10,6 +10,7 @@ import signal
 from controlplane.cli import common
 from controlplane.cli.common import CommandError
 from controlplane.controllers.options import CONTROLLER_NAMES, ControllerOptions
+from controlplane.metrics import flag
 
 _DEFAULTS = ControllerOptions()
 
@@ -18,6 +19,7 @@ def register(sub) -> None:
     p = sub.add_parser("controller-manager", help="run the controllers (node lifecycle, replicaset, ...)")
     common.add_config_option(p)
     add_controller_options(p)
+    flag.add_flag(p, default=flag.CONTROLLER_MANAGER_DEFAULT)
     p.set_defaults(func=run)
 
 
@@ -80,7 +82,8 @@ async def run(args) -> int:
         loop.add_signal_handler(sig, stop.set)
     from controlplane.controllers.manager import ControllerManager  # every controller: only when run
 
-    async with common.connect(args) as client:
+    async with common.metrics_endpoint(args.metrics_bind_address, default=flag.CONTROLLER_MANAGER_DEFAULT), \
+            common.connect(args) as client:
         print(f"cox controller-manager: {options.identity}, controllers {', '.join(options.controllers)}",
               flush=True)
         await ControllerManager(client, options).run(stop)
