@@ -81,6 +81,9 @@ def register(sub) -> None:
                         f"{defaults.lease_duration_seconds / 4:g} s)")
     p.add_argument("--listen", default=defaults.listen, help="the agent's own endpoint (logs, exec)")
     metrics_flag.add_flag(p, default=metrics_flag.AGENT_DEFAULT)
+    p.add_argument("--resource-usage-period", type=float, default=15.0, metavar="SECONDS",
+                   help="how often the node's and its pods' CPU and memory are measured and reported as "
+                        "NodeMetrics and PodMetrics, for `cox top` and autoscaling (default 15; 0: never)")
     parts = p.add_argument_group("node networking (with an API server; each part can be left out)")
     parts.add_argument("--disable-proxy", action="store_true",
                        help="no Service proxy: no nft table, no route for --service-cidr; "
@@ -247,6 +250,11 @@ async def run(args) -> int:
     kubelet = Kubelet(config, runtime, client, host_ip=config.node_ip,
                       network_ready=network.ready.is_set if network else (lambda: True), network=network)
     await kubelet.start()
+    if client is not None and args.resource_usage_period > 0:
+        from agent.kubelet.usagereporter import UsageReporter
+        reporter = UsageReporter(client, runtime, kubelet.ctx.cache, node_name=config.node_name,
+                                 period=args.resource_usage_period)
+        node_parts["resource usage"] = asyncio.create_task(reporter.run(), name="resource-usage")
     print(f"cox agent: node {config.node_name} ({config.node_ip}), docker {config.docker_url}"
           + (f", API server {client_cfg.server}; {', '.join(node_parts) or 'no node networking'}"
              if client_cfg else ", static pods only"), flush=True)

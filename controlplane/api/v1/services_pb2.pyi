@@ -4,6 +4,7 @@ from controlplane.api.v1 import coordination_pb2 as _coordination_pb2
 from controlplane.api.v1 import core_pb2 as _core_pb2
 from controlplane.api.v1 import identity_pb2 as _identity_pb2
 from controlplane.api.v1 import meta_pb2 as _meta_pb2
+from controlplane.api.v1 import metrics_pb2 as _metrics_pb2
 from controlplane.api.v1 import node_agent_pb2 as _node_agent_pb2
 from controlplane.api.v1 import rbac_pb2 as _rbac_pb2
 from controlplane.api.v1 import scheduling_pb2 as _scheduling_pb2
@@ -334,6 +335,46 @@ class NodeCredentialRequestWatchEvent(_message.Message):
     type: str
     object: _identity_pb2.NodeCredentialRequest
     def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_identity_pb2.NodeCredentialRequest, _Mapping]] = ...) -> None: ...
+
+class NodeMetricsList(_message.Message):
+    __slots__ = ("api_version", "kind", "metadata", "items")
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    api_version: str
+    kind: str
+    metadata: _meta_pb2.ListMeta
+    items: _containers.RepeatedCompositeFieldContainer[_metrics_pb2.NodeMetrics]
+    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ListMeta, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_metrics_pb2.NodeMetrics, _Mapping]]] = ...) -> None: ...
+
+class NodeMetricsWatchEvent(_message.Message):
+    __slots__ = ("type", "object")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    object: _metrics_pb2.NodeMetrics
+    def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_metrics_pb2.NodeMetrics, _Mapping]] = ...) -> None: ...
+
+class PodMetricsList(_message.Message):
+    __slots__ = ("api_version", "kind", "metadata", "items")
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    api_version: str
+    kind: str
+    metadata: _meta_pb2.ListMeta
+    items: _containers.RepeatedCompositeFieldContainer[_metrics_pb2.PodMetrics]
+    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ListMeta, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_metrics_pb2.PodMetrics, _Mapping]]] = ...) -> None: ...
+
+class PodMetricsWatchEvent(_message.Message):
+    __slots__ = ("type", "object")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    object: _metrics_pb2.PodMetrics
+    def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_metrics_pb2.PodMetrics, _Mapping]] = ...) -> None: ...
 
 class RoleList(_message.Message):
     __slots__ = ("api_version", "kind", "metadata", "items")
