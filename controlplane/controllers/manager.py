@@ -26,6 +26,7 @@ from controlplane.controllers.namespace import NamespaceController
 from controlplane.controllers.nodeipam import NodeIPAMController
 from controlplane.controllers.nodelifecycle import NodeLifecycleController
 from controlplane.controllers.options import CONTROLLER_NAMES, ControllerOptions
+from controlplane.controllers.podautoscaler import HorizontalPodAutoscalerController
 from controlplane.controllers.podgc import PodGCController
 from controlplane.controllers.replicaset import ReplicaSetController
 from controlplane.controllers.serviceaccount import ServiceAccountController
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 CONTROLLERS: dict[str, type[Controller]] = {c.name: c for c in (
     ReplicaSetController, DeploymentController, DaemonSetController, JobController, CronJobController,
     EndpointsController, NamespaceController, GarbageCollector, ServiceAccountController, NodeIPAMController,
-    NodeLifecycleController, PodGCController)}
+    NodeLifecycleController, PodGCController, HorizontalPodAutoscalerController)}
 assert tuple(CONTROLLERS) == CONTROLLER_NAMES, "options.CONTROLLER_NAMES must list the controllers, in order"
 
 LEASE_NAME = "cox-controller-manager"

@@ -6,24 +6,11 @@ least a tenth of a core, a sleeping one almost nothing."""
 import asyncio
 import subprocess
 
-import pytest
-
 from controlplane.api import convert, quantity
-from tests.kubelet.agent_process import AgentProcess
 from tests.kubelet.conftest import server  # noqa: F401 (a fixture: `cox server` as a process)
 from tests.support.control_plane import cox_command, cox_env
 from tests.support.images import BUSYBOX_IMAGE
 from tests.support.polling import eventually
-
-
-@pytest.fixture
-def agent(server, dockerd, runtime, tmp_path):
-    """Reporting every second; `runtime` removes whatever containers it leaves."""
-    token = (server.data_dir / "node-token").read_text().strip()
-    process = AgentProcess(server=f"127.0.0.1:{server.port}", token=token, dockerd=dockerd, root=tmp_path / "agent",
-                           extra_args=("--resource-usage-period", "1", "--metrics-bind-address", ""))
-    yield process.start()
-    process.stop()
 
 
 def pod(name: str, command: str) -> dict:
@@ -42,7 +29,7 @@ async def top(server, tmp_path, *args) -> list[list[str]]:
     return [line.split() for line in done.stdout.splitlines()]
 
 
-async def test_top_shows_a_busy_pod_busy_and_an_idle_one_idle(server, agent, tmp_path):
+async def test_top_shows_a_busy_pod_busy_and_an_idle_one_idle(server, reporting_agent, tmp_path):
     async with server.client() as client:
         await client.resource("Pod").create(pod("burner", "while :; do :; done"))
         await client.resource("Pod").create(pod("idler", "exec sleep 3600"))
@@ -50,7 +37,7 @@ async def test_top_shows_a_busy_pod_busy_and_an_idle_one_idle(server, agent, tmp
         async def measured():
             found = {m.metadata.name: m for m in (await client.resource("PodMetrics").list(namespace="default")).items}
             return len(found) == 2 and found
-        metrics = await eventually(measured, timeout=60, what=f"both pods measured ({agent.log()})")
+        metrics = await eventually(measured, timeout=60, what=f"both pods measured ({reporting_agent.log()})")
         burner = metrics["burner"].containers[0]
         assert burner.name == "main" and quantity.parse(burner.usage["cpu"]) > quantity.parse("100m")
         assert quantity.parse(metrics["idler"].containers[0].usage["cpu"]) < quantity.parse("50m")

@@ -1,4 +1,5 @@
 from controlplane.api.v1 import apps_pb2 as _apps_pb2
+from controlplane.api.v1 import autoscaling_pb2 as _autoscaling_pb2
 from controlplane.api.v1 import batch_pb2 as _batch_pb2
 from controlplane.api.v1 import coordination_pb2 as _coordination_pb2
 from controlplane.api.v1 import core_pb2 as _core_pb2
@@ -75,6 +76,26 @@ class DaemonSetWatchEvent(_message.Message):
     type: str
     object: _apps_pb2.DaemonSet
     def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_apps_pb2.DaemonSet, _Mapping]] = ...) -> None: ...
+
+class HorizontalPodAutoscalerList(_message.Message):
+    __slots__ = ("api_version", "kind", "metadata", "items")
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    api_version: str
+    kind: str
+    metadata: _meta_pb2.ListMeta
+    items: _containers.RepeatedCompositeFieldContainer[_autoscaling_pb2.HorizontalPodAutoscaler]
+    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ListMeta, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_autoscaling_pb2.HorizontalPodAutoscaler, _Mapping]]] = ...) -> None: ...
+
+class HorizontalPodAutoscalerWatchEvent(_message.Message):
+    __slots__ = ("type", "object")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    object: _autoscaling_pb2.HorizontalPodAutoscaler
+    def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_autoscaling_pb2.HorizontalPodAutoscaler, _Mapping]] = ...) -> None: ...
 
 class JobList(_message.Message):
     __slots__ = ("api_version", "kind", "metadata", "items")

@@ -11,7 +11,7 @@ server owns (uid, creationTimestamp, deletionTimestamp, a Service's clusterIP
 when the new object leaves it empty) are carried over from the stored object.
 """
 from controlplane.api.errors import FieldError
-from controlplane.api.validation import cluster, config, meta, pods, rbac, services, usage, workloads
+from controlplane.api.validation import autoscaling, cluster, config, meta, pods, rbac, services, usage, workloads
 
 _VALIDATORS = {
     # kind: (rules for a new object, rules an update adds beyond those and metadata's, if any)
@@ -38,6 +38,7 @@ _VALIDATORS = {
     "CronJob": (workloads.validate_cron_job, None),
     "NodeMetrics": (usage.validate_node_metrics, None),
     "PodMetrics": (usage.validate_pod_metrics, None),
+    "HorizontalPodAutoscaler": (autoscaling.validate_horizontal_pod_autoscaler, None),
 }
 
 
