@@ -5,8 +5,13 @@ The kubelet's resource analyzer and metrics-server in one small loop: every
 in the engine's threads) and one read of /proc; rates against the previous
 round; then the node's NodeMetrics and one PodMetrics per measured pod are
 written (update, or create the first time). A pod is reported from its
-second round on, once there is a rate. Nothing here blocks a pod's start:
-the calls are few, and a failed round is logged and the next one tried.
+second round on, once there is a rate. A failed round is logged and the next
+one tried.
+
+Docker answers a one-shot stats call at its collector's next tick (up to a
+second), holding one of the engine's threads meanwhile: at most
+STATS_CONCURRENCY calls are in flight, so the rest of the engine's threads
+stay free for starting pods.
 """
 import asyncio
 import logging
@@ -25,6 +30,7 @@ from controlplane.client.errors import AlreadyExists, ApiError, NotFound
 log = logging.getLogger(__name__)
 
 DEFAULT_PERIOD = 15.0
+STATS_CONCURRENCY = 8      # of the engine's 16 threads (runtime/engine.py)
 
 
 class UsageReporter:
@@ -49,7 +55,8 @@ class UsageReporter:
                 log.warning("resource usage: %s; trying again in %.0fs", e, self._period)
             await asyncio.sleep(max(self._period - (time.monotonic() - started), 0.0))
 
-    async def report_once(self) -> None:
+    async def report_once(self) -> int:
+        """One round; how many pods it measured (with a rate, so reported)."""
         now = time.time()
         node = await asyncio.to_thread(self._read_node)
         pods = await self._sample_pods()
@@ -65,6 +72,7 @@ class UsageReporter:
                                                                 window=window, now=now))
             except ApiError as e:   # the pod went meanwhile (its PodMetrics go with it): no matter
                 log.debug("resource usage of pod %s/%s: %s", namespace, name, e)
+        return len(pods)
 
     def _read_node(self) -> tuple[float, int, float] | None:
         busy = usage.node_cpu_seconds((self._proc / "stat").read_text())
@@ -79,7 +87,12 @@ class UsageReporter:
     async def _sample_pods(self) -> dict[tuple[str, str, str], tuple[dict[str, tuple[float, int]], float]]:
         running = [s for statuses in self._cache.pods().values() for s in statuses
                    if s.kind is Kind.APP and s.state is State.RUNNING]
-        samples = await asyncio.gather(*(self._runtime.stats.sample(s.id) for s in running), return_exceptions=True)
+        slots = asyncio.Semaphore(STATS_CONCURRENCY)
+
+        async def sample(container_id: str):
+            async with slots:
+                return await self._runtime.stats.sample(container_id)
+        samples = await asyncio.gather(*(sample(s.id) for s in running), return_exceptions=True)
         previous, self._containers = self._containers, {}
         found: dict = {}
         for status, sample in zip(running, samples):
