@@ -14,7 +14,7 @@ from controlplane.cli import (apply_cmd, config_cmd, create_cmd, delete_cmd, des
                               version_cmd)
 from controlplane.cli import controller_manager_cmd, rollout_cmd, scale_cmd, set_cmd
 from controlplane.cli import agent_cmd, exec_cmd, local_cmd, logs_cmd, node_cmd, scheduler_cmd, secrets_cmd
-from controlplane.cli import auth_cmd, top_cmd
+from controlplane.cli import auth_cmd, top_cmd, trace_cmd
 from controlplane.cli.common import CommandError, report
 from controlplane.client import config, errors
 
@@ -40,6 +40,7 @@ COMMANDS = [
     agent_cmd,
     auth_cmd,
     top_cmd,
+    trace_cmd,
 ]
 
 def build_parser() -> argparse.ArgumentParser:
