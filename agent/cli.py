@@ -206,10 +206,6 @@ async def run(args) -> int:
     from controlplane.metrics import endpoint
     fewer_malloc_arenas()
     config = kubelet_config(args)
-    try:
-        metrics = await endpoint.start(args.metrics_bind_address, default=metrics_flag.AGENT_DEFAULT)
-    except ValueError as e:
-        raise SystemExit(f"error: {e}") from None
     private_directory(config.root_dir)  # its node credential and every pod's secrets are below it
     if not config.node_ip:
         # pyroute2's synchronous IPRoute runs an event loop of its own: keep it off ours.
@@ -247,14 +243,19 @@ async def run(args) -> int:
             node_parts["cluster DNS"] = asyncio.create_task(
                 run_dns(client=client, domain=config.cluster_domain, factory=factory), name="cluster-dns")
     runtime = await Runtime.connect(config.docker_url, pod_network=network.network_name if network else "bridge")
+    try:   # once the arguments and the credentials have been found good
+        metrics = await endpoint.start(args.metrics_bind_address, default=metrics_flag.AGENT_DEFAULT)
+    except ValueError as e:
+        raise SystemExit(f"error: {e}") from None
     kubelet = Kubelet(config, runtime, client, host_ip=config.node_ip,
                       network_ready=network.ready.is_set if network else (lambda: True), network=network)
     await kubelet.start()
+    usage = None       # NodeMetrics and PodMetrics: only with an API server to report to
     if client is not None and args.resource_usage_period > 0:
         from agent.kubelet.usagereporter import UsageReporter
         reporter = UsageReporter(client, runtime, kubelet.ctx.cache, node_name=config.node_name,
                                  period=args.resource_usage_period)
-        node_parts["resource usage"] = asyncio.create_task(reporter.run(), name="resource-usage")
+        usage = asyncio.create_task(reporter.run(), name="resource-usage")
     print(f"cox agent: node {config.node_name} ({config.node_ip}), docker {config.docker_url}"
           + (f", API server {client_cfg.server}; {', '.join(node_parts) or 'no node networking'}"
              if client_cfg else ", static pods only"), flush=True)
@@ -263,7 +264,7 @@ async def run(args) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    background = [*node_parts.values(), *([renewal] if renewal else [])]
+    background = [*node_parts.values(), *(task for task in (renewal, usage) if task)]
     for task in background:
         task.cancel()
     await asyncio.gather(*background, return_exceptions=True)

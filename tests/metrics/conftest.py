@@ -1,8 +1,10 @@
-"""A `cox agent` (kubelet only, tests/kubelet/agent_process.py) that reports resource usage every second,
-joined to the test's `server` fixture, on the session's dockerd."""
+"""`server`: `cox server` as a process (tests/kubelet's fixture; a module may override it), and a
+`cox agent` (kubelet only, tests/kubelet/agent_process.py) joined to it that reports resource usage
+every second, on the session's dockerd."""
 import pytest
 
 from tests.kubelet.agent_process import AgentProcess
+from tests.kubelet.conftest import server  # noqa: F401 (a fixture)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import pytest
 from controlplane.api import convert
 from tests.kubelet.agent_process import AgentProcess
 from tests.metrics.scrape import scrape
-from tests.kubelet.conftest import server  # noqa: F401 (a fixture: `cox server` as a process)
 from tests.support.images import BUSYBOX_IMAGE
 from tests.support.polling import eventually
 from tests.support.ports import free_port

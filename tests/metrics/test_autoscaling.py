@@ -83,7 +83,11 @@ async def test_kubectl_autoscale_output_scales_a_busy_deployment_up_and_back(ser
 
         await asyncio.sleep(max(stop_at - time.time(), 0))
         await eventually(lambda: replicas(1), timeout=45, what="scaled back down to 1 once the load stopped")
-        events = (await client.resource("Event").list(namespace="default")).items
-        rescales = [e.message for e in events if e.reason == "SuccessfulRescale"]
-        assert any(m.startswith("New size: 2; reason: cpu resource utilization") for m in rescales), rescales
-        assert any(m.startswith("New size: 1;") and "below target" in m for m in rescales), rescales
+
+        async def rescaled():   # events are written a moment after the scaling (client/events.py)
+            events = (await client.resource("Event").list(namespace="default")).items
+            rescales = [e.message for e in events if e.reason == "SuccessfulRescale"]
+            assert any(m.startswith("New size: 2; reason: cpu resource utilization") for m in rescales), rescales
+            assert any(m.startswith("New size: 1;") and "below target" in m for m in rescales), rescales
+            return True
+        await eventually(rescaled, timeout=10, what="both SuccessfulRescale events")

@@ -1,6 +1,5 @@
 """Each control plane process serves /metrics at its --metrics-bind-address, and its series move
 when it works: `cox server` (API server alone), `cox scheduler`, `cox controller-manager`."""
-import time
 
 import pytest
 

@@ -7,7 +7,6 @@ import asyncio
 import subprocess
 
 from controlplane.api import convert, quantity
-from tests.kubelet.conftest import server  # noqa: F401 (a fixture: `cox server` as a process)
 from tests.support.control_plane import cox_command, cox_env
 from tests.support.images import BUSYBOX_IMAGE
 from tests.support.polling import eventually
