@@ -40,6 +40,7 @@ from agent.network.model import DEFAULT_CLUSTER_CIDR
 from controlplane.client import Client, ClientConfig, InformerFactory, load_config, targets
 from controlplane.client.errors import ApiError
 from controlplane.client.join import join_config
+from controlplane.metrics import flag as metrics_flag
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,10 @@ def register(sub) -> None:
                         f"(default {defaults.lease_duration_seconds}, so every "
                         f"{defaults.lease_duration_seconds / 4:g} s)")
     p.add_argument("--listen", default=defaults.listen, help="the agent's own endpoint (logs, exec)")
+    metrics_flag.add_flag(p, default=metrics_flag.AGENT_DEFAULT)
+    p.add_argument("--resource-usage-period", type=float, default=15.0, metavar="SECONDS",
+                   help="how often the node's and its pods' CPU and memory are measured and reported as "
+                        "NodeMetrics and PodMetrics, for `cox top` and autoscaling (default 15; 0: never)")
     parts = p.add_argument_group("node networking (with an API server; each part can be left out)")
     parts.add_argument("--disable-proxy", action="store_true",
                        help="no Service proxy: no nft table, no route for --service-cidr; "
@@ -199,6 +204,7 @@ async def run(args) -> int:
     from agent.kubelet.kubelet import Kubelet
     from agent.kubelet.volumes import private_directory
     from agent.runtime import Runtime
+    from controlplane.metrics import endpoint
     fewer_malloc_arenas()
     config = kubelet_config(args)
     private_directory(config.root_dir)  # its node credential and every pod's secrets are below it
@@ -238,9 +244,19 @@ async def run(args) -> int:
             node_parts["cluster DNS"] = asyncio.create_task(
                 run_dns(client=client, domain=config.cluster_domain, factory=factory), name="cluster-dns")
     runtime = await Runtime.connect(config.docker_url, pod_network=network.network_name if network else "bridge")
+    try:   # once the arguments and the credentials have been found good
+        metrics = await endpoint.start(args.metrics_bind_address, default=metrics_flag.AGENT_DEFAULT)
+    except ValueError as e:
+        raise SystemExit(f"error: {e}") from None
     kubelet = Kubelet(config, runtime, client, host_ip=config.node_ip,
                       network_ready=network.ready.is_set if network else (lambda: True), network=network)
     await kubelet.start()
+    usage = None       # NodeMetrics and PodMetrics: only with an API server to report to
+    if client is not None and args.resource_usage_period > 0:
+        from agent.kubelet.usagereporter import UsageReporter
+        reporter = UsageReporter(client, runtime, kubelet.ctx.cache, node_name=config.node_name,
+                                 period=args.resource_usage_period)
+        usage = asyncio.create_task(reporter.run(), name="resource-usage")
     print(f"cox agent: node {config.node_name} ({config.node_ip}), docker {config.docker_url}"
           + (f", API server {client_cfg.server}; {', '.join(node_parts) or 'no node networking'}"
              if client_cfg else ", static pods only"), flush=True)
@@ -249,7 +265,7 @@ async def run(args) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    background = [*node_parts.values(), *([renewal] if renewal else [])]
+    background = [*node_parts.values(), *(task for task in (renewal, usage) if task)]
     for task in background:
         task.cancel()
     await asyncio.gather(*background, return_exceptions=True)
@@ -257,6 +273,8 @@ async def run(args) -> int:
     if client is not None:
         await client.close()
     runtime.close()
+    if metrics is not None:
+        await metrics.stop()
     return 0
 
 

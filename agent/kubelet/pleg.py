@@ -26,7 +26,8 @@ from collections.abc import Callable
 from agent.runtime import Runtime
 from agent.runtime.containers import cannot_run
 from agent.runtime.errors import NotFound, RuntimeFailure
-from agent.runtime.types import ContainerStatus, ContainerSummary, State
+from agent.runtime.types import ContainerStatus, ContainerSummary, Kind, State
+from controlplane.metrics import kubelet as metrics
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class ContainerCache:
         self._clock = itertools.count()
         self._busy: dict[str, int] = {}      # id → operations in flight on it (see operating())
         self._exited: dict[str, asyncio.Event] = {}   # set when a container is seen exited (wait_exited)
+        metrics.track_containers(self)
 
     def _put(self, status: ContainerStatus) -> None:
         self._known[status.id] = status
@@ -122,6 +124,17 @@ class ContainerCache:
     def of_pod(self, uid: str) -> list[ContainerStatus]:
         """One pod's containers (sandboxes too), every attempt, as last seen."""
         return [s for s in self._known.values() if s.pod.uid == uid]
+
+    def running_pods(self) -> int:
+        """Pods with a running sandbox (kubelet_running_pods)."""
+        return len({s.pod.uid for s in self._known.values() if s.kind is Kind.SANDBOX and s.state is State.RUNNING})
+
+    def states(self) -> dict[str, int]:
+        """Containers, sandboxes included, by state (kubelet_running_containers)."""
+        counts: dict[str, int] = defaultdict(int)
+        for status in self._known.values():
+            counts[status.state.value] += 1
+        return dict(counts)
 
     def pods(self) -> dict[str, list[ContainerStatus]]:
         found: dict[str, list[ContainerStatus]] = defaultdict(list)

@@ -45,8 +45,10 @@ from agent.runtime.errors import NotFound, RuntimeFailure
 from agent.runtime.pulls import Puller
 from agent.runtime.types import ContainerStatus, Kind, Mount, State
 from controlplane.client.errors import ApiError
+from controlplane.metrics import kubelet as metrics
 
 log = logging.getLogger(__name__)
+RUNNING = "Running"
 
 RESYNC = 10.0           # seconds between syncs when nothing happens
 RETRY = 2.0             # seconds before retrying after a failed step (mount, sandbox, the API)
@@ -104,6 +106,7 @@ class PodWorker:
         self._hold_until = 0.0                 # monotonic time before which a failed step is not retried
         self._volumes: dict[str, str] | None = None
         self._next_refresh = 0.0
+        self._seen_at: float | None = time.monotonic()   # until the pod is first seen Running (pod start)
         self.task: asyncio.Task | None = None
 
     # -- driving
@@ -462,6 +465,10 @@ class PodWorker:
                          pod_ip=pod_ip if sandbox is not None and sandbox.state is State.RUNNING else "",
                          host_ip=self.ctx.host_ip, terminal=self._terminal)
         status = pod_status(pod, facts, self._last_status)
+        if status.phase == RUNNING and self._seen_at is not None:
+            if (self._last_status or pod.status).phase != RUNNING:   # not one adopted running
+                metrics.POD_START.observe(time.monotonic() - self._seen_at)
+            self._seen_at = None
         self._last_status = status
         if status.phase in TERMINAL and self._terminal is None:
             self._terminal = (status.phase, status.reason, status.message)

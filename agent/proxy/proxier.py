@@ -25,6 +25,7 @@ from agent.proxy.changes import changed_names, diff_transaction, stale_udp_flows
 from agent.proxy.conntrack import ConntrackCleaner
 from agent.proxy.model import ProxyState, ServicePortName
 from agent.proxy.render import full_transaction
+from controlplane.metrics import proxy as metrics
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ class Proxier:
             self._wake.clear()
             try:
                 result = await asyncio.to_thread(self.sync)
+                metrics.synced(full=result.full, commands=result.commands, seconds=result.seconds)
                 log.debug("proxy %s: %s sync, %d commands, %.3fs", self.table,
                           "full" if result.full else "partial", result.commands, result.seconds)
             except Exception:  # nft refused or is missing; sync() made the retry a full one

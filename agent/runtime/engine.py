@@ -10,11 +10,15 @@ never delays a pod's start, which is what users wait for. The HTTP
 connection pool is as large as both pools: each thread keeps its own
 keep-alive connection to the daemon's socket.
 
+Each call is timed (kubelet_runtime_operations_duration_seconds, by the
+docker-py method's name) on the thread that makes it.
+
 Only the low-level `docker.APIClient` is used: the model layer re-inspects
 objects behind the caller's back, which costs a round trip per call.
 """
 import asyncio
 import functools
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -22,11 +26,23 @@ from typing import TypeVar
 import docker
 
 from agent.runtime.errors import translate
+from controlplane.metrics import kubelet as metrics
 
 T = TypeVar("T")
 
 DEFAULT_WORKERS = 16
 TEARDOWN_WORKERS = 16
+
+
+def _timed(fn: Callable[..., T], /, *args, **kwargs) -> T:
+    started = time.perf_counter()
+    failed = True
+    try:
+        result = translate(fn, *args, **kwargs)
+        failed = False
+        return result
+    finally:
+        metrics.runtime_operation(getattr(fn, "__name__", "call"), time.perf_counter() - started, failed=failed)
 
 
 class Engine:
@@ -49,12 +65,12 @@ class Engine:
     async def call(self, fn: Callable[..., T], /, *args, **kwargs) -> T:
         """Run one blocking docker-py call on a worker thread; Docker errors become runtime errors."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, functools.partial(translate, fn, *args, **kwargs))
+        return await loop.run_in_executor(self._pool, functools.partial(_timed, fn, *args, **kwargs))
 
     async def call_teardown(self, fn: Callable[..., T], /, *args, **kwargs) -> T:
         """As `call`, for stopping and removing: on threads that starting never waits for."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._teardown, functools.partial(translate, fn, *args, **kwargs))
+        return await loop.run_in_executor(self._teardown, functools.partial(_timed, fn, *args, **kwargs))
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -5,11 +5,12 @@ from agent.runtime.events import ACTIONS, container_events
 from agent.runtime.images import Images
 from agent.runtime.pause import PAUSE_IMAGE
 from agent.runtime.sandbox import Sandboxes
+from agent.runtime.stats import Stats
 from agent.runtime.streams import Streams
 
 
 class Runtime:
-    """images, sandboxes, containers, streams (logs/exec) and events of one daemon."""
+    """images, sandboxes, containers, streams (logs/exec), stats and events of one daemon."""
 
     def __init__(self, engine: Engine, *, pause_image: str = PAUSE_IMAGE, pod_network: str = "bridge") -> None:
         self.engine = engine
@@ -17,6 +18,7 @@ class Runtime:
         self.sandboxes = Sandboxes(engine, image=pause_image, network=pod_network)
         self.containers = Containers(engine)
         self.streams = Streams(engine)
+        self.stats = Stats(engine)
 
     @classmethod
     async def connect(cls, base_url: str, *, workers: int = DEFAULT_WORKERS,

@@ -21,7 +21,7 @@ import yaml
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-from controlplane.api import kinds
+from controlplane.api import kinds, versions
 from controlplane.api.errors import FieldError, InvalidError, ManifestError
 
 _F = FieldDescriptor
@@ -41,7 +41,9 @@ _TOP_ORDER = ("apiVersion", "kind", "metadata", "spec", "status")
 # ------------------------------------------------------------------ parsing
 
 def from_manifest(data: dict) -> Message:
-    """The message for a manifest, its kind chosen by apiVersion and kind."""
+    """The message for a manifest, its kind chosen by apiVersion and kind (an older version of a few
+    kinds is converted first: versions.py)."""
+    data = versions.upgrade(data)
     if not isinstance(data, dict):
         raise InvalidError("", "", [FieldError("", "a manifest must be an object")])
     api_version, kind_name = data.get("apiVersion"), data.get("kind")

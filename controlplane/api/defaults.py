@@ -309,6 +309,15 @@ def _priority_class(priority_class) -> None:
     priority_class.preemption_policy = priority_class.preemption_policy or "PreemptLowerPriority"
 
 
+def _horizontal_pod_autoscaler(hpa) -> None:
+    """minReplicas 1 and, without metrics, cpu at 80% of the pods' requests (autoscaling/v2's defaults)."""
+    if not hpa.spec.HasField("min_replicas"):
+        hpa.spec.min_replicas = 1
+    if not hpa.spec.metrics:
+        hpa.spec.metrics.add(type="Resource", resource={
+            "name": "cpu", "target": {"type": "Utilization", "average_utilization": 80}})
+
+
 _BY_KIND = {
     "Pod": _pod,
     "Service": _service,
@@ -326,4 +335,5 @@ _BY_KIND = {
     "Node": _node,
     "Secret": _secret,
     "PriorityClass": _priority_class,
+    "HorizontalPodAutoscaler": _horizontal_pod_autoscaler,
 }

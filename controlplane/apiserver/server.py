@@ -34,6 +34,7 @@ from controlplane.apiserver.rest.names import REST_PORT_OFFSET
 from controlplane.apiserver.rest.server import RestServer
 from controlplane.apiserver.service import KindService, generic_handler
 from controlplane.apiserver.watchcache import StoreFeed, WatchCache
+from controlplane.metrics import apiserver as metrics
 from controlplane.store import CompactedError, Store, StoreError, open_store
 
 log = logging.getLogger(__name__)
@@ -204,7 +205,8 @@ class APIServer:
         elif port:
             port = self.port + REST_PORT_OFFSET
         self.rest = RestServer(services=self.services, pod_streams=self.pod_streams,
-                               authenticate=self.authenticator.authenticate, review=self._review,
+                               authenticate=self.authenticator.authenticate,
+                               authorize_url=self.authorizer.authorize_url, review=self._review,
                                create_token=self._create_token)
         tls_dir = self.options.data_dir / "tls"
         files = {"cert_file": tls_dir / "server.crt", "key_file": tls_dir / "server.key"}
@@ -221,6 +223,7 @@ class APIServer:
         self.feed = StoreFeed(self.store, bookmark_seconds=self.options.bookmark_seconds)
         for kind in KINDS.values():
             self.caches[kind.name] = WatchCache(self.feed, kind, history=self.options.watch_history)
+            metrics.track_cache(self.caches[kind.name], kind.plural)
         namespaces = Registry(self.store, KINDS["Namespace"])
         lifecycle = admission.NamespaceLifecycle(namespaces, self.caches["Namespace"])
         low, high = (int(p) for p in self.options.node_port_range.split("-"))

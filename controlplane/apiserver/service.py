@@ -21,6 +21,7 @@ from controlplane.apiserver.eviction import Evictions
 from controlplane.apiserver.podstreams import PodStreams
 from controlplane.apiserver.registry import Registry, decode
 from controlplane.apiserver.watchcache import WatchCache, WatchClosed
+from controlplane.metrics import apiserver as metrics
 from controlplane.store import CompactedError, FutureRevisionError, StoreError
 
 log = logging.getLogger(__name__)
@@ -243,20 +244,28 @@ def _status(service: KindService, verb: str, e: Exception) -> errors.ApiError:
 
 def _unary(service: KindService, verb: str, fn, request_class, serializer):
     async def handler(request, context):
+        served = metrics.Request(verb, service.kind.plural)
+        code = None
         try:
             service.authorize(verb, request)
             return await fn(request, context)
         except grpc.aio.AbortError:
+            code = context.code()
             raise
         except Exception as e:
             error = _status(service, verb, e)
+            code = error.code
             await context.abort(error.code, error.message)
+        finally:
+            served.done_grpc(code)
     return grpc.unary_unary_rpc_method_handler(handler, request_deserializer=decoder(request_class),
                                                response_serializer=serializer)
 
 
 def _streaming(service: KindService, verb: str, fn):
     async def handler(request_or_requests, context):
+        served = metrics.Request(verb, service.kind.plural)
+        code = None
         try:
             if hasattr(request_or_requests, "__aiter__"):
                 request_or_requests = _checked(request_or_requests)
@@ -264,10 +273,14 @@ def _streaming(service: KindService, verb: str, fn):
             async for item in fn(request_or_requests, context):
                 yield item
         except grpc.aio.AbortError:
+            code = context.code()
             raise
         except Exception as e:
             error = _status(service, verb, e)
+            code = error.code
             await context.abort(error.code, error.message)
+        finally:
+            served.done_grpc(code)
     return handler
 
 

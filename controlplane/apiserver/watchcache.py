@@ -194,6 +194,10 @@ class WatchCache:
 
     # -- reads
 
+    def count(self) -> int:
+        """How many objects are cached (for apiserver_storage_objects)."""
+        return len(self._objects)
+
     def get(self, key: str) -> Cached | None:
         return self._objects.get(key)
 

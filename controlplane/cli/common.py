@@ -93,6 +93,22 @@ def kind_and_names(words: list[str]) -> tuple[kinds.Kind, list[str]]:
     return found.pop(), [name for _, _, name in pairs]
 
 
+@contextlib.asynccontextmanager
+async def metrics_endpoint(address: str, *, default: str):
+    """A component's plain-HTTP /metrics for as long as it runs (none for an empty address, or a
+    default one that is taken); a chosen address that cannot be served is this command's error."""
+    from controlplane.metrics import endpoint
+    try:
+        served = await endpoint.start(address, default=default)
+    except ValueError as e:
+        raise CommandError(str(e)) from None
+    try:
+        yield served
+    finally:
+        if served is not None:
+            await served.stop()
+
+
 async def objects_named(client, words: list[str], args) -> list[tuple[kinds.Kind, str, str]]:
     """(kind, namespace, name) of the objects `KIND NAME...`, `KIND/NAME...`, `KIND -l SEL` or
     `KIND --all` name (args: namespace, selector, all), as kubectl's verbs take them."""

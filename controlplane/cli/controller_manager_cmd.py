@@ -10,6 +10,7 @@ import signal
 from controlplane.cli import common
 from controlplane.cli.common import CommandError
 from controlplane.controllers.options import CONTROLLER_NAMES, ControllerOptions
+from controlplane.metrics import flag
 
 _DEFAULTS = ControllerOptions()
 
@@ -18,6 +19,7 @@ def register(sub) -> None:
     p = sub.add_parser("controller-manager", help="run the controllers (node lifecycle, replicaset, ...)")
     common.add_config_option(p)
     add_controller_options(p)
+    flag.add_flag(p, default=flag.CONTROLLER_MANAGER_DEFAULT)
     p.set_defaults(func=run)
 
 
@@ -50,6 +52,8 @@ def add_controller_options(p) -> None:
                    help="pod addresses, cut into one subnet per node (default 10.244.0.0/16)")
     p.add_argument("--node-cidr-mask-size", type=int, default=_DEFAULTS.node_cidr_mask_size)
     p.add_argument("--job-backoff-seconds", type=float, default=_DEFAULTS.job_backoff_seconds)
+    p.add_argument("--horizontal-pod-autoscaler-sync-period", type=float, default=_DEFAULTS.hpa_sync_period,
+                   help=f"seconds between two looks at each HorizontalPodAutoscaler (default {_DEFAULTS.hpa_sync_period:g})")
     p.add_argument("--terminated-pod-gc-threshold", type=int, default=_DEFAULTS.terminated_pod_gc_threshold,
                    help="finished pods to keep before the oldest are deleted (default 12500; 0 keeps all)")
 
@@ -66,6 +70,7 @@ def options_from(args) -> ControllerOptions:
         unhealthy_zone_threshold=args.unhealthy_zone_threshold,
         large_cluster_size_threshold=args.large_cluster_size_threshold, cluster_cidr=args.cluster_cidr,
         node_cidr_mask_size=args.node_cidr_mask_size, job_backoff_seconds=args.job_backoff_seconds,
+        hpa_sync_period=args.horizontal_pod_autoscaler_sync_period,
         terminated_pod_gc_threshold=args.terminated_pod_gc_threshold)
 
 
@@ -80,7 +85,8 @@ async def run(args) -> int:
         loop.add_signal_handler(sig, stop.set)
     from controlplane.controllers.manager import ControllerManager  # every controller: only when run
 
-    async with common.connect(args) as client:
+    async with common.metrics_endpoint(args.metrics_bind_address, default=flag.CONTROLLER_MANAGER_DEFAULT), \
+            common.connect(args) as client:
         print(f"cox controller-manager: {options.identity}, controllers {', '.join(options.controllers)}",
               flush=True)
         await ControllerManager(client, options).run(stop)

@@ -19,7 +19,7 @@ from controlplane.cli import (apply_cmd, config_cmd, create_cmd, delete_cmd, des
                               version_cmd)
 from controlplane.cli import controller_manager_cmd, rollout_cmd, scale_cmd, set_cmd
 from controlplane.cli import agent_cmd, exec_cmd, local_cmd, logs_cmd, node_cmd, scheduler_cmd, secrets_cmd
-from controlplane.cli import auth_cmd
+from controlplane.cli import auth_cmd, top_cmd, trace_cmd
 from controlplane.cli import edit_cmd, label_cmd, patch_cmd, wait_cmd
 from controlplane.cli import api_resources_cmd, completion_cmd, cp_cmd, explain_cmd, expose_cmd, run_cmd
 from controlplane.cli import port_forward_cmd
@@ -58,6 +58,8 @@ COMMANDS = [
     expose_cmd,
     cp_cmd,
     port_forward_cmd,
+    top_cmd,
+    trace_cmd,
 ]
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,11 +11,13 @@ import signal
 
 from controlplane.cli import common
 from controlplane.client import Client, load_config
+from controlplane.metrics import flag
 
 
 def register(sub) -> None:
     p = sub.add_parser("scheduler", help="run the scheduler on its own")
     p.add_argument("--config", default="", help="scheduler configuration file (KubeSchedulerConfiguration)")
+    flag.add_flag(p, default=flag.SCHEDULER_DEFAULT)
     p.set_defaults(func=run)
 
 
@@ -31,7 +33,8 @@ async def run(args) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with Client(load_config(settings.kubeconfig or None)) as client:
+    async with common.metrics_endpoint(args.metrics_bind_address, default=flag.SCHEDULER_DEFAULT), \
+            Client(load_config(settings.kubeconfig or None)) as client:
         print(f"cox scheduler: API server {client.config.server}", flush=True)
         await Scheduler(client, settings).run(stop)
     return 0

@@ -14,10 +14,11 @@ import pathlib
 import signal
 
 from controlplane.api import nodeidentity
-from controlplane.cli import controller_manager_cmd
+from controlplane.cli import common, controller_manager_cmd
 from controlplane.cli.common import CommandError
 from controlplane.client import Client, ClientConfig
 from controlplane.client.config import default_path
+from controlplane.metrics import flag as metrics_flag
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ def register(sub) -> None:
     ha.add_argument("--etcd-peer-port", type=int, default=None,
                     help="the embedded etcd member's peer port (default 2380)")
     controller_manager_cmd.add_controller_options(p)
+    # The whole process's metrics are at /metrics on the REST port, behind TLS, a token and RBAC.
+    metrics_flag.add_flag(p, default="")
     p.set_defaults(func=run)
 
 
@@ -147,6 +150,7 @@ async def run(args) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with contextlib.AsyncExitStack() as components:
+        await components.enter_async_context(common.metrics_endpoint(args.metrics_bind_address, default=""))
         tasks = []
         if not args.disable_controller_manager:
             client = await components.enter_async_context(

@@ -122,14 +122,17 @@ class EventRecorder:
             try:
                 event = await self._events.update(event)
             except errors.NotFound:  # expired or deleted meanwhile: start a new one
-                event = await self._create(ref, event_type, reason, message, stamp)
+                event = await self._create(ref, event_type, reason, message, when)
         else:
-            event = await self._create(ref, event_type, reason, message, stamp)
+            event = await self._create(ref, event_type, reason, message, when)
         self._recent[key] = (event, when)
         if len(self._recent) > 4 * _QUEUE_SIZE:
             self._forget_old(when)
 
-    async def _create(self, ref, event_type, reason, message, stamp) -> Message:
+    async def _create(self, ref, event_type, reason, message, when: float) -> Message:
+        """A new Event; eventTime keeps the moment to the microsecond (`cox trace` orders by it),
+        first/lastTimestamp to the second, as Kubernetes' do."""
+        stamp = Timestamp(seconds=int(when))
         event = KINDS["Event"].new(
             metadata={"name": f"{ref.name}.{time.time_ns():x}", "namespace": ref.namespace or "default"},
             involved_object=ref, reason=reason, message=message, type=event_type, count=1,
@@ -137,6 +140,7 @@ class EventRecorder:
             reporting_component=self._component, reporting_instance=self._host)
         event.first_timestamp.CopyFrom(stamp)
         event.last_timestamp.CopyFrom(stamp)
+        event.event_time.seconds, event.event_time.nanos = int(when), int(when % 1 * 1e6) * 1000
         return await self._events.create(event)
 
     def _forget_old(self, now: float) -> None:

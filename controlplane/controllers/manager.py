@@ -28,6 +28,7 @@ from controlplane.controllers.nodeipam import NodeIPAMController
 from controlplane.controllers.nodelifecycle import NodeLifecycleController
 from controlplane.controllers.options import CONTROLLER_NAMES, ControllerOptions
 from controlplane.controllers.persistentvolume import PersistentVolumeController
+from controlplane.controllers.podautoscaler import HorizontalPodAutoscalerController
 from controlplane.controllers.podgc import PodGCController
 from controlplane.controllers.replicaset import ReplicaSetController
 from controlplane.controllers.serviceaccount import ServiceAccountController
@@ -40,7 +41,7 @@ CONTROLLERS: dict[str, type[Controller]] = {c.name: c for c in (
     ReplicaSetController, DeploymentController, DaemonSetController, StatefulSetController, PersistentVolumeController,
     VolumeProtectionController, DisruptionController, JobController, CronJobController, EndpointsController,
     NamespaceController, GarbageCollector, ServiceAccountController, NodeIPAMController, NodeLifecycleController,
-    PodGCController)}
+    PodGCController, HorizontalPodAutoscalerController)}
 assert tuple(CONTROLLERS) == CONTROLLER_NAMES, "options.CONTROLLER_NAMES must list the controllers, in order"
 
 LEASE_NAME = "cox-controller-manager"

@@ -16,11 +16,15 @@ failing key is retried later and later instead of spinning:
     finally:
         queue.done(key)
 
-client-go's workqueue in small, for one asyncio loop (no locks needed).
+client-go's workqueue in small, for one asyncio loop (no locks needed), with
+its metrics (controlplane/metrics/workqueue.py).
 """
 import asyncio
 import collections
+import time
 from typing import Hashable
+
+from controlplane.metrics.workqueue import QueueMetrics
 
 
 class ShutDown(Exception):
@@ -39,6 +43,9 @@ class WorkQueue:
         self._timers: dict = {}         # key -> (due time, handle) of a delayed add
         self._waiters: collections.deque = collections.deque()
         self._shutting_down = False
+        self._added_at: dict = {}       # key -> when it was added (queue_duration)
+        self._taken_at: dict = {}       # key -> when a worker took it (work_duration)
+        self._metrics = QueueMetrics(self, name or "unnamed")
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -47,6 +54,8 @@ class WorkQueue:
         if self._shutting_down or key in self._dirty:
             return
         self._dirty.add(key)
+        self._metrics.adds.inc()
+        self._added_at[key] = time.monotonic()
         if key not in self._processing:
             self._queue.append(key)
             self._wake_one()
@@ -75,6 +84,7 @@ class WorkQueue:
         """Add `key` after its back-off, which doubles with each failure since `forget`."""
         failures = self._failures.get(key, 0)
         self._failures[key] = failures + 1
+        self._metrics.retries.inc()
         self.add_after(key, self.backoff(failures))
 
     def backoff(self, failures: int) -> float:
@@ -101,11 +111,17 @@ class WorkQueue:
         key = self._queue.popleft()
         self._dirty.discard(key)
         self._processing.add(key)
+        now = time.monotonic()
+        self._metrics.waited.observe(now - self._added_at.pop(key, now))
+        self._taken_at[key] = now
         return key
 
     def done(self, key: Hashable) -> None:
         """The worker finished `key`; if it was added meanwhile, it is queued again."""
         self._processing.discard(key)
+        taken = self._taken_at.pop(key, None)
+        if taken is not None:
+            self._metrics.worked.observe(time.monotonic() - taken)
         if key in self._dirty:
             self._queue.append(key)
             self._wake_one()

@@ -5,12 +5,15 @@ memory stays constant however long the scheduler runs, and a percentile is
 read to within 5%. The benchmark reads p50/p99 from here: per pod, from the
 moment the queue hands it out to the moment the API server confirms the
 binding (Kubernetes' scheduling_attempt_duration), and from first sight to
-binding (its pod_scheduling_sli_duration).
+binding (its pod_scheduling_sli_duration). Each observation also goes to the
+Prometheus series of the same meaning (controlplane/metrics/scheduler.py).
 """
 from __future__ import annotations
 
 import math
 from collections import Counter
+
+from controlplane.metrics import scheduler as prometheus
 
 _LOW = 1e-5
 _GROWTH = 1.05
@@ -58,8 +61,25 @@ class Metrics:
         self.first_bound_at = 0.0         # monotonic times, for throughput
         self.last_bound_at = 0.0
 
-    def bound(self, now: float) -> None:
-        self.results["scheduled"] += 1
+    def attempted(self, result: str, seconds: float, *, profile: str) -> None:
+        """One attempt ended: scheduled, unschedulable or error."""
+        self.results[result] += 1
+        self.attempt.observe(seconds)
+        prometheus.attempted(result, profile, seconds)
+
+    @staticmethod
+    def report_pending(queue) -> None:
+        """Gauge the queue's pending pods while it lives (scheduler_pending_pods)."""
+        prometheus.track_queue(queue)
+
+    def ran_algorithm(self, seconds: float) -> None:
+        self.algorithm.observe(seconds)
+        prometheus.ALGORITHM_DURATION.observe(seconds)
+
+    def bound(self, now: float, *, attempt: float, since_queued: float, profile: str) -> None:
+        self.attempted("scheduled", attempt, profile=profile)
+        self.e2e.observe(since_queued)
+        prometheus.SLI_DURATION.observe(since_queued)
         self.first_bound_at = self.first_bound_at or now
         self.last_bound_at = now
 

@@ -108,6 +108,7 @@ class Scheduler:
         self.queue = SchedulingQueue(first.queue_sort.sort_key, interests=interests,
                                      initial_backoff=self.config.pod_initial_backoff_seconds,
                                      max_backoff=self.config.pod_max_backoff_seconds)
+        self.metrics.report_pending(self.queue)
         self._priority_classes = informers.informer("PriorityClass")
         self._namespaces = informers.informer("Namespace")
         nodes = informers.informer("Node")
@@ -176,12 +177,12 @@ class Scheduler:
             decision = framework.find_node(state, info, self.cache.nodes, prefer=info.nominated_node_name)
         except Exception as e:
             log.exception("scheduling %s/%s", *info.key)
-            self.metrics.results["error"] += 1
+            self.metrics.attempted("error", time.monotonic() - started, profile=info.pod.spec.scheduler_name)
             self.queue.retry(queued)
             self._bind_slots.release()
             self._failed(info, f"scheduler error: {e}")
             return
-        self.metrics.algorithm.observe(time.monotonic() - started)
+        self.metrics.ran_algorithm(time.monotonic() - started)
         if not decision.node:
             self._bind_slots.release()
             self._unschedulable(framework, state, queued, decision.diagnosis, started)
@@ -212,8 +213,7 @@ class Scheduler:
                 if result.action is not None:
                     self._spawn(result.action())
                 break
-        self.metrics.results["unschedulable"] += 1
-        self.metrics.attempt.observe(time.monotonic() - started)
+        self.metrics.attempted("unschedulable", time.monotonic() - started, profile=info.pod.spec.scheduler_name)
         self.queue.unschedulable(queued, diagnosis.unschedulable_plugins)
         self._failed(info, diagnosis.message(), nominated_node=nominated or None)
 
@@ -239,16 +239,15 @@ class Scheduler:
             log.warning("binding %s/%s to %s: %s", *placed.key, node, error)
             self.cache.forget(placed.key)
             framework.unreserve(state, placed, node)
-            self.metrics.results["error"] += 1
+            self.metrics.attempted("error", time.monotonic() - started, profile=placed.pod.spec.scheduler_name)
             if self._still_pending(placed):
                 self.queue.retry(queued)
             self.queue.on_event(ClusterEvent(Resource.ASSIGNED_POD, Action.DELETE, old=placed))
             self._failed(placed, f"Binding rejected: {error}")
             return
         now = time.monotonic()
-        self.metrics.bound(now)
-        self.metrics.attempt.observe(now - started)
-        self.metrics.e2e.observe(now - queued.added_at)
+        self.metrics.bound(now, attempt=now - started, since_queued=now - queued.added_at,
+                           profile=placed.pod.spec.scheduler_name)
         self.recorder.event(placed.pod, "Normal", "Scheduled",
                             f"Successfully assigned {placed.namespace}/{placed.name} to {node}")
 

@@ -1,9 +1,11 @@
 from controlplane.api.v1 import apps_pb2 as _apps_pb2
+from controlplane.api.v1 import autoscaling_pb2 as _autoscaling_pb2
 from controlplane.api.v1 import batch_pb2 as _batch_pb2
 from controlplane.api.v1 import coordination_pb2 as _coordination_pb2
 from controlplane.api.v1 import core_pb2 as _core_pb2
 from controlplane.api.v1 import identity_pb2 as _identity_pb2
 from controlplane.api.v1 import meta_pb2 as _meta_pb2
+from controlplane.api.v1 import metrics_pb2 as _metrics_pb2
 from controlplane.api.v1 import node_agent_pb2 as _node_agent_pb2
 from controlplane.api.v1 import policy_pb2 as _policy_pb2
 from controlplane.api.v1 import rbac_pb2 as _rbac_pb2
@@ -116,6 +118,26 @@ class ControllerRevisionWatchEvent(_message.Message):
     type: str
     object: _apps_pb2.ControllerRevision
     def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_apps_pb2.ControllerRevision, _Mapping]] = ...) -> None: ...
+
+class HorizontalPodAutoscalerList(_message.Message):
+    __slots__ = ("api_version", "kind", "metadata", "items")
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    api_version: str
+    kind: str
+    metadata: _meta_pb2.ListMeta
+    items: _containers.RepeatedCompositeFieldContainer[_autoscaling_pb2.HorizontalPodAutoscaler]
+    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ListMeta, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_autoscaling_pb2.HorizontalPodAutoscaler, _Mapping]]] = ...) -> None: ...
+
+class HorizontalPodAutoscalerWatchEvent(_message.Message):
+    __slots__ = ("type", "object")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    object: _autoscaling_pb2.HorizontalPodAutoscaler
+    def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_autoscaling_pb2.HorizontalPodAutoscaler, _Mapping]] = ...) -> None: ...
 
 class JobList(_message.Message):
     __slots__ = ("api_version", "kind", "metadata", "items")
@@ -416,6 +438,46 @@ class NodeCredentialRequestWatchEvent(_message.Message):
     type: str
     object: _identity_pb2.NodeCredentialRequest
     def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_identity_pb2.NodeCredentialRequest, _Mapping]] = ...) -> None: ...
+
+class NodeMetricsList(_message.Message):
+    __slots__ = ("api_version", "kind", "metadata", "items")
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    api_version: str
+    kind: str
+    metadata: _meta_pb2.ListMeta
+    items: _containers.RepeatedCompositeFieldContainer[_metrics_pb2.NodeMetrics]
+    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ListMeta, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_metrics_pb2.NodeMetrics, _Mapping]]] = ...) -> None: ...
+
+class NodeMetricsWatchEvent(_message.Message):
+    __slots__ = ("type", "object")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    object: _metrics_pb2.NodeMetrics
+    def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_metrics_pb2.NodeMetrics, _Mapping]] = ...) -> None: ...
+
+class PodMetricsList(_message.Message):
+    __slots__ = ("api_version", "kind", "metadata", "items")
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    api_version: str
+    kind: str
+    metadata: _meta_pb2.ListMeta
+    items: _containers.RepeatedCompositeFieldContainer[_metrics_pb2.PodMetrics]
+    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ListMeta, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_metrics_pb2.PodMetrics, _Mapping]]] = ...) -> None: ...
+
+class PodMetricsWatchEvent(_message.Message):
+    __slots__ = ("type", "object")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    object: _metrics_pb2.PodMetrics
+    def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_metrics_pb2.PodMetrics, _Mapping]] = ...) -> None: ...
 
 class PodDisruptionBudgetList(_message.Message):
     __slots__ = ("api_version", "kind", "metadata", "items")

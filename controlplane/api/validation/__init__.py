@@ -11,7 +11,8 @@ server owns (uid, creationTimestamp, deletionTimestamp, a Service's clusterIP
 when the new object leaves it empty) are carried over from the stored object.
 """
 from controlplane.api.errors import FieldError
-from controlplane.api.validation import cluster, config, meta, pods, policy, rbac, services, storage, workloads
+from controlplane.api.validation import (autoscaling, cluster, config, meta, pods, policy, rbac, services,
+                                         storage, usage, workloads)
 
 _VALIDATORS = {
     # kind: (rules for a new object, rules an update adds beyond those and metadata's, if any)
@@ -42,6 +43,9 @@ _VALIDATORS = {
     "StorageClass": (storage.validate_storage_class, storage.storage_class_update_rules),
     "PodDisruptionBudget": (policy.validate_pod_disruption_budget, None),
     "ControllerRevision": (workloads.validate_controller_revision, workloads.controller_revision_update_rules),
+    "NodeMetrics": (usage.validate_node_metrics, None),
+    "PodMetrics": (usage.validate_pod_metrics, None),
+    "HorizontalPodAutoscaler": (autoscaling.validate_horizontal_pod_autoscaler, None),
 }
 
 

@@ -86,5 +86,14 @@ class Authorizer:
             decision = self.rbac.decide(attrs)
         return decision if decision.verdict is not Verdict.NO_OPINION else deny("no RBAC rule allows it")
 
+    def authorize_url(self, user, verb: str, path: str) -> Decision:
+        """A request for a non-resource URL (the REST port's /metrics): the admin group may, and whoever
+        a ClusterRole's nonResourceURLs rule is bound to (group system:monitoring by default)."""
+        decision = table.decide_url(user)
+        if decision.verdict is Verdict.NO_OPINION:
+            decision = self.rbac.decide_url(user, verb, path)
+        return decision if decision.verdict is not Verdict.NO_OPINION else deny(
+            f'no RBAC rule allows {verb} on the non-resource URL "{path}"')
+
 
 __all__ = ["Attributes", "Authorizer", "Decision", "Verdict"]

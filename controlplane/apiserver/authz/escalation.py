@@ -18,6 +18,8 @@ _ROLE_RESOURCES = {"Role": "roles", "ClusterRole": "clusterroles"}
 
 
 def _rule_text(rule) -> str:
+    if rule.non_resource_ur_ls:
+        return f"{list(rule.verbs)} on non-resource URLs {list(rule.non_resource_ur_ls)}"
     names = f" named {list(rule.resource_names)}" if rule.resource_names else ""
     return f"{list(rule.verbs)} on {list(rule.resources)} in API groups {list(rule.api_groups)}{names}"
 
@@ -52,6 +54,8 @@ class RBACEscalation(AdmissionPlugin):
             if self._may(user, namespace, "bind", _ROLE_RESOURCES.get(ref.kind, ""), ref.name):
                 return
             granted, what = self._rbac.role_rules(ref, namespace), f"a binding to {ref.kind} {ref.name}"
+        if namespace:   # a non-resource URL rule grants nothing through a namespaced binding
+            granted = [rule for rule in granted if not rule.non_resource_ur_ls]
         missing = [rule for rule in granted if not rules_cover(held, rule)]
         if missing:
             raise errors.forbidden(f'User "{user.name}" may not create {what}: it would grant rights the user '

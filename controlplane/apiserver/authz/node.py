@@ -2,7 +2,8 @@
 
 Kubernetes' Node authorizer in small. A node reads what every node needs
 (Nodes, Pods, Services, Endpoints, and PersistentVolumes, which hold only
-paths here); it reads a Secret, ConfigMap, PersistentVolumeClaim or
+paths here); it reports its own NodeMetrics and the PodMetrics of the pods
+bound to it; it reads a Secret, ConfigMap, PersistentVolumeClaim or
 ServiceAccount only while a pod bound to it names that object
 (controlplane/api/podrefs.py); it deletes a PersistentVolume only when it is
 a released local-path volume on that node (its agent removes the directory,
@@ -30,6 +31,7 @@ OWN_NODE_VERBS = frozenset({"get", "create", "update", "update_status"})
 OWN_LEASE_VERBS = frozenset({"get", "create", "update"})
 BOUND_POD_VERBS = frozenset({"update_status", "delete"})
 EVENT_VERBS = frozenset({"create", "update"})
+USAGE_VERBS = frozenset({"get", "create", "update"})   # its NodeMetrics, its pods' PodMetrics
 REFERENCED_KINDS = frozenset({podrefs.SECRET, podrefs.CONFIG_MAP, podrefs.SERVICE_ACCOUNT,
                               podrefs.PERSISTENT_VOLUME_CLAIM})
 
@@ -69,6 +71,8 @@ def decide(attrs: Attributes, pods: PodView) -> Decision:
         return ALLOW
     if kind == "Pod":
         return _pod(attrs, node, pods)
+    if kind in ("NodeMetrics", "PodMetrics"):
+        return _usage(attrs, node, pods)
     if kind in REFERENCED_KINDS:
         return _referenced(attrs, node, pods)
     if kind == "PersistentVolume" and verb == "delete":
@@ -91,6 +95,18 @@ def _pod(attrs: Attributes, node: str, pods: PodView) -> Decision:
         return deny(f'node "{node}" may only {attrs.verb} pods bound to it; '
                     f'pod {attrs.namespace}/{attrs.name} is not')
     return deny(f'node "{node}" may not {attrs.verb} pods')
+
+
+def _usage(attrs: Attributes, node: str, pods: PodView) -> Decision:
+    """Usage reports: its own NodeMetrics, and PodMetrics named after a pod bound to it."""
+    if attrs.verb in USAGE_VERBS:
+        if attrs.kind == "NodeMetrics" and attrs.name == node:
+            return ALLOW
+        pod = pods.pod(attrs.namespace, attrs.name) if attrs.kind == "PodMetrics" else None
+        if pod is not None and pod.spec.node_name == node:
+            return ALLOW
+    return deny(f'node "{node}" may only report the usage of itself and of the pods bound to it '
+                f'({attrs.verb} {attrs.kind} {attrs.namespace + "/" if attrs.namespace else ""}{attrs.name or "*"})')
 
 
 def _referenced(attrs: Attributes, node: str, pods: PodView) -> Decision:

@@ -65,13 +65,16 @@ def _controller_manager_rules() -> list[dict]:
     return rules + [_rule([""], ["pods/binding"], ["create"])]
 
 
+MONITORING = "system:monitoring"   # Kubernetes' role and group for scrapers of /metrics
+
 CLUSTER_ROLES = {
-    "cluster-admin": [_rule(["*"], ["*"], ["*"])],
+    "cluster-admin": [_rule(["*"], ["*"], ["*"]), {"verbs": ["*"], "non_resource_ur_ls": ["*"]}],
     "admin": ADMIN,
     "edit": EDIT,
     "view": VIEW,
     SCHEDULER_USER: SCHEDULER,
     CONTROLLER_MANAGER_USER: _controller_manager_rules(),
+    MONITORING: [{"verbs": ["get"], "non_resource_ur_ls": ["/metrics", "/healthz", "/livez", "/readyz"]}],
 }
 
 # name → (ClusterRole, subject kind, subject name)
@@ -79,6 +82,7 @@ CLUSTER_ROLE_BINDINGS = {
     "cluster-admin": ("cluster-admin", "Group", "system:masters"),
     SCHEDULER_USER: (SCHEDULER_USER, "User", SCHEDULER_USER),
     CONTROLLER_MANAGER_USER: (CONTROLLER_MANAGER_USER, "User", CONTROLLER_MANAGER_USER),
+    MONITORING: (MONITORING, "Group", MONITORING),
 }
 
 _BOOTSTRAP_LABELS = {"kubernetes.io/bootstrapping": "rbac-defaults"}

@@ -69,11 +69,20 @@ def rules_cover(owner_rules, rule) -> bool:
     in it is covered only by a wildcard, a list of names only by those names or
     by no name restriction.
     """
+    if rule.non_resource_ur_ls:
+        return all(any(_url_allowed(owner, verb, url) for owner in owner_rules)
+                   for url, verb in itertools.product(rule.non_resource_ur_ls, rule.verbs))
     names = list(rule.resource_names) or [None]
     for group, resource, verb, name in itertools.product(rule.api_groups, rule.resources, rule.verbs, names):
         if not any(_owner_covers(owner, group, resource, verb, name) for owner in owner_rules):
             return False
     return True
+
+
+def _url_allowed(rule, verb: str, path: str) -> bool:
+    """Does `rule` allow `verb` on the non-resource URL `path` (exactly, or under a `prefix*`)?"""
+    return (ALL in rule.verbs or verb in rule.verbs) and any(
+        url == path or (url.endswith(ALL) and path.startswith(url[:-1])) for url in rule.non_resource_ur_ls)
 
 
 def _owner_covers(owner, group: str, resource: str, verb: str, name: str | None) -> bool:
@@ -155,6 +164,13 @@ class RBAC:
             if any(subject_matches(s, user, namespace) for s in binding.subjects):
                 namespaced.setdefault(namespace, []).extend(self.role_rules(binding.role_ref, namespace))
         return Holdings(cluster, namespaced)
+
+    def decide_url(self, user: User, verb: str, path: str) -> Decision:
+        """A non-resource URL (/metrics): allowed by a cluster-wide rule naming it, or a prefix of it
+        ending in `*`, with the verb."""
+        if any(_url_allowed(rule, verb, path) for rule in self.holdings(user).cluster):
+            return ALLOW
+        return NO_OPINION
 
     def decide(self, attrs: Attributes) -> Decision:
         request = request_of(attrs)

@@ -6,6 +6,7 @@ from controlplane.apiserver import auth
 from controlplane.apiserver.authz.attributes import ALLOW, NO_OPINION, Attributes, Decision, deny
 
 CREDENTIAL_REQUEST_KIND = "NodeCredentialRequest"
+_JOIN_TOKEN_ONLY = "the join token may only ask for a node credential (create nodecredentialrequests)"
 
 
 def decide(attrs: Attributes) -> Decision:
@@ -15,5 +16,14 @@ def decide(attrs: Attributes) -> Decision:
     if auth.BOOTSTRAP_GROUP in groups:
         if attrs.kind == CREDENTIAL_REQUEST_KIND and attrs.verb == "create":
             return ALLOW
-        return deny("the join token may only ask for a node credential (create nodecredentialrequests)")
+        return deny(_JOIN_TOKEN_ONLY)
+    return NO_OPINION
+
+
+def decide_url(user: auth.User) -> Decision:
+    """The fixed rules for a non-resource URL: the admin group may; the join token may not."""
+    if auth.ADMIN_GROUP in user.groups:
+        return ALLOW
+    if auth.BOOTSTRAP_GROUP in user.groups:
+        return deny(_JOIN_TOKEN_ONLY)
     return NO_OPINION

@@ -16,7 +16,9 @@ from controlplane.api.v1.node_agent_pb2 import ExecInput
 from controlplane.apiserver import auth, errors
 from controlplane.apiserver.podstreams import PodStreams
 from controlplane.apiserver.rest import channels, codec, discovery, handlers, names, openapi, paths, status
+from controlplane.apiserver.authz import Decision, Verdict
 from controlplane.apiserver.service import KindService
+from controlplane.metrics import apiserver as metrics, endpoint
 
 
 MAX_BODY_BYTES = 3 * 1024 * 1024
@@ -36,10 +38,12 @@ class RestServer:
     """Serve `services` (kind name -> KindService) over HTTPS on host:port."""
 
     def __init__(self, *, services: Mapping[str, KindService], pod_streams: PodStreams | None,
-                 authenticate: Callable[[str | None], auth.User | None], review, create_token):
+                 authenticate: Callable[[str | None], auth.User | None],
+                 authorize_url: Callable[[auth.User, str, str], Decision], review, create_token):
         """`review` and `create_token`: the API server's answers to access reviews and token requests."""
         self._handlers = handlers.Handlers(services, pod_streams, review=review, create_token=create_token)
         self._authenticate = authenticate
+        self._authorize_url = authorize_url
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -78,6 +82,8 @@ class RestServer:
                                                 f'"{user.name}" cannot impersonate resource "users"'))
             user = auth.User(acting, tuple(request.headers.getall(names.IMPERSONATE_GROUP, [])))
         auth.current_user.set(user)
+        if path == endpoint.PATH:
+            return self._metrics(user, request.method)
         if path in ("/api", "/apis") and discovery.wants_aggregated(request.headers.get("Accept", "")):
             return web.Response(body=codec.dumps(discovery.aggregated(core=path == "/api")),
                                 headers={"Content-Type": discovery.AGGREGATED_CONTENT_TYPE})
@@ -97,14 +103,30 @@ class RestServer:
         if route.subresource == names.EXEC and route.kind.name == "Pod":
             return await self._exec(request, route)
         body = await request.read() if request.can_read_body else b""
+        served = metrics.Request(route.verb, route.kind.plural, route.subresource)
         result = await self._handlers.handle(
             route, query=request.query, body=body,
             # A body without a Content-Type is taken as JSON (what the Python client sends that way).
             content_type=request.content_type if "Content-Type" in request.headers else names.JSON,
             accept=request.headers.get("Accept", ""))
         if isinstance(result, handlers.Reply):
+            served.done(result.code)
             return _json(result.code, result.body)
-        return await self._stream(request, result)
+        try:
+            return await self._stream(request, result)
+        finally:
+            served.done(200)
+
+    def _metrics(self, user: auth.User, method: str) -> web.Response:
+        """This process's Prometheus metrics, for the admin group and whoever RBAC lets get /metrics."""
+        if method != "GET":
+            return _json(405, status.status(405, "MethodNotAllowed", f"{method} is not allowed on {endpoint.PATH}"))
+        decision = self._authorize_url(user, "get", endpoint.PATH)
+        if decision.verdict is not Verdict.ALLOW:
+            return _json(403, status.status(403, "Forbidden", f'User "{user.name}" cannot get path '
+                                                              f'"{endpoint.PATH}": {decision.reason}'))
+        body, content_type = endpoint.page()
+        return web.Response(body=body, headers={"Content-Type": content_type})
 
     @staticmethod
     def _discovery(path: str) -> dict | None:

@@ -27,6 +27,11 @@ _BY_CODE = {
 INTERNAL = (500, "InternalError")
 
 
+def http_code(code: grpc.StatusCode) -> int:
+    """The HTTP code Kubernetes answers for what our handlers answer with `code`."""
+    return _BY_CODE.get(code, INTERNAL)[0]
+
+
 def status(code: int, reason: str, message: str, *, kind: Kind | None = None, name: str = "",
            causes: list[FieldError] = ()) -> dict:
     """A failure Status; `kind`/`name` fill details as Kubernetes does."""

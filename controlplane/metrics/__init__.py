@@ -1,0 +1,16 @@
+"""Prometheus metrics of every component: one catalog of series, one endpoint.
+
+Each component has a module here naming its series as Kubernetes names them
+(`apiserver.py`, `scheduler.py`, `workqueue.py`, `kubelet.py`, `proxy.py`), so
+names and labels are reviewed in one place and a component's code makes one
+thin call per event. `live.py` is the collector for values read when scraped
+(queue depths, cached objects, running pods) rather than counted as they
+happen. `endpoint.py` serves `/metrics` over plain HTTP for the processes that
+bind `--metrics-bind-address` (loopback by default); the API server serves
+the same text on its REST port, behind TLS, a token and authorization
+(get on the non-resource URL /metrics).
+
+All series live in prometheus_client's process-wide registry: one process
+(`cox server` runs API server, scheduler and controllers together) has one
+page of metrics, as a Kubernetes binary does.
+"""
