@@ -4,7 +4,7 @@ import asyncio
 from agent.runtime.hollow import Program
 from controlplane.client import errors
 from tests.scheduler import builders
-from tests.scheduler.test_scheduler_api import until
+from tests.support.polling import eventually
 from tests.support.hollow import HollowNodes, NodeShape
 
 
@@ -20,12 +20,12 @@ async def test_nodes_register_and_heartbeat(client):
         assert [c.type for c in node.status.conditions if c.status == "True"] == ["Ready"]
         assert node.status.node_info.container_runtime_version.endswith("+hollow")
         leases = client.resource("Lease")
-        first = (await until(lambda: _lease(leases))).spec.renew_time
-        await until(lambda: _renewed_after(leases, first))
+        first = (await eventually(lambda: _lease(leases))).spec.renew_time
+        await eventually(lambda: _renewed_after(leases, first))
 
         async def three_rounds():
             return nodes.heartbeats >= 9
-        await until(three_rounds)
+        await eventually(three_rounds)
 
 
 async def _lease(leases):
@@ -50,7 +50,7 @@ async def test_a_deleted_node_registers_again(client):
                 return await nodes.get("hollow-0")
             except errors.NotFound:
                 return None
-        assert await until(back)
+        assert await eventually(back)
 
 
 def pod(name, **spec):
@@ -67,7 +67,7 @@ async def test_pods_run_and_graceful_deletions_finish(client):
     pods = client.resource("Pod")
     async with HollowNodes(client, 1):
         await pods.create(pod("p", node_name="hollow-0"))
-        status = (await until(lambda: _phase(client, "p", "Running"))).status
+        status = (await eventually(lambda: _phase(client, "p", "Running"))).status
         assert status.pod_ip.startswith("198.19.") and status.container_statuses[0].ready
         assert status.container_statuses[0].container_id.startswith("docker://")
         deleting = await pods.delete("p")                  # graceful: 30 s by default
@@ -78,7 +78,7 @@ async def test_pods_run_and_graceful_deletions_finish(client):
                 await pods.get("p")
             except errors.NotFound:
                 return True
-        assert await until(gone, timeout=5)
+        assert await eventually(gone, timeout=5)
 
 
 async def test_container_programs_decide_what_pods_do(client):
@@ -93,10 +93,10 @@ async def test_container_programs_decide_what_pods_do(client):
             made.spec.containers[0].command[:] = [name]
             made.spec.containers[0].readiness_probe.exec.command[:] = ["ready"]
             await pods.create(made)
-        assert await until(lambda: _phase(client, "ok", "Succeeded"))
-        failed = await until(lambda: _phase(client, "fail", "Failed"))
+        assert await eventually(lambda: _phase(client, "ok", "Succeeded"))
+        failed = await eventually(lambda: _phase(client, "fail", "Failed"))
         assert failed.status.container_statuses[0].state.terminated.exit_code == 3
-        unready = await until(lambda: _phase(client, "unready", "Running"))
+        unready = await eventually(lambda: _phase(client, "unready", "Running"))
         await asyncio.sleep(1.5)   # a probe period and more: still not ready
         unready = await pods.get("unready")
         assert not unready.status.container_statuses[0].ready
@@ -107,7 +107,7 @@ async def test_a_restarted_agent_adopts_its_containers(client):
     pods = client.resource("Pod")
     async with HollowNodes(client, 1) as nodes:
         await pods.create(pod("p", node_name="hollow-0"))
-        before = (await until(lambda: _phase(client, "p", "Running"))).status.container_statuses[0]
+        before = (await eventually(lambda: _phase(client, "p", "Running"))).status.container_statuses[0]
         await nodes.stop_node("hollow-0")
         await nodes.start_node("hollow-0")
         await asyncio.sleep(1.0)
