@@ -102,6 +102,10 @@ mkdir -p "$ROOTFS/etc/systemd/system/systemd-networkd-wait-online.service.d"
 printf '[Service]\nExecStart=\nExecStart=/lib/systemd/systemd-networkd-wait-online --any --timeout=30\n' \
   >"$ROOTFS/etc/systemd/system/systemd-networkd-wait-online.service.d/any.conf"
 in_root 'systemctl enable systemd-networkd ssh-host-keys.service >/dev/null 2>&1'
+# Docker is not started at boot (deploy/install.sh enables and starts it): under
+# emulation on a busy host its start takes minutes and holds up the DHCP lease
+# and SSH that Vagrant waits for.
+in_root 'systemctl disable docker.service docker.socket containerd.service >/dev/null 2>&1'
 echo "/dev/vda / ext4 defaults 0 1" >"$ROOTFS/etc/fstab"
 echo debian12 >"$ROOTFS/etc/hostname"
 printf '127.0.0.1 localhost\n127.0.1.1 debian12\n' >"$ROOTFS/etc/hosts"
