@@ -175,7 +175,7 @@ step() {  # step NAME COMMAND...: run and time a setup step; stop the run if it 
     record "$1" "$(since "$t0") s" ok
   else
     record "$1" "$(since "$t0") s" FAILED
-    sed 's/.*\x1b\[K//' "$RUN/step.log" | tail -40 >&2   # without Vagrant's progress lines
+    sed 's/.*\x1b\[K//' "$RUN/step.log" | grep -v '^/usr/' | tail -40 >&2   # without Vagrant's progress lines and Ruby backtraces
     return 1
   fi
 }
