@@ -4,6 +4,7 @@
 #   sudo ./deploy/install.sh                  a one-node cluster (server + agent) running the example app
 #   sudo ./deploy/install.sh --server HOST:6443 --token-file FILE   join an existing cluster as an agent
 #   sudo ./deploy/install.sh --no-start       install only (tests/run.sh uses this)
+#   sudo ./deploy/install.sh --no-example     a one-node cluster (server + agent), nothing applied to it
 #
 # Options: --dev (also the development and test tools), --node-ip IP (the
 # address other nodes reach this one at; default: the default route's source),
@@ -26,11 +27,12 @@ LOG_DIR=/var/log/cox
 RUN_DIR=/run/cox
 ENV_DIR=/etc/cox
 TOKEN_FILE=$ENV_DIR/node-token
-START=1 EXTRAS="" JOIN_SERVER="" JOIN_TOKEN="" JOIN_TOKEN_FILE="" NODE_IP="" TLS_SAN="" WHEELHOUSE=""
+START=1 EXAMPLE=1 EXTRAS="" JOIN_SERVER="" JOIN_TOKEN="" JOIN_TOKEN_FILE="" NODE_IP="" TLS_SAN="" WHEELHOUSE=""
 SERVER_ARGS=()
 while [ $# -gt 0 ]; do
   case $1 in
     --no-start) START=0 ;;
+    --no-example) EXAMPLE=0 ;;
     --dev) EXTRAS="[dev]" ;;
     --server) JOIN_SERVER=$2; shift ;;
     --token) JOIN_TOKEN=$2; shift ;;
@@ -40,7 +42,7 @@ while [ $# -gt 0 ]; do
     --tls-san) TLS_SAN=$2; shift ;;
     --server-arg) SERVER_ARGS+=("$2"); shift ;;
     --server-arg=*) SERVER_ARGS+=("${1#--server-arg=}") ;;
-    *) echo "usage: $0 [--no-start] [--dev] [--server HOST:PORT --token-file FILE|--token TOKEN]" \
+    *) echo "usage: $0 [--no-start] [--no-example] [--dev] [--server HOST:PORT --token-file FILE|--token TOKEN]" \
             "[--node-ip IP] [--tls-san NAME] [--server-arg ARG]... [--wheelhouse DIR]" >&2
        exit 2 ;;
   esac
@@ -180,7 +182,7 @@ if [ -n "$JOIN_SERVER" ]; then
 fi
 start_server
 start_agent "127.0.0.1:6443" "$(cat "$DATA_DIR/node-token")"
-run_example
+[ "$EXAMPLE" = 0 ] || run_example
 cat <<EOF
 
 coxswain is running: cox get nodes, cox get pods, cox describe pod NAME, cox logs NAME.

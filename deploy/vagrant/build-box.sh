@@ -3,13 +3,17 @@
 # from Debian's packages: debootstrap from this machine's own apt mirror, then an
 # ext4 image booted directly by its kernel (see box.Vagrantfile). Everything a
 # node needs is in it (Docker, nftables, python3-venv, busybox-static, rsync), so
-# the VMs need no network to the outside.
+# the VMs need no network to the outside, and so is coxswain's venv
+# (/opt/coxswain/venv) with its Python dependencies from the wheelhouse
+# (wheelhouse.sh), installed and byte-compiled here at the host's speed: in an
+# emulated VM, making the venv and installing the wheels takes minutes.
 #
 #   sudo deploy/vagrant/build-box.sh          build if needed; prints the .box path
 #   deploy/vagrant/build-box.sh --name        the box's name only (deploy/Vagrantfile uses it)
 #
-# The box's name carries a hash of this recipe (this script and box.Vagrantfile),
-# so a changed recipe means a new box, and an unchanged one is reused from
+# The box's name carries a hash of this recipe (this script, box.Vagrantfile and
+# the wheelhouse's dependency list), so a changed recipe or a changed
+# dependency means a new box, and an unchanged one is reused from
 # $COX_VAGRANT_CACHE (default /var/cache/coxswain/vagrant), as are the .deb files
 # and the freshly debootstrapped tree (keyed by the package list and mirror).
 # COX_DEBIAN_MIRROR overrides the mirror taken from /etc/apt/sources*.
@@ -21,7 +25,8 @@ PACKAGES=systemd-sysv,udev,dbus,openssh-server,sudo,linux-image-amd64,ca-certifi
 
 name() {
   local hash
-  hash=$(cat "$HERE/build-box.sh" "$HERE/box.Vagrantfile" | sha256sum | cut -c1-12)
+  hash=$( (cat "$HERE/build-box.sh" "$HERE/box.Vagrantfile"; basename "$("$HERE/wheelhouse.sh" --name)") \
+         | sha256sum | cut -c1-12)
   echo "coxswain-debian12-$hash"
 }
 if [ "${1:-}" = --name ]; then name; exit 0; fi
@@ -31,6 +36,7 @@ if [ "${1:-}" = --name ]; then name; exit 0; fi
 mkdir -p "$CACHE"
 BOX="$CACHE/$(name).box"
 if [ -s "$BOX" ]; then echo "$BOX"; exit 0; fi
+WHEELHOUSE=$("$HERE/wheelhouse.sh")
 
 mirror() {
   if [ -n "${COX_DEBIAN_MIRROR:-}" ]; then echo "$COX_DEBIAN_MIRROR"; return; fi
@@ -96,6 +102,10 @@ mkdir -p "$ROOTFS/etc/systemd/system/systemd-networkd-wait-online.service.d"
 printf '[Service]\nExecStart=\nExecStart=/lib/systemd/systemd-networkd-wait-online --any --timeout=30\n' \
   >"$ROOTFS/etc/systemd/system/systemd-networkd-wait-online.service.d/any.conf"
 in_root 'systemctl enable systemd-networkd ssh-host-keys.service >/dev/null 2>&1'
+# Docker is not started at boot (deploy/install.sh enables and starts it): under
+# emulation on a busy host its start takes minutes and holds up the DHCP lease
+# and SSH that Vagrant waits for.
+in_root 'systemctl disable docker.service docker.socket containerd.service >/dev/null 2>&1'
 echo "/dev/vda / ext4 defaults 0 1" >"$ROOTFS/etc/fstab"
 echo debian12 >"$ROOTFS/etc/hostname"
 printf '127.0.0.1 localhost\n127.0.1.1 debian12\n' >"$ROOTFS/etc/hosts"
@@ -108,6 +118,12 @@ printf 'virtio_pci\nvirtio_blk\nvirtio_net\next4\n' >>"$ROOTFS/etc/initramfs-too
 echo MODULES=list >"$ROOTFS/etc/initramfs-tools/conf.d/coxswain-box"
 mount -t proc proc "$ROOTFS/proc"
 in_root 'update-initramfs -u -k all >/dev/null 2>&1'
+# coxswain's venv with its dependencies (deploy/install.sh then adds coxswain itself).
+cp -r "$WHEELHOUSE" "$ROOTFS/tmp/wheelhouse"
+in_root 'python3 -m venv /opt/coxswain/venv
+         /opt/coxswain/venv/bin/pip install -q --disable-pip-version-check --no-index \
+           --find-links /tmp/wheelhouse /tmp/wheelhouse/*.whl
+         rm -rf /tmp/wheelhouse /root/.cache'
 umount "$ROOTFS/proc"
 in_root 'apt-get clean; rm -rf /var/lib/apt/lists/* /var/log/*.log'
 

@@ -5,6 +5,7 @@
 # and deploy/install.sh --wheelhouse DIR installs from it offline.
 #
 #   deploy/vagrant/wheelhouse.sh            download if needed; prints the directory
+#   deploy/vagrant/wheelhouse.sh --name     the directory only, downloading nothing
 #
 # The directory's name carries a hash of the dependency list; an unchanged list
 # reuses it from $COX_VAGRANT_CACHE (default /var/cache/coxswain/vagrant).
@@ -19,6 +20,8 @@ with open(sys.argv[1], "rb") as f:
 print("\n".join(project["build-system"]["requires"] + project["project"]["dependencies"]))
 ' "$REPO/pyproject.toml")
 DIR="$CACHE/wheelhouse-$(echo "$requirements" | sha256sum | cut -c1-12)"
+if [ "${1:-}" = --name ]; then echo "$DIR"; exit 0; fi
+[ $# = 0 ] || { echo "usage: $0 [--name]" >&2; exit 2; }
 if [ -f "$DIR/.complete" ]; then echo "$DIR"; exit 0; fi
 
 mkdir -p "$CACHE"

@@ -34,7 +34,7 @@ three_ready() { [ "$(nodes | awk '$2 == "True"' | wc -l)" = 3 ]; }
 
 check_vagrant_ssh_get_nodes() {  # the README's command, through vagrant ssh itself
   local out
-  eventually 240 three_ready || { nodes >&2; fail "not three Ready nodes"; return; }
+  eventually 480 three_ready || { nodes >&2; fail "not three Ready nodes"; return; }
   out=$(vagrant ssh server -c 'sudo cox get nodes' 2>/dev/null)
   echo "$out"
   [ "$(echo "$out" | grep -cw Ready)" = 3 ] || fail "vagrant ssh server -c 'sudo cox get nodes': not three Ready"
@@ -152,7 +152,7 @@ check_agent_vm_back() {
   vagrant up agent2 >/dev/null || { fail "vagrant up agent2"; return 1; }
   refresh_ssh_config
   echo "agent2 up again in $((SECONDS - start)) s"
-  eventually 240 agent2_ready || { nodes >&2; fail "agent2 not Ready again"; return 1; }
+  eventually 480 agent2_ready || { nodes >&2; fail "agent2 not Ready again"; return 1; }
   [ -n "$LOST_POD" ] || { fail "no pod was on agent2 before"; return 1; }
   eventually 180 no_stale_containers || { fail "$LOST_POD's containers still on agent2"; return 1; }
   eventually 60 lost_pod_gone || fail "$LOST_POD still in the API"

@@ -27,7 +27,7 @@ ID=$(printf '%04x%02x' $(($$ % 65536)) $((RANDOM % 256)))
 NAME=coxvt-$ID
 RUN=/var/tmp/$NAME                  # disks live here: readable by QEMU's user
 SHARED=/run/cox-vagrant             # what concurrent runs share: the daemons, the subnets (flock -o: the daemons must not inherit the lock)
-GRACE_PERIOD=20
+GRACE_PERIOD=40                     # as Kubernetes: emulated VMs on a busy host send heartbeats late
 mkdir -p -m 0755 "$RUN" "$SHARED/users"
 echo "run $NAME: logs and disks in $RUN"
 
@@ -175,7 +175,7 @@ step() {  # step NAME COMMAND...: run and time a setup step; stop the run if it 
     record "$1" "$(since "$t0") s" ok
   else
     record "$1" "$(since "$t0") s" FAILED
-    sed 's/.*\x1b\[K//' "$RUN/step.log" | tail -40 >&2   # without Vagrant's progress lines
+    sed 's/.*\x1b\[K//' "$RUN/step.log" | grep -v '^/usr/' | tail -40 >&2   # without Vagrant's progress lines and Ruby backtraces
     return 1
   fi
 }
@@ -197,6 +197,9 @@ vm_memory() {  # the host memory (RSS) of this run's QEMU processes, in MiB
 
 BOX_FILE=""
 build_box() { BOX_FILE=$("$REPO/deploy/vagrant/build-box.sh" | tail -1) && "$REPO/deploy/vagrant/wheelhouse.sh"; }
+# The VMs' Python is the host's (Debian 12's 3.11): bytecode compiled here, at
+# the host's speed, is valid there (rsync keeps the sources' times).
+compile_checkout() { python3 -m compileall -q -j 2 -x '/\.(git|vagrant)/' "$REPO"; }
 add_box() { vagrant box add --name "$("$REPO/deploy/vagrant/build-box.sh" --name)" "$BOX_FILE"; }
 
 PASSED=0 FAILED=0
@@ -224,7 +227,8 @@ diagnose() {
   done
 }
 
-if step "box (build or reuse) + wheelhouse" build_box && step "vagrant box add" add_box \
+if step "box (build or reuse) + wheelhouse" build_box && step "compile the checkout" compile_checkout \
+   && step "vagrant box add" add_box \
    && step "vagrant up server" vagrant up server && step "vagrant up agent1 agent2" vagrant up agent1 agent2 \
    && refresh_ssh_config; then
   record "host memory of the 3 VMs after up" "$(vm_memory)" ""
