@@ -11,6 +11,7 @@ same methods. gRPC errors come out as the exceptions in client.errors.
 from __future__ import annotations
 
 import functools
+import json
 from typing import AsyncIterator
 
 import grpc
@@ -31,6 +32,22 @@ _CHANNEL_OPTIONS = [
 # Every API server's certificate names it (apiserver/kubernetesservice.py's in_cluster_names), so a client
 # of several servers checks each against it, whichever address it reached.
 SERVER_NAME = "kubernetes.default.svc"
+
+
+def _read_retries() -> str:
+    """gRPC service config for a client of several servers: reads cut off by their server's end go again.
+
+    With pick-first over several servers, a call in flight when its server
+    dies fails UNAVAILABLE while the next call reaches a live one. A Get or
+    List changes nothing, so gRPC itself sends it again (as client-go retries
+    a GET after a connection reset); writes are the caller's to retry, since
+    one may have been applied before the connection broke.
+    """
+    reads = [{"service": kind.service, "method": method} for kind in kinds.KINDS.values()
+             for method in ("Get", "List")]
+    return json.dumps({"methodConfig": [{"name": reads, "retryPolicy": {
+        "maxAttempts": 4, "initialBackoff": "0.2s", "maxBackoff": "2s", "backoffMultiplier": 2,
+        "retryableStatusCodes": ["UNAVAILABLE"]}}]})
 
 
 def _translate_errors(fn):
@@ -198,7 +215,8 @@ class Client:
         tls = grpc.ssl_channel_credentials(root_certificates=config.ca.encode())
         self.config = config
         servers = targets.split(config.server)
-        options = _CHANNEL_OPTIONS + ([("grpc.ssl_target_name_override", SERVER_NAME)] if len(servers) > 1 else [])
+        options = _CHANNEL_OPTIONS + ([("grpc.ssl_target_name_override", SERVER_NAME),
+                                       ("grpc.service_config", _read_retries())] if len(servers) > 1 else [])
         self.channel = grpc.aio.secure_channel(targets.grpc_target(servers), tls, options=options)
         # The token rides in each call's metadata: grpc's call-credentials plugins
         # run in a Python thread per call, which costs more than the call itself.

@@ -31,8 +31,11 @@ async def test_pods_of_a_deleted_node_are_deleted_after_the_quarantine(client):
         async def orphan_gone():
             return "on-gone" not in (names := await _names(client)) and names
         assert await eventually(orphan_gone, timeout=10) == {"on-stays"}
-    events = (await client.resource("Event").list(namespace="default")).items
-    assert any(e.reason == "PodGC" and e.involved_object.name == "on-gone" for e in events)
+
+        async def recorded():   # the recorder writes Events in the background
+            events = (await client.resource("Event").list(namespace="default")).items
+            return any(e.reason == "PodGC" and e.involved_object.name == "on-gone" for e in events)
+        assert await eventually(recorded, timeout=10)
 
 
 async def test_a_node_that_comes_back_within_the_quarantine_keeps_its_pods(client):

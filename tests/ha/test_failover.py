@@ -38,6 +38,8 @@ async def test_a_client_of_two_servers_goes_on_through_the_other_when_one_stops(
                     return informer.get(name, "default") is not None
                 await eventually(lambda: informed("one"), what="the informer's first object")
                 await a.stop(grace=0)   # the server this client (first in its list) was using
+                # A read right after the stop reaches the live server:
+                assert (await client.resource("ConfigMap").get("one")).metadata.name == "one"
 
                 async def create_two():
                     try:
