@@ -282,7 +282,8 @@ def _create(layout: Layout, count: int, *, timeout: float, agents: bool, agent_a
         state.port = _free_port(host_ip)
         state.server = procs.spawn(
             [sys.executable, "-m", "controlplane.cli", "server", "--data-dir", str(layout.server_dir),
-             "--listen", state.server_address, "--tls-san", host_ip, "--no-user-config", *state.cidr_args, *server_args],
+             "--listen", state.server_address, "--tls-san", host_ip, "--no-user-config", *state.cidr_args,
+             *server_args],
             log_path=layout.log_path("server"), env=_env())
         state.save(layout)
     for node in state.nodes:
