@@ -72,6 +72,10 @@ def test_up_twice_is_one_cluster_and_down_removes_everything(names, tmp_path):
     nodes = subprocess.run([sys.executable, "-m", "controlplane.cli", "get", "nodes", "--config", str(config)],
                            env=cox_env(tmp_path), capture_output=True, text=True, timeout=60)
     assert nodes.returncode == 0 and "node1" in nodes.stdout and "node2" in nodes.stdout, nodes.stderr
+    listed = subprocess.run([sys.executable, "-m", "controlplane.cli", "get", "nodes", "-o", "json",
+                             "--config", str(config)], env=cox_env(tmp_path), capture_output=True, text=True, timeout=60)
+    pod_cidrs = [ipaddress.ip_network(n["spec"]["podCIDR"]) for n in json.loads(listed.stdout)["items"]]
+    assert len(pod_cidrs) == 2 and all(c.subnet_of(ipaddress.ip_network("198.19.64.0/18")) for c in pod_cidrs)
     assert f"{name}\t2 node(s)" in cox_local("list", home=tmp_path).stdout
 
     down = cox_local("down", "--name", name, home=tmp_path)
