@@ -19,6 +19,7 @@ time is stretched by other load.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import pathlib
 import resource
@@ -40,7 +41,13 @@ from tests.support.netns import Lab, Netns, unique_name  # noqa: E402
 
 ECHO = str(pathlib.Path(__file__).resolve().parents[1] / "tests" / "proxy" / "echo.py")
 WEB = ServicePortName("default", "web", "http")
-WEB_IP, POD_IP = "10.96.0.10", "10.244.0.11"
+# Every address in the benchmarking range 198.18.0.0/15: ClusterIPs in SERVICE_CIDR (sunk on the node), the
+# web pod on its bridge's /24 at the start of PODS, the filler endpoints (never connected to) after it.
+SERVICE_CIDR, PODS = ipaddress.ip_network("198.18.128.0/17"), ipaddress.ip_network("198.19.0.0/16")
+WEB_IP, POD_IP, BRIDGE_IP = str(SERVICE_CIDR[10]), str(PODS[11]), str(PODS[1])
+FILLER_SERVICES, FILLER_PODS = SERVICE_CIDR[256], PODS[256]   # past the first /24 of each
+NEW_ENDPOINTS = PODS[-2]   # counting down from here, one per round of changes
+MAX_SERVICES = 20_000      # 3 endpoints each, and the new endpoints, in PODS
 
 
 def bench_name(i: int) -> ServicePortName:
@@ -53,8 +60,8 @@ def state(count: int) -> ProxyState:
     endpoints = {WEB: (Endpoint(POD_IP, 8080),)}
     for i in range(count):
         name = bench_name(i)
-        services[name] = ServicePortInfo(f"10.{97 + i // 65000}.{i // 250 % 256}.{i % 250 + 1}", 80)
-        endpoints[name] = tuple(Endpoint(f"10.{200 + e}.{i // 250 % 256}.{i % 250 + 1}", 8080) for e in range(3))
+        services[name] = ServicePortInfo(str(FILLER_SERVICES + i), 80)
+        endpoints[name] = tuple(Endpoint(str(FILLER_PODS + 3 * i + e), 8080) for e in range(3))
     return ProxyState(services=services, endpoints=endpoints, node_ips=frozenset({"198.18.0.11"}))
 
 
@@ -64,7 +71,7 @@ def with_endpoints(base: ProxyState, name: ServicePortName, endpoints: tuple[End
 
 
 def new_endpoint(round_: int) -> Endpoint:
-    return Endpoint(f"10.250.{round_ // 250}.{round_ % 250 + 1}", 8080)
+    return Endpoint(str(NEW_ENDPOINTS - round_), 8080)
 
 
 class Clock:
@@ -109,12 +116,12 @@ def node_with_web_pod(lab: Lab, tag: str) -> tuple[Netns, NetlinkApplier]:
     """A node namespace with the Service CIDR sunk and one pod answering on POD_IP:8080."""
     node = lab.netns(f"{tag}node")
     node.sysctl("net.ipv4.ip_forward", 1)
-    bridge = lab.bridge(node, address="10.244.0.1/24", prefix=f"{tag}br")
+    bridge = lab.bridge(node, address=f"{BRIDGE_IP}/24", prefix=f"{tag}br")
     pod = lab.netns(f"{tag}pod")
-    lab.veth(node, pod, a_bridge=bridge, b_address=f"{POD_IP}/24", b_gateway="10.244.0.1")
+    lab.veth(node, pod, a_bridge=bridge, b_address=f"{POD_IP}/24", b_gateway=BRIDGE_IP)
     server = lab.process(pod, sys.executable, ECHO, "serve", "web", "8080", stdout=subprocess.PIPE, text=True)
     server.stdout.readline()
-    ensure_service_sink(cidr="10.96.0.0/12", netns=node.name)
+    ensure_service_sink(cidr=str(SERVICE_CIDR), netns=node.name)
     return node, NetlinkApplier(netns=node.name)
 
 
@@ -126,6 +133,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=7, help="rounds of connections to each node")
     args = ap.parse_args()
     largest = max(args.sizes)
+    if largest > MAX_SERVICES:
+        ap.error(f"--sizes: at most {MAX_SERVICES:,} (the addresses of 198.18.0.0/15 the bench uses)")
     rows = []
     with Lab() as lab:
         node, applier = node_with_web_pod(lab, "b")

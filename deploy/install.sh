@@ -11,6 +11,7 @@
 # --tls-san NAME (an extra name or address for the server's certificate),
 # --token TOKEN (the join token itself rather than a file holding it),
 # --server-arg ARG (an extra `cox server` argument; repeats),
+# --agent-arg ARG (an extra `cox agent` argument; repeats),
 # --wheelhouse DIR (install the Python packages from DIR's wheels, offline:
 # deploy/vagrant/wheelhouse.sh makes one; the Debian packages must then be
 # installed already, as in the Vagrant box).
@@ -28,7 +29,7 @@ RUN_DIR=/run/cox
 ENV_DIR=/etc/cox
 TOKEN_FILE=$ENV_DIR/node-token
 START=1 EXAMPLE=1 EXTRAS="" JOIN_SERVER="" JOIN_TOKEN="" JOIN_TOKEN_FILE="" NODE_IP="" TLS_SAN="" WHEELHOUSE=""
-SERVER_ARGS=()
+SERVER_ARGS=() AGENT_ARGS=()
 while [ $# -gt 0 ]; do
   case $1 in
     --no-start) START=0 ;;
@@ -42,8 +43,10 @@ while [ $# -gt 0 ]; do
     --tls-san) TLS_SAN=$2; shift ;;
     --server-arg) SERVER_ARGS+=("$2"); shift ;;
     --server-arg=*) SERVER_ARGS+=("${1#--server-arg=}") ;;
+    --agent-arg) AGENT_ARGS+=("$2"); shift ;;
+    --agent-arg=*) AGENT_ARGS+=("${1#--agent-arg=}") ;;
     *) echo "usage: $0 [--no-start] [--no-example] [--dev] [--server HOST:PORT --token-file FILE|--token TOKEN]" \
-            "[--node-ip IP] [--tls-san NAME] [--server-arg ARG]... [--wheelhouse DIR]" >&2
+            "[--node-ip IP] [--tls-san NAME] [--server-arg ARG]... [--agent-arg ARG]... [--wheelhouse DIR]" >&2
        exit 2 ;;
   esac
   shift
@@ -150,8 +153,8 @@ start_agent() {  # start_agent SERVER TOKEN
   mkdir -p "$ENV_DIR"
   (umask 077; printf '%s\n' "$2" >"$TOKEN_FILE.new")
   mv "$TOKEN_FILE.new" "$TOKEN_FILE"
-  printf 'COX_SERVER=%s\nCOX_TOKEN_FILE=%s\nCOX_AGENT_ARGS=%s\n' "$1" "$TOKEN_FILE" "${NODE_IP:+--node-ip $NODE_IP}" \
-    >"$ENV_DIR/cox-agent.env"
+  printf 'COX_SERVER=%s\nCOX_TOKEN_FILE=%s\nCOX_AGENT_ARGS=%s\n' "$1" "$TOKEN_FILE" \
+    "${NODE_IP:+--node-ip $NODE_IP} ${AGENT_ARGS[*]}" >"$ENV_DIR/cox-agent.env"
   # The example's image, made from the host's busybox: no registry needed.
   "$VENV/bin/python" -m localcluster.images >/dev/null
   start_unit cox-agent

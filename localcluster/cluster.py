@@ -34,7 +34,8 @@ from agent.network.podbridge import POD_NETWORK
 from controlplane.apiserver import auth
 from controlplane.client import Client, load_config
 from localcluster import dockerd, hostnet, images, procs
-from localcluster.layout import MAX_NODES, MAX_SERVERS, RUN_ROOT, Layout, addresses, preferred_subnets, server_addresses
+from localcluster.layout import (CLUSTER_CIDR, MAX_NODES, MAX_SERVERS, NODE_SUBNETS, RUN_ROOT, SERVICE_CIDR,
+                                 Layout, addresses, preferred_subnets, server_addresses)
 from localcluster.procs import Proc
 
 CODE_ROOT = Path(__file__).resolve().parents[1]   # the checkout (or site-packages) these modules came from
@@ -79,6 +80,13 @@ class ClusterState:
     controller_manager: Proc | None = None
     servers: list[ServerState] = field(default_factory=list)   # HA: these instead of `server`
     server_args: list[str] = field(default_factory=list)
+    cluster_cidr: str = str(CLUSTER_CIDR)   # pods
+    service_cidr: str = str(SERVICE_CIDR)   # ClusterIPs
+
+    @property
+    def cidr_args(self) -> list[str]:
+        """For `cox server` and `cox agent`, before the caller's arguments (which may still override them)."""
+        return ["--cluster-cidr", self.cluster_cidr, "--service-cidr", self.service_cidr]
 
     @property
     def server_address(self) -> str:
@@ -98,7 +106,7 @@ class ClusterState:
             "nodes": [{"name": n.name, "ip": n.ip, "dockerd": n.dockerd and n.dockerd.to_json(),
                        "agent": n.agent and n.agent.to_json()} for n in self.nodes],
             "servers": [{"name": s.name, "ip": s.ip, "proc": s.proc and s.proc.to_json()} for s in self.servers],
-            "server_args": self.server_args}
+            "server_args": self.server_args, "cluster_cidr": self.cluster_cidr, "service_cidr": self.service_cidr}
         tmp = layout.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=2))
         tmp.replace(layout.state_file)
@@ -118,7 +126,9 @@ class ClusterState:
                    server=proc(data["server"]), controller_manager=proc(data.get("controller_manager")),
                    nodes=[NodeState(n["name"], n["ip"], proc(n["dockerd"]), proc(n["agent"])) for n in data["nodes"]],
                    servers=[ServerState(s["name"], s["ip"], proc(s["proc"])) for s in data.get("servers", [])],
-                   server_args=data.get("server_args", []))
+                   server_args=data.get("server_args", []),
+                   cluster_cidr=data.get("cluster_cidr", str(CLUSTER_CIDR)),
+                   service_cidr=data.get("service_cidr", str(SERVICE_CIDR)))
 
     @property
     def separate_controller_manager(self) -> bool:
@@ -160,7 +170,7 @@ def _require_root() -> None:
 def up(name: str, *, nodes: int = 3, state_dir: Path | None = None, run_root: Path = RUN_ROOT,
        timeout: float = 180.0, agents: bool = True, agent_args: tuple[str, ...] = (),
        server_args: tuple[str, ...] = (), controller_manager_args: tuple[str, ...] | None = None,
-       servers: int = 1) -> ClusterInfo:
+       servers: int = 1, cluster_cidr: str = str(CLUSTER_CIDR), service_cidr: str = str(SERVICE_CIDR)) -> ClusterInfo:
     """Bring the cluster up (or find it up). agents=False stops short of the agents: the machines,
     their dockerds and the control plane, for tests that drive node components themselves.
 
@@ -171,13 +181,17 @@ def up(name: str, *, nodes: int = 3, state_dir: Path | None = None, run_root: Pa
 
     servers > 1: a highly available control plane, each `cox server` on a machine (namespace) of its
     own, the first with --cluster-init, the others joining it, over their embedded etcd; agents and the
-    admin's config (layout.ha_admin_config) name them all."""
+    admin's config (layout.ha_admin_config) name them all.
+
+    cluster_cidr (pods) and service_cidr (ClusterIPs) go to every server and agent (and the separate
+    controller manager); the defaults are in the benchmarking range, apart from the machines' /24s."""
     if not 1 <= nodes <= MAX_NODES:
         raise ValueError(f"--nodes: between 1 and {MAX_NODES}")
     if not 1 <= servers <= MAX_SERVERS:
         raise ValueError(f"--servers: between 1 and {MAX_SERVERS}")
     if servers > 1 and controller_manager_args is not None:
         raise ValueError("--controller-manager-arg: not with --servers (each server runs its controllers)")
+    _check_cidrs(cluster_cidr=cluster_cidr, service_cidr=service_cidr)
     _require_root()
     layout = _layout(name, state_dir, run_root)
     state = ClusterState.load(layout)
@@ -190,11 +204,26 @@ def up(name: str, *, nodes: int = 3, state_dir: Path | None = None, run_root: Pa
     down(name, state_dir=layout.state_dir, run_root=run_root)   # leftovers of a broken or half-made one
     try:
         state = _create(layout, nodes, timeout=timeout, agents=agents, agent_args=agent_args,
-                        server_args=server_args, controller_manager_args=controller_manager_args, servers=servers)
+                        server_args=server_args, controller_manager_args=controller_manager_args, servers=servers,
+                        cluster_cidr=cluster_cidr, service_cidr=service_cidr)
     except BaseException:
         down(name, state_dir=layout.state_dir, run_root=run_root)
         raise
     return _info(layout, state, created=True)
+
+
+def _check_cidrs(*, cluster_cidr: str, service_cidr: str) -> None:
+    """Both valid IPv4 networks, apart from each other and from the machines' range."""
+    nets = {}
+    for flag, text in (("--cluster-cidr", cluster_cidr), ("--service-cidr", service_cidr)):
+        try:
+            nets[flag] = ipaddress.IPv4Network(text)
+        except ValueError as e:
+            raise ValueError(f"{flag}: {e}") from None
+        if nets[flag].overlaps(NODE_SUBNETS):
+            raise ValueError(f"{flag}: {text} overlaps the machines' addresses ({NODE_SUBNETS})")
+    if nets["--cluster-cidr"].overlaps(nets["--service-cidr"]):
+        raise ValueError(f"--service-cidr: {service_cidr} overlaps --cluster-cidr {cluster_cidr}")
 
 
 def admin_config(layout: Layout, state: ClusterState) -> Path:
@@ -211,7 +240,7 @@ def _free_subnet(name: str) -> ipaddress.IPv4Network:
     for subnet in preferred_subnets(name):
         if not any(subnet.overlaps(u) for u in used):
             return subnet
-    raise RuntimeError("no free /24 left in 198.18.0.0/15 for the nodes")
+    raise RuntimeError(f"no free /24 left in {NODE_SUBNETS} for the nodes")
 
 
 def _free_port(host: str) -> int:
@@ -227,7 +256,7 @@ def _env() -> dict:
 
 def _create(layout: Layout, count: int, *, timeout: float, agents: bool, agent_args: tuple[str, ...],
             server_args: tuple[str, ...], controller_manager_args: tuple[str, ...] | None,
-            servers: int) -> ClusterState:
+            servers: int, cluster_cidr: str, service_cidr: str) -> ClusterState:
     deadline = time.monotonic() + timeout
     layout.state_dir.mkdir(parents=True, exist_ok=True)
     subnet = _free_subnet(layout.name)
@@ -238,7 +267,8 @@ def _create(layout: Layout, count: int, *, timeout: float, agents: bool, agent_a
                          controller_manager_args=None if controller_manager_args is None
                          else list(controller_manager_args),
                          servers=[ServerState(layout.server_name(i + 1), ip) for i, ip
-                                  in enumerate(server_addresses(subnet, servers))] if servers > 1 else [])
+                                  in enumerate(server_addresses(subnet, servers))] if servers > 1 else [],
+                         cluster_cidr=cluster_cidr, service_cidr=service_cidr)
     state.save(layout)
     if state.separate_controller_manager:
         server_args = ("--disable-controller-manager", *server_args)
@@ -252,7 +282,8 @@ def _create(layout: Layout, count: int, *, timeout: float, agents: bool, agent_a
         state.port = _free_port(host_ip)
         state.server = procs.spawn(
             [sys.executable, "-m", "controlplane.cli", "server", "--data-dir", str(layout.server_dir),
-             "--listen", state.server_address, "--tls-san", host_ip, "--no-user-config", *server_args],
+             "--listen", state.server_address, "--tls-san", host_ip, "--no-user-config", *state.cidr_args,
+             *server_args],
             log_path=layout.log_path("server"), env=_env())
         state.save(layout)
     for node in state.nodes:
@@ -287,7 +318,7 @@ def start_agent(layout: Layout, state: ClusterState, node_name: str) -> Proc:
          "--token-file", str(layout.server_dir / "node-token"),
          "--node-name", node.name, "--node-ip", node.ip, "--listen", f"{node.ip}:{AGENT_PORT}",
          "--docker-url", layout.docker_url(node.name), "--root-dir", str(layout.node_dir(node.name) / "agent"),
-         *state.agent_args],
+         *state.cidr_args, *state.agent_args],
         log_path=layout.log_path(f"{node.name}-agent"), env=_env(), netns=layout.node_netns(node.name))
     state.save(layout)
     return node.agent
@@ -306,7 +337,7 @@ def start_server(layout: Layout, state: ClusterState, server_name: str) -> Proc:
     server.proc = procs.spawn(
         [sys.executable, "-m", "controlplane.cli", "server", "--data-dir", str(data_dir),
          "--listen", server.address, "--advertise-address", server.ip, "--tls-san", server.ip,
-         "--no-user-config", *join, *state.server_args],
+         "--no-user-config", *join, *state.cidr_args, *state.server_args],
         log_path=layout.log_path(server.name), env=_env(), netns=layout.node_netns(server.name))
     state.save(layout)
     return server.proc
@@ -325,7 +356,7 @@ def start_controller_manager(layout: Layout, state: ClusterState) -> Proc:
         dataclasses.replace(load_config(layout.admin_config), token=token).write(config)
     state.controller_manager = procs.spawn(
         [sys.executable, "-m", "controlplane.cli", "--config", str(config), "controller-manager",
-         *state.controller_manager_args],
+         "--cluster-cidr", state.cluster_cidr, *state.controller_manager_args],
         log_path=layout.log_path("controller-manager"), env=_env())
     state.save(layout)
     return state.controller_manager

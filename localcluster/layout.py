@@ -16,7 +16,13 @@ from pathlib import Path
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 RUN_ROOT = Path("/run/cox-local")              # sockets, exec roots, the state file: gone at reboot, like the cluster
 STATE_ROOT = Path("/var/lib/cox/local")        # default home of server data and node data roots
-NODE_SUBNETS = ipaddress.ip_network("198.18.0.0/15")   # RFC 2544 benchmarking range: never routed anywhere
+# The RFC 2544 benchmarking range 198.18.0.0/15 (never routed anywhere) holds all of a local cluster's
+# addresses, split so that machines, pods and Services can never overlap: the machines' /24s (one per
+# cluster, picked by name) in the first half; pods (a /24 per node, by the node IPAM) and ClusterIPs in
+# the second. Pods and Services live inside the node namespaces, so clusters may share those two.
+NODE_SUBNETS = ipaddress.ip_network("198.18.0.0/16")
+CLUSTER_CIDR = ipaddress.ip_network("198.19.0.0/17")      # pods: `cox server/agent --cluster-cidr`
+SERVICE_CIDR = ipaddress.ip_network("198.19.128.0/20")    # ClusterIPs: `cox server/agent --service-cidr`
 SWITCH_BRIDGE = "br0"                          # inside the switch namespace, so the name needs no uniqueness
 NODE_LINK = "eth0"                             # a node's uplink, inside its namespace
 HOST_OFFSET, NODE_OFFSET = 1, 10               # host .1, node i .(10+i)

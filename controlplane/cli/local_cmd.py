@@ -33,6 +33,10 @@ def register(sub) -> None:
                     help="run the controllers as a `cox controller-manager` process of their own (which can "
                          "be stopped alone), with this argument: --controller-manager-arg=--leader-elect-"
                          "lease-duration=8 (repeatable; --controller-manager-arg= for none)")
+    up.add_argument("--cluster-cidr", default=None, metavar="CIDR",
+                    help="pod addresses, a /24 per node, for the servers and agents (default 198.19.0.0/17)")
+    up.add_argument("--service-cidr", default=None, metavar="CIDR",
+                    help="ClusterIPs, for the servers and agents (default 198.19.128.0/20)")
     up.set_defaults(func=run_up)
     down = verbs.add_parser("down", help="remove the cluster and all it made")
     _common(down)
@@ -50,10 +54,12 @@ def _common(p: argparse.ArgumentParser) -> None:
 async def run_up(args) -> int:
     from localcluster import cluster
     try:
+        given = {"cluster_cidr": args.cluster_cidr, "service_cidr": args.service_cidr}
+        cidrs = {key: value for key, value in given.items() if value is not None}
         cm_args = None if args.controller_manager_arg is None else tuple(filter(None, args.controller_manager_arg))
         info = await asyncio.to_thread(cluster.up, args.name, nodes=args.nodes, state_dir=args.state_dir,
                                        timeout=args.timeout, server_args=tuple(args.server_arg),
-                                       controller_manager_args=cm_args, servers=args.servers)
+                                       controller_manager_args=cm_args, servers=args.servers, **cidrs)
     except (ValueError, RuntimeError, OSError) as e:   # TimeoutError and PermissionError are OSErrors
         raise CommandError(f"cox local up: {e}") from None
     print(f"cluster {info.name} {'is up' if info.created else 'was already up'}: API server {info.server}, "

@@ -48,12 +48,12 @@ def agent_root(cluster, node: str = NODE):
     return cluster.layout.node_dir(node) / "agent"
 
 
-def made_by_an_agent(node: str, *, other_pod_cidr: str) -> set[str]:
+def made_by_an_agent(cluster, node: str, *, other_pod_cidr: str) -> set[str]:
     """What a node's full agent makes in its namespace, as nodestate.agent_objects names it."""
     return {f"nft table ip coxswain-proxy-{node}", "nft table ip coxswain-network",
-            "link cox-svc-sink", "route 10.96.0.0/12 dev cox-svc-sink",
+            "link cox-svc-sink", f"route {cluster.state.service_cidr} dev cox-svc-sink",
             "link cox-dns", "address 169.254.20.10 on cox-dns",
-            "link cox0", f"route {other_pod_cidr} proto 155", *docker_user_rules("10.244.0.0/16")}
+            "link cox0", f"route {other_pod_cidr} proto 155", *docker_user_rules(cluster.state.cluster_cidr)}
 
 
 def mounts_under(path) -> list[str]:
@@ -73,8 +73,8 @@ async def test_cleanup_removes_the_agents_networking_then_with_cleanup_pods_the_
         await client.resource("Pod").create(pod("web", node=NODE, pod_labels={"app": "web"}))
         await running_pod(client, "web")
         cidrs = {node.metadata.name: node.spec.pod_cidr for node in (await client.resource("Node").list()).items}
-    made = {"node1": made_by_an_agent("node1", other_pod_cidr=cidrs["node2"]),
-            "node2": made_by_an_agent("node2", other_pod_cidr=cidrs["node1"])}
+    made = {"node1": made_by_an_agent(cluster, "node1", other_pod_cidr=cidrs["node2"]),
+            "node2": made_by_an_agent(cluster, "node2", other_pod_cidr=cidrs["node1"])}
 
     async def all_made():
         found = await asyncio.gather(*(asyncio.to_thread(agent_objects, cluster.netns(n)) for n in made))

@@ -11,9 +11,6 @@ from tests.support.cluster import local_cluster
 from tests.support.nodestate import agent_objects, docker_user_rules
 from tests.support.polling import eventually
 
-POD_NETWORK = {"nft table ip coxswain-network", "link cox0", *docker_user_rules("10.244.0.0/16")}
-
-
 @pytest.fixture
 def cluster():
     """(`up` runs its own event loop, so it cannot run inside an async test.)"""
@@ -22,9 +19,11 @@ def cluster():
 
 
 async def test_a_disabled_part_makes_nothing(cluster):
+    pod_network = {"nft table ip coxswain-network", "link cox0", *docker_user_rules(cluster.state.cluster_cidr)}
+
     async def pod_network_made():
-        return POD_NETWORK <= await asyncio.to_thread(agent_objects, cluster.netns("node1"))
+        return pod_network <= await asyncio.to_thread(agent_objects, cluster.netns("node1"))
     await eventually(pod_network_made, timeout=30, what="the pod network's objects")
     await asyncio.sleep(2)   # time to make what should not be made, if it were going to be
-    assert agent_objects(cluster.netns("node1")) == POD_NETWORK
+    assert agent_objects(cluster.netns("node1")) == pod_network
     assert "; pod network\n" in cluster.log("node1-agent")

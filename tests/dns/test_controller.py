@@ -66,9 +66,9 @@ async def test_services_written_through_the_api_resolve_in_the_node(client, node
             spec={"cluster_ip": "None", "selector": {"app": "db"}, "ports": [{"port": 5432}]}))
         await endpoints.create(KINDS["Endpoints"].new(
             metadata={"name": "db", "namespace": "default"},
-            subsets=[{"addresses": [{"ip": "10.244.1.5"}, {"ip": "10.244.2.6"}], "ports": [{"port": 5432}]}]))
+            subsets=[{"addresses": [{"ip": "198.19.1.5"}, {"ip": "198.19.2.6"}], "ports": [{"port": 5432}]}]))
         async def db_answers():
-            return (await ask(node, "db.default.svc.cluster.local"))["answers"] == ["10.244.1.5", "10.244.2.6"]
+            return (await ask(node, "db.default.svc.cluster.local"))["answers"] == ["198.19.1.5", "198.19.2.6"]
         assert await eventually(db_answers)
 
         await services.delete("web", namespace="default")

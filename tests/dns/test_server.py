@@ -32,7 +32,7 @@ async def query(address, name, qtype="A", *, tcp=False, edns=None, timeout=5.0):
 async def cluster_dns():
     zone = Zone("cluster.local")
     zone.set_service(("default", "web"), service_record(service("web")))
-    many = [(f"10.244.{i // 200}.{i % 200 + 2}", "") for i in range(60)]
+    many = [(f"198.19.{i // 200}.{i % 200 + 2}", "") for i in range(60)]
     zone.set_service(("default", "big"), service_record(service("big", cluster_ip="None")))
     zone.set_endpoints(("default", "big"), endpoint_records(endpoints("big", many)))
     upstream_zone = Zone("example.com")
@@ -47,7 +47,7 @@ async def cluster_dns():
 async def test_udp_and_tcp_answer_the_cluster_zone(cluster_dns):
     for tcp in (False, True):
         reply = await query(cluster_dns, "web.default.svc.cluster.local", tcp=tcp)
-        assert [str(rr.rdata) for rr in reply.rr] == ["10.96.0.10"]
+        assert [str(rr.rdata) for rr in reply.rr] == ["198.19.128.10"]
     assert (await query(cluster_dns, "nope.default.svc.cluster.local")).header.rcode == RCODE.NXDOMAIN
 
 

@@ -6,7 +6,7 @@ from controlplane.api.kinds import KINDS
 from agent.dns.zone import Zone, endpoint_records, service_record
 
 
-def service(name, *, namespace="default", cluster_ip="10.96.0.10", ports=(("http", "TCP", 80),)):
+def service(name, *, namespace="default", cluster_ip="198.19.128.10", ports=(("http", "TCP", 80),)):
     return KINDS["Service"].new(
         metadata={"name": name, "namespace": namespace},
         spec={"cluster_ip": cluster_ip,
@@ -44,13 +44,13 @@ def test_a_record_of_a_service_is_its_cluster_ip():
     zone = zone_with(service("web"))
     reply = ask(zone, "web.default.svc.cluster.local")
     assert reply.header.rcode == RCODE.NOERROR and reply.header.aa
-    assert answers(reply) == ["10.96.0.10"]
+    assert answers(reply) == ["198.19.128.10"]
     assert reply.rr[0].ttl == 5
 
 
 def test_names_are_case_insensitive():
     zone = zone_with(service("web"))
-    assert answers(ask(zone, "WEB.Default.SVC.cluster.LOCAL")) == ["10.96.0.10"]
+    assert answers(ask(zone, "WEB.Default.SVC.cluster.LOCAL")) == ["198.19.128.10"]
 
 
 def test_unknown_names_in_the_domain_are_nxdomain_with_the_soa():
@@ -80,11 +80,11 @@ def test_a_namespace_exists_while_it_has_services():
 
 def test_headless_service_answers_its_ready_endpoints():
     zone = zone_with(service("db", cluster_ip="None"),
-                     endpoints("db", [("10.244.1.5", ""), ("10.244.2.7", "db-0")], not_ready=["10.244.3.9"]))
-    assert answers(ask(zone, "db.default.svc.cluster.local")) == ["10.244.1.5", "10.244.2.7"]
-    assert answers(ask(zone, "db-0.db.default.svc.cluster.local")) == ["10.244.2.7"]
-    assert answers(ask(zone, "10-244-1-5.db.default.svc.cluster.local")) == ["10.244.1.5"]
-    assert ask(zone, "10-244-3-9.db.default.svc.cluster.local").header.rcode == RCODE.NXDOMAIN
+                     endpoints("db", [("198.19.1.5", ""), ("198.19.2.7", "db-0")], not_ready=["198.19.3.9"]))
+    assert answers(ask(zone, "db.default.svc.cluster.local")) == ["198.19.1.5", "198.19.2.7"]
+    assert answers(ask(zone, "db-0.db.default.svc.cluster.local")) == ["198.19.2.7"]
+    assert answers(ask(zone, "198-19-1-5.db.default.svc.cluster.local")) == ["198.19.1.5"]
+    assert ask(zone, "198-19-3-9.db.default.svc.cluster.local").header.rcode == RCODE.NXDOMAIN
 
 
 def test_headless_service_without_endpoints_is_nodata():
@@ -97,7 +97,7 @@ def test_srv_of_a_named_port_points_at_the_service():
     zone = zone_with(service("web", ports=(("http", "TCP", 80), ("dns", "UDP", 53), ("", "TCP", 9000))))
     reply = ask(zone, "_http._tcp.web.default.svc.cluster.local", "SRV")
     assert answers(reply, "SRV") == ["0 100 80 web.default.svc.cluster.local."]
-    assert [str(rr.rdata) for rr in reply.ar] == ["10.96.0.10"]
+    assert [str(rr.rdata) for rr in reply.ar] == ["198.19.128.10"]
     assert answers(ask(zone, "_dns._udp.web.default.svc.cluster.local", "SRV")) == \
         ["0 100 53 web.default.svc.cluster.local."]
     assert ask(zone, "_dns._tcp.web.default.svc.cluster.local", "SRV").header.rcode == RCODE.NXDOMAIN
@@ -109,25 +109,25 @@ def test_srv_of_a_named_port_points_at_the_service():
 
 def test_srv_of_a_headless_service_lists_each_endpoint_with_its_port():
     zone = zone_with(service("db", cluster_ip="None", ports=(("pg", "TCP", 5432),)),
-                     endpoints("db", [("10.244.1.5", "db-0"), ("10.244.2.7", "")], ports=(("pg", "TCP", 6432),)))
+                     endpoints("db", [("198.19.1.5", "db-0"), ("198.19.2.7", "")], ports=(("pg", "TCP", 6432),)))
     reply = ask(zone, "_pg._tcp.db.default.svc.cluster.local", "SRV")
-    assert answers(reply, "SRV") == ["0 100 6432 10-244-2-7.db.default.svc.cluster.local.",
+    assert answers(reply, "SRV") == ["0 100 6432 198-19-2-7.db.default.svc.cluster.local.",
                                      "0 100 6432 db-0.db.default.svc.cluster.local."]
     assert sorted((str(rr.rname), str(rr.rdata)) for rr in reply.ar) == [
-        ("10-244-2-7.db.default.svc.cluster.local.", "10.244.2.7"),
-        ("db-0.db.default.svc.cluster.local.", "10.244.1.5")]
+        ("198-19-2-7.db.default.svc.cluster.local.", "198.19.2.7"),
+        ("db-0.db.default.svc.cluster.local.", "198.19.1.5")]
 
 
 def test_pod_names_resolve_to_the_address_they_spell():
     zone = zone_with()
-    assert answers(ask(zone, "10-244-1-5.default.pod.cluster.local")) == ["10.244.1.5"]
-    assert ask(zone, "10-244-1.default.pod.cluster.local").header.rcode == RCODE.NXDOMAIN
+    assert answers(ask(zone, "198-19-1-5.default.pod.cluster.local")) == ["198.19.1.5"]
+    assert ask(zone, "198-19-1.default.pod.cluster.local").header.rcode == RCODE.NXDOMAIN
 
 
 def test_reverse_lookup_of_cluster_ips_and_headless_endpoints():
-    zone = zone_with(service("web"), service("db", cluster_ip="None"), endpoints("db", [("10.244.1.5", "db-0")]))
-    assert answers(ask(zone, "10.0.96.10.in-addr.arpa", "PTR")) == ["web.default.svc.cluster.local."]
-    assert answers(ask(zone, "5.1.244.10.in-addr.arpa", "PTR")) == ["db-0.db.default.svc.cluster.local."]
+    zone = zone_with(service("web"), service("db", cluster_ip="None"), endpoints("db", [("198.19.1.5", "db-0")]))
+    assert answers(ask(zone, "10.128.19.198.in-addr.arpa", "PTR")) == ["web.default.svc.cluster.local."]
+    assert answers(ask(zone, "5.1.19.198.in-addr.arpa", "PTR")) == ["db-0.db.default.svc.cluster.local."]
 
 
 def test_names_outside_the_domain_are_not_answered_here():
@@ -137,14 +137,14 @@ def test_names_outside_the_domain_are_not_answered_here():
 
 
 def test_updates_replace_only_their_own_share():
-    zone = zone_with(service("web"), service("api", namespace="shop", cluster_ip="10.96.0.20"))
-    zone.set_service(("default", "web"), service_record(service("web", cluster_ip="10.96.0.11")))
-    assert answers(ask(zone, "web.default.svc.cluster.local")) == ["10.96.0.11"]
-    assert answers(ask(zone, "api.shop.svc.cluster.local")) == ["10.96.0.20"]
+    zone = zone_with(service("web"), service("api", namespace="shop", cluster_ip="198.19.128.20"))
+    zone.set_service(("default", "web"), service_record(service("web", cluster_ip="198.19.128.11")))
+    assert answers(ask(zone, "web.default.svc.cluster.local")) == ["198.19.128.11"]
+    assert answers(ask(zone, "api.shop.svc.cluster.local")) == ["198.19.128.20"]
 
 
 def test_another_cluster_domain():
     zone = Zone("corp.example")
     zone.set_service(("default", "web"), service_record(service("web")))
-    assert answers(ask(zone, "web.default.svc.corp.example")) == ["10.96.0.10"]
+    assert answers(ask(zone, "web.default.svc.corp.example")) == ["198.19.128.10"]
     assert ask(zone, "web.default.svc.cluster.local") is None

@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 
 from controlplane.api.kinds import KINDS
+from controlplane.apiserver.kubernetesservice import service_ip
 
 from tests.e2e.workloads import exec_in_pod, running_pod
 from tests.support.images import GRPCURL_IMAGE, ensure_grpcurl
@@ -45,6 +46,7 @@ async def test_a_pod_calls_the_api_with_its_service_account(cluster):
                 spec={"node_name": node, "termination_grace_period_seconds": 1,
                       "containers": [{"name": "main", "image": GRPCURL_IMAGE, "command": ["sleep", "36000"]}]}))
             pod = await running_pod(client, "caller", namespace)
+            kubernetes_ip = service_ip(cluster.state.service_cidr)   # the Service CIDR's first address
 
             def run(command: str) -> tuple[int, str]:
                 return exec_in_pod(cluster, pod, command)
@@ -52,7 +54,7 @@ async def test_a_pod_calls_the_api_with_its_service_account(cluster):
             code, out = await asyncio.to_thread(
                 run, f"cat {ACCOUNT}/namespace; echo; echo $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT; "
                      f"grep -c 'BEGIN CERTIFICATE' {ACCOUNT}/ca.crt")
-            assert code == 0 and out.split() == [namespace, "10.96.0.1:443", "1"], out
+            assert code == 0 and out.split() == [namespace, f"{kubernetes_ip}:443", "1"], out
 
             code, out = await asyncio.to_thread(run, readme_call())
             assert code != 0 and "PermissionDenied" in out, f"an unbound service account read pods: {out}"
@@ -64,7 +66,7 @@ async def test_a_pod_calls_the_api_with_its_service_account(cluster):
             code, out = await asyncio.to_thread(run, readme_call())
             assert code == 0 and [p["metadata"]["name"] for p in json.loads(out)["items"]] == ["caller"], out
             for address in ("kubernetes.default.svc:443", "kubernetes.default.svc.cluster.local:443",
-                            "10.96.0.1:443"):
+                            f"{kubernetes_ip}:443"):
                 code, out = await asyncio.to_thread(run, grpcurl(address, "PodService/List", {"namespace": namespace}))
                 assert code == 0, (address, out)
                 assert [p["metadata"]["name"] for p in json.loads(out)["items"]] == ["caller"], address

@@ -69,9 +69,9 @@ def pod(spec: dict, **metadata):
 
 
 def test_dns_config_by_policy():
-    cluster = podspec.DnsSettings(nameservers=("10.96.0.10",), domain="cluster.local")
+    cluster = podspec.DnsSettings(nameservers=("198.19.128.10",), domain="cluster.local")
     first = podspec.dns_config(pod({"containers": [{"name": "c", "image": "i"}]}), cluster)
-    assert first.nameservers == ("10.96.0.10",)
+    assert first.nameservers == ("198.19.128.10",)
     assert first.searches == ("ns.svc.cluster.local", "svc.cluster.local", "cluster.local")
     assert first.options == ("ndots:5",)
     assert podspec.dns_config(pod({"containers": [{"name": "c", "image": "i"}]}), podspec.DnsSettings()) is None

@@ -17,15 +17,16 @@ from agent.network import dockerfw, routes
 from agent.network.controller import PodNetwork
 from agent.network.netns import iproute, run
 from agent.network.podbridge import POD_NETWORK
+from localcluster import layout
 from tests.network.pods import HTTP_PORT, WHO_AM_I, fetch, peer_address, run_pod
 from tests.support import polling
 from tests.support.cluster import local_cluster
 
-CLUSTER_CIDR = "10.244.0.0/16"
+CLUSTER_CIDR = str(layout.CLUSTER_CIDR)   # what the local cluster's node IPAM cuts pod CIDRs from
 
 
 def pod_cidr(node: str) -> str:
-    return f"10.244.{node.removeprefix('node')}.0/24"
+    return f"198.19.{node.removeprefix('node')}.0/24"
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +97,7 @@ async def test_a_pod_reaches_a_pod_on_another_node_by_its_ip_with_its_own_addres
     with machines.docker("node1") as api1, machines.docker("node3") as api3:
         server_ip = await asyncio.to_thread(run_pod, api3, "server", WHO_AM_I)
         client_ip = await asyncio.to_thread(run_pod, api1, "client")
-        assert server_ip.startswith("10.244.3.") and client_ip.startswith("10.244.1.")
+        assert server_ip.startswith("198.19.3.") and client_ip.startswith("198.19.1.")
 
         def seen_from():
             code, out = fetch(api1, "client", f"http://{server_ip}:{HTTP_PORT}/cgi-bin/peer")
@@ -130,32 +131,32 @@ async def test_routes_follow_nodes_changing_and_going(machines, network):
     try:
         node3.status.addresses[0].address = moved
         await nodes.update_status(node3)
-        assert await eventually(lambda: our_routes(machines, "node1").get("10.244.3.0/24") == moved)
+        assert await eventually(lambda: our_routes(machines, "node1").get("198.19.3.0/24") == moved)
         await nodes.delete("node2")
-        assert await eventually(lambda: set(our_routes(machines, "node1")) == {"10.244.3.0/24"})
-        await nodes.create(node_object(machines, "node2", cidr="10.244.22.0/24"))   # re-registered, new podCIDR
-        assert await eventually(lambda: set(our_routes(machines, "node1")) == {"10.244.3.0/24", "10.244.22.0/24"})
+        assert await eventually(lambda: set(our_routes(machines, "node1")) == {"198.19.3.0/24"})
+        await nodes.create(node_object(machines, "node2", cidr="198.19.22.0/24"))   # re-registered, new podCIDR
+        assert await eventually(lambda: set(our_routes(machines, "node1")) == {"198.19.3.0/24", "198.19.22.0/24"})
     finally:
         await asyncio.to_thread(node_address, machines, "node3", "del", moved)
 
 
 @pytest.mark.parametrize("network", [0.5], indirect=True)
 async def test_a_full_pass_puts_back_a_route_someone_deleted(machines, network):
-    assert await eventually(lambda: "10.244.2.0/24" in our_routes(machines, "node1"))
+    assert await eventually(lambda: "198.19.2.0/24" in our_routes(machines, "node1"))
 
     def delete():
         with iproute(machines.netns("node1")) as ipr:
-            ipr.route("del", dst="10.244.2.0/24", proto=routes.ROUTE_PROTO)
+            ipr.route("del", dst="198.19.2.0/24", proto=routes.ROUTE_PROTO)
     await asyncio.to_thread(delete)
-    assert "10.244.2.0/24" not in await asyncio.to_thread(our_routes, machines, "node1")
-    assert await eventually(lambda: "10.244.2.0/24" in our_routes(machines, "node1"), timeout=5)
+    assert "198.19.2.0/24" not in await asyncio.to_thread(our_routes, machines, "node1")
+    assert await eventually(lambda: "198.19.2.0/24" in our_routes(machines, "node1"), timeout=5)
 
 
 async def test_an_unreachable_gateway_skips_only_that_node(machines, network):
     client, _ = network
-    await client.resource("Node").create(node_object(machines, "far", ip="192.0.2.9", cidr="10.244.99.0/24"))
+    await client.resource("Node").create(node_object(machines, "far", ip="198.19.250.9", cidr="198.19.99.0/24"))
     await asyncio.sleep(0.5)
-    assert await eventually(lambda: set(our_routes(machines, "node1")) == {"10.244.2.0/24", "10.244.3.0/24"})
+    assert await eventually(lambda: set(our_routes(machines, "node1")) == {"198.19.2.0/24", "198.19.3.0/24"})
 
 
 def test_a_restarted_agent_prunes_its_stale_routes_and_leaves_others_alone(machines):
@@ -163,17 +164,17 @@ def test_a_restarted_agent_prunes_its_stale_routes_and_leaves_others_alone(machi
     gateway = machines.node_ip("node2")
     routes.remove_routes(netns=netns)   # whatever an earlier test's networks left
     with iproute(netns) as ipr:
-        ipr.route("replace", dst="10.244.200.0/24", gateway=gateway, proto=routes.ROUTE_PROTO)   # ours, stale
-        ipr.route("replace", dst="10.77.0.0/24", gateway=gateway)                               # someone else's
+        ipr.route("replace", dst="198.19.100.0/24", gateway=gateway, proto=routes.ROUTE_PROTO)   # ours, stale
+        ipr.route("replace", dst="198.19.240.0/24", gateway=gateway)                               # someone else's
     try:
-        result = routes.sync_routes({"10.244.2.0/24": gateway}, netns=netns)
-        assert result.removed == ["10.244.200.0/24"] and result.added == ["10.244.2.0/24"]
+        result = routes.sync_routes({"198.19.2.0/24": gateway}, netns=netns)
+        assert result.removed == ["198.19.100.0/24"] and result.added == ["198.19.2.0/24"]
         with iproute(netns) as ipr:
-            assert [r.get("dst") for r in ipr.route("dump", family=2, dst="10.77.0.0/24")] == ["10.77.0.0"]
+            assert [r.get("dst") for r in ipr.route("dump", family=2, dst="198.19.240.0/24")] == ["198.19.240.0"]
     finally:
         routes.remove_routes(netns=netns)
         with iproute(netns) as ipr, contextlib.suppress(Exception):
-            ipr.route("del", dst="10.77.0.0/24")
+            ipr.route("del", dst="198.19.240.0/24")
 
 
 async def test_docker_forward_drop_is_opened_for_the_cluster_cidr(machines, network):

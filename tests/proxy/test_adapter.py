@@ -10,18 +10,18 @@ def service(**spec):
 
 
 def test_ports_of_a_cluster_ip_service():
-    svc = service(cluster_ip="10.96.0.10", ports=[{"name": "http", "port": 80, "node_port": 30080},
+    svc = service(cluster_ip="198.19.128.10", ports=[{"name": "http", "port": 80, "node_port": 30080},
                                                   {"name": "dns", "port": 53, "protocol": "UDP"}])
     assert service_ports(svc) == {
-        ServicePortName("shop", "web", "http"): ServicePortInfo("10.96.0.10", 80, "tcp"),  # not a NodePort type
-        ServicePortName("shop", "web", "dns"): ServicePortInfo("10.96.0.10", 53, "udp")}
+        ServicePortName("shop", "web", "http"): ServicePortInfo("198.19.128.10", 80, "tcp"),  # not a NodePort type
+        ServicePortName("shop", "web", "dns"): ServicePortInfo("198.19.128.10", 53, "udp")}
 
 
 def test_node_port_and_session_affinity():
-    svc = service(type="NodePort", cluster_ip="10.96.0.10", session_affinity="ClientIP",
+    svc = service(type="NodePort", cluster_ip="198.19.128.10", session_affinity="ClientIP",
                   ports=[{"port": 80, "node_port": 30080}])
     assert service_ports(svc) == {ServicePortName("shop", "web"): ServicePortInfo(
-        "10.96.0.10", 80, "tcp", node_port=30080, affinity_timeout=DEFAULT_AFFINITY_TIMEOUT)}
+        "198.19.128.10", 80, "tcp", node_port=30080, affinity_timeout=DEFAULT_AFFINITY_TIMEOUT)}
     svc.spec.session_affinity_config.client_ip.timeout_seconds = 60
     assert service_ports(svc)[ServicePortName("shop", "web")].affinity_timeout == 60
 
@@ -33,13 +33,13 @@ def test_headless_and_unallocated_services_program_nothing():
 
 def test_endpoints_by_named_port_with_readiness():
     eps = KINDS["Endpoints"].new(metadata={"name": "web", "namespace": "shop"}, subsets=[
-        {"addresses": [{"ip": "10.244.0.2"}], "not_ready_addresses": [{"ip": "10.244.0.3"}],
+        {"addresses": [{"ip": "198.19.0.2"}], "not_ready_addresses": [{"ip": "198.19.0.3"}],
          "ports": [{"name": "http", "port": 8080}, {"name": "metrics", "port": 9100}]},
-        {"addresses": [{"ip": "10.244.1.2"}], "ports": [{"name": "http", "port": 8081}]}])
+        {"addresses": [{"ip": "198.19.1.2"}], "ports": [{"name": "http", "port": 8081}]}])
     assert endpoints_by_port(eps) == {
-        ServicePortName("shop", "web", "http"): (Endpoint("10.244.0.2", 8080), Endpoint("10.244.0.3", 8080, False),
-                                                 Endpoint("10.244.1.2", 8081)),
-        ServicePortName("shop", "web", "metrics"): (Endpoint("10.244.0.2", 9100), Endpoint("10.244.0.3", 9100, False))}
+        ServicePortName("shop", "web", "http"): (Endpoint("198.19.0.2", 8080), Endpoint("198.19.0.3", 8080, False),
+                                                 Endpoint("198.19.1.2", 8081)),
+        ServicePortName("shop", "web", "metrics"): (Endpoint("198.19.0.2", 9100), Endpoint("198.19.0.3", 9100, False))}
 
 
 def test_node_addresses():

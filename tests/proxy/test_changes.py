@@ -9,8 +9,8 @@ def spn(i):
 
 
 def big_state(count):
-    services = {spn(i): ServicePortInfo(f"10.96.{i // 250}.{i % 250 + 1}", 80, "tcp") for i in range(count)}
-    endpoints = {spn(i): tuple(Endpoint(f"10.244.{e}.{i % 250 + 1}", 8080) for e in range(3)) for i in range(count)}
+    services = {spn(i): ServicePortInfo(f"198.19.{128 + i // 250}.{i % 250 + 1}", 80, "tcp") for i in range(count)}
+    endpoints = {spn(i): tuple(Endpoint(f"198.19.{e}.{i % 250 + 1}", 8080) for e in range(3)) for i in range(count)}
     return ProxyState(services=services, endpoints=endpoints, node_ips=frozenset({"198.18.0.11"}))
 
 
@@ -38,25 +38,25 @@ def elements(cmds, verb, set_name):
 def test_one_endpoint_replaced_at_10000_services_is_element_changes_only():
     old = big_state(10_000)
     name = spn(1234)
-    new = with_endpoints(old, name, old.endpoints[name][:2] + (Endpoint("10.244.9.9", 8080),))
+    new = with_endpoints(old, name, old.endpoints[name][:2] + (Endpoint("198.19.9.9", 8080),))
     assert changed_names(old, new) == [name]
     assert changed_names(old, new, [name, spn(5)]) == [name]
     cmds = diff_transaction("t", old, new)
     # no rule, chain or verdict changes: the kernel need not re-check the table
     assert {verb_kind for verb_kind in ops(cmds)} == {("delete", "element"), ("add", "element")}
     gone = old.endpoints[name][2]
-    assert elements(cmds, "delete", n.SERVICE_ENDPOINTS) == [{"concat": ["10.96.4.235", "tcp", 80, 2]}]
+    assert elements(cmds, "delete", n.SERVICE_ENDPOINTS) == [{"concat": ["198.19.132.235", "tcp", 80, 2]}]
     assert elements(cmds, "add", n.SERVICE_ENDPOINTS) == [
-        [{"concat": ["10.96.4.235", "tcp", 80, 2]}, {"concat": ["10.244.9.9", 8080]}]]
+        [{"concat": ["198.19.132.235", "tcp", 80, 2]}, {"concat": ["198.19.9.9", 8080]}]]
     # the hairpin set: this Service port's element for the old endpoint goes, one for the new comes
-    assert elements(cmds, "add", n.HAIRPIN) == [{"concat": ["10.244.9.9", "10.244.9.9", "10.96.4.235", "tcp", 80]}]
-    assert elements(cmds, "delete", n.HAIRPIN) == [{"concat": [gone.ip, gone.ip, "10.96.4.235", "tcp", 80]}]
+    assert elements(cmds, "add", n.HAIRPIN) == [{"concat": ["198.19.9.9", "198.19.9.9", "198.19.132.235", "tcp", 80]}]
+    assert elements(cmds, "delete", n.HAIRPIN) == [{"concat": [gone.ip, gone.ip, "198.19.132.235", "tcp", 80]}]
 
 
 def test_a_new_endpoint_count_moves_the_service_to_another_pick_chain():
     old = big_state(3)
     name = spn(1)
-    new = with_endpoints(old, name, old.endpoints[name] + (Endpoint("10.244.9.9", 8080),))
+    new = with_endpoints(old, name, old.endpoints[name] + (Endpoint("198.19.9.9", 8080),))
     cmds = diff_transaction("t", old, new)
     svc = n.service_chain("default/s1/tcp/p")
     # the pick chain for 4 endpoints may be new: created (or refilled) whole
@@ -80,40 +80,40 @@ def test_references_are_dropped_before_deletes():
     assert max(i for i, v in enumerate(verbs) if v == ("flush", "chain")) < first_delete_chain
     assert verbs.count(("delete", "chain")) == 1
     added = [c["add"]["element"] for c in cmds if "element" in c.get("add", {})]
-    assert {"name": n.NO_ENDPOINT_SERVICES, "elem": [{"concat": ["10.96.0.2", "tcp", 80]}],
+    assert {"name": n.NO_ENDPOINT_SERVICES, "elem": [{"concat": ["198.19.128.2", "tcp", 80]}],
             "family": "ip", "table": "t"} in added
 
 
 def test_new_and_removed_services():
     old = big_state(2)
-    new = ProxyState(services={spn(0): old.services[spn(0)], spn(5): ServicePortInfo("10.96.0.99", 53, "udp")},
-                     endpoints={spn(0): old.endpoints[spn(0)], spn(5): (Endpoint("10.244.0.7", 53),)},
+    new = ProxyState(services={spn(0): old.services[spn(0)], spn(5): ServicePortInfo("198.19.128.99", 53, "udp")},
+                     endpoints={spn(0): old.endpoints[spn(0)], spn(5): (Endpoint("198.19.0.7", 53),)},
                      node_ips=old.node_ips)
     cmds = diff_transaction("t", old, new)
     deleted = [c["delete"]["element"]["elem"] for c in cmds if "element" in c.get("delete", {})]
-    assert [{"concat": ["10.96.0.2", "tcp", 80]}] in deleted
+    assert [{"concat": ["198.19.128.2", "tcp", 80]}] in deleted
     added = [e for c in cmds if "element" in c.get("add", {}) for e in c["add"]["element"]["elem"]]
-    assert [{"concat": ["10.96.0.99", "udp", 53]}, {"goto": {"target": n.service_chain("default/s5/udp/p")}}] in added
+    assert [{"concat": ["198.19.128.99", "udp", 53]}, {"goto": {"target": n.service_chain("default/s5/udp/p")}}] in added
 
 
 def test_hairpin_elements_belong_to_one_service_port():
     """Two ports of one Service on the same pods: each has its own hairpin element (the key holds
     the Service port), so the port that loses its endpoints takes only its own."""
     a, b = ServicePortName("default", "dns", "udp"), ServicePortName("default", "dns", "tcp")
-    both = (Endpoint("10.244.0.5", 53),)
-    old = ProxyState(services={a: ServicePortInfo("10.96.0.10", 53, "udp"),
-                               b: ServicePortInfo("10.96.0.10", 53, "tcp")},
+    both = (Endpoint("198.19.0.5", 53),)
+    old = ProxyState(services={a: ServicePortInfo("198.19.128.10", 53, "udp"),
+                               b: ServicePortInfo("198.19.128.10", 53, "tcp")},
                      endpoints={a: both, b: both})
     new = with_endpoints(old, a, ())
     cmds = diff_transaction("t", old, new)
-    assert elements(cmds, "delete", n.HAIRPIN) == [{"concat": ["10.244.0.5", "10.244.0.5", "10.96.0.10", "udp", 53]}]
+    assert elements(cmds, "delete", n.HAIRPIN) == [{"concat": ["198.19.0.5", "198.19.0.5", "198.19.128.10", "udp", 53]}]
     assert elements(cmds, "add", n.HAIRPIN) == []
 
 
 def test_affinity_timeout_change_replaces_the_sets():
-    old = ProxyState(services={spn(0): ServicePortInfo("10.96.0.1", 80, affinity_timeout=60)},
-                     endpoints={spn(0): (Endpoint("10.244.0.5", 8080),)})
-    new = ProxyState(services={spn(0): ServicePortInfo("10.96.0.1", 80, affinity_timeout=120)},
+    old = ProxyState(services={spn(0): ServicePortInfo("198.19.128.1", 80, affinity_timeout=60)},
+                     endpoints={spn(0): (Endpoint("198.19.0.5", 8080),)})
+    new = ProxyState(services={spn(0): ServicePortInfo("198.19.128.1", 80, affinity_timeout=120)},
                      endpoints=old.endpoints)
     verbs = ops(diff_transaction("t", old, new))
     assert verbs[0] == ("add", "set") and verbs[-1] == ("delete", "set")
@@ -129,13 +129,13 @@ def test_node_ip_changes():
 
 def test_stale_udp_flows():
     dns = spn(0)
-    info = ServicePortInfo("10.96.0.10", 53, "udp", node_port=30053)
-    one, two = Endpoint("10.244.0.5", 53), Endpoint("10.244.0.6", 53)
+    info = ServicePortInfo("198.19.128.10", 53, "udp", node_port=30053)
+    one, two = Endpoint("198.19.0.5", 53), Endpoint("198.19.0.6", 53)
     empty = ProxyState(services={dns: info})
     served = ProxyState(services={dns: info}, endpoints={dns: (one, two)})
     shrunk = ProxyState(services={dns: info}, endpoints={dns: (two,)})
-    assert stale_udp_flows(served, shrunk) == [StaleFlows("10.96.0.10", 53, "10.244.0.5"),
-                                               StaleFlows(None, 30053, "10.244.0.5")]
-    assert stale_udp_flows(empty, served) == [StaleFlows("10.96.0.10", 53, None), StaleFlows(None, 30053, None)]
-    tcp = ProxyState(services={dns: ServicePortInfo("10.96.0.10", 53, "tcp")}, endpoints={dns: (one, two)})
+    assert stale_udp_flows(served, shrunk) == [StaleFlows("198.19.128.10", 53, "198.19.0.5"),
+                                               StaleFlows(None, 30053, "198.19.0.5")]
+    assert stale_udp_flows(empty, served) == [StaleFlows("198.19.128.10", 53, None), StaleFlows(None, 30053, None)]
+    tcp = ProxyState(services={dns: ServicePortInfo("198.19.128.10", 53, "tcp")}, endpoints={dns: (one, two)})
     assert stale_udp_flows(tcp, ProxyState(services=tcp.services, endpoints={dns: (two,)})) == []

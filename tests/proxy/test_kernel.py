@@ -43,66 +43,66 @@ def cluster():
 
 def test_cluster_ip_spreads_over_ready_endpoints_from_node_and_pod(cluster):
     unready = Endpoint(PODS["b3"], 8080, ready=False)
-    result = cluster.program({WEB: ServicePortInfo("10.96.0.10", 80)}, {WEB: backends("b1", "b2") + (unready,)})
+    result = cluster.program({WEB: ServicePortInfo("198.19.128.10", 80)}, {WEB: backends("b1", "b2") + (unready,)})
     assert result.full
-    from_node = tcp(cluster.node, "10.96.0.10", 80, 40)
+    from_node = tcp(cluster.node, "198.19.128.10", 80, 40)
     assert set(from_node) == {"b1", "b2"}
-    from_pod = tcp(cluster.pods["b3"], "10.96.0.10", 80, 40)
+    from_pod = tcp(cluster.pods["b3"], "198.19.128.10", 80, 40)
     assert set(from_pod) == {"b1", "b2"}
 
 
 def test_nodeport_answers_on_the_node_address(cluster):
-    cluster.program({WEB: ServicePortInfo("10.96.0.10", 80, node_port=30080)}, {WEB: backends("b1", "b2", "b3")})
+    cluster.program({WEB: ServicePortInfo("198.19.128.10", 80, node_port=30080)}, {WEB: backends("b1", "b2", "b3")})
     assert set(tcp(cluster.ext, NODE_IP, 30080, 40)) == {"b1", "b2", "b3"}
     assert set(tcp(cluster.node, NODE_IP, 30080, 20)) <= {"b1", "b2", "b3"}
 
 
 def test_no_endpoints_is_refused_at_once(cluster):
     dns = ServicePortName("default", "dns", "dns")
-    cluster.program({WEB: ServicePortInfo("10.96.0.10", 80, node_port=30080),
-                     dns: ServicePortInfo("10.96.0.53", 53, "udp")},
+    cluster.program({WEB: ServicePortInfo("198.19.128.10", 80, node_port=30080),
+                     dns: ServicePortInfo("198.19.128.53", 53, "udp")},
                     {WEB: (Endpoint(PODS["b1"], 8080, ready=False),)})
-    for ns, host, port in [(cluster.node, "10.96.0.10", 80), (cluster.pods["b2"], "10.96.0.10", 80),
+    for ns, host, port in [(cluster.node, "198.19.128.10", 80), (cluster.pods["b2"], "198.19.128.10", 80),
                            (cluster.ext, NODE_IP, 30080)]:
         [answer] = tcp(ns, host, port)
         assert answer["error"] == "ConnectionRefusedError" and answer["seconds"] < 0.5, (ns, answer)
-    assert udp(cluster.pods["b2"], "10.96.0.53", 53) == [{"error": "ConnectionRefusedError"}]
+    assert udp(cluster.pods["b2"], "198.19.128.53", 53) == [{"error": "ConnectionRefusedError"}]
     # a host process's datagram is dropped on its way out: send() fails at once with EPERM
-    assert udp(cluster.node, "10.96.0.53", 53) == [{"error": "PermissionError"}]
+    assert udp(cluster.node, "198.19.128.53", 53) == [{"error": "PermissionError"}]
 
 
 def test_session_affinity_sticks_to_one_endpoint(cluster):
-    cluster.program({WEB: ServicePortInfo("10.96.0.10", 80, affinity_timeout=60)}, {WEB: backends("b1", "b2", "b3")})
-    assert len(set(tcp(cluster.node, "10.96.0.10", 80, 20))) == 1
-    assert len(set(tcp(cluster.pods["b1"], "10.96.0.10", 80, 20))) == 1
+    cluster.program({WEB: ServicePortInfo("198.19.128.10", 80, affinity_timeout=60)}, {WEB: backends("b1", "b2", "b3")})
+    assert len(set(tcp(cluster.node, "198.19.128.10", 80, 20))) == 1
+    assert len(set(tcp(cluster.pods["b1"], "198.19.128.10", 80, 20))) == 1
 
 
 def test_hairpin_pod_reaches_itself_through_its_service(cluster):
-    cluster.program({WEB: ServicePortInfo("10.96.0.10", 80)}, {WEB: backends("b1")})
-    assert tcp(cluster.pods["b1"], "10.96.0.10", 80, 5) == ["b1"] * 5
+    cluster.program({WEB: ServicePortInfo("198.19.128.10", 80)}, {WEB: backends("b1")})
+    assert tcp(cluster.pods["b1"], "198.19.128.10", 80, 5) == ["b1"] * 5
 
 
 def test_partial_updates_follow_endpoint_changes(cluster):
-    services = {WEB: ServicePortInfo("10.96.0.10", 80, node_port=30080)}
+    services = {WEB: ServicePortInfo("198.19.128.10", 80, node_port=30080)}
     cluster.program(services, {WEB: backends("b1", "b2")})
     result = cluster.program(services, {WEB: backends("b2", "b3")})
     assert not result.full and result.commands < 12
-    assert set(tcp(cluster.node, "10.96.0.10", 80, 30)) == {"b2", "b3"}
+    assert set(tcp(cluster.node, "198.19.128.10", 80, 30)) == {"b2", "b3"}
     result = cluster.program(services, {WEB: ()})
     assert not result.full
-    assert tcp(cluster.node, "10.96.0.10", 80)[0]["error"] == "ConnectionRefusedError"
+    assert tcp(cluster.node, "198.19.128.10", 80)[0]["error"] == "ConnectionRefusedError"
     cluster.program(services, {WEB: backends("b1")})
     assert tcp(cluster.ext, NODE_IP, 30080, 3) == ["b1"] * 3
 
 
 def test_a_failed_change_is_followed_by_a_full_rebuild(cluster):
-    services = {WEB: ServicePortInfo("10.96.0.10", 80)}
+    services = {WEB: ServicePortInfo("198.19.128.10", 80)}
     cluster.program(services, {WEB: backends("b1")})
     cluster.node.run("nft", "delete", "table", "ip", cluster.table)  # someone broke the contract
     with pytest.raises(NftError):
         cluster.program(services, {WEB: backends("b2")})
     assert cluster.proxier.sync().full
-    assert tcp(cluster.node, "10.96.0.10", 80, 3) == ["b2"] * 3
+    assert tcp(cluster.node, "198.19.128.10", 80, 3) == ["b2"] * 3
 
 
 class Stream:
@@ -128,7 +128,7 @@ class Stream:
 
 def test_udp_flows_move_when_their_endpoint_goes(cluster):
     dns = ServicePortName("default", "dns", "dns")
-    services = {dns: ServicePortInfo("10.96.0.53", 53, "udp")}
+    services = {dns: ServicePortInfo("198.19.128.53", 53, "udp")}
 
     def state(*names):
         return ProxyState(services=services, endpoints={dns: backends(*names)}, node_ips=frozenset({NODE_IP}))
@@ -137,7 +137,7 @@ def test_udp_flows_move_when_their_endpoint_goes(cluster):
     bare.update(state("b1"))
     bare.sync()
     with Lab() as lab:
-        stream = Stream(lab.process(cluster.node, sys.executable, ECHO, "udpstream", "10.96.0.53", "53",
+        stream = Stream(lab.process(cluster.node, sys.executable, ECHO, "udpstream", "198.19.128.53", "53",
                                     stdout=subprocess.PIPE, text=True))
         assert set(stream.recent()) == {"b1"}
         # Without clean-up the flow's conntrack entry keeps it on b1: this is why it is needed.
@@ -156,14 +156,14 @@ def test_udp_flows_move_when_their_endpoint_goes(cluster):
 
 def test_service_cidr_is_sunk_not_sent_away(cluster):
     """An address in the Service CIDR that no rule claims goes into the sink, even with a default route."""
-    cluster.program({WEB: ServicePortInfo("10.96.0.10", 80)}, {WEB: backends("b1")})
+    cluster.program({WEB: ServicePortInfo("198.19.128.10", 80)}, {WEB: backends("b1")})
     with cluster.node.iproute() as ipr:
         ipr.route("replace", dst="default", gateway="198.18.0.2")
     cluster.ext.run("nft", "add table ip watch; add chain ip watch in { type filter hook prerouting priority 0; }; "
-                           "add rule ip watch in ip daddr 10.96.0.0/12 counter")
-    assert "cox-svc-sink" in cluster.node.run("ip", "route", "get", "10.96.77.77").stdout
-    cluster.node.run(sys.executable, "-c", "import socket; socket.socket(2, 2).sendto(b'x', ('10.96.77.77', 9))")
-    assert tcp(cluster.node, "10.96.0.10", 80) == ["b1"]  # a programmed one still works from the host
+                           "add rule ip watch in ip daddr 198.19.128.0/20 counter")
+    assert "cox-svc-sink" in cluster.node.run("ip", "route", "get", "198.19.141.77").stdout
+    cluster.node.run(sys.executable, "-c", "import socket; socket.socket(2, 2).sendto(b'x', ('198.19.141.77', 9))")
+    assert tcp(cluster.node, "198.19.128.10", 80) == ["b1"]  # a programmed one still works from the host
     counter = json.loads(cluster.ext.run("nft", "-j", "list", "table", "ip", "watch").stdout)
     [packets] = [e["counter"]["packets"] for item in counter["nftables"] if "rule" in item
                  for e in item["rule"]["expr"] if "counter" in e]
@@ -172,7 +172,7 @@ def test_service_cidr_is_sunk_not_sent_away(cluster):
 
 def test_full_resync_on_a_timer(cluster):
     cluster.proxier = Proxier(table=cluster.table, applier=cluster.applier, full_sync_period=0)
-    first = cluster.program({WEB: ServicePortInfo("10.96.0.10", 80)}, {WEB: backends("b1")})
-    again = cluster.program({WEB: ServicePortInfo("10.96.0.10", 80)}, {WEB: backends("b2")})
+    first = cluster.program({WEB: ServicePortInfo("198.19.128.10", 80)}, {WEB: backends("b1")})
+    again = cluster.program({WEB: ServicePortInfo("198.19.128.10", 80)}, {WEB: backends("b2")})
     assert first.full and again.full
-    assert tcp(cluster.node, "10.96.0.10", 80, 3) == ["b2"] * 3
+    assert tcp(cluster.node, "198.19.128.10", 80, 3) == ["b2"] * 3

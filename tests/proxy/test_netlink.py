@@ -29,18 +29,18 @@ def eps(*ips, port=8080):
 # Every construct the renderer writes: ClusterIP and NodePort, TCP and UDP, named ports, endpoint
 # counts shared between Services, session affinity (with a NodePort), no endpoints, node addresses.
 STATE = ProxyState(
-    services={WEB: ServicePortInfo("10.96.0.10", 80, node_port=30080),
-              METRICS: ServicePortInfo("10.96.0.10", 9090),
-              DNS_UDP: ServicePortInfo("10.96.0.53", 53, "udp"),
-              DNS_TCP: ServicePortInfo("10.96.0.53", 53, "tcp"),
-              STICKY: ServicePortInfo("10.96.0.11", 80, node_port=30081, affinity_timeout=600),
-              EMPTY: ServicePortInfo("10.96.0.12", 80, node_port=30082)},
-    endpoints={WEB: eps("10.244.0.2", "10.244.0.3", "10.244.1.2"),
-               METRICS: eps("10.244.0.2", "10.244.0.3", port=9100),
-               DNS_UDP: eps("10.244.0.5", "10.244.1.5", port=53),
-               DNS_TCP: eps("10.244.0.5", "10.244.1.5", port=53),
-               STICKY: eps("10.244.0.7", "10.244.0.8"),
-               EMPTY: (Endpoint("10.244.0.9", 8080, ready=False),)},
+    services={WEB: ServicePortInfo("198.19.128.10", 80, node_port=30080),
+              METRICS: ServicePortInfo("198.19.128.10", 9090),
+              DNS_UDP: ServicePortInfo("198.19.128.53", 53, "udp"),
+              DNS_TCP: ServicePortInfo("198.19.128.53", 53, "tcp"),
+              STICKY: ServicePortInfo("198.19.128.11", 80, node_port=30081, affinity_timeout=600),
+              EMPTY: ServicePortInfo("198.19.128.12", 80, node_port=30082)},
+    endpoints={WEB: eps("198.19.0.2", "198.19.0.3", "198.19.1.2"),
+               METRICS: eps("198.19.0.2", "198.19.0.3", port=9100),
+               DNS_UDP: eps("198.19.0.5", "198.19.1.5", port=53),
+               DNS_TCP: eps("198.19.0.5", "198.19.1.5", port=53),
+               STICKY: eps("198.19.0.7", "198.19.0.8"),
+               EMPTY: (Endpoint("198.19.0.9", 8080, ready=False),)},
     node_ips=frozenset({"198.18.0.11", "198.18.1.11"}))
 
 
@@ -75,20 +75,20 @@ def test_netlink_and_nft_build_the_same_table(two_nodes):
     assert netlink_view.listings(table) == (text, objects, kernel)
     # and the listing holds what was meant (a few spot checks; the unit tests check the rest)
     assert "pick-tcp-3" in text and "pick-nodeport-tcp-3" in text and "pick-udp-2" in text
-    assert "10.96.0.10 . tcp . 80 . 2 : 10.244.1.2 . 8080" in text.replace("\n", " ").replace("\t", "")
+    assert "198.19.128.10 . tcp . 80 . 2 : 198.19.1.2 . 8080" in text.replace("\n", " ").replace("\t", "")
 
 
 @pytest.mark.parametrize("change", [
-    pytest.param(lambda s: changed(s, endpoints={WEB: eps("10.244.0.2", "10.244.0.3", "10.244.2.2")}), id="replace"),
-    pytest.param(lambda s: changed(s, endpoints={WEB: eps("10.244.0.2", "10.244.0.3", "10.244.1.2", "10.244.2.2")}),
+    pytest.param(lambda s: changed(s, endpoints={WEB: eps("198.19.0.2", "198.19.0.3", "198.19.2.2")}), id="replace"),
+    pytest.param(lambda s: changed(s, endpoints={WEB: eps("198.19.0.2", "198.19.0.3", "198.19.1.2", "198.19.2.2")}),
                  id="add-endpoint"),
-    pytest.param(lambda s: changed(s, endpoints={WEB: eps("10.244.0.2")}), id="remove-endpoints"),
+    pytest.param(lambda s: changed(s, endpoints={WEB: eps("198.19.0.2")}), id="remove-endpoints"),
     pytest.param(lambda s: changed(s, endpoints={WEB: ()}), id="no-endpoints"),
-    pytest.param(lambda s: changed(s, endpoints={EMPTY: eps("10.244.0.9")}), id="first-endpoint"),
-    pytest.param(lambda s: changed(s, services={WEB: ServicePortInfo("10.96.0.10", 80)}), id="nodeport-dropped"),
-    pytest.param(lambda s: changed(s, services={STICKY: ServicePortInfo("10.96.0.11", 80, affinity_timeout=60)}),
+    pytest.param(lambda s: changed(s, endpoints={EMPTY: eps("198.19.0.9")}), id="first-endpoint"),
+    pytest.param(lambda s: changed(s, services={WEB: ServicePortInfo("198.19.128.10", 80)}), id="nodeport-dropped"),
+    pytest.param(lambda s: changed(s, services={STICKY: ServicePortInfo("198.19.128.11", 80, affinity_timeout=60)}),
                  id="affinity-timeout"),
-    pytest.param(lambda s: changed(s, services={WEB: ServicePortInfo("10.96.0.10", 80, node_port=30080,
+    pytest.param(lambda s: changed(s, services={WEB: ServicePortInfo("198.19.128.10", 80, node_port=30080,
                                                                      affinity_timeout=600)}), id="affinity-on"),
     pytest.param(lambda s: ProxyState({k: v for k, v in s.services.items() if k != DNS_UDP}, s.endpoints, s.node_ips),
                  id="service-deleted"),
@@ -132,15 +132,15 @@ def test_one_endpoint_change_touches_only_its_service(two_nodes):
     netlink.apply(full_transaction(table, STATE))
     rules, slots = rule_handles(view, table), endpoint_elements(view, table)
 
-    new = changed(STATE, endpoints={WEB: eps("10.244.0.2", "10.244.0.3", "10.244.2.2")})
+    new = changed(STATE, endpoints={WEB: eps("198.19.0.2", "198.19.0.3", "198.19.2.2")})
     netlink.apply(diff_transaction(table, STATE, new))
     assert rule_handles(view, table) == rules  # no rule anywhere was replaced
     after = endpoint_elements(view, table)
-    assert {k for k in slots.keys() | after.keys() if slots.get(k) != after.get(k)} == {("10.96.0.10", "tcp", 80, 2)}
-    assert after[("10.96.0.10", "tcp", 80, 2)] == ("10.244.2.2", 8080)
+    assert {k for k in slots.keys() | after.keys() if slots.get(k) != after.get(k)} == {("198.19.128.10", "tcp", 80, 2)}
+    assert after[("198.19.128.10", "tcp", 80, 2)] == ("198.19.2.2", 8080)
 
     # one endpoint more: only this Service's own chains (and the new pick chains for four) change
-    more = changed(new, endpoints={WEB: eps("10.244.0.2", "10.244.0.3", "10.244.1.2", "10.244.2.2")})
+    more = changed(new, endpoints={WEB: eps("198.19.0.2", "198.19.0.3", "198.19.1.2", "198.19.2.2")})
     netlink.apply(diff_transaction(table, new, more))
     rewritten = {chain for chain, _ in rule_handles(view, table) - rules}
     assert rewritten == {n.service_chain("default/web/tcp/http"), n.external_chain("default/web/tcp/http"),
@@ -152,7 +152,7 @@ def test_a_refused_batch_changes_nothing_and_names_the_command(two_nodes):
     table = n.table_name(unique_name("t"))
     netlink.apply(full_transaction(table, STATE))
     before = view.listings(table)
-    bad = diff_transaction(table, STATE, changed(STATE, endpoints={WEB: eps("10.244.0.2")}))
+    bad = diff_transaction(table, STATE, changed(STATE, endpoints={WEB: eps("198.19.0.2")}))
     bad.append({"add": {"rule": {"family": "ip", "table": table, "chain": "no-such-chain",
                                  "expr": [{"goto": {"target": "services"}}]}}})
     with pytest.raises(NftError, match="no-such-chain.*No such file or directory"):
@@ -182,7 +182,7 @@ def test_the_nft_json_applier_takes_nft_json_the_encoder_does_not(lab):
                                    "hook": "postrouting", "prio": 100, "policy": "accept"}}},
                 {"add": {"rule": {"family": "ip", "table": table, "chain": "post", "expr": [
                     {"match": {"op": "!=", "left": {"payload": {"protocol": "ip", "field": "daddr"}},
-                               "right": {"prefix": {"addr": "10.244.0.0", "len": 16}}}},
+                               "right": {"prefix": {"addr": "198.19.0.0", "len": 16}}}},
                     {"masquerade": None}]}}}]
     with pytest.raises(ValueError, match="!="):
         NetlinkApplier(netns=ns.name).apply(commands)

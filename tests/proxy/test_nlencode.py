@@ -22,14 +22,14 @@ def test_unknown_constructs_are_refused_by_name():
     with pytest.raises(ValueError, match="ipv6_addr"):
         encode([T.add_set("s", {"type": "ipv6_addr"})])
     with pytest.raises(ValueError, match="not seen declared"):
-        encode([T.add_elements("nowhere", ["10.0.0.1"])])
+        encode([T.add_elements("nowhere", ["198.18.0.1"])])
     with pytest.raises(ValueError, match="only ip"):
         encode([{"add": {"chain": {"family": "inet", "table": "t", "name": "c"}}}])
 
 
 def test_each_message_names_its_command_and_carries_nft_flags():
-    messages = encode([T.add_rule("c", [j.goto("d")]), T.add_elements("node-ips", ["10.0.0.1"]),
-                       T.delete_elements("node-ips", ["10.0.0.2"])], sets=SHARED_SETS)
+    messages = encode([T.add_rule("c", [j.goto("d")]), T.add_elements("node-ips", ["198.18.0.1"]),
+                       T.delete_elements("node-ips", ["198.18.0.2"])], sets=SHARED_SETS)
     assert [(m.command, kind(m)) for m in messages] == [(0, NEWRULE), (1, NEWSETELEM), (2, DELSETELEM)]
     assert all(m.type >> 8 == NFNL_SUBSYS_NFTABLES for m in messages)
     assert messages[0].flags & (NLM_F_CREATE | NLM_F_APPEND) == NLM_F_CREATE | NLM_F_APPEND
@@ -37,7 +37,7 @@ def test_each_message_names_its_command_and_carries_nft_flags():
 
 
 def test_long_element_lists_are_split_under_the_attribute_limit():
-    elems = [j.element((f"10.0.{i // 250}.{i % 250}", "tcp", 80, 0), (f"10.1.{i // 250}.{i % 250}", 8080))
+    elems = [j.element((f"198.18.{i // 250}.{i % 250}", "tcp", 80, 0), (f"198.19.{i // 250}.{i % 250}", 8080))
              for i in range(10_000)]
     messages = encode([T.add_elements("service-endpoints", elems)], sets=SHARED_SETS)
     assert len(messages) > 1 and all(kind(m) == NEWSETELEM for m in messages)

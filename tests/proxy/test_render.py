@@ -6,7 +6,7 @@ from agent.proxy.model import Endpoint, ProxyState, ServicePortInfo, ServicePort
 from agent.proxy.render import full_transaction, render_service
 
 WEB = ServicePortName("default", "web", "http")
-WEB_INFO = ServicePortInfo("10.96.0.10", 80, "tcp")
+WEB_INFO = ServicePortInfo("198.19.128.10", 80, "tcp")
 
 
 def eps(*ips, port=8080):
@@ -14,33 +14,33 @@ def eps(*ips, port=8080):
 
 
 def test_no_endpoints_rejects_and_makes_no_chains():
-    rules = render_service(WEB, ServicePortInfo("10.96.0.10", 80, "tcp", node_port=30080), ())
+    rules = render_service(WEB, ServicePortInfo("198.19.128.10", 80, "tcp", node_port=30080), ())
     assert rules.chains == {} and rules.pick_chains == {}
-    assert rules.elements == {n.NO_ENDPOINT_SERVICES: {("10.96.0.10", "tcp", 80): None},
+    assert rules.elements == {n.NO_ENDPOINT_SERVICES: {("198.19.128.10", "tcp", 80): None},
                               n.NO_ENDPOINT_NODEPORTS: {("tcp", 30080): None}}
 
 
 def test_not_ready_endpoints_count_as_none():
-    rules = render_service(WEB, WEB_INFO, (Endpoint("10.244.0.2", 8080, ready=False),))
+    rules = render_service(WEB, WEB_INFO, (Endpoint("198.19.0.2", 8080, ready=False),))
     assert rules.chains == {} and n.NO_ENDPOINT_SERVICES in rules.elements
 
 
 def test_one_endpoint():
-    rules = render_service(WEB, WEB_INFO, eps("10.244.0.2"))
+    rules = render_service(WEB, WEB_INFO, eps("198.19.0.2"))
     svc = n.service_chain("default/web/tcp/http")
-    assert rules.elements == {n.SERVICE_IPS: {("10.96.0.10", "tcp", 80): svc},
-                              n.SERVICE_ENDPOINTS: {("10.96.0.10", "tcp", 80, 0): ("10.244.0.2", 8080)},
-                              n.HAIRPIN: {("10.244.0.2", "10.244.0.2", "10.96.0.10", "tcp", 80): None}}
+    assert rules.elements == {n.SERVICE_IPS: {("198.19.128.10", "tcp", 80): svc},
+                              n.SERVICE_ENDPOINTS: {("198.19.128.10", "tcp", 80, 0): ("198.19.0.2", 8080)},
+                              n.HAIRPIN: {("198.19.0.2", "198.19.0.2", "198.19.128.10", "tcp", 80): None}}
     assert rules.chains == {svc: [[{"goto": {"target": "pick-tcp-1"}}]]}
 
 
 def test_endpoints_are_map_elements_and_a_shared_chain_picks_one():
-    unready = Endpoint("10.244.0.9", 8080, ready=False)
-    rules = render_service(WEB, WEB_INFO, eps("10.244.0.4", "10.244.0.2", "10.244.0.3") + (unready,))
+    unready = Endpoint("198.19.0.9", 8080, ready=False)
+    rules = render_service(WEB, WEB_INFO, eps("198.19.0.4", "198.19.0.2", "198.19.0.3") + (unready,))
     # one slot per ready endpoint, in a fixed order
     assert rules.elements[n.SERVICE_ENDPOINTS] == {
-        ("10.96.0.10", "tcp", 80, 0): ("10.244.0.2", 8080), ("10.96.0.10", "tcp", 80, 1): ("10.244.0.3", 8080),
-        ("10.96.0.10", "tcp", 80, 2): ("10.244.0.4", 8080)}
+        ("198.19.128.10", "tcp", 80, 0): ("198.19.0.2", 8080), ("198.19.128.10", "tcp", 80, 1): ("198.19.0.3", 8080),
+        ("198.19.128.10", "tcp", 80, 2): ("198.19.0.4", 8080)}
     assert rules.chains == {n.service_chain("default/web/tcp/http"): [[{"goto": {"target": "pick-tcp-3"}}]]}
     # the pick chain: DNAT to slot `numgen random mod 3` of the packet's VIP . protocol . port
     [[protocol, dnat]] = rules.pick_chains["pick-tcp-3"]
@@ -53,57 +53,57 @@ def test_endpoints_are_map_elements_and_a_shared_chain_picks_one():
 
 
 def test_replacing_an_endpoint_changes_only_map_elements():
-    before = render_service(WEB, WEB_INFO, eps("10.244.0.2", "10.244.0.3"))
-    after = render_service(WEB, WEB_INFO, eps("10.244.0.2", "10.244.0.5"))
+    before = render_service(WEB, WEB_INFO, eps("198.19.0.2", "198.19.0.3"))
+    after = render_service(WEB, WEB_INFO, eps("198.19.0.2", "198.19.0.5"))
     assert before.chains == after.chains and before.pick_chains == after.pick_chains
     assert before.elements[n.SERVICE_ENDPOINTS] != after.elements[n.SERVICE_ENDPOINTS]
 
 
 def test_endpoint_order_does_not_matter():
-    a = render_service(WEB, WEB_INFO, eps("10.244.0.2", "10.244.0.3"))
-    b = render_service(WEB, WEB_INFO, eps("10.244.0.3", "10.244.0.2"))
+    a = render_service(WEB, WEB_INFO, eps("198.19.0.2", "198.19.0.3"))
+    b = render_service(WEB, WEB_INFO, eps("198.19.0.3", "198.19.0.2"))
     assert a == b
 
 
 def test_named_ports_get_their_own_chains_and_slots():
-    http = render_service(WEB, WEB_INFO, eps("10.244.0.2", port=8080))
-    metrics = render_service(ServicePortName("default", "web", "metrics"), ServicePortInfo("10.96.0.10", 9090, "tcp"),
-                             eps("10.244.0.2", port=9100))
+    http = render_service(WEB, WEB_INFO, eps("198.19.0.2", port=8080))
+    metrics = render_service(ServicePortName("default", "web", "metrics"), ServicePortInfo("198.19.128.10", 9090, "tcp"),
+                             eps("198.19.0.2", port=9100))
     assert not set(http.chains) & set(metrics.chains)
-    assert ("10.96.0.10", "tcp", 9090) in metrics.elements[n.SERVICE_IPS]
-    assert metrics.elements[n.SERVICE_ENDPOINTS] == {("10.96.0.10", "tcp", 9090, 0): ("10.244.0.2", 9100)}
+    assert ("198.19.128.10", "tcp", 9090) in metrics.elements[n.SERVICE_IPS]
+    assert metrics.elements[n.SERVICE_ENDPOINTS] == {("198.19.128.10", "tcp", 9090, 0): ("198.19.0.2", 9100)}
 
 
 def test_nodeport_marks_for_masquerade_and_picks_from_the_nodeport_map():
-    info = ServicePortInfo("10.96.0.10", 80, "tcp", node_port=30080)
-    rules = render_service(WEB, info, eps("10.244.0.2", "10.244.0.3"))
+    info = ServicePortInfo("198.19.128.10", 80, "tcp", node_port=30080)
+    rules = render_service(WEB, info, eps("198.19.0.2", "198.19.0.3"))
     ext = n.external_chain("default/web/tcp/http")
     assert rules.elements[n.SERVICE_NODEPORTS] == {("tcp", 30080): ext}
     assert rules.chains[ext] == [[{"jump": {"target": n.MARK_FOR_MASQUERADE}}],
                                  [{"goto": {"target": "pick-nodeport-tcp-2"}}]]
-    assert rules.elements[n.NODEPORT_ENDPOINTS] == {("tcp", 30080, 0): ("10.244.0.2", 8080),
-                                                    ("tcp", 30080, 1): ("10.244.0.3", 8080)}
+    assert rules.elements[n.NODEPORT_ENDPOINTS] == {("tcp", 30080, 0): ("198.19.0.2", 8080),
+                                                    ("tcp", 30080, 1): ("198.19.0.3", 8080)}
     [[_, dnat]] = rules.pick_chains["pick-nodeport-tcp-2"]
     assert dnat["dnat"]["addr"]["map"]["data"] == "@nodeport-endpoints"
 
 
 def test_udp():
-    info = ServicePortInfo("10.96.0.53", 53, "udp")
-    rules = render_service(ServicePortName("kube-system", "dns", "dns"), info, eps("10.244.0.5", port=5353))
-    assert rules.elements[n.SERVICE_IPS] == {("10.96.0.53", "udp", 53): n.service_chain("kube-system/dns/udp/dns")}
-    assert rules.elements[n.SERVICE_ENDPOINTS] == {("10.96.0.53", "udp", 53, 0): ("10.244.0.5", 5353)}
+    info = ServicePortInfo("198.19.128.53", 53, "udp")
+    rules = render_service(ServicePortName("kube-system", "dns", "dns"), info, eps("198.19.0.5", port=5353))
+    assert rules.elements[n.SERVICE_IPS] == {("198.19.128.53", "udp", 53): n.service_chain("kube-system/dns/udp/dns")}
+    assert rules.elements[n.SERVICE_ENDPOINTS] == {("198.19.128.53", "udp", 53, 0): ("198.19.0.5", 5353)}
     assert rules.pick_chains["pick-udp-1"][0][0]["match"]["right"] == "udp"
 
 
 def test_session_affinity_remembers_client_per_endpoint_with_a_timeout():
-    info = ServicePortInfo("10.96.0.10", 80, "tcp", affinity_timeout=600, node_port=30080)
+    info = ServicePortInfo("198.19.128.10", 80, "tcp", affinity_timeout=600, node_port=30080)
     ident = "default/web/tcp/http"
-    rules = render_service(WEB, info, eps("10.244.0.2", "10.244.0.3"))
-    affs = [n.affinity_set(ident, ip, 8080, 600) for ip in ("10.244.0.2", "10.244.0.3")]
+    rules = render_service(WEB, info, eps("198.19.0.2", "198.19.0.3"))
+    affs = [n.affinity_set(ident, ip, 8080, 600) for ip in ("198.19.0.2", "198.19.0.3")]
     assert rules.sets == {a: {"type": "ipv4_addr", "flags": ["timeout"], "timeout": 600} for a in affs}
     svc_rules = rules.chains[n.service_chain(ident)]
     dnats = [rule[-1]["dnat"] for rule in svc_rules]
-    assert dnats == [{"addr": "10.244.0.2", "port": 8080}, {"addr": "10.244.0.3", "port": 8080}] * 2
+    assert dnats == [{"addr": "198.19.0.2", "port": 8080}, {"addr": "198.19.0.3", "port": 8080}] * 2
     # sticky lookups come first, then the draw (1/2, then the rest) that records the client
     assert [r[0]["match"]["right"] for r in svc_rules[:2]] == [f"@{a}" for a in affs]
     assert svc_rules[2][0] == {"match": {"op": "==", "left": {"numgen": {"mode": "random", "mod": 2, "offset": 0}},
@@ -116,18 +116,18 @@ def test_session_affinity_remembers_client_per_endpoint_with_a_timeout():
 
 def test_full_transaction_replaces_the_table_and_fills_shared_sets():
     other = ServicePortName("default", "other")
-    state = ProxyState(services={WEB: ServicePortInfo("10.96.0.10", 80, "tcp", node_port=30080),
-                                 ServicePortName("default", "empty"): ServicePortInfo("10.96.0.11", 80, "tcp"),
-                                 other: ServicePortInfo("10.96.0.12", 80, "tcp")},
-                       endpoints={WEB: eps("10.244.0.2", "10.244.0.3"), other: eps("10.244.0.4", "10.244.0.5")},
+    state = ProxyState(services={WEB: ServicePortInfo("198.19.128.10", 80, "tcp", node_port=30080),
+                                 ServicePortName("default", "empty"): ServicePortInfo("198.19.128.11", 80, "tcp"),
+                                 other: ServicePortInfo("198.19.128.12", 80, "tcp")},
+                       endpoints={WEB: eps("198.19.0.2", "198.19.0.3"), other: eps("198.19.0.4", "198.19.0.5")},
                        node_ips=frozenset({"198.18.0.11"}))
     cmds = full_transaction("t1", state)
     assert [list(c) for c in cmds[:3]] == [["add"], ["delete"], ["add"]] and "table" in cmds[1]["delete"]
     elements = {c["add"]["element"]["name"]: c["add"]["element"]["elem"] for c in cmds if "element" in c.get("add", {})}
     assert elements[n.NODE_IPS] == ["198.18.0.11"]
-    assert elements[n.NO_ENDPOINT_SERVICES] == [{"concat": ["10.96.0.11", "tcp", 80]}]
-    assert sorted(e["concat"][0] for e in elements[n.HAIRPIN]) == ["10.244.0.2", "10.244.0.3", "10.244.0.4",
-                                                                   "10.244.0.5"]
+    assert elements[n.NO_ENDPOINT_SERVICES] == [{"concat": ["198.19.128.11", "tcp", 80]}]
+    assert sorted(e["concat"][0] for e in elements[n.HAIRPIN]) == ["198.19.0.2", "198.19.0.3", "198.19.0.4",
+                                                                   "198.19.0.5"]
     assert len(elements[n.SERVICE_ENDPOINTS]) == 4 and len(elements[n.NODEPORT_ENDPOINTS]) == 2
     # both Services with two endpoints share one pick chain
     added_chains = [c["add"]["chain"]["name"] for c in cmds if "chain" in c.get("add", {})]

@@ -1,9 +1,9 @@
 """A node with pods, as network namespaces, for the proxy's kernel tests.
 
-  ext (198.18.0.2) --veth-- node (198.18.0.11; pod bridge 10.244.0.1/24; the Service CIDR's sink)
-                              |-- pod b1 10.244.0.11   each pod answers TCP and UDP :8080 with its name
-                              |-- pod b2 10.244.0.12
-                              `-- pod b3 10.244.0.13
+  ext (198.18.0.2) --veth-- node (198.18.0.11; pod bridge 198.19.0.1/24; the Service CIDR's sink)
+                              |-- pod b1 198.19.0.11   each pod answers TCP and UDP :8080 with its name
+                              |-- pod b2 198.19.0.12
+                              `-- pod b3 198.19.0.13
 """
 import json
 import pathlib
@@ -16,20 +16,20 @@ from agent.proxy.sink import ensure_service_sink
 from tests.support.netns import Lab
 
 ECHO = str(pathlib.Path(__file__).with_name("echo.py"))
-SERVICE_CIDR = "10.96.0.0/12"
+SERVICE_CIDR = "198.19.128.0/20"
 NODE_IP = "198.18.0.11"
-PODS = {"b1": "10.244.0.11", "b2": "10.244.0.12", "b3": "10.244.0.13"}
+PODS = {"b1": "198.19.0.11", "b2": "198.19.0.12", "b3": "198.19.0.13"}
 
 
 class NodeWithPods:
     def __init__(self, lab: Lab):
         self.node = lab.netns("node")
         self.node.sysctl("net.ipv4.ip_forward", 1)
-        bridge = lab.bridge(self.node, address="10.244.0.1/24", prefix="cbr")
+        bridge = lab.bridge(self.node, address="198.19.0.1/24", prefix="cbr")
         self.pods = {}
         for name, ip in PODS.items():
             pod = lab.netns(name)
-            lab.veth(self.node, pod, a_bridge=bridge, hairpin=True, b_address=f"{ip}/24", b_gateway="10.244.0.1")
+            lab.veth(self.node, pod, a_bridge=bridge, hairpin=True, b_address=f"{ip}/24", b_gateway="198.19.0.1")
             server = lab.process(pod, sys.executable, ECHO, "serve", name, "8080", stdout=subprocess.PIPE, text=True)
             assert server.stdout.readline().strip() == "ready"
             self.pods[name] = pod

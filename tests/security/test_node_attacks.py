@@ -109,7 +109,7 @@ async def test_the_join_token_alone_can_only_ask_for_a_credential(cluster, victi
     node_b = await admin.resource("Node").get(B)
     node_b.metadata.annotations[AGENT_CERT_ANNOTATION] = "0" * 64
     endpoints = await admin.resource("Endpoints").get("victim", namespace="default")
-    endpoints.subsets[0].addresses.add(ip="10.244.9.9")
+    endpoints.subsets[0].addresses.add(ip="198.19.9.9")
     scheduler_lease = await admin.resource("Lease").get("cox-scheduler", namespace="kube-system")
     scheduler_lease.spec.holder_identity = "attacker"
     victim = await admin.resource("Pod").get("victim", namespace="default")
@@ -163,7 +163,7 @@ async def test_node_a_cannot_touch_node_b_or_its_pods(cluster, victims, admin, n
         assert "its own Lease" in await refused(node_a.resource("Lease").get(name, namespace="kube-system"))
 
     endpoints = await node_a.resource("Endpoints").get("victim", namespace="default")
-    endpoints.subsets[0].addresses.add(ip="10.244.9.9")
+    endpoints.subsets[0].addresses.add(ip="198.19.9.9")
     assert "may not update Endpoints" in await refused(node_a.resource("Endpoints").update(endpoints))
 
     for attack in (node_a.resource("Secret").get("b-db", namespace="default"), node_a.resource("Secret").list(),
