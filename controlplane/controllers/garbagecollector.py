@@ -26,7 +26,7 @@ from controlplane.client import errors
 from controlplane.controllers import gcgraph
 from controlplane.controllers.base import Context, Controller
 from controlplane.controllers.gcgraph import ATTEMPT, FOREGROUND, ORPHAN, Graph
-from controlplane.controllers.ownership import clone
+from controlplane.controllers.ownership import clone, remove_finalizer
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ class GarbageCollector(Controller):
             if not dependent.deleting:
                 self.queue.add((ATTEMPT, uid))
         if blocking == 0:
-            await self._remove_finalizer(node.kind, obj, gcgraph.FOREGROUND_FINALIZER)
+            await remove_finalizer(self.client.resource(node.kind), obj, gcgraph.FOREGROUND_FINALIZER)
 
     async def _orphan(self, node: gcgraph.Node, obj: Message) -> None:
         for uid in list(node.dependents):
@@ -158,7 +158,7 @@ class GarbageCollector(Controller):
             current = self._object(dependent)
             if current is not None:
                 await self._remove_owner_refs(dependent.kind, current, {node.uid})
-        await self._remove_finalizer(node.kind, obj, gcgraph.ORPHAN_FINALIZER)
+        await remove_finalizer(self.client.resource(node.kind), obj, gcgraph.ORPHAN_FINALIZER)
 
     async def _remove_owner_refs(self, kind: str, obj: Message, uids: set[str]) -> None:
         new = clone(obj)
@@ -170,14 +170,3 @@ class GarbageCollector(Controller):
         except errors.NotFound:
             pass
 
-    async def _remove_finalizer(self, kind: str, obj: Message, finalizer: str) -> None:
-        if finalizer not in obj.metadata.finalizers:
-            return
-        new = clone(obj)
-        keep = [f for f in new.metadata.finalizers if f != finalizer]
-        del new.metadata.finalizers[:]
-        new.metadata.finalizers.extend(keep)
-        try:
-            await self.client.resource(kind).update(new)
-        except errors.NotFound:
-            pass

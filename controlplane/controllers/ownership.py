@@ -55,6 +55,20 @@ async def release(resource: Resource, obj: Message, owner_uid: str) -> None:
         pass
 
 
+async def remove_finalizer(resource: Resource, obj: Message, finalizer: str) -> None:
+    """Take `finalizer` off `obj` (an object already gone needs nothing)."""
+    if finalizer not in obj.metadata.finalizers:
+        return
+    new = clone(obj)
+    keep = [f for f in new.metadata.finalizers if f != finalizer]
+    del new.metadata.finalizers[:]
+    new.metadata.finalizers.extend(keep)
+    try:
+        await resource.update(new)
+    except errors.NotFound:
+        pass
+
+
 async def claim(resource: Resource, owner: Message, *, owned: list[Message],
                 orphans: list[Message]) -> list[Message]:
     """The objects `owner` controls after adopting matching orphans and releasing strays.

@@ -9,10 +9,9 @@ it is Bound. Once free, the finalizer is removed and the deletion completes.
 from google.protobuf.message import Message
 
 from controlplane.api.wellknown import PROTECTION_FINALIZERS
-from controlplane.client import errors
 from controlplane.controllers import pods as podutil
 from controlplane.controllers.base import Context, Controller
-from controlplane.controllers.ownership import clone
+from controlplane.controllers.ownership import remove_finalizer
 
 BY_CLAIM = "claims-used"   # (namespace, claim name) of each claim a pod names
 
@@ -62,13 +61,6 @@ class VolumeProtectionController(Controller):
             obj, api = self.volumes.get(name), self.volume_api
             busy = obj is not None and volume_in_use(obj)
         finalizer = PROTECTION_FINALIZERS[kind]
-        if obj is None or busy or not podutil.is_deleting(obj) or finalizer not in obj.metadata.finalizers:
+        if obj is None or busy or not podutil.is_deleting(obj):
             return
-        new = clone(obj)
-        keep = [f for f in new.metadata.finalizers if f != finalizer]
-        del new.metadata.finalizers[:]
-        new.metadata.finalizers.extend(keep)
-        try:
-            await api.update(new)
-        except errors.NotFound:
-            pass
+        await remove_finalizer(api, obj, finalizer)
