@@ -20,7 +20,7 @@ import pytest
 
 from controlplane.api.kinds import KINDS
 from controlplane.client import Client, ClientConfig, Informer, load_config
-from controlplane.client.errors import ApiError
+from controlplane.client.errors import ApiError, Conflict
 from controlplane.controllers import pods as podutil
 from controlplane.controllers.manager import LEASE_NAME
 from controlplane.scheduler.config import LeaderElection
@@ -144,9 +144,16 @@ async def test_losing_the_leader_server_then_an_etcd_member_loses_nothing(ha_clu
             leader = servers[cm_pid]
             async with PodCensus(client, "app=web", namespace=namespace) as census:
                 before_kill = len(writer.acknowledged)
-                d = await client.resource("Deployment").get("web", namespace=namespace)
-                d.spec.replicas = 10
-                await client.resource("Deployment").update(d)
+
+                async def scaled_to_10():   # the controller's status writes may come between get and update
+                    d = await client.resource("Deployment").get("web", namespace=namespace)
+                    d.spec.replicas = 10
+                    try:
+                        await client.resource("Deployment").update(d)
+                    except Conflict:
+                        return False
+                    return True
+                await eventually(scaled_to_10, timeout=SLACK, what="the Deployment scaled to 10")
                 killed_at = time.monotonic()
                 cluster.kill_server(leader)
 
