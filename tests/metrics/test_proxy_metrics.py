@@ -25,10 +25,10 @@ async def test_syncs_are_timed_and_the_rules_counted(node):
     proxier = Proxier(table=table_name(unique_name("node")), applier=NetlinkApplier(netns=node.name))
     served = await endpoint.start("127.0.0.1:0", default="")
     url = f"http://{served.address}/metrics"
+    before = await scrape(url)   # taken before run(): its first sync, at once, is a full one
     task = asyncio.create_task(proxier.run())
     try:
-        before = await scrape(url)
-        proxier.update(ProxyState(node_ips=frozenset({"198.18.0.1"})))   # the first sync is a full one
+        proxier.update(ProxyState(node_ips=frozenset({"198.18.0.1"})))
 
         async def synced(kind, since):
             page = await scrape(url)
