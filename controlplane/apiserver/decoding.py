@@ -69,7 +69,7 @@ def unknown_field(message: Message, path: str = "") -> str | None:
 
 class UndecodableRequests(grpc.aio.ServerInterceptor):
     """Every method with a single request aborts with its decoder's refusal; other services' deserializers
-    (health, Cluster/Version) are wrapped to refuse undecodable bytes the same way.
+    (health's) are wrapped to refuse undecodable bytes the same way.
 
     The kinds' services decode with decoder() (which also refuses unknown
     fields); a deserializer that already returns an ApiError passes it through.

@@ -25,7 +25,7 @@ from controlplane.apiserver.eviction import Evictions
 from controlplane.apiserver.authz import Attributes, Authorizer, Verdict, policy
 from controlplane.apiserver.authz.escalation import RBACEscalation
 from controlplane.apiserver.authz.noderestriction import NodeRestriction
-from controlplane.apiserver.decoding import UndecodableRequests
+from controlplane.apiserver.decoding import UndecodableRequests, decoder
 from controlplane.apiserver.kubernetesservice import KubernetesService, in_cluster_names, service_ip
 from controlplane.apiserver.podstreams import PodStreams
 from controlplane.apiserver.registry import Registry
@@ -319,7 +319,7 @@ class APIServer:
                 await context.abort(e.code, e.message)
 
         def unary(fn, request_type, response_type):
-            return grpc.unary_unary_rpc_method_handler(fn, request_deserializer=request_type.FromString,
+            return grpc.unary_unary_rpc_method_handler(fn, request_deserializer=decoder(request_type),
                                                        response_serializer=response_type.SerializeToString)
         return grpc.method_handlers_generic_handler("coxswain.v1.Cluster", {
             "Version": unary(version, cluster_pb2.VersionRequest, cluster_pb2.VersionInfo),

@@ -15,7 +15,7 @@ import sys
 import grpc
 import pytest
 
-from controlplane.api.v1 import core_pb2, meta_pb2
+from controlplane.api.v1 import cluster_pb2, core_pb2, meta_pb2
 from controlplane.apiserver.service import _decode_continue, _encode_continue
 from controlplane.client import errors
 from tests.support.control_plane import admin_client, running_apiserver
@@ -65,12 +65,14 @@ async def test_undecodable_protobuf_is_invalid_argument(apiserver, channel, clie
     assert await names(client, "Pod") == []
 
 
-@pytest.mark.parametrize("method", ["/coxswain.v1.Cluster/Version", "/grpc.health.v1.Health/Check"])
-async def test_undecodable_request_to_other_services_is_invalid_argument(apiserver, channel, method,
+@pytest.mark.parametrize("method, words", [
+    ("/coxswain.v1.Cluster/Version", "request: not a valid coxswain.v1.VersionRequest message"),
+    ("/grpc.health.v1.Health/Check", "request: not a valid request message for /grpc.health.v1.Health/Check")])
+async def test_undecodable_request_to_other_services_is_invalid_argument(apiserver, channel, method, words,
                                                                          no_tracebacks):
     error = await raw_call(channel, method, b"\xff\xff", admin(apiserver))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert error.details() == f"request: not a valid request message for {method}"
+    assert error.details().startswith(words)
 
 
 async def test_invalid_utf8_in_a_string_field_is_invalid_argument(apiserver, channel, client, no_tracebacks):
@@ -115,6 +117,17 @@ async def test_unknown_field_in_a_get_request_is_refused(apiserver, channel, no_
                            with_unknown_field(meta_pb2.GetRequest(namespace="default", name="p"), 20),
                            admin(apiserver))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and error.details() == "unknown field 20 in GetRequest"
+
+
+@pytest.mark.parametrize("method, message", [
+    ("CreateToken", cluster_pb2.TokenRequest(namespace="default", service_account="default")),
+    ("AccessReview", cluster_pb2.AccessReviewRequest(verb="get", resource="pods")),
+    ("ServerBootstrap", cluster_pb2.ServerBootstrapRequest())])
+async def test_unknown_field_in_a_cluster_request_is_refused(apiserver, channel, method, message, no_tracebacks):
+    error = await raw_call(channel, f"/coxswain.v1.Cluster/{method}", with_unknown_field(message, 20),
+                           admin(apiserver))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.details() == f"unknown field 20 in {type(message).__name__}"
 
 
 async def test_watch_from_the_future_fails_fast_and_leaves_no_waiter(apiserver, client, no_tracebacks):
