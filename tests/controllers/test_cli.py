@@ -12,6 +12,7 @@ from tests.controllers.support import active_pods, deployment, eventually, hollo
     with_readiness_probe
 from tests.controllers.test_deployment import rolled_out
 from tests.support.control_plane import cox_command, cox_env
+from tests.support.objects import modify
 
 
 @pytest.fixture
@@ -59,10 +60,10 @@ async def test_rollout_status_history_undo_and_restart(client, manager, cox):
         await api.create(d)
         code, out, _ = await cox("rollout", "status", "deployment/web")
         assert code == 0 and out.splitlines()[-1] == 'deployment "web" successfully rolled out'
-        d = await api.get("web")
-        d.spec.template.spec.containers[0].image = "busybox:2"
-        d.metadata.annotations[rollout.CHANGE_CAUSE] = "second"
-        await api.update(d)
+        def change(d):
+            d.spec.template.spec.containers[0].image = "busybox:2"
+            d.metadata.annotations[rollout.CHANGE_CAUSE] = "second"
+        await modify(api, "web", change)
         code, out, _ = await cox("rollout", "status", "deployment/web")
         assert code == 0 and "new replicas have been updated" in out    # it showed progress on the way
         code, out, _ = await cox("rollout", "history", "deployment/web")

@@ -6,7 +6,7 @@ from controlplane.api.kinds import KINDS
 from controlplane.controllers import daemonplan
 from tests.controllers.support import active_pods, eventually, hollow_nodes, starting_in, template
 from tests.support.census import PodCensus
-from tests.support.objects import relabel_node
+from tests.support.objects import modify, relabel_node
 
 
 def daemon_set(name="logs", *, image="busybox", surge=None, unavailable=None, strategy="RollingUpdate", **spec):
@@ -74,9 +74,9 @@ async def census_of_a_rollout(client, **strategy) -> PodCensus:
         await api.create(daemon_set(image="busybox:1", **strategy))
         await eventually(lambda: rolled_out(api, "logs", 3))
         async with PodCensus(client, "app=logs", hash_label=daemonplan.REVISION_HASH) as census:
-            ds = await api.get("logs")
-            ds.spec.template.spec.containers[0].image = "busybox:2"
-            await api.update(ds)
+            def change(ds):
+                ds.spec.template.spec.containers[0].image = "busybox:2"
+            await modify(api, "logs", change)
             await eventually(lambda: rolled_out(api, "logs", 3), timeout=30)
 
             async def old_ones_gone():
@@ -104,9 +104,9 @@ async def test_on_delete_replaces_only_pods_deleted_by_someone_else(client, mana
         ds = await api.get("logs")
         return ds.status.number_ready == 2 and ds
     await eventually(two_ready)
-    ds = await api.get("logs")
-    ds.spec.template.spec.containers[0].image = "busybox:2"
-    await api.update(ds)
+    def change(ds):
+        ds.spec.template.spec.containers[0].image = "busybox:2"
+    await modify(api, "logs", change)
 
     async def observed():
         ds = await api.get("logs")

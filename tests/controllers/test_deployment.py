@@ -4,6 +4,7 @@ from agent.runtime.hollow import Program
 from tests.controllers.support import active_pods, deployment, eventually, hollow_nodes, starting_in, \
     with_readiness_probe
 from tests.support.census import PodCensus
+from tests.support.objects import modify
 
 
 async def rolled_out(api, name):
@@ -29,9 +30,9 @@ async def test_rolling_update_stays_within_surge_and_unavailability(client, mana
         await api.create(deployment("web", 5, image="busybox:1", surge=1, unavailable=1))
         await eventually(lambda: rolled_out(api, "web"))
         async with PodCensus(client, "app=web") as census:
-            d = await api.get("web")
-            d.spec.template.spec.containers[0].image = "busybox:2"
-            await api.update(d)
+            def change(d):
+                d.spec.template.spec.containers[0].image = "busybox:2"
+            await modify(api, "web", change)
             d = await eventually(lambda: rolled_out(api, "web"), timeout=30)
         assert census.max_active <= 5 + 1
         assert census.min_ready >= 5 - 1
@@ -47,15 +48,15 @@ async def test_rolling_back_reuses_the_old_replica_set_at_a_new_revision(client,
     api, rs_api = client.resource("Deployment"), client.resource("ReplicaSet")
     await api.create(deployment("web", 2, image="busybox:1"))
     first = await eventually(lambda: rolled_out(api, "web"))
-    d = await api.get("web")
-    d.spec.template.spec.containers[0].image = "busybox:2"
-    await api.update(d)
+    def change(d):
+        d.spec.template.spec.containers[0].image = "busybox:2"
+    await modify(api, "web", change)
     await eventually(lambda: rolled_out(api, "web"))
     old_rs = next(rs for rs in (await rs_api.list(namespace="default")).items
                   if rollout.templates_equal(rs.spec.template, first.spec.template))
-    d = await api.get("web")
-    d.spec.template.CopyFrom(rollout.rollback_template(old_rs))      # what `cox rollout undo` does
-    await api.update(d)
+    def change(d):
+        d.spec.template.CopyFrom(rollout.rollback_template(old_rs))      # what `cox rollout undo` does
+    await modify(api, "web", change)
     d = await eventually(lambda: rolled_out(api, "web"))
     back = await rs_api.get(old_rs.metadata.name)
     assert back.spec.replicas == 2 and back.metadata.uid == old_rs.metadata.uid
@@ -70,9 +71,9 @@ async def test_recreate_stops_every_old_pod_before_starting_new_ones(client, man
     await api.create(deployment("batch", 3, image="busybox:1", strategy={"type": "Recreate"}))
     await eventually(lambda: rolled_out(api, "batch"))
     async with PodCensus(client, "app=batch") as census:
-        d = await api.get("batch")
-        d.spec.template.spec.containers[0].image = "busybox:2"
-        await api.update(d)
+        def change(d):
+            d.spec.template.spec.containers[0].image = "busybox:2"
+        await modify(api, "batch", change)
         await eventually(lambda: rolled_out(api, "batch"))
     assert not census.templates_together and census.max_active <= 3
 
@@ -81,11 +82,11 @@ async def test_a_paused_deployment_scales_but_does_not_roll_out(client, manager,
     api = client.resource("Deployment")
     await api.create(deployment("web", 2, image="busybox:1"))
     await eventually(lambda: rolled_out(api, "web"))
-    d = await api.get("web")
-    d.spec.paused = True
-    d.spec.template.spec.containers[0].image = "busybox:2"
-    d.spec.replicas = 3
-    await api.update(d)
+    def change(d):
+        d.spec.paused = True
+        d.spec.template.spec.containers[0].image = "busybox:2"
+        d.spec.replicas = 3
+    await modify(api, "web", change)
 
     async def paused_at_three():
         current = await api.get("web")
@@ -93,9 +94,9 @@ async def test_a_paused_deployment_scales_but_does_not_roll_out(client, manager,
         return current.status.available_replicas == 3 and progressing.reason == rollout.PAUSED and current
     await eventually(paused_at_three)
     assert len((await client.resource("ReplicaSet").list(namespace="default")).items) == 1
-    d = await api.get("web")
-    d.spec.paused = False
-    await api.update(d)
+    def change(d):
+        d.spec.paused = False
+    await modify(api, "web", change)
     await eventually(lambda: rolled_out(api, "web"))
     assert {p.spec.containers[0].image for p in await active_pods(client, label_selector="app=web")} == {"busybox:2"}
 
@@ -108,9 +109,9 @@ async def test_a_stuck_rollout_exceeds_its_progress_deadline(client, manager):
     async with hollow_nodes(client, ["node-a"], program=program):
         await api.create(with_readiness_probe(deployment("web", 2, image="busybox", progress_deadline_seconds=2)))
         await eventually(lambda: rolled_out(api, "web"))
-        d = await api.get("web")
-        d.spec.template.spec.containers[0].image = "broken"
-        await api.update(d)
+        def change(d):
+            d.spec.template.spec.containers[0].image = "broken"
+        await modify(api, "web", change)
 
         async def timed_out():
             current = await api.get("web")
@@ -126,9 +127,9 @@ async def test_history_is_trimmed_to_the_revision_history_limit(client, manager,
     await api.create(deployment("web", 1, image="v0", revision_history_limit=1))
     for version in range(1, 4):
         await eventually(lambda: rolled_out(api, "web"))
-        d = await api.get("web")
-        d.spec.template.spec.containers[0].image = f"v{version}"
-        await api.update(d)
+        def change(d):
+            d.spec.template.spec.containers[0].image = f"v{version}"
+        await modify(api, "web", change)
 
     async def trimmed():
         rss = (await client.resource("ReplicaSet").list(namespace="default")).items

@@ -11,6 +11,7 @@ from tests.controllers.builders import NOW, pod
 from tests.controllers.support import active_pods, deployment, eventually
 from tests.controllers.test_cli import config_path, cox  # noqa: F401 (fixtures)
 from tests.controllers.test_deployment import rolled_out
+from tests.support.objects import modify
 
 
 def budget(name="web", *, min_available=None, max_unavailable=None, disrupted=()):
@@ -63,9 +64,9 @@ async def test_drain_waits_for_the_disruption_budget(client, manager, nodes, cox
     assert code == 1 and "timed out evicting pod default/" in err and "disruption budget" in err
     assert victim.metadata.name in {p.metadata.name for p in await active_pods(client, label_selector="app=web")}
 
-    found = await budgets.get("web", namespace="default")
-    found.spec.min_available.number_value = 1
-    await budgets.update(found)
+    def change(found):
+        found.spec.min_available.number_value = 1
+    await modify(budgets, "web", change, namespace="default")
     code, out, err = await cox("drain", node, "--timeout", "60")
     assert code == 0 and out.splitlines()[-1] == f"node/{node} drained", err
 

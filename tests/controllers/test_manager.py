@@ -5,6 +5,7 @@ from controlplane.client.leaderelection import LeaderElector
 from controlplane.controllers.manager import LEASE_NAME, ControllerManager, ControllerOptions
 from tests.controllers.support import active_pods, deployment, eventually, hollow_nodes, running_manager, starting_in
 from tests.controllers.test_deployment import PodCensus, rolled_out
+from tests.support.objects import modify
 
 FAST = dict(lease_duration=1.5, renew_deadline=1.0, retry_period=0.2)
 
@@ -17,9 +18,9 @@ async def test_a_restart_mid_rollout_finishes_it_without_duplicates(client):
             await eventually(lambda: rolled_out(api, "web"), timeout=30)
         async with PodCensus(client, "web") as census:
             async with running_manager(client):
-                d = await api.get("web")
-                d.spec.template.spec.containers[0].image = "busybox:2"
-                await api.update(d)
+                def change(d):
+                    d.spec.template.spec.containers[0].image = "busybox:2"
+                await modify(api, "web", change)
 
                 async def midway():
                     current = await api.get("web")
@@ -80,9 +81,9 @@ async def test_a_leader_that_cannot_renew_stops_leading(client):
     try:
         await asyncio.wait_for(leading.wait(), 5)
         leases = client.resource("Lease")
-        lease = await leases.get("test-lease", namespace="kube-system")
-        lease.spec.holder_identity = "thief"           # someone else took it (as after a partition)
-        await leases.update(lease)
+        def change(lease):
+            lease.spec.holder_identity = "thief"           # someone else took it (as after a partition)
+        await modify(leases, "test-lease", change, namespace="kube-system")
         await asyncio.wait_for(stopped.wait(), 5)
         assert not elector.is_leader
     finally:

@@ -2,7 +2,7 @@
 from controlplane.api.kinds import KINDS
 from controlplane.controllers import pods as podutil
 from tests.controllers.support import active_pods, eventually, template
-from tests.support.objects import pod as new_pod
+from tests.support.objects import modify, pod as new_pod
 
 
 def replica_set(name, replicas, labels=None):
@@ -49,9 +49,9 @@ async def test_scale_down_removes_unscheduled_and_unready_pods_first(client, man
     current.status.conditions.add(type="Ready", status="True").last_transition_time.GetCurrentTime()
     await pods_api.update_status(current)
     await eventually(lambda: _ready_count(api, "db", 1))
-    rs = await api.get("db")
-    rs.spec.replicas = 1
-    await api.update(rs)
+    def change(rs):
+        rs.spec.replicas = 1
+    await modify(api, "db", change)
     # the bound pods are deleted gracefully (no kubelet here), so look at active pods
     survivors = await eventually(lambda: _exactly(client, "app=db", 1))
     assert survivors[0].metadata.name == keep

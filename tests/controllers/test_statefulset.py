@@ -4,6 +4,7 @@ controller provisions local-path volumes and binds the claims."""
 from controlplane.api.kinds import KINDS
 from controlplane.controllers import statefulplan
 from tests.controllers.support import active_pods, eventually, template
+from tests.support.objects import modify
 
 
 def stateful_set(replicas, *, policy="Parallel", image="busybox", partition=0):
@@ -40,9 +41,10 @@ async def test_parallel_set_with_claims_partitioned_update_and_scale_down(client
         assert volume.spec.node_affinity.required.node_selector_terms[0].match_expressions[0].values == [
             pod.spec.node_name]
 
-    sts.spec.template.spec.containers[0].image = "busybox:2"
-    sts.spec.update_strategy.rolling_update.partition = 1
-    await api.update(sts)
+    def change(sts):
+        sts.spec.template.spec.containers[0].image = "busybox:2"
+        sts.spec.update_strategy.rolling_update.partition = 1
+    await modify(api, "db", change, namespace="default")
 
     async def partitioned():
         found = await images(client)
@@ -66,9 +68,9 @@ async def test_parallel_set_with_claims_partitioned_update_and_scale_down(client
     assert remade_pod.metadata.labels[statefulplan.REVISION_HASH] == sts.status.current_revision
     assert remade_pod.spec.containers[0].image == "busybox"
 
-    sts = await api.get("db", namespace="default")
-    sts.spec.replicas = 1
-    await api.update(sts)
+    def change(sts):
+        sts.spec.replicas = 1
+    await modify(api, "db", change, namespace="default")
 
     async def scaled_down():
         return sorted(await images(client)) == ["db-0"]

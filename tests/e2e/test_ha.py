@@ -20,13 +20,14 @@ import pytest
 
 from controlplane.api.kinds import KINDS
 from controlplane.client import Client, ClientConfig, Informer, load_config
-from controlplane.client.errors import ApiError, Conflict
+from controlplane.client.errors import ApiError
 from controlplane.controllers import pods as podutil
 from controlplane.controllers.manager import LEASE_NAME
 from controlplane.scheduler.config import LeaderElection
 from tests.e2e.workloads import deployment
 from tests.support.census import PodCensus
 from tests.support.cluster import local_cluster
+from tests.support.objects import modify
 from tests.support.polling import eventually
 
 LEASE = 8
@@ -145,15 +146,9 @@ async def test_losing_the_leader_server_then_an_etcd_member_loses_nothing(ha_clu
             async with PodCensus(client, "app=web", namespace=namespace) as census:
                 before_kill = len(writer.acknowledged)
 
-                async def scaled_to_10():   # the controller's status writes may come between get and update
-                    d = await client.resource("Deployment").get("web", namespace=namespace)
+                def to_10(d):
                     d.spec.replicas = 10
-                    try:
-                        await client.resource("Deployment").update(d)
-                    except Conflict:
-                        return False
-                    return True
-                await eventually(scaled_to_10, timeout=SLACK, what="the Deployment scaled to 10")
+                await modify(client.resource("Deployment"), "web", to_10, namespace=namespace)
                 killed_at = time.monotonic()
                 cluster.kill_server(leader)
 

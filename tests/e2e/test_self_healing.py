@@ -38,6 +38,7 @@ from tests.e2e.workloads import deployment, service
 from tests.support.census import PodCensus
 from tests.support.cluster import local_cluster
 from tests.support.polling import eventually
+from tests.support.objects import modify
 
 GRACE = 20          # --node-monitor-grace-period
 TOLERATION = 5      # the pods' tolerationSeconds of the unreachable and not-ready taints
@@ -194,9 +195,9 @@ async def test_a_rollout_interrupted_by_a_killed_controller_manager_finishes_wit
     assert lease.spec.lease_duration_seconds == LEASE   # the flag reached the controller manager
 
     async with PodCensus(client, "app=roll", namespace=namespace) as census:
-        d = await deployments.get("roll", namespace=namespace)
-        d.spec.template.spec.containers[0].env.add(name="VERSION", value="2")
-        await deployments.update(d)
+        def change(d):
+            d.spec.template.spec.containers[0].env.add(name="VERSION", value="2")
+        await modify(deployments, "roll", change, namespace=namespace)
 
         def new_pods():
             return [p for p in census.active() if p.metadata.labels[rollout.POD_TEMPLATE_HASH] != old_hash]

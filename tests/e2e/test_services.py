@@ -10,6 +10,7 @@ from controlplane.api.kinds import KINDS
 
 from tests.e2e.workloads import deployment, exec_in_pod, pod, ready_endpoints, requests_loop, running_pod, service
 from tests.support.polling import eventually
+from tests.support.objects import modify
 
 REPLICAS = 3
 
@@ -40,9 +41,9 @@ async def web_app(cluster, *, kind="ClusterIP"):
 
 async def scale(client, namespace, replicas):
     deployments = client.resource("Deployment")
-    current = await deployments.get("web", namespace=namespace)
-    current.spec.replicas = replicas
-    await deployments.update(current)
+    def change(current):
+        current.spec.replicas = replicas
+    await modify(deployments, "web", change, namespace=namespace)
 
 
 async def test_requests_from_every_node_reach_all_backends(cluster):
