@@ -67,7 +67,17 @@ class ResourceQuotaAdmission(AdmissionPlugin):
                                                      and resourcequota.missing(quota, obj)):
                 await self._charge(quota.metadata.name, obj, dry_run=dry_run)
 
-    async def _charge(self, name: str, obj: Message, *, dry_run: bool) -> None:
+    async def admit_update(self, new: Message, old: Message, *, dry_run: bool = False) -> None:
+        """An update that takes more (a Service turned LoadBalancer, a claim grown) is charged the growth."""
+        quotas = [c.obj for c in self._cache.list(namespace=new.metadata.namespace)]
+        if not quotas or validation.validate_update(new, old):
+            return
+        for quota in quotas:
+            if resourcequota.charged(quota, new) - resourcequota.charged(quota, old):
+                await self._charge(quota.metadata.name, new, old=old, dry_run=dry_run)
+
+    async def _charge(self, name: str, obj: Message, *, old: Message | None = None, dry_run: bool) -> None:
+        """Refuse `obj` or add its share (beyond `old`'s, on an update) to the quota's status.used."""
         for _ in range(_RETRIES):
             try:
                 quota = await self._quotas.get(obj.metadata.namespace, name)   # fresh, not cached
@@ -75,11 +85,13 @@ class ResourceQuotaAdmission(AdmissionPlugin):
                 if e.code == grpc.StatusCode.NOT_FOUND:
                     return   # deleted meanwhile: it limits nothing
                 raise
-            if obj.DESCRIPTOR.name == "Pod" and resourcequota.matches_scopes(quota, obj):
+            if old is None and obj.DESCRIPTOR.name == "Pod" and resourcequota.matches_scopes(quota, obj):
                 lacking = resourcequota.missing(quota, obj)
                 if lacking:
                     raise _refused(obj, [f"failed quota: {name}: must specify {'; '.join(lacking)}"])
-            delta = resourcequota.charged(quota, obj)
+            delta = +resourcequota.charged(quota, obj)   # (+: without the zeros)
+            if old is not None:
+                delta -= resourcequota.charged(quota, old)   # only what grows
             if not delta:
                 return
             problem = resourcequota.exceeded(quota, delta)
@@ -96,4 +108,4 @@ class ResourceQuotaAdmission(AdmissionPlugin):
             except errors.ApiError as e:
                 if e.code != grpc.StatusCode.ABORTED:
                     raise
-        raise errors.conflict(self._quotas.kind, name, "too many concurrent creates against this quota, try again")
+        raise errors.conflict(self._quotas.kind, name, "too many concurrent writes against this quota, try again")

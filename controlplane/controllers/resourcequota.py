@@ -63,8 +63,10 @@ class ResourceQuotaController(Controller):
 
     def _object_changed(self, old: Message, new: Message) -> None:
         """An object whose count changes (a pod finishing, a Service changing type) frees or takes room."""
-        if resourcequota.usage(old) != resourcequota.usage(new):
-            self._recount_namespace(new)
+        quotas = self.quotas.by_index(podutil.BY_NAMESPACE, new.metadata.namespace)
+        if quotas and resourcequota.usage(old) != resourcequota.usage(new):
+            for quota in quotas:
+                self.enqueue(quota)
 
     def _recount_namespace(self, obj: Message) -> None:
         for quota in self.quotas.by_index(podutil.BY_NAMESPACE, obj.metadata.namespace):

@@ -90,6 +90,30 @@ async def test_compute_quota_needs_requests_and_counts_them(client, quota_contro
     await pods.create(sized_pod("small", cpu="500m", limit_cpu="500m"))
     assert dict((await quotas.get("compute", namespace="default")).status.used) == \
         {"requests.cpu": "1", "limits.cpu": "1500m"}
+    # a pod that finishes takes no more room
+    half = await pods.get("half", namespace="default")
+    half.status.phase = "Succeeded"
+    await pods.update_status(half)
+    await counted(client, "compute", **{"requests.cpu": "500m", "limits.cpu": "500m"})
+
+
+async def test_an_update_that_takes_more_is_charged(client, quota_controller):
+    quotas, services = client.resource("ResourceQuota"), client.resource("Service")
+    await quotas.create(KINDS["ResourceQuota"].new(metadata={"name": "ports"},
+                                                   spec={"hard": {"services.nodeports": "1", "services": "5"}}))
+    await counted(client, "ports", **{"services.nodeports": "0"})
+    web = KINDS["Service"].new(metadata={"name": "web"}, spec={
+        "selector": {"app": "web"}, "ports": [{"name": "a", "port": 80}, {"name": "b", "port": 81}]})
+    created = await services.create(web)
+    there = len((await services.list(namespace="default")).items)   # with the `kubernetes` Service
+    assert (await quotas.get("ports", namespace="default")).status.used["services"] == str(there)
+    created.spec.type = "NodePort"
+    with pytest.raises(errors.Forbidden, match="requested: services.nodeports=2, used: services.nodeports=0"):
+        await services.update(created)
+    assert (await services.get("web", namespace="default")).spec.type == "ClusterIP"
+    del created.spec.ports[1]
+    assert (await services.update(created)).spec.ports[0].node_port
+    assert (await quotas.get("ports", namespace="default")).status.used["services.nodeports"] == "1"
 
 
 async def test_quota_refuses_until_its_status_is_counted(client):

@@ -57,6 +57,11 @@ def test_kubectl_quota_applied_by_cox_refuses_with_403_and_frees_room(kubectl, n
 def test_cox_create_quota_and_limit_range_defaults(kubectl, namespace, server):
     assert cox(server, "create", "quota", "small", "--hard=configmaps=1,requests.cpu=1", "-n", namespace
                ).stdout.strip() == "resourcequota/small created"
+    # kubectl's own create sends the quota as Kubernetes protobuf
+    assert kubectl("create", "quota", "pods-only", "--hard=pods=5", "--scopes=NotBestEffort", "-n", namespace
+                   ).stdout.strip() == "resourcequota/pods-only created"
+    assert kubectl.json("get", "quota", "pods-only", "-n", namespace)["spec"] == \
+        {"hard": {"pods": "5"}, "scopes": ["NotBestEffort"]}
     bad = cox(server, "create", "quota", "bad", "--hard=pods", "-n", namespace, ok=False)
     assert '--hard: "pods" is not RESOURCE=AMOUNT' in bad.stderr and "Traceback" not in bad.stderr
     wait_used(kubectl, namespace, "small", **{"requests.cpu": "0"})
