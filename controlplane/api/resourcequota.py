@@ -9,6 +9,7 @@ short form `cpu`), `limits.memory`, `services.nodeports`, `requests.storage`,
 for any namespaced kind. Amounts are exact fractions; status holds them
 formatted the way kubectl shows them.
 """
+import time
 from collections import Counter
 from fractions import Fraction
 
@@ -69,9 +70,16 @@ def _counted_kind(name: str) -> str | None:
     return None
 
 
-def counts(pod) -> bool:
-    """Whether a pod takes room: not finished, as Kubernetes counts pods."""
-    return pod.status.phase not in _FINISHED
+def counts(pod, now: float | None = None) -> bool:
+    """Whether a pod takes room, as Kubernetes counts pods: not finished, and not stuck terminating (on a
+    lost node, say) longer than its grace period past its deletion time."""
+    if pod.status.phase in _FINISHED:
+        return False
+    meta = pod.metadata
+    if meta.HasField("deletion_timestamp"):
+        now = time.time() if now is None else now
+        return now <= meta.deletion_timestamp.seconds + meta.deletion_grace_period_seconds
+    return True
 
 
 def matches_scopes(quota, obj) -> bool:

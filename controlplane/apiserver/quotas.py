@@ -9,9 +9,13 @@ fresh from the store, refuses the create if it would not fit, and otherwise
 adds the object's share to status.used in a write conditional on the quota's
 resourceVersion, before the object itself is written, as Kubernetes does. Two
 concurrent creates thus never both take the last slot: the second write
-conflicts, reads the quota again and sees it full. A charge for an object that
-is then not written stays until the resource quota controller recounts.
+conflicts, reads the quota again and sees it full. An update is charged what
+it adds (a Service turned NodePort). A charge for an object that is then not
+written stays until the resource quota controller recounts.
 """
+import asyncio
+import collections
+
 import grpc
 from google.protobuf.message import Message
 
@@ -57,6 +61,9 @@ class ResourceQuotaAdmission(AdmissionPlugin):
     def __init__(self, quotas, cache):
         self._quotas = quotas   # the ResourceQuota Registry
         self._cache = cache     # and its WatchCache
+        # Charges to one quota from this server go one at a time (Kubernetes queues them per namespace):
+        # concurrent creates would otherwise mostly spend their retries on each other's conflicts.
+        self._turns: dict[tuple[str, str], asyncio.Lock] = collections.defaultdict(asyncio.Lock)
 
     async def admit_create(self, obj: Message, *, dry_run: bool = False) -> None:
         quotas = [c.obj for c in self._cache.list(namespace=obj.metadata.namespace)]
@@ -78,7 +85,11 @@ class ResourceQuotaAdmission(AdmissionPlugin):
 
     async def _charge(self, name: str, obj: Message, *, old: Message | None = None, dry_run: bool) -> None:
         """Refuse `obj` or add its share (beyond `old`'s, on an update) to the quota's status.used."""
-        for _ in range(_RETRIES):
+        async with self._turns[(obj.metadata.namespace, name)]:
+            await self._charge_in_turn(name, obj, old=old, dry_run=dry_run)
+
+    async def _charge_in_turn(self, name: str, obj: Message, *, old: Message | None, dry_run: bool) -> None:
+        for _ in range(_RETRIES):   # conflicts now come only from other API servers
             try:
                 quota = await self._quotas.get(obj.metadata.namespace, name)   # fresh, not cached
             except errors.ApiError as e:

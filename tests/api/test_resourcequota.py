@@ -40,6 +40,9 @@ def test_a_pod_counts_its_requests_limits_and_itself():
     finished = sized_pod(cpu="1")
     finished.status.phase = "Succeeded"
     assert resourcequota.usage(finished) == Counter()
+    stuck = sized_pod(cpu="1")
+    stuck.metadata.deletion_timestamp.seconds, stuck.metadata.deletion_grace_period_seconds = 1000, 30
+    assert resourcequota.counts(stuck, now=1030) and not resourcequota.counts(stuck, now=1031)
 
 
 def test_objects_count_by_standard_and_count_names():

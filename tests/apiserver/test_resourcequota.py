@@ -5,8 +5,11 @@ import asyncio
 
 import pytest
 
-from controlplane.api import limitranges
+from controlplane.api import defaults, limitranges
 from controlplane.api.kinds import KINDS
+from controlplane.apiserver import quotas
+from controlplane.apiserver.errors import ApiError
+from controlplane.apiserver.registry import Registry
 from controlplane.client import errors
 from tests.controllers.support import eventually, running_manager
 from tests.support.objects import configmap, kubectl_manifest, pod
@@ -70,6 +73,25 @@ async def test_only_one_of_many_concurrent_creates_takes_the_last_slot(client, q
     assert all(isinstance(r, errors.Forbidden) and "exceeded quota: q" in str(r) for r in refused), refused
     assert len((await pods.list(namespace="default")).items) == 3
     assert (await quotas.get("q", namespace="default")).status.used["pods"] == "3"
+
+
+async def test_two_api_servers_charging_one_quota_never_both_take_the_last_slot(apiserver, client, quota_controller):
+    """Each plugin here stands for another API server over the same store (its own turns, the same quota):
+    only the write conditional on the quota's resourceVersion keeps them apart."""
+    await client.resource("ResourceQuota").create(
+        KINDS["ResourceQuota"].new(metadata={"name": "q"}, spec={"hard": {"pods": "1"}}))
+    await counted(client, "q", pods="0")
+    servers = [quotas.ResourceQuotaAdmission(Registry(apiserver.store, KINDS["ResourceQuota"]),
+                                             apiserver.caches["ResourceQuota"]) for _ in range(4)]
+    candidates = [pod(f"p{i}") for i in range(8)]
+    for candidate in candidates:
+        defaults.apply_defaults(candidate)
+    results = await asyncio.gather(*(servers[i % 4].admit_create(p) for i, p in enumerate(candidates)),
+                                   return_exceptions=True)
+    assert [r for r in results if r is not None and not isinstance(r, ApiError)] == []
+    assert sum(r is None for r in results) == 1, results
+    assert all("exceeded quota: q" in r.message for r in results if r is not None)
+    assert (await client.resource("ResourceQuota").get("q", namespace="default")).status.used["pods"] == "1"
 
 
 async def test_compute_quota_needs_requests_and_counts_them(client, quota_controller):
