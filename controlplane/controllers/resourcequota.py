@@ -2,8 +2,8 @@
 
 Admission charges a new object to status.used before writing it
 (apiserver/quotas.py); this controller recounts from the informers (and, for
-`count/` resources of kinds without one, a list) so that deletes, pods that
-finish and charges for objects never written give their room back. As in
+`count/events`, a list) so that deletes, pods that finish and charges for
+objects never written give their room back. As in
 Kubernetes it recounts when a quota is made or its spec changes, when a
 counted object goes or stops counting, and on a periodic resync, but not on
 every create (admission already counted it, and recounting from an informer
@@ -19,10 +19,12 @@ from controlplane.api.kinds import KINDS
 from controlplane.api.v1 import quota_pb2
 from controlplane.controllers import pods as podutil
 from controlplane.controllers.base import Context, Controller
+from controlplane.controllers.garbagecollector import IGNORED_KINDS
 from controlplane.controllers.ownership import clone
 
-# Kinds watched through informers; any other kind a `count/` resource names is listed at sync.
-_WATCHED = ("Pod", "Service", "ConfigMap", "Secret", "PersistentVolumeClaim", "ResourceQuota")
+# Every namespaced kind, through the informers the garbage collector shares (so free in a full manager);
+# Events, which it leaves out as too many, are listed at sync when a quota counts them (`count/events`).
+_WATCHED = tuple(k.name for k in KINDS.values() if k.namespaced and k.name not in IGNORED_KINDS)
 
 
 def compute_status(quota: Message, objects) -> quota_pb2.ResourceQuotaStatus:
@@ -31,7 +33,7 @@ def compute_status(quota: Message, objects) -> quota_pb2.ResourceQuotaStatus:
 
 
 def listed_kinds(quota: Message) -> set[str]:
-    """Kinds outside _WATCHED that the quota counts (`count/deployments.apps`)."""
+    """Kinds outside _WATCHED that the quota counts (`count/events`)."""
     found = set()
     for name in quota.spec.hard:
         if name.startswith("count/"):

@@ -148,16 +148,22 @@ async def test_quota_refuses_until_its_status_is_counted(client):
 
 
 async def test_object_counts_of_other_kinds_and_invalid_quotas(client, quota_controller):
-    quotas = client.resource("ResourceQuota")
+    quotas, deployments = client.resource("ResourceQuota"), client.resource("Deployment")
     await quotas.create(KINDS["ResourceQuota"].new(metadata={"name": "apps"},
-                                                   spec={"hard": {"count/deployments.apps": "0"}}))
+                                                   spec={"hard": {"count/deployments.apps": "1"}}))
     await counted(client, "apps", **{"count/deployments.apps": "0"})
-    deployment = KINDS["Deployment"].new(metadata={"name": "d"}, spec={
-        "selector": {"match_labels": {"app": "d"}},
-        "template": {"metadata": {"labels": {"app": "d"}},
-                     "spec": {"containers": [{"name": "main", "image": "busybox"}]}}})
-    with pytest.raises(errors.Forbidden, match="limited: count/deployments.apps=0"):
-        await client.resource("Deployment").create(deployment)
+
+    def deployment(name):
+        return KINDS["Deployment"].new(metadata={"name": name}, spec={
+            "selector": {"match_labels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}},
+                         "spec": {"containers": [{"name": "main", "image": "busybox"}]}}})
+    await deployments.create(deployment("one"))
+    with pytest.raises(errors.Forbidden, match="limited: count/deployments.apps=1"):
+        await deployments.create(deployment("two"))
+    await deployments.delete("one", namespace="default")
+    await counted(client, "apps", **{"count/deployments.apps": "0"})   # the delete gave the room back
+    await deployments.create(deployment("two"))
     with pytest.raises(errors.Invalid, match=r'spec.hard\[gadgets\]: "gadgets": not a resource a quota can limit'):
         await quotas.create(KINDS["ResourceQuota"].new(metadata={"name": "bad"}, spec={"hard": {"gadgets": "1"}}))
 

@@ -11,4 +11,6 @@ def test_status_copies_hard_and_counts_what_exists():
     status = compute_status(quota, [pod("a"), pod("b", phase="Failed"), pod("c"), deployment])
     assert dict(status.hard) == dict(quota.spec.hard)
     assert dict(status.used) == {"pods": "2", "count/deployments.apps": "1", "secrets": "0"}
-    assert listed_kinds(quota) == {"Deployment"}   # pods and secrets come from informers
+    assert listed_kinds(quota) == set()   # every kind here comes from informers
+    quota.spec.hard["count/events"] = "100"
+    assert listed_kinds(quota) == {"Event"}
