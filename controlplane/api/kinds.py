@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from google.protobuf import message as _message
 
 from controlplane.api.v1 import (apps_pb2, autoscaling_pb2, batch_pb2, coordination_pb2, core_pb2, identity_pb2,
-                                 metrics_pb2, options_pb2, policy_pb2, rbac_pb2, scheduling_pb2, services_pb2,
-                                 storage_pb2)
+                                 metrics_pb2, options_pb2, policy_pb2, quota_pb2, rbac_pb2, scheduling_pb2,
+                                 services_pb2, storage_pb2)
 
 _TYPE_MODULES = (core_pb2, apps_pb2, batch_pb2, coordination_pb2, scheduling_pb2, identity_pb2, rbac_pb2,
-                 storage_pb2, policy_pb2, metrics_pb2, autoscaling_pb2)
+                 storage_pb2, policy_pb2, metrics_pb2, autoscaling_pb2, quota_pb2)
 
 
 @dataclass(frozen=True)

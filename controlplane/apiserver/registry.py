@@ -155,14 +155,17 @@ class Registry:
         strategy.prepare_for_create(self.kind, obj)
         defaults.apply_defaults(obj)
         key = self.kind.key(meta.namespace, meta.name)
-        for plugin in self.admission:
-            await plugin.admit_create(obj, dry_run=dry_run)
         if dry_run:
+            for plugin in self.admission:
+                await plugin.admit_create(obj, dry_run=True)
             self._validate(obj)
             if await self.store.get(key) is not None:
                 raise errors.already_exists(self.kind, meta.name)
             return obj
         try:
+            # Inside: a later plugin's refusal (a full quota) gives back what an earlier one took (a ClusterIP).
+            for plugin in self.admission:
+                await plugin.admit_create(obj)
             self._validate(obj)
             result = await self.store.put(key, encode(obj), expect_mod_revision=0,
                                           lease=await self._lease_for(obj))

@@ -18,8 +18,8 @@ from controlplane.api.kinds import KINDS
 from controlplane.api.v1 import cluster_pb2
 from controlplane.api.wellknown import NODE_LEASE_NAMESPACE
 from controlplane.apiserver import (accessreview, admission, advertise, allocator, auth, bootstrap,
-                                    clusterbootstrap, encryption, errors, etcdmember, nodecredentials, signedtokens,
-                                    tls)
+                                    clusterbootstrap, encryption, errors, etcdmember, nodecredentials, quotas,
+                                    signedtokens, tls)
 from controlplane.apiserver.agents import Agents
 from controlplane.apiserver.eviction import Evictions
 from controlplane.apiserver.authz import Attributes, Authorizer, Verdict, policy
@@ -238,22 +238,26 @@ class APIServer:
         self.authorizer = Authorizer(self.caches)
         escalation = RBACEscalation(self.authorizer.rbac)
         protection = admission.StorageObjectInUseProtection()
+        limit_ranger = quotas.LimitRanger(self.caches["LimitRange"])
         plugins = {"Service": [lifecycle, self.service_allocation],
                    "Pod": [node_restriction, lifecycle, admission.ServiceAccountAdmission(self.caches["ServiceAccount"]),
-                           admission.PriorityAdmission(classes, self.caches["PriorityClass"])],
+                           admission.PriorityAdmission(classes, self.caches["PriorityClass"]), limit_ranger],
                    "Node": [node_restriction],
                    "NodeCredentialRequest": [nodecredentials.CredentialIssuer(self.node_credentials)],
                    "Role": [lifecycle, escalation], "RoleBinding": [lifecycle, escalation],
                    "ClusterRole": [escalation], "ClusterRoleBinding": [escalation],
-                   "PersistentVolumeClaim": [lifecycle, protection], "PersistentVolume": [protection]}
+                   "PersistentVolumeClaim": [lifecycle, protection, limit_ranger], "PersistentVolume": [protection]}
+        resource_quotas = Registry(self.store, KINDS["ResourceQuota"])
+        # Last on every namespaced kind: quotas count the object as the other plugins leave it.
+        quota = quotas.ResourceQuotaAdmission(resource_quotas, self.caches["ResourceQuota"])
         for kind in KINDS.values():
             if kind.name == "Namespace":
                 registry = namespaces
             elif kind.name == "PriorityClass":
                 registry = classes
             else:
-                registry = Registry(self.store, kind,
-                                    admission=plugins.get(kind.name, [lifecycle] if kind.namespaced else []),
+                chain = plugins.get(kind.name, [lifecycle] if kind.namespaced else [])
+                registry = Registry(self.store, kind, admission=chain + [quota] if kind.namespaced else chain,
                                     ttl_seconds=EVENT_TTL_SECONDS if kind.name == "Event" else 0)
             self.registries[kind.name] = registry
 

@@ -14,7 +14,7 @@ from controlplane.api.kinds import Kind
 # Kinds whose status a client may not set on create: the system owns it.
 _STATUS_RESET_ON_CREATE = {"Pod", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob", "Service",
                            "Namespace", "PersistentVolume", "PersistentVolumeClaim", "PodDisruptionBudget",
-                           "NodeCredentialRequest"}
+                           "NodeCredentialRequest", "ResourceQuota"}
 
 DEFAULT_GRACE_SECONDS = 30
 

@@ -54,6 +54,8 @@ def add_controller_options(p) -> None:
     p.add_argument("--job-backoff-seconds", type=float, default=_DEFAULTS.job_backoff_seconds)
     p.add_argument("--horizontal-pod-autoscaler-sync-period", type=float, default=_DEFAULTS.hpa_sync_period,
                    help=f"seconds between two looks at each HorizontalPodAutoscaler (default {_DEFAULTS.hpa_sync_period:g})")
+    p.add_argument("--resource-quota-sync-period", type=float, default=_DEFAULTS.resource_quota_sync_period,
+                   help="seconds between two full recounts of every ResourceQuota (default 300)")
     p.add_argument("--terminated-pod-gc-threshold", type=int, default=_DEFAULTS.terminated_pod_gc_threshold,
                    help="finished pods to keep before the oldest are deleted (default 12500; 0 keeps all)")
 
@@ -71,6 +73,7 @@ def options_from(args) -> ControllerOptions:
         large_cluster_size_threshold=args.large_cluster_size_threshold, cluster_cidr=args.cluster_cidr,
         node_cidr_mask_size=args.node_cidr_mask_size, job_backoff_seconds=args.job_backoff_seconds,
         hpa_sync_period=args.horizontal_pod_autoscaler_sync_period,
+        resource_quota_sync_period=args.resource_quota_sync_period,
         terminated_pod_gc_threshold=args.terminated_pod_gc_threshold)
 
 

@@ -3,7 +3,7 @@ service account creators (create_rbac.py)."""
 import argparse
 
 from controlplane.api.kinds import KINDS
-from controlplane.cli import common, create_rbac, manifests
+from controlplane.cli import common, create_quota, create_rbac, manifests
 from controlplane.cli.printing.formats import resource_name
 from controlplane.client import errors
 
@@ -21,6 +21,7 @@ def register(sub) -> None:
     common.add_config_option(ns, default=argparse.SUPPRESS)
     ns.set_defaults(func=create_namespace)
     create_rbac.register_creators(kinds)
+    create_quota.register_creators(kinds)
 
 
 async def run(args) -> int:

@@ -31,6 +31,7 @@ from controlplane.controllers.persistentvolume import PersistentVolumeController
 from controlplane.controllers.podautoscaler import HorizontalPodAutoscalerController
 from controlplane.controllers.podgc import PodGCController
 from controlplane.controllers.replicaset import ReplicaSetController
+from controlplane.controllers.resourcequota import ResourceQuotaController
 from controlplane.controllers.serviceaccount import ServiceAccountController
 from controlplane.controllers.statefulset import StatefulSetController
 from controlplane.controllers.volumeprotection import VolumeProtectionController
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 
 CONTROLLERS: dict[str, type[Controller]] = {c.name: c for c in (
     ReplicaSetController, DeploymentController, DaemonSetController, StatefulSetController, PersistentVolumeController,
-    VolumeProtectionController, DisruptionController, JobController, CronJobController, EndpointsController,
+    VolumeProtectionController, DisruptionController, ResourceQuotaController, JobController, CronJobController, EndpointsController,
     NamespaceController, GarbageCollector, ServiceAccountController, NodeIPAMController, NodeLifecycleController,
     PodGCController, HorizontalPodAutoscalerController)}
 assert tuple(CONTROLLERS) == CONTROLLER_NAMES, "options.CONTROLLER_NAMES must list the controllers, in order"

@@ -6,8 +6,8 @@ import uuid
 
 # Every controller by name, in the order the manager starts them.
 CONTROLLER_NAMES = ("replicaset", "deployment", "daemonset", "statefulset", "persistentvolume", "volumeprotection",
-                    "disruption", "job", "cronjob", "endpoints", "namespace", "garbagecollector", "serviceaccount",
-                    "nodeipam", "nodelifecycle", "podgc",
+                    "disruption", "resourcequota", "job", "cronjob", "endpoints", "namespace", "garbagecollector",
+                    "serviceaccount", "nodeipam", "nodelifecycle", "podgc",
                     "horizontalpodautoscaling")
 
 
@@ -35,6 +35,8 @@ class ControllerOptions:
     pod_gc_quarantine: float = 40.0        # seconds a node must stay gone before its pods are deleted
     # jobs
     job_backoff_seconds: float = 10.0      # first delay before a failed Job pod is replaced; doubles
+    # resource quotas
+    resource_quota_sync_period: float = 300.0   # seconds between two full recounts of every quota
     # horizontal pod autoscaling
     hpa_sync_period: float = 15.0          # seconds between two looks at each HPA
     # leader election

@@ -8,6 +8,7 @@ from controlplane.api.v1 import meta_pb2 as _meta_pb2
 from controlplane.api.v1 import metrics_pb2 as _metrics_pb2
 from controlplane.api.v1 import node_agent_pb2 as _node_agent_pb2
 from controlplane.api.v1 import policy_pb2 as _policy_pb2
+from controlplane.api.v1 import quota_pb2 as _quota_pb2
 from controlplane.api.v1 import rbac_pb2 as _rbac_pb2
 from controlplane.api.v1 import scheduling_pb2 as _scheduling_pb2
 from controlplane.api.v1 import storage_pb2 as _storage_pb2
@@ -498,6 +499,46 @@ class PodDisruptionBudgetWatchEvent(_message.Message):
     type: str
     object: _policy_pb2.PodDisruptionBudget
     def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_policy_pb2.PodDisruptionBudget, _Mapping]] = ...) -> None: ...
+
+class ResourceQuotaList(_message.Message):
+    __slots__ = ("api_version", "kind", "metadata", "items")
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    api_version: str
+    kind: str
+    metadata: _meta_pb2.ListMeta
+    items: _containers.RepeatedCompositeFieldContainer[_quota_pb2.ResourceQuota]
+    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ListMeta, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_quota_pb2.ResourceQuota, _Mapping]]] = ...) -> None: ...
+
+class ResourceQuotaWatchEvent(_message.Message):
+    __slots__ = ("type", "object")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    object: _quota_pb2.ResourceQuota
+    def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_quota_pb2.ResourceQuota, _Mapping]] = ...) -> None: ...
+
+class LimitRangeList(_message.Message):
+    __slots__ = ("api_version", "kind", "metadata", "items")
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    api_version: str
+    kind: str
+    metadata: _meta_pb2.ListMeta
+    items: _containers.RepeatedCompositeFieldContainer[_quota_pb2.LimitRange]
+    def __init__(self, api_version: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_meta_pb2.ListMeta, _Mapping]] = ..., items: _Optional[_Iterable[_Union[_quota_pb2.LimitRange, _Mapping]]] = ...) -> None: ...
+
+class LimitRangeWatchEvent(_message.Message):
+    __slots__ = ("type", "object")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    object: _quota_pb2.LimitRange
+    def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[_quota_pb2.LimitRange, _Mapping]] = ...) -> None: ...
 
 class RoleList(_message.Message):
     __slots__ = ("api_version", "kind", "metadata", "items")

@@ -11,7 +11,7 @@ server owns (uid, creationTimestamp, deletionTimestamp, a Service's clusterIP
 when the new object leaves it empty) are carried over from the stored object.
 """
 from controlplane.api.errors import FieldError
-from controlplane.api.validation import (autoscaling, cluster, config, meta, pods, policy, rbac, services,
+from controlplane.api.validation import (autoscaling, cluster, config, meta, pods, policy, quota, rbac, services,
                                          storage, usage, workloads)
 
 _VALIDATORS = {
@@ -46,6 +46,8 @@ _VALIDATORS = {
     "NodeMetrics": (usage.validate_node_metrics, None),
     "PodMetrics": (usage.validate_pod_metrics, None),
     "HorizontalPodAutoscaler": (autoscaling.validate_horizontal_pod_autoscaler, None),
+    "ResourceQuota": (quota.validate_resource_quota, None),
+    "LimitRange": (quota.validate_limit_range, None),
 }
 
 

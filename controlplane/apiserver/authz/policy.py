@@ -37,9 +37,11 @@ def _workload_rules(verbs) -> list[dict]:
     return [_rule([group], resources, verbs) for group, resources in _WORKLOADS.items()]
 
 
-VIEW = _workload_rules(READ)
+# A namespace's bounds: its users read them, only cluster administrators set them (as in Kubernetes).
+_BOUNDS = _rule([""], ["resourcequotas", "resourcequotas/status", "limitranges"], READ)
+VIEW = _workload_rules(READ) + [_BOUNDS]
 EDIT = (_workload_rules(READ + WRITE)
-        + [_rule([""], ["secrets"], READ + WRITE),
+        + [_BOUNDS, _rule([""], ["secrets"], READ + WRITE),
            _rule([""], ["pods/exec", "pods/eviction", "serviceaccounts/token"], ["create"])])
 ADMIN = EDIT + [_rule([RBAC_GROUP], ["roles", "rolebindings"], READ + WRITE)]
 

@@ -337,6 +337,16 @@ _EVENT = Printer(
 
 _LEASE = Printer(columns=(NAME, Column("HOLDER", lambda o, _: _or_none(o.spec.holder_identity)), AGE))
 
+
+def quota_usage(quota, *, limits: bool) -> str:
+    """kubectl's REQUEST or LIMIT cell of a ResourceQuota: `pods: 1/2, requests.cpu: 500m/1`."""
+    return ", ".join(f"{name}: {quota.status.used.get(name, '0')}/{quota.status.hard[name]}"
+                     for name in sorted(quota.status.hard) if name.startswith("limits.") == limits)
+
+
+_RESOURCE_QUOTA = Printer(columns=(NAME, AGE, Column("REQUEST", lambda o, _: quota_usage(o, limits=False)),
+                                   Column("LIMIT", lambda o, _: quota_usage(o, limits=True))))
+
 _PRIORITY_CLASS = Printer(columns=(
     NAME, Column("VALUE", lambda o, _: str(o.value)),
     Column("GLOBAL-DEFAULT", lambda o, _: "true" if o.global_default else "false"), AGE,
@@ -385,4 +395,5 @@ PRINTERS: dict[str, Printer] = {
     "ServiceAccount": _SERVICE_ACCOUNT, "Namespace": _NAMESPACE, "Event": _EVENT, "Lease": _LEASE,
     "PriorityClass": _PRIORITY_CLASS, "NodeCredentialRequest": _NODE_CREDENTIAL_REQUEST,
     "Role": _ROLE, "ClusterRole": _ROLE, "RoleBinding": _ROLE_BINDING, "ClusterRoleBinding": _ROLE_BINDING,
+    "ResourceQuota": _RESOURCE_QUOTA, "LimitRange": _ROLE,   # kubectl shows both as NAME, CREATED AT
 }

@@ -13,7 +13,7 @@ from google.protobuf.message import Message
 
 from controlplane.api import convert
 from controlplane.api.kinds import Kind
-from controlplane.cli.printing import describe_apps, describe_core, describe_pods
+from controlplane.cli.printing import describe_apps, describe_core, describe_pods, describe_quota
 from controlplane.cli.printing.age import is_set, since
 from controlplane.cli.printing.columns import event_order
 from controlplane.cli.printing.page import NONE, Page
@@ -30,6 +30,8 @@ _DESCRIBERS = {
     "ConfigMap": describe_core.config_map,
     "Secret": describe_core.secret,
     "Namespace": describe_core.namespace,
+    "ResourceQuota": describe_quota.resource_quota,
+    "LimitRange": describe_quota.limit_range,
 }
 
 
