@@ -111,7 +111,7 @@ def test_probes(probe_field, probe, expected):
     (lambda s: s.update(containers=[]), ["spec.containers: required"]),
     (lambda s: s["containers"].append({"name": "setup", "image": "x"}), ['spec.containers[2].name: duplicate name "setup"']),
     (lambda s: s["initContainers"][0].update(readinessProbe={"exec": {"command": ["x"]}}),
-     ["spec.initContainers[0].readinessProbe: may not be set for init containers"]),
+     ["spec.initContainers[0].readinessProbe: may not be set for init containers without restartPolicy=Always"]),
     (lambda s: s["volumes"].append({"name": "work", "emptyDir": {}, "hostPath": {"path": "/"}}),
      ['spec.volumes[4].name: duplicate name "work"',
       "spec.volumes[4]: may not specify more than one volume type (found hostPath, emptyDir)"]),
