@@ -6,8 +6,10 @@ postStart, preStop, SIGTERM and the sidecars' stops is observed, not assumed.
 """
 import asyncio
 import logging
+import time
 
-from tests.kubelet.helpers import container, reported, until, write_pod
+from tests.kubelet.helpers import container, fetched, reported, until, write_pod
+from tests.kubelet.test_api_pods import api_status, pod as api_pod
 from tests.support.polling import eventually
 
 IMAGE = "coxswain-test/busybox:1"
@@ -139,3 +141,37 @@ async def test_a_job_pod_completes_with_its_sidecar_running_and_the_sidecar_is_s
     assert container(status, "main").state.terminated.exit_code == 0
     assert container(status, "proxy").restart_count == 0
     assert lines(data)[-1] == "proxy-term", lines(data)
+
+
+async def test_through_the_api_pre_stop_counts_against_the_grace_period_and_hook_failures_are_events(
+        joined, client, tmp_path):
+    """A preStop that would take 30 s is cut at the pod's 3 s grace; SIGTERM follows with the 2 s Kubernetes
+    grants after a hook. A failed postStart is a FailedPostStartHook Event, and under Never the pod fails."""
+    data = tmp_path / "data"
+    hook = {"preStop": {"exec": {"command": ["sh", "-c", "echo a-prestop >> /data/log; sleep 30"]}}}
+    await client.resource("Pod").create(api_pod("graceful", pod(data, [shell("a", logged("a"), lifecycle=hook)],
+                                                               terminationGracePeriodSeconds=3)))
+    failing = {"postStart": {"exec": {"command": ["sh", "-c", "exit 3"]}}}
+    await client.resource("Pod").create(api_pod("hookfail", pod(tmp_path / "other", [
+        shell("c", "exec sleep 3600", lifecycle=failing)], restartPolicy="Never", terminationGracePeriodSeconds=1)))
+    await api_status(client, "graceful", lambda s: s.phase == "Running", what="graceful Running")
+    await eventually(lambda: asyncio.sleep(0, lines(data) == ["a-start"]), what="a-start logged")
+    began = time.monotonic()
+    await client.resource("Pod").delete("graceful", namespace="default")
+
+    async def deleted():
+        return await fetched(client, "Pod", "graceful", "default") is None
+    await eventually(deleted, timeout=40, what="graceful deleted")
+    took = time.monotonic() - began
+    assert lines(data) == ["a-start", "a-prestop", "a-term"]
+    assert 3 <= took < 10, f"the preStop hook was not bounded by the grace period: {took:.1f}s"
+
+    failed = await api_status(client, "hookfail", lambda s: s.phase == "Failed", what="hookfail Failed")
+    assert failed.status.container_statuses[0].state.terminated.exit_code != 0
+
+    async def event():
+        events = (await client.resource("Event").list(namespace="default")).items
+        return [e for e in events if e.involved_object.name == "hookfail" and e.reason == "FailedPostStartHook"]
+    found = await eventually(event, what="a FailedPostStartHook event")
+    assert found[0].type == "Warning" and "command exited 3" in found[0].message
+    assert found[0].involved_object.field_path == "spec.containers{c}"
