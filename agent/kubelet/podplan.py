@@ -204,7 +204,7 @@ def _containers_plan(pod: Message, facts: Facts, sandbox: ContainerStatus) -> _F
     for container in pod.spec.init_containers:
         latest = _latest(current[Kind.INIT], container.name)
         if sidecars.is_sidecar(container):
-            if not _keep_running(container, latest, Kind.INIT, everywhere, facts, found) and not initialized:
+            if not _keep_running(container, latest, everywhere, facts, found) and not initialized:
                 return found   # the next init container waits until this sidecar has started
             continue
         if initialized or (latest is not None and latest.state is State.EXITED and latest.exit_code == 0):
@@ -237,8 +237,8 @@ def _containers_plan(pod: Message, facts: Facts, sandbox: ContainerStatus) -> _F
     return found
 
 
-def _keep_running(container: Message, latest: ContainerStatus | None, kind: Kind, everywhere,
-                  facts: Facts, found: _Found) -> bool:
+def _keep_running(container: Message, latest: ContainerStatus | None, everywhere, facts: Facts,
+                  found: _Found) -> bool:
     """A sidecar runs whatever happens: started again whenever it is not running (after its
     back-off), killed when a probe fails. True when it is running and has started."""
     if latest is not None and latest.state is State.RUNNING:
@@ -250,7 +250,7 @@ def _keep_running(container: Message, latest: ContainerStatus | None, kind: Kind
     if waiting is not None:
         found.waiting += (waiting,)
     elif facts.hold <= 0:
-        found.starts += (_start(container, kind, everywhere),)
+        found.starts += (_start(container, Kind.INIT, everywhere),)
     return False
 
 
