@@ -11,7 +11,9 @@ podworker.py carries a plan out and plans again on what changed.
 The rules are Kubernetes' SyncPod:
 1. a running sandbox; a dead one is replaced (everything in it stopped
    first) unless the pod's containers are done for good;
-2. init containers, one at a time, each to success;
+2. init containers, one at a time, each to success; a sidecar (restartPolicy
+   Always on an init container, sidecars.py) only to its start, and from
+   then on it is kept running like an app container;
 3. app containers: start what is missing; restart what exited if the
    restartPolicy says so, once the crash-loop back-off is over; kill what
    failed its liveness or startup probe or no longer matches its spec;
@@ -28,7 +30,7 @@ from dataclasses import dataclass, field
 
 from google.protobuf.message import Message
 
-from agent.kubelet import podspec
+from agent.kubelet import podspec, sidecars
 from agent.kubelet.status import FAILED, TERMINAL
 from agent.runtime.types import ContainerStatus, Kind, State
 
@@ -43,6 +45,7 @@ class Facts:
     deadline_left: float | None = None      # seconds of activeDeadlineSeconds left, None without one
     network_ready: bool = True              # the node's pod network exists
     probe_failures: Mapping[str, str] = field(default_factory=dict)   # running container id → "liveness"/"startup"
+    unstarted: frozenset[str] = frozenset()   # running sidecars' ids whose startupProbe has not passed yet
     # exited container id → (its crash-loop back-off in seconds, seconds of it left)
     restart_waits: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     pull_waits: Mapping[str, float] = field(default_factory=dict)     # container name → image pull back-off left
@@ -121,12 +124,13 @@ def restart_candidates(pod: Message, snapshot) -> list[ContainerStatus]:
     if sandbox is None:
         return []
     here = [s for s in snapshot if s.sandbox_id == sandbox.id]
-    policy = pod.spec.restart_policy or "Always"
     found = []
     for kind in (Kind.INIT, Kind.APP):
-        for attempts in by_name(here, kind).values():
+        for name, attempts in by_name(here, kind).items():
             latest = attempts[-1]
-            done = kind is Kind.INIT and latest.state is State.EXITED and latest.exit_code == 0
+            policy = sidecars.restart_policy(pod, kind, name)
+            done = kind is Kind.INIT and policy != sidecars.ALWAYS and latest.state is State.EXITED \
+                and latest.exit_code == 0
             if latest.state is not State.RUNNING and not done and should_restart(policy, latest):
                 found.append(latest)
     return found
@@ -193,23 +197,29 @@ def _containers_plan(pod: Message, facts: Facts, sandbox: ContainerStatus) -> _F
     current = {kind: by_name(here, kind) for kind in (Kind.INIT, Kind.APP)}
     policy = pod.spec.restart_policy or "Always"
     held = facts.hold > 0
+    found = _Found()
+    # A main container has run in this sandbox: initialization is over, and only sidecars still matter.
+    initialized = bool(current[Kind.APP])
 
     for container in pod.spec.init_containers:
         latest = _latest(current[Kind.INIT], container.name)
-        if latest is not None and latest.state is State.EXITED and latest.exit_code == 0:
+        if sidecars.is_sidecar(container):
+            if not _keep_running(container, latest, everywhere, facts, found) and not initialized:
+                return found   # the next init container waits until this sidecar has started
+            continue
+        if initialized or (latest is not None and latest.state is State.EXITED and latest.exit_code == 0):
             continue
         if latest is not None and latest.state is State.RUNNING:
-            return _Found()
+            return found
         if latest is not None and not should_restart(policy, latest):
-            return _Found()   # failed for good: the pod fails
+            return found   # failed for good: the pod fails
         waiting = _waiting(container, latest, facts)
         if waiting is not None:
-            return _Found(waiting=(waiting,))
-        if held:
-            return _Found()
-        return _Found(starts=(_start(container, Kind.INIT, everywhere),))
+            found.waiting += (waiting,)
+        elif not held:
+            found.starts += (_start(container, Kind.INIT, everywhere),)
+        return found
 
-    found = _Found()
     for container in pod.spec.containers:
         latest = _latest(current[Kind.APP], container.name)
         if latest is not None and latest.state is State.RUNNING:
@@ -225,6 +235,23 @@ def _containers_plan(pod: Message, facts: Facts, sandbox: ContainerStatus) -> _F
         elif not held:
             found.starts += (_start(container, Kind.APP, everywhere),)
     return found
+
+
+def _keep_running(container: Message, latest: ContainerStatus | None, everywhere, facts: Facts,
+                  found: _Found) -> bool:
+    """A sidecar runs whatever happens: started again whenever it is not running (after its
+    back-off), killed when a probe fails. True when it is running and has started."""
+    if latest is not None and latest.state is State.RUNNING:
+        why = _kill_reason(container, latest, facts)
+        if why:
+            found.kills += (Kill(latest, why),)
+        return not why and latest.id not in facts.unstarted
+    waiting = _waiting(container, latest, facts)
+    if waiting is not None:
+        found.waiting += (waiting,)
+    elif facts.hold <= 0:
+        found.starts += (_start(container, Kind.INIT, everywhere),)
+    return False
 
 
 def _kill_reason(container: Message, running: ContainerStatus, facts: Facts) -> str:

@@ -14,12 +14,17 @@ events, and the status report. Older attempts are tidied: each container's
 latest instance and the one before it are kept (lastState, `logs
 --previous`); older ones and dead sandboxes go.
 
-Deletion: containers get SIGTERM, then SIGKILL after the grace period; the
-pod's final status is reported, the API deletion is finished, and when the
-pod is gone everything it had on the node is removed.
+Deletion: containers get their preStop hook (hooks.py), then SIGTERM, then
+SIGKILL once the grace period is spent; sidecars go after the main
+containers (sidecars.py). The pod's final status is reported, the API
+deletion is finished, and when the pod is gone everything it had on the node
+is removed. A container's postStart hook runs as soon as it has started,
+before the worker reports or probes it; if the hook fails, the container is
+killed and restarted as its policy says.
 """
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -28,7 +33,7 @@ from typing import Protocol
 
 from google.protobuf.message import Message
 
-from agent.kubelet import podplan, podspec
+from agent.kubelet import hooks, podplan, podspec, sidecars
 from agent.kubelet.backoff import BackOff
 from agent.kubelet.envvars import ConfigError, container_env
 from agent.kubelet.security import non_root_problem
@@ -55,6 +60,7 @@ RETRY = 2.0             # seconds before retrying after a failed step (mount, sa
 SANDBOX_STOP_GRACE = 2  # the pause exits on SIGTERM at once; this is only a bound
 MESSAGE_LIMIT = 4096    # bytes of a termination message, as Kubernetes
 KILL_WAIT = 10.0        # seconds to wait for a container to die after SIGKILL
+AFTER_PRE_STOP = 2      # seconds a container gets at least after its preStop hook, as in Kubernetes
 MAX_STEPS = 8           # plan-and-act rounds in one sync (a container that exits at once restarts once)
 
 
@@ -168,8 +174,11 @@ class PodWorker:
             if not await self._carry_out(pod, self._plan(pod)):
                 next_sync = self._plan(pod).next_sync   # with what the last steps left (a pull back-off, a hold)
                 break
+        was_terminal = self._terminal is not None
         await self._tidy(self.ctx.cache.of_pod(self.uid))
         self._report(pod, self.ctx.cache.of_pod(self.uid))
+        if self._terminal is not None and not was_terminal:
+            return 0.0   # it has just finished (a Job's main containers): stop what still runs, its sidecars
         return next_sync
 
     def _plan(self, pod: Message) -> Plan:
@@ -184,8 +193,10 @@ class PodWorker:
         return Facts(
             snapshot=snapshot, terminal=self._terminal, deadline_left=self._deadline_left(pod),
             network_ready=self.ctx.network_ready(),
-            probe_failures={s.id: failed for s in snapshot if s.kind is Kind.APP and s.state is State.RUNNING
-                            and (failed := probes.failed(pod, s.name, s.id))},
+            probe_failures={s.id: failed for s in snapshot if s.kind is not Kind.SANDBOX
+                            and s.state is State.RUNNING and (failed := probes.failed(pod, s.name, s.id))},
+            unstarted=frozenset(s.id for s in snapshot if s.kind is Kind.INIT and s.state is State.RUNNING
+                                and not probes.started(pod, s.name, s.id)),
             restart_waits={s.id: self._restart_wait(s) for s in podplan.restart_candidates(pod, snapshot)},
             pull_waits={c.name: left for c in (*pod.spec.init_containers, *pod.spec.containers)
                         if (left := self._puller.wait_left((self.uid, c.name))) > 0},
@@ -221,13 +232,13 @@ class PodWorker:
             return False
         for kill in plan.kills:
             self.ctx.recorder.record(pod, NORMAL, "Killing", kill.why, field_path=_field_path(pod, kill.status.name))
-            await self._stop(kill.status, podspec.grace_seconds(pod))
+            await self._stop(kill.status, podspec.grace_seconds(pod), pod=pod)
         started = await asyncio.gather(*(self._start(pod, start, sandbox) for start in plan.starts))
         # Probe what runs now, the containers just started included: nothing else would wake
         # the worker to start their probes before the next resync.
         now_here = [s for s in self.ctx.cache.of_pod(self.uid) if s.sandbox_id == sandbox.id]
-        running = {name: attempts[-1] for name, attempts in by_name(now_here, Kind.APP).items()
-                   if attempts[-1].state is State.RUNNING}
+        running = {name: attempts[-1] for kind in (Kind.INIT, Kind.APP)
+                   for name, attempts in by_name(now_here, kind).items() if attempts[-1].state is State.RUNNING}
         self.ctx.probes.sync(pod, running, pod_ip=sandbox.ip or self.ctx.host_ip)
         return bool(plan.kills) or any(started)
 
@@ -341,11 +352,34 @@ class PodWorker:
         self._waiting.pop(container.name, None)
         if failure is None:
             record(pod, NORMAL, "Started", f"Started container {container.name}", field_path=where)
+            if container.lifecycle.HasField("post_start") and started is not None:
+                await self._post_start(pod, container, started)
         else:
             record(pod, WARNING, "Failed", f"Error: {failure}", field_path=where)
             if started is None or not cannot_run(started):   # else its status says ContainerCannotRun
                 self._waiting[container.name] = ("RunContainerError", str(failure))
         return True
+
+    async def _post_start(self, pod: Message, container: Message, status: ContainerStatus) -> None:
+        """Run the container's postStart hook; when it fails the container is killed (its preStop hook
+        included, as Kubernetes does) and restarted as its policy says."""
+        handler = container.lifecycle.post_start
+        problem = await hooks.run(self.ctx.runtime, handler, container_id=status.id, host=self._pod_ip(),
+                                  named_ports=_named_ports(container), timeout=hooks.POST_START_TIMEOUT)
+        if problem is None:
+            return
+        where = _field_path(pod, container.name)
+        self.ctx.recorder.record(pod, WARNING, "FailedPostStartHook",
+                                 hooks.failure(handler, pod, container.name, problem),
+                                 field_path=where)
+        self.ctx.recorder.record(pod, NORMAL, "Killing", f"FailedPostStartHook: stopping container {container.name}",
+                                 field_path=where)
+        await self._stop(status, podspec.grace_seconds(pod), pod=pod)
+
+    def _pod_ip(self) -> str:
+        """Where a hook's httpGet goes without a host: the pod's IP (the node's with hostNetwork)."""
+        sandbox = podplan.latest_sandbox(self.ctx.cache.of_pod(self.uid))
+        return (sandbox.ip if sandbox is not None and not sandbox.host_network else "") or self.ctx.host_ip
 
     async def _image(self, pod: Message, container: Message) -> bool:
         """The container's image is present (pulled now if the policy says so); False while it is not."""
@@ -382,21 +416,28 @@ class PodWorker:
     # -- stopping
 
     async def _stop_all(self, snapshot: list[ContainerStatus], *, grace: int, pod: Message | None = None) -> None:
-        """SIGTERM every running container of the pod, SIGKILL after `grace`; then the sandboxes."""
+        """Stop every running container of the pod within `grace` seconds in all (with `pod`, their
+        preStop hooks first, and the sidecars after the others); then the sandboxes."""
         running = [s for s in snapshot if s.state is State.RUNNING]
         apps = [s for s in running if s.kind is not Kind.SANDBOX]
         if pod is not None:
             for status in apps:
                 self.ctx.recorder.record(pod, NORMAL, "Killing", f"Stopping container {status.name}",
                                          field_path=_field_path(pod, status.name))
-        await asyncio.gather(*(self._stop(s, grace) for s in apps))
+        deadline = time.monotonic() + grace
+        for group in sidecars.stop_order(pod, apps):
+            left = max(0, math.ceil(deadline - time.monotonic()))
+            await asyncio.gather(*(self._stop(s, left, pod=pod) for s in group))
         await asyncio.gather(*(self._stop(s, SANDBOX_STOP_GRACE) for s in running if s.kind is Kind.SANDBOX))
 
-    async def _stop(self, status: ContainerStatus, grace: int) -> None:
-        """The container's stop signal, then SIGKILL after `grace` seconds if it still runs.
+    async def _stop(self, status: ContainerStatus, grace: int, *, pod: Message | None = None) -> None:
+        """The container's preStop hook if `pod` gives it one, its stop signal, then SIGKILL once
+        `grace` seconds (the hook's time included) are spent if it still runs.
 
         No thread waits meanwhile: Docker's die event (through the PLEG) ends the wait.
         """
+        if pod is not None and grace > 0:
+            grace = await self._pre_stop(pod, status, grace)
         containers, cache = self.ctx.runtime.containers, self.ctx.cache
         try:
             signals = ((status.stop_signal, grace),) if grace > 0 else ()
@@ -409,6 +450,21 @@ class PodWorker:
             cache.drop(status.id)
             return
         await cache.inspect(status.id)
+
+    async def _pre_stop(self, pod: Message, status: ContainerStatus, grace: int) -> int:
+        """Run the container's preStop hook within `grace`; the seconds left for its stop signal."""
+        container = next((c for c in _containers(pod, Kind.INIT if status.kind is Kind.INIT else Kind.APP)
+                          if c.name == status.name), None)
+        if container is None or not container.lifecycle.HasField("pre_stop"):
+            return grace
+        handler, began = container.lifecycle.pre_stop, time.monotonic()
+        problem = await hooks.run(self.ctx.runtime, handler, container_id=status.id, host=self._pod_ip(),
+                                  named_ports=_named_ports(container), timeout=float(grace))
+        if problem is not None:
+            self.ctx.recorder.record(pod, WARNING, "FailedPreStopHook",
+                                     hooks.failure(handler, pod, container.name, problem),
+                                     field_path=_field_path(pod, container.name))
+        return max(AFTER_PRE_STOP, math.ceil(grace - (time.monotonic() - began)))
 
     async def _remove(self, container_id: str) -> None:
         try:
@@ -501,6 +557,10 @@ class PodWorker:
 
 def _containers(pod: Message, kind: Kind) -> list[Message]:
     return list(pod.spec.init_containers if kind is Kind.INIT else pod.spec.containers)
+
+
+def _named_ports(container: Message) -> dict[str, int]:
+    return {p.name: p.container_port for p in container.ports if p.name}
 
 
 def _field_path(pod: Message, name: str) -> str:

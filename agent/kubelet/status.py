@@ -4,6 +4,8 @@ A pure function of its inputs (no I/O), so every rule can be read and
 tested on its own: container states and restart counts from the containers'
 attempts, the phase from Kubernetes' rules (kubelet getPhase), and the
 conditions with transition times that move only when the value does.
+Sidecar init containers (sidecars.py) count as initialized once started,
+never decide the phase, and count for readiness.
 """
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -12,6 +14,7 @@ from datetime import datetime, timezone
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from agent.kubelet import sidecars
 from agent.runtime.types import ContainerStatus, State
 from controlplane.api.v1 import core_pb2
 
@@ -118,21 +121,30 @@ def _summary(states: Iterable[Message]) -> dict[str, int]:
     return counts
 
 
-def init_done(statuses: list[Message]) -> bool:
-    return all(s.state.HasField("terminated") and s.state.terminated.exit_code == 0 for s in statuses)
+def _init_complete(status: Message, side: frozenset[str]) -> bool:
+    if status.name in side:
+        return status.started
+    return status.state.HasField("terminated") and status.state.terminated.exit_code == 0
 
 
-def init_failed(statuses: list[Message], restart_policy: str) -> bool:
-    """An init container failed and will not be retried."""
+def init_done(statuses: list[Message], app: list[Message] = (), side: frozenset[str] = frozenset()) -> bool:
+    """Every init container finished (a sidecar: started), or a main container has run already."""
+    return any(s.container_id for s in app) or all(_init_complete(s, side) for s in statuses)
+
+
+def init_failed(statuses: list[Message], restart_policy: str, side: frozenset[str] = frozenset()) -> bool:
+    """An init container (not a sidecar: those are always restarted) failed and will not be retried."""
     if restart_policy != "Never":
         return False
-    return any(s.state.HasField("terminated") and s.state.terminated.exit_code != 0 for s in statuses)
+    return any(s.state.HasField("terminated") and s.state.terminated.exit_code != 0
+               for s in statuses if s.name not in side)
 
 
-def phase(restart_policy: str, init: list[Message], app: list[Message]) -> str:
-    if init_failed(init, restart_policy):
+def phase(restart_policy: str, init: list[Message], app: list[Message], side: frozenset[str] = frozenset()) -> str:
+    """`side`: the names of the sidecars among `init`."""
+    if init_failed(init, restart_policy, side):
         return FAILED
-    if not init_done(init):
+    if not init_done(init, app, side):
         return PENDING
     c = _summary(app)
     if c["waiting"]:
@@ -156,13 +168,15 @@ def pod_status(pod: Message, facts: PodFacts, previous: Message | None = None) -
     """
     spec, old = pod.spec, previous if previous is not None else pod.status
     restart_policy = spec.restart_policy or "Always"
+    side = frozenset(sidecars.names(pod))
     init = [container_status(c.name, c.image, facts.init.get(c.name, ContainerFacts()),
                              pending_reason="PodInitializing" if i else "ContainerCreating")
             for i, c in enumerate(spec.init_containers)]
-    pending_app = "PodInitializing" if spec.init_containers and not init_done(init) else "ContainerCreating"
+    pending_app = "PodInitializing" if spec.init_containers and not init_done(init, (), side) \
+        else "ContainerCreating"
     app = [container_status(c.name, c.image, facts.app.get(c.name, ContainerFacts()), pending_reason=pending_app)
            for c in spec.containers]
-    status = core_pb2.PodStatus(phase=phase(restart_policy, init, app), host_ip=facts.host_ip,
+    status = core_pb2.PodStatus(phase=phase(restart_policy, init, app, side), host_ip=facts.host_ip,
                                 pod_ip=facts.pod_ip, qos_class=old.qos_class,
                                 nominated_node_name=old.nominated_node_name)
     finished = facts.terminal or ((old.phase, old.reason, old.message) if old.phase in TERMINAL else None)
@@ -173,8 +187,9 @@ def pod_status(pod: Message, facts: PodFacts, previous: Message | None = None) -
     status.start_time.CopyFrom(old.start_time if old.HasField("start_time") else timestamp(now()))
     status.init_container_statuses.extend(init)
     status.container_statuses.extend(app)
-    initialized = init_done(init)
-    containers_ready = initialized and all(s.ready for s in app) and status.phase not in TERMINAL
+    initialized = init_done(init, app, side)
+    containers_ready = initialized and all(s.ready for s in (*app, *(s for s in init if s.name in side))) \
+        and status.phase not in TERMINAL
     wanted = [("PodScheduled", True, ""), ("Initialized", initialized, "ContainersNotInitialized"),
               ("ContainersReady", containers_ready, "ContainersNotReady"),
               ("Ready", containers_ready, "ContainersNotReady")]
@@ -186,7 +201,7 @@ def pod_status(pod: Message, facts: PodFacts, previous: Message | None = None) -
         condition = status.conditions.add(type=kind, status="True" if ok else "False")
         if not ok:
             condition.reason = reason
-            lagging = _lagging(kind, init, app)
+            lagging = _lagging(kind, init, app, side)
             if reason != "PodCompleted" and lagging:
                 what = "incomplete" if kind == "Initialized" else "unready"
                 condition.message = f"containers with {what} status: [{' '.join(lagging)}]"
@@ -198,8 +213,8 @@ def pod_status(pod: Message, facts: PodFacts, previous: Message | None = None) -
     return status
 
 
-def _lagging(condition: str, init: list[Message], app: list[Message]) -> list[str]:
+def _lagging(condition: str, init: list[Message], app: list[Message], side: frozenset[str]) -> list[str]:
     """Names of the containers holding a condition back."""
     if condition == "Initialized":
-        return [s.name for s in init if not (s.state.HasField("terminated") and s.state.terminated.exit_code == 0)]
-    return [s.name for s in app if not s.ready]
+        return [s.name for s in init if not _init_complete(s, side)]
+    return [s.name for s in init if s.name in side and not s.ready] + [s.name for s in app if not s.ready]

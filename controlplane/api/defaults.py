@@ -80,6 +80,9 @@ def _container(container, *, host_network: bool) -> None:
     for probe_field in ("liveness_probe", "readiness_probe", "startup_probe"):
         if container.HasField(probe_field):
             _probe(getattr(container, probe_field))
+    for hook in ("post_start", "pre_stop"):
+        if container.lifecycle.HasField(hook) and getattr(container.lifecycle, hook).HasField("http_get"):
+            _http_get(getattr(container.lifecycle, hook).http_get)
     for env in container.env:
         if env.value_from.HasField("field_ref"):
             _field_ref(env.value_from.field_ref)
@@ -100,8 +103,12 @@ def _probe(probe) -> None:
     probe.success_threshold = probe.success_threshold or 1
     probe.failure_threshold = probe.failure_threshold or 3
     if probe.HasField("http_get"):
-        probe.http_get.path = probe.http_get.path or "/"
-        probe.http_get.scheme = probe.http_get.scheme or "HTTP"
+        _http_get(probe.http_get)
+
+
+def _http_get(action) -> None:
+    action.path = action.path or "/"
+    action.scheme = action.scheme or "HTTP"
 
 
 def _field_ref(selector) -> None:

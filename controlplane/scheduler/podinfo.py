@@ -164,18 +164,30 @@ def pod_info(pod: Message, *, priority: int, namespaces_matching: NamespaceResol
 
 
 def _requests(spec) -> tuple[int, int, int, int]:
-    """Effective cpu and memory requests: the app containers' sum, or an init container's if larger."""
-    cpu = memory = nz_cpu = nz_memory = 0
+    """Effective cpu and memory requests (plain, then with the scorer's defaults for unset ones), as
+    Kubernetes counts them: the app containers' sum plus the sidecars', or what the init phase needs if
+    more, each init container running beside the sidecars started before it."""
+    app = side = peak = (0, 0, 0, 0)
     for container in spec.containers:
-        c, m = _container_requests(container)
-        cpu, memory = cpu + c, memory + m
-        nz_cpu += c or DEFAULT_MILLI_CPU
-        nz_memory += m or DEFAULT_MEMORY
+        app = _plus(app, _with_defaults(container))
     for container in spec.init_containers:
-        c, m = _container_requests(container)
-        cpu, memory = max(cpu, c), max(memory, m)
-        nz_cpu, nz_memory = max(nz_cpu, c or DEFAULT_MILLI_CPU), max(nz_memory, m or DEFAULT_MEMORY)
-    return cpu, memory, nz_cpu, nz_memory
+        requests = _with_defaults(container)
+        if container.restart_policy == "Always":   # a sidecar: runs from here on, beside everything after it
+            side = _plus(side, requests)
+            requests = side
+        else:
+            requests = _plus(requests, side)
+        peak = tuple(map(max, peak, requests))
+    return tuple(map(max, _plus(app, side), peak))
+
+
+def _with_defaults(container) -> tuple[int, int, int, int]:
+    c, m = _container_requests(container)
+    return c, m, c or DEFAULT_MILLI_CPU, m or DEFAULT_MEMORY
+
+
+def _plus(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(x + y for x, y in zip(a, b))
 
 
 def _container_requests(container) -> tuple[int, int]:

@@ -107,11 +107,43 @@ def test_probes(probe_field, probe, expected):
     assert _container(lambda c: c.update({probe_field: probe})) == expected
 
 
+@pytest.mark.parametrize("lifecycle, expected", [
+    ({"postStart": {"exec": {"command": ["touch", "/tmp/x"]}}, "preStop": {"sleep": {"seconds": 3}}}, []),
+    ({"preStop": {"httpGet": {"path": "/quit", "port": "web"}}}, []),
+    ({"preStop": {"tcpSocket": {"port": 80}}}, [f"{C}.lifecycle.preStop.tcpSocket: not supported for lifecycle "
+                                                "hooks (deprecated by Kubernetes): use exec, httpGet or sleep"]),
+    ({"postStart": {}}, [f"{C}.lifecycle.postStart: must specify a handler type: one of exec, httpGet, sleep"]),
+    ({"postStart": {"exec": {"command": ["true"]}, "sleep": {"seconds": 1}}},
+     [f"{C}.lifecycle.postStart: may not specify more than one handler type (found exec, sleep)"]),
+    ({"postStart": {"exec": {}}}, [f"{C}.lifecycle.postStart.exec.command: required"]),
+    ({"preStop": {"httpGet": {"port": 0}}}, [f"{C}.lifecycle.preStop.httpGet.port: must be between 1 and 65535, "
+                                             "inclusive"]),
+    ({"preStop": {"sleep": {"seconds": -1}}}, [f"{C}.lifecycle.preStop.sleep.seconds: must be greater than or "
+                                               "equal to 0"]),
+])
+def test_lifecycle_hooks(lifecycle, expected):
+    assert _container(lambda c: c.update(lifecycle=lifecycle)) == expected
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda s: s["initContainers"][0].update(restartPolicy="Always", lifecycle={"preStop": {"sleep": {"seconds": 1}}},
+                                             startupProbe={"exec": {"command": ["true"]}}), []),
+    (lambda s: s["initContainers"][0].update(restartPolicy="OnFailure"),
+     ['spec.initContainers[0].restartPolicy: unsupported value "OnFailure": supported values: "Always"']),
+    (lambda s: s["containers"][0].update(restartPolicy="Always"),
+     ["spec.containers[0].restartPolicy: may not be set for non-init containers"]),
+    (lambda s: s["initContainers"][0].update(lifecycle={"preStop": {"sleep": {"seconds": 1}}}),
+     ["spec.initContainers[0].lifecycle: may not be set for init containers without restartPolicy=Always"]),
+])
+def test_sidecar_init_containers(edit, expected):
+    assert _pod(edit) == expected
+
+
 @pytest.mark.parametrize("edit, expected", [
     (lambda s: s.update(containers=[]), ["spec.containers: required"]),
     (lambda s: s["containers"].append({"name": "setup", "image": "x"}), ['spec.containers[2].name: duplicate name "setup"']),
     (lambda s: s["initContainers"][0].update(readinessProbe={"exec": {"command": ["x"]}}),
-     ["spec.initContainers[0].readinessProbe: may not be set for init containers"]),
+     ["spec.initContainers[0].readinessProbe: may not be set for init containers without restartPolicy=Always"]),
     (lambda s: s["volumes"].append({"name": "work", "emptyDir": {}, "hostPath": {"path": "/"}}),
      ['spec.volumes[4].name: duplicate name "work"',
       "spec.volumes[4]: may not specify more than one volume type (found hostPath, emptyDir)"]),

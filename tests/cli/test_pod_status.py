@@ -87,3 +87,16 @@ def test_deletion_timestamp_means_terminating_or_unknown_when_node_lost():
 def test_status_reason_wins_over_phase():
     p = pod(phase="Failed", reason="Evicted")
     assert summarize(p, NOW).status == "Evicted"
+
+
+def test_a_started_sidecar_counts_in_ready_and_restarts_and_does_not_hold_initialization():
+    p = pod(init=("proxy", "setup"), phase="Running", conditions=[{"type": "Initialized", "status": "True"}],
+            init_container_statuses=[running("proxy", restarts=2, started=True),
+                                     {"name": "setup", "state": {"terminated": {"exit_code": 0}}}],
+            container_statuses=[running("app")])
+    p.spec.init_containers[0].restart_policy = "Always"
+    s = summarize(p, NOW)
+    assert (s.ready, s.status, s.restarts) == ("2/2", "Running", "2")
+    p.status.init_container_statuses[0].started = False
+    p.status.conditions[0].status = "False"
+    assert summarize(p, NOW).status == "Init:0/2"

@@ -13,7 +13,7 @@ spec:
   containers:
   - name: c
     image: busybox:local
-    lifecycle: {preStop: {exec: {command: [sh]}}}
+    volumeDevices: [{name: d, devicePath: /dev/xvdb}]
 """
 
 
@@ -27,13 +27,13 @@ def test_invalid_names_the_field_and_writes_nothing(kubectl, namespace):
     result = kubectl("create", "-n", namespace, "-f", "-", stdin=BAD_POD, ok=False)
     assert result.returncode == 1
     assert 'The Pod "bad" is invalid' in result.stderr
-    assert "spec.containers[0].lifecycle: unknown field" in result.stderr
+    assert "spec.containers[0].volumeDevices: unknown field" in result.stderr
     assert "NotFound" in kubectl("get", "pod", "bad", "-n", namespace, ok=False).stderr
 
 
 def test_validation_error_of_a_required_field(kubectl, namespace):
     missing_image = BAD_POD.replace("    image: busybox:local\n", "").replace(
-        "    lifecycle: {preStop: {exec: {command: [sh]}}}\n", "")
+        "    volumeDevices: [{name: d, devicePath: /dev/xvdb}]\n", "")
     result = kubectl("apply", "-n", namespace, "-f", "-", stdin=missing_image, ok=False)
     assert "spec.containers[0].image" in result.stderr and "required" in result.stderr
 

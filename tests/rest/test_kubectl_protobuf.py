@@ -45,8 +45,19 @@ def test_run_expose_and_the_create_generators(kubectl, namespace):
 def test_a_field_coxswain_lacks_is_refused_by_name(kubectl, namespace):
     refused = kubectl("run", "two", "--image=busybox:local", "-n", namespace,
                       '--overrides={"spec": {"containers": [{"name": "two", "image": "busybox:local", '
-                      '"lifecycle": {"preStop": {"exec": {"command": ["true"]}}}}]}}', ok=False)
-    assert refused.returncode == 1 and "spec.containers[0].lifecycle: unknown field" in refused.stderr
+                      '"volumeDevices": [{"name": "d", "devicePath": "/dev/xvdb"}]}]}}', ok=False)
+    assert refused.returncode == 1 and "spec.containers[0].volumeDevices: unknown field" in refused.stderr
+
+
+def test_lifecycle_hooks_and_a_sidecar_cross_the_wire(kubectl, namespace):
+    """Container.lifecycle (12) and restartPolicy (24) in Kubernetes' numbering arrive as ours."""
+    kubectl("run", "hooked", "--image=busybox:local", "-n", namespace,
+            '--overrides={"spec": {"initContainers": [{"name": "side", "image": "busybox:local", '
+            '"restartPolicy": "Always"}], "containers": [{"name": "hooked", "image": "busybox:local", '
+            '"lifecycle": {"preStop": {"sleep": {"seconds": 1}}}}]}}')
+    spec = kubectl.json("get", "pod", "hooked", "-n", namespace)["spec"]
+    assert spec["initContainers"][0]["restartPolicy"] == "Always"
+    assert spec["containers"][0]["lifecycle"] == {"preStop": {"sleep": {"seconds": 1}}}
 
 
 def _field(number: int, payload: bytes) -> bytes:

@@ -34,6 +34,16 @@ def test_init_container_requests_count_when_larger():
     assert "Insufficient cpu" in cluster.why(message)
 
 
+def test_sidecars_count_beside_the_app_containers_and_the_init_containers_after_them():
+    """A sidecar's 600m runs beside the app's 500m (1.1 > 1 cpu) and beside the later init's 500m."""
+    cluster = Cluster([node("n", cpu="1")])
+    side = {"name": "side", "image": "busybox", "restart_policy": "Always", "resources": {"requests": {"cpu": "600m"}}}
+    assert "Insufficient cpu" in cluster.why(pod("p", cpu="500m", init_containers=[side]))
+    later = {"name": "later", "image": "busybox", "resources": {"requests": {"cpu": "500m"}}}
+    assert "Insufficient cpu" in cluster.why(pod("q", cpu="100m", init_containers=[side, later]))
+    assert cluster.schedule(pod("r", cpu="100m", init_containers=[later, side])) == "n"
+
+
 def test_least_allocated_prefers_the_emptiest_node():
     cluster = Cluster([node("busy"), node("idle")])
     cluster.place(pod("x", cpu="3", memory="6Gi"), "busy")

@@ -4,6 +4,7 @@ from collections.abc import Awaitable, Callable
 
 from google.protobuf.message import Message
 
+from agent.kubelet import sidecars
 from agent.kubelet.prober.results import LIVENESS, READINESS, STARTUP, Key, Results
 from agent.kubelet.prober.worker import ProbeWorker
 from agent.runtime import Runtime
@@ -26,11 +27,11 @@ class ProbeManager:
         self._pod_ips: dict[str, str] = {}
 
     def sync(self, pod: Message, running: dict[str, ContainerStatus], *, pod_ip: str) -> None:
-        """Probe exactly the running containers of `pod` (name → its running instance)."""
+        """Probe exactly the running containers of `pod` (name → its running instance), sidecars included."""
         uid = pod.metadata.uid
         self._pod_ips[uid] = pod_ip
         wanted: set[Key] = set()
-        for container in pod.spec.containers:
+        for container in _probed(pod):
             instance = running.get(container.name)
             if instance is None:
                 continue
@@ -65,7 +66,7 @@ class ProbeManager:
             on_failure=failed)
 
     def _verdict(self, pod: Message, name: str, kind: str, container_id: str, *, without_probe: bool) -> bool:
-        container = next((c for c in pod.spec.containers if c.name == name), None)
+        container = next((c for c in _probed(pod) if c.name == name), None)
         if container is None or not container.HasField(_FIELDS[kind]):
             return without_probe
         return bool(self.results.get(Key(pod.metadata.uid, name, kind), container_id))
@@ -93,3 +94,8 @@ class ProbeManager:
         for worker in self._workers.values():
             worker.stop()
         self._workers.clear()
+
+
+def _probed(pod: Message) -> list[Message]:
+    """The containers that may have probes: the main ones and the sidecars (names are unique across both)."""
+    return [*(c for c in pod.spec.init_containers if sidecars.is_sidecar(c)), *pod.spec.containers]

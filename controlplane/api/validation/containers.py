@@ -1,8 +1,11 @@
-"""Containers: name, image, ports, env, resources, volume mounts and probes.
+"""Containers: name, image, ports, env, resources, volume mounts, probes and lifecycle hooks.
 
 Everything here is checked before the kubelet sees it, so the kubelet can
 trust a stored pod: ports are in range, quantities parse, mounts name a real
-volume, every probe has exactly one handler.
+volume, every probe and hook has exactly one handler. An init container may
+have restartPolicy Always (a sidecar), and only a sidecar may have probes or
+hooks among init containers; tcpSocket hooks are refused, as Kubernetes
+deprecated them.
 """
 import posixpath
 
@@ -42,15 +45,25 @@ def container(path: str, c, *, volumes: set[str], init: bool) -> Errors:
     yield from resources(f"{path}.resources", c.resources)
     yield from volume_mounts(f"{path}.volumeMounts", c.volume_mounts, volumes)
     yield from security.container_security_context(f"{path}.securityContext", c.security_context)
+    sidecar = init and c.restart_policy == "Always"
+    if init:
+        yield from one_of(f"{path}.restartPolicy", c.restart_policy, ("Always",))
+    elif c.restart_policy:
+        yield FieldError(f"{path}.restartPolicy", "may not be set for non-init containers")
     for field, json_name in (("liveness_probe", "livenessProbe"), ("readiness_probe", "readinessProbe"),
                              ("startup_probe", "startupProbe")):
         if not c.HasField(field):
             continue
-        if init:
-            yield FieldError(f"{path}.{json_name}", "may not be set for init containers")
+        if init and not sidecar:
+            yield FieldError(f"{path}.{json_name}", "may not be set for init containers without restartPolicy=Always")
         else:
             yield from probe(f"{path}.{json_name}", getattr(c, field),
                              single_success=field != "readiness_probe")
+    if c.HasField("lifecycle"):
+        if init and not sidecar:
+            yield FieldError(f"{path}.lifecycle", "may not be set for init containers without restartPolicy=Always")
+        else:
+            yield from lifecycle(f"{path}.lifecycle", c.lifecycle)
 
 
 def ports(path: str, container_ports) -> Errors:
@@ -158,13 +171,33 @@ def relative_path(path: str, value: str) -> Errors:
         yield FieldError(path, f'"{value}": must not contain \'..\'')
 
 
+def lifecycle(path: str, hooks) -> Errors:
+    for field, json_name in (("post_start", "postStart"), ("pre_stop", "preStop")):
+        if not hooks.HasField(field):
+            continue
+        here, handler = f"{path}.{json_name}", getattr(hooks, field)
+        if handler.HasField("tcp_socket"):
+            yield FieldError(f"{here}.tcpSocket", "not supported for lifecycle hooks (deprecated by Kubernetes): "
+                             "use exec, httpGet or sleep")
+            continue
+        yield from exactly_one(here, handler, ("exec", "httpGet", "sleep"), "handler type")
+        yield from _exec_and_http(here, handler)
+        if handler.HasField("sleep"):
+            yield from at_least(f"{here}.sleep.seconds", handler.sleep.seconds, 0)
+
+
+def _exec_and_http(path: str, handler) -> Errors:
+    """The exec and httpGet actions probes and hooks share."""
+    if handler.HasField("exec") and not handler.exec.command:
+        yield FieldError(f"{path}.exec.command", "required")
+    if handler.HasField("http_get"):
+        yield from int_or_string_port(f"{path}.httpGet.port", handler.http_get.port)
+        yield from one_of(f"{path}.httpGet.scheme", handler.http_get.scheme, ("HTTP", "HTTPS"))
+
+
 def probe(path: str, p, *, single_success: bool) -> Errors:
     yield from exactly_one(path, p, ("exec", "httpGet", "tcpSocket"), "handler type")
-    if p.HasField("exec") and not p.exec.command:
-        yield FieldError(f"{path}.exec.command", "required")
-    if p.HasField("http_get"):
-        yield from int_or_string_port(f"{path}.httpGet.port", p.http_get.port)
-        yield from one_of(f"{path}.httpGet.scheme", p.http_get.scheme, ("HTTP", "HTTPS"))
+    yield from _exec_and_http(path, p)
     if p.HasField("tcp_socket"):
         yield from int_or_string_port(f"{path}.tcpSocket.port", p.tcp_socket.port)
     for field, json_name in (("initial_delay_seconds", "initialDelaySeconds"),

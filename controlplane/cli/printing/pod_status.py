@@ -4,7 +4,9 @@ The phase alone says little ("Pending" for a pod whose image will never
 pull), so STATUS names the most telling thing about the pod instead:
 
 - while init containers run: "Init:N/M", or the failing one's reason
-  ("Init:CrashLoopBackOff", "Init:Error", "Init:ExitCode:3");
+  ("Init:CrashLoopBackOff", "Init:Error", "Init:ExitCode:3"); a sidecar
+  (restartPolicy Always) counts once it has started, and in READY and
+  RESTARTS beside the app containers;
 - then the last container that is not running says why: its waiting reason
   ("ContainerCreating", "CrashLoopBackOff", "ImagePullBackOff") or how it
   ended ("Completed", "Error", "OOMKilled", "Signal:9", "ExitCode:1");
@@ -29,20 +31,28 @@ def summarize(pod, now: float) -> PodSummary:
     reason = status.reason or status.phase
     restarts = 0
     last_restart = 0
+    sidecars = {c.name for c in spec.init_containers if c.restart_policy == "Always"}
+    total = len(spec.containers) + len(sidecars)
+    ready = side_restarts = side_last = 0
 
     initializing = False
     for index, cs in enumerate(status.init_container_statuses):
         restarts += cs.restart_count
         last_restart = max(last_restart, _finished_seconds(cs))
+        if cs.name in sidecars:
+            side_restarts += cs.restart_count
+            side_last = max(side_last, _finished_seconds(cs))
+            if cs.started:
+                ready += cs.ready
+                continue
         init_reason = _init_reason(cs, index, len(spec.init_containers))
         if init_reason is None:
             continue
         reason, initializing = init_reason, True
         break
 
-    ready = 0
     if not initializing or _condition_true(pod, "Initialized"):
-        restarts = 0
+        restarts, last_restart = side_restarts, side_last
         running = False
         for cs in reversed(status.container_statuses):
             restarts += cs.restart_count
@@ -64,7 +74,7 @@ def summarize(pod, now: float) -> PodSummary:
     restart_text = str(restarts)
     if restarts and last_restart:
         restart_text += f" ({human_duration(now - last_restart)} ago)"
-    return PodSummary(ready=f"{ready}/{len(spec.containers)}", status=reason, restarts=restart_text)
+    return PodSummary(ready=f"{ready}/{total}", status=reason, restarts=restart_text)
 
 
 def _init_reason(cs, index: int, count: int) -> str | None:
