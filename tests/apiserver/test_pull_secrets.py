@@ -27,6 +27,19 @@ def pod(name: str, node: str, **spec) -> object:
                  "containers": [{"name": "c", "image": "registry.example:5000/app:1"}], **spec}})
 
 
+async def builder_account(client: Client) -> None:
+    """A ServiceAccount with a pull secret, once the server's ServiceAccount watch cache (which admission
+    reads, and List is served from) has it."""
+    await client.resource("ServiceAccount").create(convert.from_manifest({
+        "apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "builder", "namespace": "default"},
+        "imagePullSecrets": [{"name": "from-account"}]}))
+
+    async def cached():
+        items = (await client.resource("ServiceAccount").list(namespace="default")).items
+        return any(account.metadata.name == "builder" for account in items)
+    await eventually(cached, what="the account in the watch cache")
+
+
 async def readable(node: Client, name: str) -> bool:
     try:
         await node.resource("Secret").get(name, namespace="default")
@@ -38,9 +51,7 @@ async def readable(node: Client, name: str) -> bool:
 async def test_a_node_reads_only_the_pull_secrets_its_pods_name(apiserver, client):
     for name in ("named", "from-account", "unnamed"):
         await client.resource("Secret").create(registry_secret(name, name))
-    await client.resource("ServiceAccount").create(convert.from_manifest({
-        "apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "builder", "namespace": "default"},
-        "imagePullSecrets": [{"name": "from-account"}]}))
+    await builder_account(client)
     await client.resource("Pod").create(pod("direct", "good", imagePullSecrets=[{"name": "named"}]))
     inherited = await client.resource("Pod").create(pod("inherits", "good", serviceAccountName="builder"))
     assert [s.name for s in inherited.spec.image_pull_secrets] == ["from-account"]
@@ -59,9 +70,7 @@ async def test_a_node_reads_only_the_pull_secrets_its_pods_name(apiserver, clien
 
 
 async def test_pods_that_name_their_own_pull_secrets_keep_them(apiserver, client):
-    await client.resource("ServiceAccount").create(convert.from_manifest({
-        "apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "builder", "namespace": "default"},
-        "imagePullSecrets": [{"name": "from-account"}]}))
+    await builder_account(client)
     created = await client.resource("Pod").create(pod("mine", "n", serviceAccountName="builder",
                                                       imagePullSecrets=[{"name": "mine"}]))
     assert [s.name for s in created.spec.image_pull_secrets] == ["mine"]
