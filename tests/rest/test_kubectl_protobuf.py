@@ -49,6 +49,22 @@ def test_a_field_coxswain_lacks_is_refused_by_name(kubectl, namespace):
     assert refused.returncode == 1 and "spec.containers[0].lifecycle: unknown field" in refused.stderr
 
 
+def test_pod_fields_kubectl_sends_as_protobuf_arrive_whole(kubectl, namespace):
+    overrides = {"spec": {
+        "hostAliases": [{"ip": "198.18.0.7", "hostnames": ["db"]}], "shareProcessNamespace": True,
+        "imagePullSecrets": [{"name": "registry"}],
+        "securityContext": {"fsGroup": 2000, "supplementalGroups": [3000], "fsGroupChangePolicy": "OnRootMismatch"},
+        "volumes": [{"name": "info", "downwardAPI": {"items": [{"path": "labels",
+                                                                "fieldRef": {"fieldPath": "metadata.labels"}}]}}],
+        "containers": [{"name": "three", "image": "busybox:local"}]}}
+    kubectl("run", "three", "--image=busybox:local", "-n", namespace, f"--overrides={json.dumps(overrides)}")
+    spec = kubectl.json("get", "pod", "three", "-n", namespace)["spec"]
+    assert spec["hostAliases"] == overrides["spec"]["hostAliases"] and spec["shareProcessNamespace"] is True
+    assert spec["imagePullSecrets"] == [{"name": "registry"}]
+    assert spec["securityContext"] == overrides["spec"]["securityContext"]
+    assert spec["volumes"][0]["downwardAPI"]["items"][0]["fieldRef"]["fieldPath"] == "metadata.labels"
+
+
 def _field(number: int, payload: bytes) -> bytes:
     return bytes([number << 3 | 2, len(payload)]) + payload
 
