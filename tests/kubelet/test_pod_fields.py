@@ -91,6 +91,12 @@ async def test_host_aliases_and_a_shared_process_namespace(joined, client, runti
     pid_one = await exec_in(client, runtime, "shared", "looker", "tr '\\0' ' ' < /proc/1/cmdline")
     assert "sleep 3600" not in pid_one and "sleep 3601" not in pid_one   # PID 1 is the pause, not an app
 
+    await client.resource("Pod").create(pod("on-host", {"hostNetwork": True, "containers": [sleeper("looker")],
+                                                        "hostAliases": spec["hostAliases"]}))
+    await api_status(client, "on-host", lambda s: s.phase == "Running", what="on-host Running")
+    hosts = await exec_in(client, runtime, "on-host", "looker", "cat /etc/hosts")
+    assert "198.18.7.7 db.internal" in {" ".join(line.split()) for line in hosts.splitlines()}
+
     await client.resource("Pod").create(pod("apart", {"containers": [sleeper("looker"), {
         **sleeper("target"), "command": ["sleep", "3601"]}]}))
     await api_status(client, "apart", lambda s: s.phase == "Running", what="apart Running")
