@@ -19,8 +19,10 @@ into the containers that mount the volume (the runtime only sees host paths):
   pod's labels or annotations change).
 
 With the pod's securityContext.fsGroup, emptyDirs and local volumes are given
-to that group (ownership.py, following fsGroupChangePolicy) and projected
-files belong to it; hostPath volumes are left alone, as in Kubernetes.
+to that group (ownership.py, following fsGroupChangePolicy) when this kubelet
+first sets them up for the pod, as Kubernetes does at a volume's mount, not
+at every re-projection; projected files belong to it; hostPath volumes are
+left alone, as in Kubernetes.
 
 Who can read them: <root>/pods is 0700 (and the agent makes its root 0700),
 so no local user but root reaches any pod's files on the host, whatever their
@@ -62,6 +64,7 @@ class PodVolumes:
         self.root = Path(root)
         self._objects = objects
         self._tmpfs = tmpfs
+        self._owned: set[tuple[str, str]] = set()   # (pod uid, volume) given to the pod's fsGroup already
 
     def pod_dir(self, uid: str) -> Path:
         return self.root / "pods" / uid
@@ -89,7 +92,7 @@ class PodVolumes:
         if source == "persistent_volume_claim":
             claimed = await self._claimed(pod, volume)
             if group is not None and claimed.is_local:
-                await asyncio.to_thread(_owned, claimed.path, pod)
+                await self._own_once(pod, volume.name, claimed.path)
             return claimed.path
         if source == "empty_dir":
             size = volume.empty_dir.size_limit
@@ -97,12 +100,19 @@ class PodVolumes:
             await asyncio.to_thread(_directory, here, tmpfs=memory and self._tmpfs,
                                     size=_bytes(volume.name, size) if size else 0, mode=0o777)
             if group is not None:
-                await asyncio.to_thread(_owned, here, pod)
+                await self._own_once(pod, volume.name, here)
             return here
         files = await self._files(pod, volume, source, pod_ip)
         await asyncio.to_thread(_directory, here, tmpfs=self._tmpfs and source in ("secret", "projected"), size=0)
         await asyncio.to_thread(project, here, files, group=group)
         return here
+
+    async def _own_once(self, pod: Message, volume: str, path: Path) -> None:
+        key = (pod.metadata.uid, volume)
+        if key not in self._owned:
+            context = pod.spec.security_context
+            await asyncio.to_thread(set_ownership, path, context.fs_group, policy=context.fs_group_change_policy)
+            self._owned.add(key)
 
     async def _claimed(self, pod: Message, volume: Message) -> "_Claimed":
         name = volume.persistent_volume_claim.claim_name
@@ -170,6 +180,7 @@ class PodVolumes:
     async def teardown(self, uid: str) -> None:
         """Unmount and delete everything the pod had here."""
         await asyncio.to_thread(_remove_pod_dir, self.pod_dir(uid))
+        self._owned = {key for key in self._owned if key[0] != uid}
 
 
 _SECRET_MODE = 0o600   # a Secret's files when the pod gives no mode (the API's defaulting gives 0644)
@@ -187,9 +198,6 @@ def _fs_group(pod: Message) -> int | None:
     return context.fs_group if context.HasField("fs_group") else None
 
 
-def _owned(path: Path, pod: Message) -> None:
-    context = pod.spec.security_context
-    set_ownership(path, context.fs_group, policy=context.fs_group_change_policy)
 
 
 def private_directory(path: Path) -> None:
