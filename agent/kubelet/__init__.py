@@ -6,8 +6,9 @@ the pieces they use:
 
 - sources: the API server's pods of this node and the Services (informers), static.py
   (manifest files) and mirror.py (their reflection in the API);
-- podspec.py, envvars.py, serviceenv.py, downward.py, volumes.py,
-  projection.py: a PodSpec turned into what Docker needs;
+- podspec.py, envvars.py, serviceenv.py, downward.py, security.py, volumes.py,
+  projection.py, ownership.py (fsGroup), pullsecrets.py (imagePullSecrets as
+  registry credentials): a PodSpec turned into what Docker needs;
 - pleg.py: what Docker has, kept current (relist + events);
 - prober/: liveness, readiness and startup probes;
 - backoff.py, status.py, statusmanager.py, recorder.py: crash-loop back-off,

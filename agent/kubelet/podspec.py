@@ -71,7 +71,9 @@ def sandbox_config(pod: Message, *, attempt: int, dns: DnsSettings) -> SandboxCo
                   for c in pod.spec.containers for p in c.ports if p.host_port and not pod.spec.host_network)
     return SandboxConfig(pod=pod_ref(pod), attempt=attempt, hostname=hostname(pod),
                          host_network=pod.spec.host_network, dns=dns_config(pod, dns), ports=ports,
-                         grace_seconds=grace_seconds(pod), sysctls=security.sysctls(pod))
+                         grace_seconds=grace_seconds(pod), sysctls=security.sysctls(pod),
+                         host_aliases=tuple((name, alias.ip) for alias in pod.spec.host_aliases
+                                            for name in alias.hostnames))
 
 
 def container_config(pod: Message, container: Message, *, kind: Kind, attempt: int, env: dict[str, str],
@@ -91,4 +93,5 @@ def container_config(pod: Message, container: Message, *, kind: Kind, attempt: i
         memory_limit=quantity.to_int(limits["memory"]) if "memory" in limits else 0,
         memory_request=quantity.to_int(requests["memory"]) if "memory" in requests else 0,
         stdin=container.stdin, tty=container.tty, spec_hash=spec_hash(container),
-        grace_seconds=grace_seconds(pod), security=security.container_security(pod, container))
+        grace_seconds=grace_seconds(pod), security=security.container_security(pod, container),
+        share_process_namespace=pod.spec.share_process_namespace)

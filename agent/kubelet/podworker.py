@@ -36,6 +36,7 @@ from google.protobuf.message import Message
 from agent.kubelet import hooks, podplan, podspec, sidecars
 from agent.kubelet.backoff import BackOff
 from agent.kubelet.envvars import ConfigError, container_env
+from agent.kubelet.pullsecrets import pull_credentials
 from agent.kubelet.security import non_root_problem
 from agent.kubelet.objects import ObjectSource
 from agent.kubelet.pleg import ContainerCache
@@ -111,6 +112,7 @@ class PodWorker:
         self._finalized = False                # the API deletion has been finished
         self._hold_until = 0.0                 # monotonic time before which a failed step is not retried
         self._volumes: dict[str, str] | None = None
+        self._volumes_for: tuple | None = None   # the pod's labels and annotations the volumes were set up with
         self._next_refresh = 0.0
         self._seen_at: float | None = time.monotonic()   # until the pod is first seen Running (pod start)
         self.task: asyncio.Task | None = None
@@ -286,8 +288,10 @@ class PodWorker:
         return True
 
     async def _ensure_volumes(self, pod: Message, *, pod_ip: str) -> bool:
-        """Set the pod's volumes up (again every volume_refresh seconds, carrying ConfigMap and Secret updates)."""
-        if self._volumes is not None and time.monotonic() < self._next_refresh:
+        """Set the pod's volumes up (again every volume_refresh seconds, carrying ConfigMap and Secret updates,
+        and at once when the pod's labels or annotations change, for its downwardAPI files)."""
+        fields = (sorted(pod.metadata.labels.items()), sorted(pod.metadata.annotations.items()))
+        if self._volumes is not None and time.monotonic() < self._next_refresh and fields == self._volumes_for:
             return True
         try:
             self._volumes = await self.ctx.volumes.setup(pod, pod_ip=pod_ip)
@@ -298,6 +302,7 @@ class PodWorker:
             self._hold()
             return False
         self._next_refresh = time.monotonic() + self.ctx.volume_refresh
+        self._volumes_for = fields
         return True
 
     def _back_off(self, pod: Message, waiting: podplan.Waiting) -> None:
@@ -384,8 +389,9 @@ class PodWorker:
     async def _image(self, pod: Message, container: Message) -> bool:
         """The container's image is present (pulled now if the policy says so); False while it is not."""
         record, where = self.ctx.recorder.record, _field_path(pod, container.name)
+        auths = await pull_credentials(self.ctx.objects, pod, container.image) if pod.spec.image_pull_secrets else ()
         outcome = await self._puller.ensure((self.uid, container.name), container.image,
-                                            policy=container.image_pull_policy)
+                                            policy=container.image_pull_policy, auths=auths)
         if outcome.pulling:
             record(pod, NORMAL, "Pulling", f'Pulling image "{container.image}"', field_path=where)
         if outcome.ready:

@@ -5,6 +5,9 @@ directory, `..data` is a symlink to it, and each top-level name is a symlink
 through `..data`. An update writes a new hidden directory and renames a new
 `..data` link over the old one, which is atomic, so a container reading the
 volume sees either the old set or the new set, never a mix.
+
+With a pod's fsGroup the files belong to that group and are group-readable,
+the directories setgid, as Kubernetes does for its read-only volumes.
 """
 import os
 import shutil
@@ -14,8 +17,14 @@ from pathlib import Path
 DATA_LINK = "..data"
 
 
-def project(target: Path, files: dict[str, tuple[bytes, int]]) -> bool:
-    """Make `target` hold exactly `files` (relative path → (content, mode)); True if it changed."""
+GROUP_READ = 0o440
+
+
+def project(target: Path, files: dict[str, tuple[bytes, int]], *, group: int | None = None) -> bool:
+    """Make `target` hold exactly `files` (relative path → (content, mode)), owned by `group` if given;
+    True if it changed."""
+    if group is not None:
+        files = {relative: (content, mode | GROUP_READ) for relative, (content, mode) in files.items()}
     target.mkdir(parents=True, exist_ok=True)
     if _current(target) == files:
         return False
@@ -26,6 +35,8 @@ def project(target: Path, files: dict[str, tuple[bytes, int]]) -> bool:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
         path.chmod(mode)
+    if group is not None:
+        _give(target, fresh, group)
     link = target / f"{DATA_LINK}_tmp"
     link.unlink(missing_ok=True)
     link.symlink_to(fresh.name)
@@ -41,6 +52,14 @@ def project(target: Path, files: dict[str, tuple[bytes, int]]) -> bool:
     if old:
         shutil.rmtree(target / old, ignore_errors=True)
     return True
+
+
+def _give(target: Path, fresh: Path, group: int) -> None:
+    """The volume's root, the new hidden directory and everything in it to `group`; directories setgid."""
+    for path in (target, fresh, *fresh.rglob("*")):
+        os.chown(path, -1, group)
+        if path.is_dir():
+            path.chmod(0o2755)
 
 
 def _current(target: Path) -> dict[str, tuple[bytes, int]] | None:

@@ -3,7 +3,9 @@
 A container's runAsUser, runAsGroup, runAsNonRoot and seccompProfile override the pod's. Capabilities
 are Docker's names without the CAP_ prefix. Without a seccompProfile Docker's default profile applies
 (as with the kubelet's --seccomp-default); Unconfined turns it off. allowPrivilegeEscalation: false is
-Docker's no-new-privileges.
+Docker's no-new-privileges. The pod's supplementalGroups and fsGroup are supplementary groups of every
+container's processes (Docker's group_add), so a non-root user can write the volumes owned by fsGroup
+(volumes.py).
 """
 from typing import Awaitable, Callable
 
@@ -37,7 +39,17 @@ def container_security(pod: Message, container: Message) -> Security:
                     and not context.allow_privilege_escalation,
                     cap_add=tuple(_capability(c) for c in context.capabilities.add),
                     cap_drop=tuple(_capability(c) for c in context.capabilities.drop),
-                    seccomp_unconfined=seccomp is not None and seccomp.type == "Unconfined")
+                    seccomp_unconfined=seccomp is not None and seccomp.type == "Unconfined",
+                    groups=groups(pod))
+
+
+def groups(pod: Message) -> tuple[int, ...]:
+    """supplementalGroups, then fsGroup, as the kubelet hands them to the runtime."""
+    context = pod.spec.security_context
+    found = list(context.supplemental_groups)
+    if context.HasField("fs_group") and context.fs_group not in found:
+        found.append(context.fs_group)
+    return tuple(found)
 
 
 def sysctls(pod: Message) -> tuple[tuple[str, str], ...]:

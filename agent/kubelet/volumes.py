@@ -3,17 +3,26 @@
 Each pod has a directory <root>/pods/<uid>/volumes/<volume>, bind-mounted
 into the containers that mount the volume (the runtime only sees host paths):
 
-- emptyDir: a directory, or a tmpfs with `medium: Memory` (sizeLimit as its
-  size), shared by the pod's containers and gone with the pod;
+- emptyDir: a directory open to every user (0777, as Kubernetes makes it), or
+  a tmpfs with `medium: Memory` (sizeLimit as its size), shared by the pod's
+  containers and gone with the pod;
 - hostPath: the host's own path, created for DirectoryOrCreate/FileOrCreate,
   checked for Directory/File;
 - persistentVolumeClaim: the directory of the volume the claim is bound to
   (hostPath or local), once it is bound; a claim still waiting for its
   volume (the provisioner runs after the scheduler chose this node) fails
   the mount, and the pod worker retries it;
-- configMap, secret, projected: the objects' keys written as files with the
-  atomic writer (projection.py), secrets on a tmpfs so they never touch disk.
-  Re-projecting on later syncs carries updates into running pods.
+- configMap, secret, projected, downwardAPI: the objects' keys (the pod's own
+  fields) written as files with the atomic writer (projection.py), secrets on
+  a tmpfs so they never touch disk. Re-projecting on later syncs carries
+  updates into running pods (the pod worker re-projects at once when the
+  pod's labels or annotations change).
+
+With the pod's securityContext.fsGroup, emptyDirs and local volumes are given
+to that group (ownership.py, following fsGroupChangePolicy) when this kubelet
+first sets them up for the pod, as Kubernetes does at a volume's mount, not
+at every re-projection; projected files belong to it; hostPath volumes are
+left alone, as in Kubernetes.
 
 Who can read them: <root>/pods is 0700 (and the agent makes its root 0700),
 so no local user but root reaches any pod's files on the host, whatever their
@@ -28,11 +37,13 @@ import asyncio
 import os
 import shutil
 import ctypes
+from dataclasses import dataclass
 from pathlib import Path
 
 from google.protobuf.message import Message
 
 from agent.kubelet import downward
+from agent.kubelet.ownership import set_ownership
 from agent.kubelet.objects import CONFIG_MAP, SECRET, ObjectSource, fetch_items
 from agent.kubelet.projection import project
 from controlplane.api import quantity
@@ -53,6 +64,7 @@ class PodVolumes:
         self.root = Path(root)
         self._objects = objects
         self._tmpfs = tmpfs
+        self._owned: set[tuple[str, str]] = set()   # (pod uid, volume) given to the pod's fsGroup already
 
     def pod_dir(self, uid: str) -> Path:
         return self.root / "pods" / uid
@@ -73,23 +85,36 @@ class PodVolumes:
     async def _setup_one(self, pod: Message, volume: Message, pod_ip: str) -> Path:
         here = self.pod_dir(pod.metadata.uid) / "volumes" / volume.name
         source = _source_of(volume)
+        group = _fs_group(pod)
         if source == "host_path":
             await asyncio.to_thread(_host_path, volume.name, volume.host_path)
             return Path(volume.host_path.path)
         if source == "persistent_volume_claim":
-            return await self._claimed(pod, volume)
+            claimed = await self._claimed(pod, volume)
+            if group is not None and claimed.is_local:
+                await self._own_once(pod, volume.name, claimed.path)
+            return claimed.path
         if source == "empty_dir":
             size = volume.empty_dir.size_limit
             memory = volume.empty_dir.medium == "Memory"
             await asyncio.to_thread(_directory, here, tmpfs=memory and self._tmpfs,
-                                    size=_bytes(volume.name, size) if size else 0)
+                                    size=_bytes(volume.name, size) if size else 0, mode=0o777)
+            if group is not None:
+                await self._own_once(pod, volume.name, here)
             return here
         files = await self._files(pod, volume, source, pod_ip)
         await asyncio.to_thread(_directory, here, tmpfs=self._tmpfs and source in ("secret", "projected"), size=0)
-        await asyncio.to_thread(project, here, files)
+        await asyncio.to_thread(project, here, files, group=group)
         return here
 
-    async def _claimed(self, pod: Message, volume: Message) -> Path:
+    async def _own_once(self, pod: Message, volume: str, path: Path) -> None:
+        key = (pod.metadata.uid, volume)
+        if key not in self._owned:
+            context = pod.spec.security_context
+            await asyncio.to_thread(set_ownership, path, context.fs_group, policy=context.fs_group_change_policy)
+            self._owned.add(key)
+
+    async def _claimed(self, pod: Message, volume: Message) -> "_Claimed":
         name = volume.persistent_volume_claim.claim_name
         claim = await self._objects.persistent_volume_claim(pod.metadata.namespace, name)
         if claim is None:
@@ -101,11 +126,11 @@ class PodVolumes:
             raise MountFailed(volume.name, f'persistentvolume "{claim.spec.volume_name}" not found')
         if bound.spec.HasField("host_path"):
             await asyncio.to_thread(_host_path, volume.name, bound.spec.host_path)
-            return Path(bound.spec.host_path.path)
+            return _Claimed(Path(bound.spec.host_path.path), is_local=False)
         path = Path(bound.spec.local.path)
         if not await asyncio.to_thread(path.is_dir):
             raise MountFailed(volume.name, f"local volume {path} is not a directory on this node")
-        return path
+        return _Claimed(path, is_local=True)
 
     async def _files(self, pod: Message, volume: Message, source: str, pod_ip: str) -> dict[str, tuple[bytes, int]]:
         namespace = pod.metadata.namespace
@@ -119,6 +144,8 @@ class PodVolumes:
             return _select(volume.name, items, spec.items, spec.default_mode or _SECRET_MODE)
         if source == "projected":
             return await self._projected(pod, volume, pod_ip)
+        if source == "downward_api":
+            return _downward_files(volume.name, pod, volume.downward_api, volume.downward_api.default_mode, pod_ip)
         raise MountFailed(volume.name, f"volume type {source or '(none)'} is not supported")
 
     async def _projected(self, pod: Message, volume: Message, pod_ip: str) -> dict[str, tuple[bytes, int]]:
@@ -153,9 +180,24 @@ class PodVolumes:
     async def teardown(self, uid: str) -> None:
         """Unmount and delete everything the pod had here."""
         await asyncio.to_thread(_remove_pod_dir, self.pod_dir(uid))
+        self._owned = {key for key in self._owned if key[0] != uid}
 
 
 _SECRET_MODE = 0o600   # a Secret's files when the pod gives no mode (the API's defaulting gives 0644)
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    """Where a claim's volume is, and whether it is a local volume (which fsGroup applies to)."""
+    path: Path
+    is_local: bool
+
+
+def _fs_group(pod: Message) -> int | None:
+    context = pod.spec.security_context
+    return context.fs_group if context.HasField("fs_group") else None
+
+
 
 
 def private_directory(path: Path) -> None:
@@ -166,7 +208,8 @@ def private_directory(path: Path) -> None:
 
 
 def _source_of(volume: Message) -> str:
-    for name in ("host_path", "empty_dir", "secret", "config_map", "projected", "persistent_volume_claim"):
+    for name in ("host_path", "empty_dir", "secret", "config_map", "projected", "persistent_volume_claim",
+                 "downward_api"):
         if volume.HasField(name):
             return name
     return "empty_dir"
@@ -229,12 +272,15 @@ _LIBC = ctypes.CDLL(None, use_errno=True)
 _MNT_DETACH = 2
 
 
-def _directory(path: Path, *, tmpfs: bool, size: int) -> None:
+def _directory(path: Path, *, tmpfs: bool, size: int, mode: int | None = None) -> None:
+    """`path` made (a tmpfs mounted on it if asked); `mode`: its permissions, set on the directory or tmpfs."""
     path.mkdir(parents=True, exist_ok=True)
     if tmpfs and not os.path.ismount(path):
         options = "mode=0755" + (f",size={size}" if size else "")
         if _LIBC.mount(b"tmpfs", os.fsencode(path), b"tmpfs", 0, options.encode()) != 0:
             raise MountFailed(path.name, f"tmpfs mount failed: {os.strerror(ctypes.get_errno())}")
+    if mode is not None and path.stat().st_mode & 0o777 != mode:
+        path.chmod(mode)
 
 
 def _remove_pod_dir(pod_dir: Path) -> None:

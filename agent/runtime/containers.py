@@ -2,7 +2,7 @@
 
 App and init containers join their pod's sandbox: its network namespace
 (`network_mode=container:<sandbox>`, so localhost is shared and the pod has
-one IP) and its IPC namespace. Every container is labelled (see labels.py)
+one IP) and its IPC namespace, and its PID namespace when the pod shares one. Every container is labelled (see labels.py)
 and only labelled containers are ever listed, so the kubelet cannot touch a
 container it did not make.
 """
@@ -35,6 +35,7 @@ class Containers:
         host_config = api.create_host_config(
             network_mode=f"container:{sandbox_id}",
             ipc_mode=f"container:{sandbox_id}",
+            pid_mode=f"container:{sandbox_id}" if config.share_process_namespace else None,
             binds=[f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}" for m in config.mounts],
             nano_cpus=config.cpu_limit_millis * 1_000_000 or None,
             cpu_shares=_cpu_shares(config.cpu_request_millis),
@@ -169,5 +170,6 @@ def _security(security: Security) -> dict:
     if security.seccomp_unconfined:
         options.append("seccomp=unconfined")
     settings = {"privileged": security.privileged, "read_only": security.read_only_root,
-                "cap_add": list(security.cap_add), "cap_drop": list(security.cap_drop), "security_opt": options}
+                "cap_add": list(security.cap_add), "cap_drop": list(security.cap_drop), "security_opt": options,
+                "group_add": [str(group) for group in security.groups]}
     return {key: value for key, value in settings.items() if value}

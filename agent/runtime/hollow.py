@@ -181,10 +181,10 @@ class _Images:
     async def image_user(self, image: str) -> str:
         return ""
 
-    async def ensure(self, image: str, *, policy: str = "") -> tuple[str, bool]:
+    async def ensure(self, image: str, *, policy: str = "", auths: tuple[dict, ...] = ()) -> tuple[str, bool]:
         return _image_id(image), (policy or default_policy(image)) == "Always"
 
-    async def pull(self, image: str) -> None:
+    async def pull(self, image: str, *, auths: tuple[dict, ...] = ()) -> None:
         return None
 
 

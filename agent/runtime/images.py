@@ -3,6 +3,10 @@
 Always pulls; IfNotPresent pulls only when the image is missing; Never
 fails when it is missing. A pull's progress stream can report an error
 without an HTTP error status, so the stream is read to its end and checked.
+
+A pull may carry registry credentials (Docker's auth_config, from the pod's
+imagePullSecrets: agent/kubelet/pullsecrets.py): each is tried in turn until
+one pull works, as the kubelet does; with none the pull is anonymous.
 """
 from agent.runtime.engine import Engine
 from agent.runtime.errors import ImageNeverPull, ImagePullFailed, NotFound, RuntimeFailure
@@ -47,7 +51,7 @@ class Images:
         inspected = await self._engine.call(self._engine.api.inspect_image, image)
         return (inspected.get("Config") or {}).get("User") or ""
 
-    async def ensure(self, image: str, *, policy: str = "") -> tuple[str, bool]:
+    async def ensure(self, image: str, *, policy: str = "", auths: tuple[dict, ...] = ()) -> tuple[str, bool]:
         """(image id, whether it was pulled now); ImagePullFailed / ImageNeverPull otherwise."""
         policy = policy or default_policy(image)
         if policy != ALWAYS:
@@ -56,20 +60,25 @@ class Images:
                 return present, False
             if policy == NEVER:
                 raise ImageNeverPull(f'image "{image}" is not present with pull policy of Never')
-        await self.pull(image)
+        await self.pull(image, auths=auths)
         pulled = await self.image_id(image)
         if not pulled:
             raise ImagePullFailed(f'pulled "{image}" but the daemon does not list it')
         return pulled, True
 
-    async def pull(self, image: str) -> None:
+    async def pull(self, image: str, *, auths: tuple[dict, ...] = ()) -> None:
+        """Pull with each of `auths` in turn until one works (anonymously without any)."""
         repository, tag = split_reference(image)
-        try:
-            await self._engine.call(self._pull_blocking, repository, tag)
-        except RuntimeFailure as e:
-            raise ImagePullFailed(f'failed to pull image "{image}": {e}') from e
+        failure: RuntimeFailure | None = None
+        for auth in auths or (None,):
+            try:
+                await self._engine.call(self._pull_blocking, repository, tag, auth)
+                return
+            except RuntimeFailure as e:
+                failure = e
+        raise ImagePullFailed(f'failed to pull image "{image}": {failure}') from failure
 
-    def _pull_blocking(self, repository: str, tag: str) -> None:
-        for message in self._engine.api.pull(repository, tag=tag, stream=True, decode=True):
+    def _pull_blocking(self, repository: str, tag: str, auth: dict | None) -> None:
+        for message in self._engine.api.pull(repository, tag=tag, stream=True, decode=True, auth_config=auth):
             if "error" in message:
                 raise ImagePullFailed(message.get("error", "pull failed"))

@@ -46,8 +46,9 @@ class Puller:
             return 0.0
         return max(0.0, failed[0] + pull_back_off(failed[1]) - self._clock())
 
-    async def ensure(self, key: Key, image: str, *, policy: str) -> Outcome:
-        """The image present, pulled now if the policy says so; failures start or extend the back-off."""
+    async def ensure(self, key: Key, image: str, *, policy: str, auths: tuple[dict, ...] = ()) -> Outcome:
+        """The image present, pulled now if the policy says so (with `auths`, the registry credentials
+        to try); failures start or extend the back-off."""
         if policy != ALWAYS and await self._images.image_id(image):
             return Outcome(True, "Pulled", f'Container image "{image}" already present on machine')
         if policy == NEVER:
@@ -55,7 +56,7 @@ class Puller:
                            f'Container image "{image}" is not present with pull policy of Never')
         began = time.monotonic()
         try:
-            await self._images.ensure(image, policy=ALWAYS)
+            await self._images.ensure(image, policy=ALWAYS, auths=auths)
         except (ImagePullFailed, ImageNeverPull) as e:
             failed = self._failures.get(key)
             self._failures[key] = (self._clock(), (failed[1] if failed else 0) + 1)

@@ -4,8 +4,9 @@ Its network namespace gets the pod's IP from a Docker network (on a node,
 the agent's pod network), or is the host's with hostNetwork, or, when the
 config carries an IP, is left empty (network_mode=none, no libnetwork work
 per pod) for the agent to wire itself (agent/network/veth.py).
-App containers join it, so they share localhost, ports, /etc/hosts and
-/etc/resolv.conf. hostPorts are published on the sandbox, since it owns the
+App containers join it, so they share localhost, ports, /etc/hosts (with the
+pod's hostAliases as Docker's extra hosts) and /etc/resolv.conf; with
+shareProcessNamespace they join its PID namespace too, the pause being PID 1. hostPorts are published on the sandbox, since it owns the
 network. A sandbox is never restarted: a dead one is replaced by a new
 attempt, and the pod's containers with it.
 """
@@ -40,6 +41,7 @@ class Sandboxes:
             dns_search=list(dns.searches) if dns and dns.searches else None,
             dns_opt=list(dns.options) if dns and dns.options else None,
             sysctls=dict(config.sysctls) or None,
+            extra_hosts=[f"{name}:{ip}" for name, ip in config.host_aliases] or None,
             log_config=LOG_CONFIG,
         )
         create = functools.partial(

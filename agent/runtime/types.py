@@ -66,6 +66,7 @@ class Security:
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()
     seccomp_unconfined: bool = False
+    groups: tuple[int, ...] = ()   # supplementary groups of its processes (fsGroup, supplementalGroups)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class SandboxConfig:
     grace_seconds: int = 30
     ip: str = ""   # set: the agent wires the sandbox's namespace itself with this pod IP (network_mode=none)
     sysctls: tuple[tuple[str, str], ...] = ()   # the pod's, set in its namespaces (net.* in its network)
+    host_aliases: tuple[tuple[str, str], ...] = ()   # (hostname, ip): extra /etc/hosts lines of the pod
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ class ContainerConfig:
     spec_hash: str = ""
     grace_seconds: int = 30
     security: Security = Security()
+    share_process_namespace: bool = False   # joins the sandbox's PID namespace: the pause is PID 1
 
 
 @dataclass(frozen=True)

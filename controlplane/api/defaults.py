@@ -119,12 +119,13 @@ def _volume(volume) -> None:
     sources = {field.name for field, _ in volume.ListFields()} - {"name"}
     if not sources:
         volume.empty_dir.SetInParent()  # a volume with no source is an emptyDir, as in Kubernetes
-    for name in sources & {"secret", "config_map", "projected"}:
+    for name in sources & {"secret", "config_map", "projected", "downward_api"}:
         source = getattr(volume, name)
         if not source.HasField("default_mode"):
             source.default_mode = _FILE_MODE
     for projection in volume.projected.sources:
         _projection(projection)
+    _downward_items(volume.downward_api.items)
 
 
 def _projection(projection) -> None:
@@ -132,7 +133,11 @@ def _projection(projection) -> None:
         token = projection.service_account_token
         if not token.HasField("expiration_seconds"):
             token.expiration_seconds = 3600
-    for item in projection.downward_api.items:
+    _downward_items(projection.downward_api.items)
+
+
+def _downward_items(items) -> None:
+    for item in items:
         if item.HasField("field_ref"):
             _field_ref(item.field_ref)
 

@@ -27,6 +27,7 @@ def references(pod: core_pb2.Pod) -> frozenset[Reference]:
     found: set[Reference] = set()
     if spec.service_account_name:
         found.add(Reference(SERVICE_ACCOUNT, spec.service_account_name))
+    found.update(Reference(SECRET, secret.name) for secret in spec.image_pull_secrets if secret.name)
     for volume in spec.volumes:
         if volume.HasField("secret") and volume.secret.secret_name:
             found.add(Reference(SECRET, volume.secret.secret_name))

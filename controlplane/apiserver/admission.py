@@ -221,9 +221,11 @@ class ServiceAccountAdmission(AdmissionPlugin):
 
     The token Secret (api/serviceaccounts.py) is mounted read-only at the path
     Kubernetes uses in every container, unless the pod or its account turns
-    automounting off, or the pod mounts something there itself. The account
-    need not exist yet: the kubelet waits for the Secret as for any secret
-    volume. Mirror pods are left alone, as in Kubernetes.
+    automounting off, or the pod mounts something there itself. A pod that
+    names no imagePullSecrets gets its account's, so the pod alone says which
+    Secrets its node may read for pulls. The account need not exist yet: the
+    kubelet waits for the Secret as for any secret volume. Mirror pods are
+    left alone, as in Kubernetes.
     """
 
     def __init__(self, accounts_cache):
@@ -234,7 +236,10 @@ class ServiceAccountAdmission(AdmissionPlugin):
             return
         spec = pod.spec
         spec.service_account_name = spec.service_account_name or serviceaccounts.DEFAULT_ACCOUNT
-        if not self._automount(pod):
+        account = self._account(pod)
+        if not spec.image_pull_secrets and account is not None:
+            spec.image_pull_secrets.extend(account.image_pull_secrets)
+        if not self._automount(pod, account):
             return
         containers = [*spec.init_containers, *spec.containers]
         if any(m.mount_path == serviceaccounts.MOUNT_PATH for c in containers for m in c.volume_mounts):
@@ -250,6 +255,8 @@ class ServiceAccountAdmission(AdmissionPlugin):
         """Keep what admission added when an update leaves it out (a re-applied manifest)."""
         spec, kept = new.spec, old.spec
         spec.service_account_name = spec.service_account_name or kept.service_account_name
+        if not spec.image_pull_secrets:
+            spec.image_pull_secrets.extend(kept.image_pull_secrets)
         volume = serviceaccounts.token_secret_name(kept.service_account_name)
         token_volume = next((v for v in kept.volumes if v.name == volume), None)
         if token_volume is None:
@@ -262,12 +269,16 @@ class ServiceAccountAdmission(AdmissionPlugin):
             if not any(m.name == volume for m in container.volume_mounts):
                 container.volume_mounts.extend(kept_mounts.get(container.name, []))
 
-    def _automount(self, pod: Message) -> bool:
+    def _account(self, pod: Message) -> Message | None:
+        cached = self._accounts.get(self._accounts.kind.key(pod.metadata.namespace, pod.spec.service_account_name))
+        return None if cached is None else cached.obj
+
+    @staticmethod
+    def _automount(pod: Message, account: Message | None) -> bool:
         if pod.spec.HasField("automount_service_account_token"):
             return pod.spec.automount_service_account_token
-        account = self._accounts.get(self._accounts.kind.key(pod.metadata.namespace, pod.spec.service_account_name))
-        if account is not None and account.obj.HasField("automount_service_account_token"):
-            return account.obj.automount_service_account_token
+        if account is not None and account.HasField("automount_service_account_token"):
+            return account.automount_service_account_token
         return True
 
 

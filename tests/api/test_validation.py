@@ -177,6 +177,26 @@ def test_sidecar_init_containers(edit, expected):
       "starting and ending with a letter or digit (e.g. 'example.com')"]),
     (lambda s: s.update(hostNetwork=True) or s["containers"][0]["ports"][0].update(hostPort=80),
      ["spec.containers[0].ports[0].hostPort: must match `containerPort` when `hostNetwork` is true"]),
+    (lambda s: s.update(hostAliases=[{"ip": "198.18.0.9", "hostnames": ["db.local", "db"]}],
+                        shareProcessNamespace=True, imagePullSecrets=[{"name": "registry"}]), []),
+    (lambda s: s.update(hostAliases=[{"ip": "not-an-ip", "hostnames": ["Bad_Name"]}, {"hostnames": []}],
+                        imagePullSecrets=[{"name": ""}]),
+     ['spec.hostAliases[0].ip: "not-an-ip": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)',
+      "spec.hostAliases[0].hostnames[0]: \"Bad_Name\": must be a DNS-1123 subdomain: lower-case letters, digits, "
+      "'-' and '.', starting and ending with a letter or digit (e.g. 'example.com')",
+      "spec.hostAliases[1].ip: required", "spec.hostAliases[1].hostnames: must list at least one hostname",
+      "spec.imagePullSecrets[0].name: required"]),
+    (lambda s: s["volumes"].append({"name": "d", "downwardAPI": {"defaultMode": 0o1000, "items": [
+        {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}},
+        {"path": "../up", "fieldRef": {"fieldPath": "metadata.owner"}, "mode": -1},
+        {"path": "mem", "resourceFieldRef": {"resource": "limits.memory"}}]}}),
+     ["spec.volumes[4].downwardAPI.defaultMode: must be between 0 and 511, inclusive",
+      "spec.volumes[4].downwardAPI.items[1].path: \"../up\": must not contain '..'",
+      'spec.volumes[4].downwardAPI.items[1].fieldRef.fieldPath: unsupported value "metadata.owner": supported '
+      "values: metadata.name, metadata.namespace, metadata.uid, metadata.labels, metadata.annotations (labels and "
+      "annotations also with a [key])",
+      "spec.volumes[4].downwardAPI.items[1].mode: must be between 0 and 511, inclusive",
+      "spec.volumes[4].downwardAPI.items[2].resourceFieldRef.containerName: required"]),
 ])
 def test_pod_spec_rules(edit, expected):
     assert _pod(edit) == expected
@@ -581,6 +601,12 @@ def test_every_kind_checks_its_name(kind):
      {"readOnlyRootFilesystem": True, "privileged": False, "allowPrivilegeEscalation": False,
       "capabilities": {"add": ["NET_BIND_SERVICE"], "drop": ["ALL"]}, "seccompProfile": {"type": "Unconfined"}},
      []),
+    ({"fsGroup": 2000, "supplementalGroups": [3000], "fsGroupChangePolicy": "OnRootMismatch"}, {}, []),
+    ({"fsGroup": -1, "supplementalGroups": [4, -5], "fsGroupChangePolicy": "Sometimes"}, {},
+     ["spec.securityContext.fsGroup: must be greater than or equal to 0",
+      "spec.securityContext.supplementalGroups[1]: must be greater than or equal to 0",
+      'spec.securityContext.fsGroupChangePolicy: unsupported value "Sometimes": supported values: "Always", '
+      '"OnRootMismatch"']),
     ({"runAsUser": -1}, {"runAsGroup": -2},
      ["spec.containers[0].securityContext.runAsGroup: must be greater than or equal to 0",
       "spec.securityContext.runAsUser: must be greater than or equal to 0"]),
@@ -608,9 +634,9 @@ def test_security_context_rules(pod_context, container_context, expected):
 
 def test_security_context_fields_not_mapped_are_refused_by_name():
     data = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-            "spec": {"securityContext": {"fsGroup": 2000},
+            "spec": {"securityContext": {"seLinuxOptions": {"level": "s0"}},
                      "containers": [{"name": "c", "image": "busybox"}]}}
-    with pytest.raises(InvalidError, match="spec.securityContext.fsGroup: unknown field"):
+    with pytest.raises(InvalidError, match="spec.securityContext.seLinuxOptions: unknown field"):
         convert.from_manifest(data)
 
 

@@ -3,6 +3,7 @@ from controlplane.api import convert, defaults
 from controlplane.api.kinds import KINDS
 from controlplane.api.wellknown import NODE_LEASE_NAMESPACE
 from controlplane.cli.printing.describe import describe, title
+from controlplane.cli.printing.describe_pods import volumes
 from controlplane.cli.printing.page import Page
 
 NOW = 1_700_000_000
@@ -93,3 +94,16 @@ def test_a_heading_line_restarts_alignment():
     page.add("X", "3", level=1)
     assert page.render().splitlines() == [
         "Short:           1", "A Longer Label:  2", "Section:", "  X:  3"]
+
+
+def test_a_downward_api_volume_lists_its_files_as_kubectl_does():
+    pod = convert.from_manifest({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {
+        "containers": [{"name": "c", "image": "i"}],
+        "volumes": [{"name": "info", "downwardAPI": {"items": [
+            {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}},
+            {"path": "mem", "resourceFieldRef": {"containerName": "c", "resource": "limits.memory"}}]}}]}})
+    page = Page()
+    volumes(page, pod.spec.volumes)
+    assert page.render().splitlines()[2:] == [
+        "    Type:  DownwardAPI (a volume populated by information about the pod)", "    Items:",
+        "      metadata.labels -> labels", "      limits.memory -> mem"]

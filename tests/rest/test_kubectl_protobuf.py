@@ -60,6 +60,22 @@ def test_lifecycle_hooks_and_a_sidecar_cross_the_wire(kubectl, namespace):
     assert spec["containers"][0]["lifecycle"] == {"preStop": {"sleep": {"seconds": 1}}}
 
 
+def test_pod_fields_kubectl_sends_as_protobuf_arrive_whole(kubectl, namespace):
+    overrides = {"spec": {
+        "hostAliases": [{"ip": "198.18.0.7", "hostnames": ["db"]}], "shareProcessNamespace": True,
+        "imagePullSecrets": [{"name": "registry"}],
+        "securityContext": {"fsGroup": 2000, "supplementalGroups": [3000], "fsGroupChangePolicy": "OnRootMismatch"},
+        "volumes": [{"name": "info", "downwardAPI": {"items": [{"path": "labels",
+                                                                "fieldRef": {"fieldPath": "metadata.labels"}}]}}],
+        "containers": [{"name": "three", "image": "busybox:local"}]}}
+    kubectl("run", "three", "--image=busybox:local", "-n", namespace, f"--overrides={json.dumps(overrides)}")
+    spec = kubectl.json("get", "pod", "three", "-n", namespace)["spec"]
+    assert spec["hostAliases"] == overrides["spec"]["hostAliases"] and spec["shareProcessNamespace"] is True
+    assert spec["imagePullSecrets"] == [{"name": "registry"}]
+    assert spec["securityContext"] == overrides["spec"]["securityContext"]
+    assert spec["volumes"][0]["downwardAPI"]["items"][0]["fieldRef"]["fieldPath"] == "metadata.labels"
+
+
 def _field(number: int, payload: bytes) -> bytes:
     return bytes([number << 3 | 2, len(payload)]) + payload
 

@@ -24,6 +24,7 @@ CONTAINER_RESOURCES = ("cpu", "memory", "ephemeral-storage")
 FIELD_REF_PATHS = ("metadata.name", "metadata.namespace", "metadata.uid", "metadata.labels",
                    "metadata.annotations", "spec.nodeName", "spec.serviceAccountName",
                    "status.hostIP", "status.podIP", "status.podIPs")
+VOLUME_FIELD_REF_PATHS = FIELD_REF_PATHS[:5]
 RESOURCE_REF_NAMES = ("limits.cpu", "limits.memory", "limits.ephemeral-storage",
                       "requests.cpu", "requests.memory", "requests.ephemeral-storage")
 
@@ -109,14 +110,19 @@ def _env_name(path: str, name: str) -> Errors:
         yield FieldError(path, f'"{name}": must consist of printable ASCII characters except "="')
 
 
-def field_ref(path: str, ref) -> Errors:
+def field_ref(path: str, ref, *, volume: bool = False) -> Errors:
+    """An env var's fieldRef, or with `volume` a downwardAPI file's: as in Kubernetes, a file may hold all
+    labels or annotations (one `key="value"` line each) but no status or spec field."""
     yield from one_of(f"{path}.apiVersion", ref.api_version, ("v1",))
     base = ref.field_path.split("[", 1)[0]
+    maps = ("metadata.labels", "metadata.annotations")
+    allowed = VOLUME_FIELD_REF_PATHS if volume else FIELD_REF_PATHS
+    keyed = ("[" in ref.field_path) == (base in maps) or (volume and base in maps)
     if not ref.field_path:
         yield FieldError(f"{path}.fieldPath", "required")
-    elif base not in FIELD_REF_PATHS or ("[" in ref.field_path) != (base in ("metadata.labels", "metadata.annotations")):
+    elif base not in allowed or not keyed:
         yield FieldError(f"{path}.fieldPath", f'unsupported value "{ref.field_path}": supported values: '
-                         f'{", ".join(FIELD_REF_PATHS)} (labels and annotations with a [key])')
+                         f'{", ".join(allowed)} (labels and annotations {"also " if volume else ""}with a [key])')
 
 
 def resource_field_ref(path: str, ref) -> Errors:

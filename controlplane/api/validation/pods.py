@@ -17,7 +17,7 @@ DNS_POLICIES = ("ClusterFirst", "ClusterFirstWithHostNet", "Default", "None")
 PREEMPTION_POLICIES = ("PreemptLowerPriority", "Never")
 HOST_PATH_TYPES = ("DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice",
                    "BlockDevice")
-VOLUME_TYPES = ("hostPath", "emptyDir", "secret", "configMap", "projected", "persistentVolumeClaim")
+VOLUME_TYPES = ("hostPath", "emptyDir", "secret", "configMap", "projected", "persistentVolumeClaim", "downwardAPI")
 PROJECTION_TYPES = ("secret", "configMap", "serviceAccountToken", "downwardAPI")
 MAX_FILE_MODE = 0o777
 
@@ -64,6 +64,23 @@ def pod_spec(path: str, spec, *, claim_volumes: frozenset[str] = frozenset()) ->
     yield from scheduling.topology_spread(f"{path}.topologySpreadConstraints", spec.topology_spread_constraints)
     yield from security.pod_security_context(f"{path}.securityContext", spec.security_context,
                                              host_network=spec.host_network)
+    yield from _host_aliases(f"{path}.hostAliases", spec.host_aliases)
+    for index, secret in enumerate(spec.image_pull_secrets):
+        yield from required_syntax(f"{path}.imagePullSecrets[{index}].name", secret.name, names.dns_subdomain)
+
+
+def _host_aliases(path: str, aliases) -> Errors:
+    """Entries for the pod's /etc/hosts: an IP address and at least one DNS subdomain name."""
+    for index, alias in enumerate(aliases):
+        here = f"{path}[{index}]"
+        if not alias.ip:
+            yield FieldError(f"{here}.ip", "required")
+        else:
+            yield from ip_address(f"{here}.ip", alias.ip)
+        if not alias.hostnames:
+            yield FieldError(f"{here}.hostnames", "must list at least one hostname")
+        for position, hostname in enumerate(alias.hostnames):
+            yield from required_syntax(f"{here}.hostnames[{position}]", hostname, names.dns_subdomain)
 
 
 def _host_network_ports(path: str, ports) -> Errors:
@@ -111,6 +128,11 @@ def volumes(path: str, items) -> Errors:
         if volume.HasField("persistent_volume_claim"):
             yield from required_syntax(f"{here}.persistentVolumeClaim.claimName",
                                        volume.persistent_volume_claim.claim_name, names.dns_subdomain)
+        if volume.HasField("downward_api"):
+            source = volume.downward_api
+            if source.HasField("default_mode"):
+                yield from between(f"{here}.downwardAPI.defaultMode", source.default_mode, 0, MAX_FILE_MODE)
+            yield from _downward_items(f"{here}.downwardAPI.items", source.items)
 
 
 def _host_path(path: str, source) -> Errors:
@@ -170,15 +192,23 @@ def _projected(path: str, source) -> Errors:
             if token.HasField("expiration_seconds"):
                 yield from between(f"{here}.serviceAccountToken.expirationSeconds",
                                    token.expiration_seconds, 600, 2**31 - 1)
-        for position, item in enumerate(projection.downward_api.items):
-            item_path = f"{here}.downwardAPI.items[{position}]"
-            yield from _file_path(f"{item_path}.path", item.path)
-            yield from exactly_one(item_path, item, ("fieldRef", "resourceFieldRef"), "source")
-            if item.HasField("field_ref"):
-                yield from containers.field_ref(f"{item_path}.fieldRef", item.field_ref)
-            if item.HasField("resource_field_ref"):
-                yield from containers.resource_field_ref(f"{item_path}.resourceFieldRef",
-                                                         item.resource_field_ref)
+        yield from _downward_items(f"{here}.downwardAPI.items", projection.downward_api.items)
+
+
+def _downward_items(path: str, items) -> Errors:
+    """The files of a downwardAPI volume or projection: a relative path each, and one field to write."""
+    for position, item in enumerate(items):
+        item_path = f"{path}[{position}]"
+        yield from _file_path(f"{item_path}.path", item.path)
+        yield from exactly_one(item_path, item, ("fieldRef", "resourceFieldRef"), "source")
+        if item.HasField("field_ref"):
+            yield from containers.field_ref(f"{item_path}.fieldRef", item.field_ref, volume=True)
+        if item.HasField("resource_field_ref"):
+            yield from containers.resource_field_ref(f"{item_path}.resourceFieldRef", item.resource_field_ref)
+            if not item.resource_field_ref.container_name:
+                yield FieldError(f"{item_path}.resourceFieldRef.containerName", "required")
+        if item.HasField("mode"):
+            yield from between(f"{item_path}.mode", item.mode, 0, MAX_FILE_MODE)
 
 
 # ---------------------------------------------------------------- updates

@@ -8,9 +8,10 @@ profiles are RuntimeDefault or Unconfined; a Localhost profile (a file on the no
 import re
 
 from controlplane.api.errors import FieldError
-from controlplane.api.validation.common import Errors, duplicate, one_of, optional_at_least
+from controlplane.api.validation.common import Errors, at_least, duplicate, one_of, optional_at_least
 
 SECCOMP_TYPES = ("RuntimeDefault", "Unconfined")
+FS_GROUP_CHANGE_POLICIES = ("Always", "OnRootMismatch")
 SAFE_SYSCTLS = ("kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
                 "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
                 "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
@@ -27,6 +28,10 @@ def _identity(path: str, context) -> Errors:
 
 def pod_security_context(path: str, context, *, host_network: bool) -> Errors:
     yield from _identity(path, context)
+    yield from optional_at_least(context, "fs_group", f"{path}.fsGroup", 0)
+    for index, group in enumerate(context.supplemental_groups):
+        yield from at_least(f"{path}.supplementalGroups[{index}]", group, 0)
+    yield from one_of(f"{path}.fsGroupChangePolicy", context.fs_group_change_policy, FS_GROUP_CHANGE_POLICIES)
     seen: set[str] = set()
     for index, sysctl in enumerate(context.sysctls):
         here = f"{path}.sysctls[{index}]"

@@ -221,6 +221,12 @@ def volumes(page: Page, specs, *, level: int = 0) -> None:
         elif volume.HasField("projected"):
             page.add("Type", "Projected (a volume that contains injected data from multiple sources)",
                      level=inner)
+        elif volume.HasField("downward_api"):
+            page.add("Type", "DownwardAPI (a volume populated by information about the pod)", level=inner)
+            page.add("Items", level=inner)
+            for item in volume.downward_api.items:
+                source = item.field_ref.field_path or item.resource_field_ref.resource
+                page.text(f"{source} -> {item.path}", level=inner + 1)
 
 
 def toleration(t) -> str:
