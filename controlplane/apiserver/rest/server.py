@@ -18,6 +18,7 @@ from controlplane.apiserver.podstreams import PodStreams
 from controlplane.apiserver.rest import channels, codec, discovery, handlers, names, openapi, paths, status
 from controlplane.apiserver.authz import Decision, Verdict
 from controlplane.apiserver.service import KindService
+from controlplane.dashboard import api as dashboard_api, assets as dashboard_assets
 from controlplane.metrics import apiserver as metrics, endpoint
 
 
@@ -67,6 +68,9 @@ class RestServer:
             await self._runner.cleanup()
 
     async def _serve(self, request: web.Request) -> web.StreamResponse:
+        if dashboard_assets.is_asset(request.path):  # the page's files carry no data: no token (assets.py)
+            code, body, headers = dashboard_assets.asset(request.path)
+            return web.Response(status=code, body=body, headers=headers)
         path = request.path.rstrip("/") or "/"
         if path in _PUBLIC:
             return _json(200, discovery.version()) if path == "/version" else web.Response(text="ok")
@@ -84,6 +88,10 @@ class RestServer:
         auth.current_user.set(user)
         if path == endpoint.PATH:
             return self._metrics(user, request.method)
+        if path.startswith(dashboard_api.API_PREFIX):
+            found = await dashboard_api.answer(path, request.method, request.query, self._handlers.handle)
+            return _json(found.code, found.body) if isinstance(found, handlers.Reply) else \
+                await self._stream(request, found)
         if path in ("/api", "/apis") and discovery.wants_aggregated(request.headers.get("Accept", "")):
             return web.Response(body=codec.dumps(discovery.aggregated(core=path == "/api")),
                                 headers={"Content-Type": discovery.AGGREGATED_CONTENT_TYPE})
