@@ -6,7 +6,7 @@ They follow from controlplane/api/kinds.py; nothing here lists kinds.
 """
 from controlplane import __version__
 from controlplane.api.kinds import Kind
-from controlplane.apiserver.rest import names
+from controlplane.apiserver.rest import metricsapi, names
 from controlplane.apiserver.rest.paths import KINDS_BY_GROUP_VERSION
 
 
@@ -36,6 +36,7 @@ def groups() -> dict:
         if "/" in group_version:
             group, version_ = group_version.split("/")
             by_group.setdefault(group, []).append(version_)
+    by_group[metricsapi.GROUP] = [metricsapi.VERSION]
     return {"kind": "APIGroupList", "apiVersion": "v1",
             "groups": [_group_entry(g, v) for g, v in sorted(by_group.items())]}
 
@@ -75,6 +76,8 @@ def _resources(kind: Kind) -> list[dict]:
 
 def resources(group_version: str) -> dict | None:
     """/api/v1 or /apis/<group>/<version>: the APIResourceList, or None if unknown."""
+    if group_version == metricsapi.GROUP_VERSION:
+        return metricsapi.resources()
     kinds = KINDS_BY_GROUP_VERSION.get(group_version)
     if kinds is None:
         return None
@@ -135,5 +138,7 @@ def aggregated(*, core: bool) -> dict:
             listed.append({"version": version_, "freshness": "Current",
                            "resources": [_aggregated_resource(k, _resources(k)) for k in kinds]})
         items.append({"metadata": {"name": group_} if group_ else {}, "versions": listed})
+    if not core:
+        items.append(metricsapi.aggregated_item())
     return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {},
             "items": items}

@@ -15,7 +15,8 @@ from aiohttp import WSMsgType, web
 from controlplane.api.v1.node_agent_pb2 import ExecInput
 from controlplane.apiserver import auth, errors
 from controlplane.apiserver.podstreams import PodStreams
-from controlplane.apiserver.rest import channels, codec, discovery, handlers, names, openapi, paths, status
+from controlplane.apiserver.rest import (channels, codec, discovery, handlers, metricsapi, names, openapi, paths,
+                                         status)
 from controlplane.apiserver.authz import Decision, Verdict
 from controlplane.apiserver.service import KindService
 from controlplane.dashboard import api as dashboard_api, assets as dashboard_assets
@@ -103,7 +104,8 @@ class RestServer:
             return _json(200, found) if request.method == "GET" else _json(
                 405, status.status(405, "MethodNotAllowed", f"{request.method} is not allowed on {path}"))
         try:
-            route = paths.parse(path, request.method, watch=request.query.get(names.WATCH, ""))
+            route = (metricsapi.route if metricsapi.serves(path) else paths.parse)(
+                path, request.method, watch=request.query.get(names.WATCH, ""))
         except paths.RouteError:
             return _not_found(path)
         except paths.MethodError as e:
@@ -119,7 +121,8 @@ class RestServer:
             accept=request.headers.get("Accept", ""))
         if isinstance(result, handlers.Reply):
             served.done(result.code)
-            return _json(result.code, result.body)
+            return _json(result.code, metricsapi.answer(result.body) if metricsapi.serves(path) and result.code == 200
+                         else result.body)
         try:
             return await self._stream(request, result)
         finally:
