@@ -7,43 +7,34 @@ import itertools
 import json
 
 import pytest
+import yaml
 
 _numbers = itertools.count()
 
 
+def _pod_metrics(namespace: str, name: str, containers: dict[str, tuple[str, str]]) -> dict:
+    return {"apiVersion": "metrics.coxswain.io/v1beta1", "kind": "PodMetrics",
+            "metadata": {"name": name, "namespace": namespace, "labels": {"app": name}},
+            "timestamp": "2026-01-01T00:00:00Z", "window": "15s",
+            "containers": [{"name": c, "usage": {"cpu": cpu, "memory": memory}}
+                           for c, (cpu, memory) in containers.items()]}
+
+
 def _objects(node: str, namespace: str) -> str:
-    return f"""
-apiVersion: v1
-kind: Node
-metadata: {{name: {node}}}
-status: {{allocatable: {{cpu: "2", memory: 4Gi}}, capacity: {{cpu: "2", memory: 4Gi}}}}
----
-apiVersion: metrics.coxswain.io/v1beta1
-kind: NodeMetrics
-metadata: {{name: {node}}}
-timestamp: "2026-01-01T00:00:00Z"
-window: 15s
-usage: {{cpu: 500m, memory: 1Gi}}
----
-apiVersion: v1
-kind: Pod
-metadata: {{name: web, namespace: {namespace}, labels: {{app: web}}}}
-spec: {{containers: [{{name: main, image: busybox}}, {{name: side, image: busybox}}]}}
----
-apiVersion: metrics.coxswain.io/v1beta1
-kind: PodMetrics
-metadata: {{name: web, namespace: {namespace}, labels: {{app: web}}}}
-timestamp: "2026-01-01T00:00:00Z"
-window: 15s
-containers: [{{name: main, usage: {{cpu: 120m, memory: 30Mi}}}}, {{name: side, usage: {{cpu: 5m, memory: 2Mi}}}}]
----
-apiVersion: metrics.coxswain.io/v1beta1
-kind: PodMetrics
-metadata: {{name: db, namespace: {namespace}, labels: {{app: db}}}}
-timestamp: "2026-01-01T00:00:00Z"
-window: 15s
-containers: [{{name: main, usage: {{cpu: 7m, memory: 64Mi}}}}]
-"""
+    """A Node with its NodeMetrics, pod web (two containers) with its PodMetrics, and db's PodMetrics."""
+    capacity = {"cpu": "2", "memory": "4Gi"}
+    objects = [
+        {"apiVersion": "v1", "kind": "Node", "metadata": {"name": node},
+         "status": {"allocatable": capacity, "capacity": capacity}},
+        {"apiVersion": "metrics.coxswain.io/v1beta1", "kind": "NodeMetrics", "metadata": {"name": node},
+         "timestamp": "2026-01-01T00:00:00Z", "window": "15s", "usage": {"cpu": "500m", "memory": "1Gi"}},
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": namespace,
+                                                         "labels": {"app": "web"}},
+         "spec": {"containers": [{"name": "main", "image": "busybox"}, {"name": "side", "image": "busybox"}]}},
+        _pod_metrics(namespace, "web", {"main": ("120m", "30Mi"), "side": ("5m", "2Mi")}),
+        _pod_metrics(namespace, "db", {"main": ("7m", "64Mi")}),
+    ]
+    return yaml.safe_dump_all(objects)
 
 
 def _rows(text: str) -> list[list[str]]:
