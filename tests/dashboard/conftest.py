@@ -42,9 +42,11 @@ class Rest:
 def rest(server) -> Rest:
     kubeconfig = server.data_dir / "kubeconfig.yaml"
     deadline = time.monotonic() + 20
-    while not kubeconfig.exists() and time.monotonic() < deadline:  # written once the REST port is up
+    config = None
+    while not (isinstance(config, dict) and config.get("users")):  # written once the REST port is up
+        assert time.monotonic() < deadline, f"no kubeconfig at {kubeconfig}"
         time.sleep(0.05)
-    config = yaml.safe_load(kubeconfig.read_text())
+        config = yaml.safe_load(kubeconfig.read_text()) if kubeconfig.exists() else None
     cluster = config["clusters"][0]["cluster"]
     return Rest(cluster["server"], base64.b64decode(cluster["certificate-authority-data"]).decode(),
                 config["users"][0]["user"]["token"])

@@ -53,6 +53,7 @@ def test_kubectl_top_nodes_and_pods(which, request, namespace):
     assert _rows(run("top", "pods", "-n", namespace, "-l", "app=web", "--containers").stdout) == [
         ["POD", "NAME", "CPU(cores)", "MEMORY(bytes)"], ["web", "main", "120m", "30Mi"], ["web", "side", "5m", "2Mi"]]
     assert ["db", "7m", "64Mi"] in _rows(run("top", "pods", "-A").stdout.replace(namespace, ""))
+    run("delete", "node", node)   # the NodeMetrics stays: nothing owns it here
 
 
 def test_metrics_k8s_io_is_discovered_and_answers_as_metrics_server(kubectl, namespace):
@@ -70,3 +71,4 @@ def test_metrics_k8s_io_is_discovered_and_answers_as_metrics_server(kubectl, nam
     assert 'podmetrics "none" not found' in missing.stderr
     unknown = kubectl("get", "--raw", "/apis/metrics.k8s.io/v1beta1/namespaces/default/nodes", ok=False)
     assert "NotFound" in unknown.stderr or "not find" in unknown.stderr
+    kubectl("delete", "node", node)
