@@ -255,7 +255,7 @@ async def run(args) -> int:
     if client is not None and args.resource_usage_period > 0:
         from agent.kubelet.usagereporter import UsageReporter
         reporter = UsageReporter(client, runtime, kubelet.ctx.cache, node_name=config.node_name,
-                                 period=args.resource_usage_period)
+                                 period=args.resource_usage_period, pod_labels=kubelet.pod_labels)
         usage = asyncio.create_task(reporter.run(), name="resource-usage")
     print(f"cox agent: node {config.node_name} ({config.node_ip}), docker {config.docker_url}"
           + (f", API server {client_cfg.server}; {', '.join(node_parts) or 'no node networking'}"

@@ -28,6 +28,7 @@ OUT = ROOT / "controlplane/apiserver/rest/kubernetes_wire.json"
 FILES = [(0, f"{group}/v1/generated.proto") for group in
          ("core", "apps", "batch", "rbac", "coordination", "scheduling", "policy", "authorization", "authentication",
           "autoscaling")]
+FILES += [(0, "autoscaling/v2/generated.proto")]   # the HorizontalPodAutoscaler version served
 FILES += [(1, "pkg/apis/meta/v1/generated.proto"), (1, "pkg/util/intstr/generated.proto"),
           (1, "pkg/api/resource/generated.proto"), (1, "pkg/runtime/generated.proto")]
 _SCALARS = {"string", "bytes", "bool", "int32", "int64", "double", "float", "uint32", "uint64", "fixed64"}

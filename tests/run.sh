@@ -13,5 +13,7 @@ for p in etcd-server; do
     [ -d /run/systemd/system ] && systemctl disable --now etcd >/dev/null 2>&1 || true
   }
 done
+# The dashboard's browser test drives Debian's headless Chromium over the DevTools protocol (tests/dashboard/).
+dpkg -s chromium >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 cd "$REPO"
 exec /opt/coxswain/venv/bin/python -m pytest -q "$@"

@@ -13,11 +13,13 @@ import asyncio
 import logging
 import socket
 import struct
+import time
 from collections.abc import Sequence
 
 from dnslib import EDNS0, QTYPE, RCODE, DNSError, DNSHeader, DNSRecord
 
 from agent.dns.zone import Zone
+from controlplane.metrics import dns as dns_metrics
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +59,24 @@ class DnsServer:
             return None
         if not request.questions:
             return _formerr(data)
+        started = time.perf_counter()
+        answer, zone = await self._answer(request, data, tcp=tcp)
+        dns_metrics.answered(tcp=tcp, qtype=QTYPE.get(request.q.qtype, "other"), zone=zone,
+                             rcode=_rcode(answer), seconds=time.perf_counter() - started)
+        return answer
+
+    async def _answer(self, request: DNSRecord, data: bytes, *, tcp: bool) -> tuple[bytes, str]:
+        """(the packed answer to a query, the zone that answered it: the cluster domain's, or "." upstream)."""
         if request.header.opcode != 0:
             response = request.reply()
             response.header.rcode = RCODE.NOTIMP
-            return response.pack()
+            return response.pack(), dns_metrics.FORWARDED_ZONE
         response = self.zone.answer(request)
+        zone = str(self.zone.domain) if response is not None else dns_metrics.FORWARDED_ZONE
         if response is None:
             forwarded = await self._forward(data, tcp=tcp)
             if forwarded is not None:
-                return forwarded
+                return forwarded, zone
             response = request.reply()
             response.header.rcode = RCODE.SERVFAIL
         limit = None if tcp else _udp_limit(request)
@@ -76,7 +87,7 @@ class DnsServer:
             truncated = DNSRecord(DNSHeader(id=request.header.id, bitmap=response.header.bitmap, tc=1),
                                   q=request.q)
             packed = truncated.pack()
-        return packed
+        return packed, zone
 
     async def _forward(self, data: bytes, *, tcp: bool) -> bytes | None:
         for upstream in self.upstreams:
@@ -127,6 +138,11 @@ def _udp_limit(request: DNSRecord) -> int:
         if rr.rtype == QTYPE.OPT:
             return max(UDP_DEFAULT_SIZE, min(rr.rclass, UDP_MAX_SIZE))
     return UDP_DEFAULT_SIZE
+
+
+def _rcode(answer: bytes) -> str:
+    """The rcode's name from a packed answer's header (an upstream's included)."""
+    return RCODE.get(answer[3] & 0x0F, "other") if len(answer) >= 4 else "other"
 
 
 def _formerr(data: bytes) -> bytes | None:

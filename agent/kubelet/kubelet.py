@@ -96,6 +96,11 @@ class Kubelet:
                     facts=facts or HostFacts(config.root_dir, config.max_pods),
                     agent_cert_sha256=self.server.cert_sha256 if self.server else "")
 
+    def pod_labels(self, namespace: str, name: str) -> dict[str, str]:
+        """A bound pod's labels as the informer has them ({} if it is not known)."""
+        pod = self.pods.get(name, namespace) if self.pods else None
+        return dict(pod.metadata.labels) if pod is not None else {}
+
     def _changed(self, uid: str) -> None:
         self.workers.changed(uid)
 

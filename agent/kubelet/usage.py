@@ -7,6 +7,7 @@ sample (Ki). The node's figures come from the host's /proc: busy jiffies
 from /proc/stat, MemTotal less MemAvailable from /proc/meminfo.
 """
 import os
+from typing import Mapping
 
 from google.protobuf.message import Message
 
@@ -55,11 +56,12 @@ def node_metrics(node: str, *, cpu_cores: float, memory_bytes: int, window: floa
 
 
 def pod_metrics(namespace: str, name: str, uid: str, containers: dict[str, tuple[float, int]], *,
-                window: float, now: float) -> Message:
+                window: float, now: float, labels: Mapping[str, str] | None = None) -> Message:
     """A pod's usage, owned by the pod (not as its controller) so the garbage collector deletes it
-    with the pod."""
+    with the pod; with the pod's labels, so a label selector picks it as it picks the pod."""
     owner = {"api_version": "v1", "kind": "Pod", "name": name, "uid": uid}
-    return _measured("PodMetrics", metadata={"name": name, "namespace": namespace, "owner_references": [owner]},
+    return _measured("PodMetrics", metadata={"name": name, "namespace": namespace, "owner_references": [owner],
+                                             "labels": dict(labels or {})},
                      window=window, now=now,
                      containers=[{"name": c, "usage": usage(cpu, memory)}
                                  for c, (cpu, memory) in sorted(containers.items())])

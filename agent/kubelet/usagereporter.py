@@ -17,6 +17,7 @@ import asyncio
 import logging
 import time
 from pathlib import Path
+from typing import Callable, Mapping
 
 from agent.kubelet import usage
 from agent.kubelet.pleg import ContainerCache
@@ -35,8 +36,12 @@ STATS_CONCURRENCY = 8      # of the engine's 16 threads (runtime/engine.py)
 
 class UsageReporter:
     def __init__(self, client: Client, runtime: Runtime, cache: ContainerCache, *, node_name: str,
-                 period: float = DEFAULT_PERIOD, proc: Path = Path("/proc")) -> None:
+                 period: float = DEFAULT_PERIOD, proc: Path = Path("/proc"),
+                 pod_labels: Callable[[str, str], Mapping[str, str]] = lambda namespace, name: {}) -> None:
+        """`pod_labels(namespace, name)`: the pod's labels, copied onto its PodMetrics as metrics-server
+        does, so `kubectl top pods -l` selects them."""
         self._client = client
+        self._pod_labels = pod_labels
         self._runtime = runtime
         self._cache = cache
         self._node = node_name
@@ -68,8 +73,8 @@ class UsageReporter:
         self._written &= {("", self._node)} | {(namespace, name) for namespace, name, _ in pods}
         for (namespace, name, uid), (containers, window) in pods.items():
             try:
-                await self._put("PodMetrics", usage.pod_metrics(namespace, name, uid, containers,
-                                                                window=window, now=now))
+                await self._put("PodMetrics", usage.pod_metrics(namespace, name, uid, containers, window=window,
+                                                                now=now, labels=self._pod_labels(namespace, name)))
             except ApiError as e:   # the pod went meanwhile (its PodMetrics go with it): no matter
                 log.debug("resource usage of pod %s/%s: %s", namespace, name, e)
         return len(pods)

@@ -35,6 +35,7 @@ from controlplane.apiserver.rest.server import RestServer
 from controlplane.apiserver.service import KindService, generic_handler
 from controlplane.apiserver.watchcache import StoreFeed, WatchCache
 from controlplane.metrics import apiserver as metrics
+from controlplane.metrics import storage as storage_metrics
 from controlplane.store import CompactedError, Store, StoreError, open_store
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,8 @@ class APIServer:
         self._raw_store = await self._open_store(advertised, joined)
         if self._raw_store.name == "etcd":   # a SQLite file is this server's alone: nobody joins it
             await clusterbootstrap.publish(self._raw_store, opts.data_dir, self.server_token)
-        self.store = encryption.EncryptingStore(self._raw_store, encrypt, resources=plurals)
+        self.store = encryption.EncryptingStore(storage_metrics.MeasuredStore(self._raw_store), encrypt,
+                                                resources=plurals)
         self._build_registries()
         await self.feed.start()
         await self._ensure_system_objects()

@@ -144,7 +144,8 @@ async def run(args) -> int:
     except (ConfigError, BootstrapError, EtcdMemberError) as e:
         await server.stop(grace=0)
         raise CommandError(str(e)) from None
-    print(f"cox server: API on {server.address}, admin config {args.data_dir / 'admin.yaml'}", flush=True)
+    print(f"cox server: API on {server.address}, admin config {args.data_dir / 'admin.yaml'}, "
+          f"dashboard https://{server.rest_address}/dashboard/", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

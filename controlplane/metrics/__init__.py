@@ -1,7 +1,8 @@
 """Prometheus metrics of every component: one catalog of series, one endpoint.
 
 Each component has a module here naming its series as Kubernetes names them
-(`apiserver.py`, `scheduler.py`, `workqueue.py`, `kubelet.py`, `proxy.py`), so
+(`apiserver.py`, `storage.py`, `scheduler.py`, `workqueue.py`, `kubelet.py`, `proxy.py`,
+`dns.py`), so
 names and labels are reviewed in one place and a component's code makes one
 thin call per event. `live.py` is the collector for values read when scraped
 (queue depths, cached objects, running pods) rather than counted as they

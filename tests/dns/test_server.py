@@ -4,6 +4,7 @@ import socket
 
 import pytest
 from dnslib import EDNS0, QTYPE, RCODE, DNSRecord
+from prometheus_client import REGISTRY
 
 from agent.dns.listen import bind_sockets
 from agent.dns.server import DnsServer
@@ -99,3 +100,23 @@ async def test_garbage_gets_formerr_or_silence(cluster_dns):
             await asyncio.wait_for(loop.sock_recv(sock, 512), 0.5)
     finally:
         sock.close()
+
+
+async def test_queries_are_counted_as_coredns_counts_them(cluster_dns):
+    def value(name, **labels):
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+    cluster = "cluster.local."
+    before = {"udp_a": value("coredns_dns_requests_total", proto="udp", type="A", zone=cluster),
+              "tcp_srv": value("coredns_dns_requests_total", proto="tcp", type="SRV", zone=cluster),
+              "nxdomain": value("coredns_dns_responses_total", rcode="NXDOMAIN", zone=cluster),
+              "forwarded": value("coredns_dns_requests_total", proto="udp", type="A", zone="."),
+              "timed": value("coredns_dns_request_duration_seconds_count", type="A", zone=cluster)}
+    await query(cluster_dns, "web.default.svc.cluster.local")
+    await query(cluster_dns, "nope.default.svc.cluster.local")
+    await query(cluster_dns, "_http._tcp.web.default.svc.cluster.local", "SRV", tcp=True)
+    await query(cluster_dns, "www.default.svc.example.com")
+    assert value("coredns_dns_requests_total", proto="udp", type="A", zone=cluster) - before["udp_a"] == 2
+    assert value("coredns_dns_requests_total", proto="tcp", type="SRV", zone=cluster) - before["tcp_srv"] == 1
+    assert value("coredns_dns_responses_total", rcode="NXDOMAIN", zone=cluster) - before["nxdomain"] == 1
+    assert value("coredns_dns_requests_total", proto="udp", type="A", zone=".") - before["forwarded"] == 1
+    assert value("coredns_dns_request_duration_seconds_count", type="A", zone=cluster) - before["timed"] == 2

@@ -36,6 +36,10 @@ async def test_requests_are_counted_by_verb_resource_and_code(apiserver, client)
     assert moved("apiserver_request_total", verb="LIST", resource="pods", code="200") == 1
     assert moved("apiserver_request_duration_seconds_count", verb="POST", resource="pods") == 1
     assert after.value("apiserver_storage_objects", resource="pods") >= 1
+    # The store's side of the same work, as kube-apiserver times its etcd calls.
+    assert moved("etcd_requests_total", operation="create", type="pods") == 1
+    assert moved("etcd_request_duration_seconds_count", operation="create", type="pods") == 1
+    assert after.value("etcd_request_duration_seconds_sum", operation="create", type="pods") > 0
     assert after.value("apiserver_storage_objects", resource="namespaces") >= 4
 
 

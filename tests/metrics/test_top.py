@@ -7,6 +7,7 @@ import asyncio
 import subprocess
 
 from controlplane.api import convert, quantity
+from tests.rest.conftest import MACHINE_KUBECTL
 from tests.support.control_plane import cox_command, cox_env
 from tests.support.images import BUSYBOX_IMAGE
 from tests.support.polling import eventually
@@ -14,7 +15,7 @@ from tests.support.polling import eventually
 
 def pod(name: str, command: str) -> dict:
     return convert.from_manifest({
-        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default", "labels": {"app": name}},
         "spec": {"nodeName": "node1", "automountServiceAccountToken": False, "terminationGracePeriodSeconds": 0,
                  "containers": [{"name": "main", "image": BUSYBOX_IMAGE, "command": ["sh", "-c", command]}]}})
 
@@ -42,6 +43,16 @@ async def test_top_shows_a_busy_pod_busy_and_an_idle_one_idle(server, reporting_
         assert quantity.parse(metrics["idler"].containers[0].usage["cpu"]) < quantity.parse("50m")
         assert quantity.parse(burner.usage["memory"]) > 0
         assert metrics["burner"].metadata.owner_references[0].name == "burner"
+        assert dict(metrics["burner"].metadata.labels) == {"app": "burner"}   # the pod's, as metrics-server has
+
+        # The real kubectl reads the same figures from metrics.k8s.io, and selects by the pod's labels.
+        kubectl = await asyncio.to_thread(
+            subprocess.run, [MACHINE_KUBECTL, "--kubeconfig", str(server.data_dir / "kubeconfig.yaml"), "--cache-dir",
+                             str(tmp_path / "kube-cache"), "top", "pods", "-l", "app=burner"],
+            capture_output=True, text=True, timeout=60, env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+        assert kubectl.returncode == 0, kubectl.stderr
+        rows = [line.split() for line in kubectl.stdout.splitlines()]
+        assert rows[0] == ["NAME", "CPU(cores)", "MEMORY(bytes)"] and [r[0] for r in rows[1:]] == ["burner"]
 
         rows = await top(server, tmp_path, "pods", "--sort-by", "cpu")
         assert rows[0] == ["NAME", "CPU(cores)", "MEMORY(bytes)"]

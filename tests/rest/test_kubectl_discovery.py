@@ -18,10 +18,12 @@ def test_kubectl_version_reports_the_server(kubectl):
 
 def test_api_resources_lists_every_kind_with_short_names_and_scope(kubectl):
     lines = kubectl("api-resources", "--no-headers").stdout.splitlines()
-    rows = {line.split()[0]: line.split() for line in lines}
-    assert set(rows) == {k.plural for k in KINDS.values()}
+    rows = {(line.split()[0], line.split()[-3]): line.split() for line in lines}
+    # and metrics-server's two, served from NodeMetrics and PodMetrics (rest/metricsapi.py)
+    assert set(rows) == {(k.plural, k.api_version) for k in KINDS.values()} | {
+        ("nodes", "metrics.k8s.io/v1beta1"), ("pods", "metrics.k8s.io/v1beta1")}
     for kind in KINDS.values():
-        row = rows[kind.plural]
+        row = rows[kind.plural, kind.api_version]
         assert row[-1] == kind.name
         assert row[-2] == str(kind.namespaced).lower()
         assert row[-3] == kind.api_version

@@ -30,3 +30,15 @@ def test_typed_requests_sent_as_protobuf(newer_kubectl, namespace):
     newer_kubectl("run", "one", "--image=busybox:local", "-n", namespace)
     assert newer_kubectl("expose", "pod", "one", "--port=80", "-n", namespace).stdout == "service/one exposed\n"
     assert newer_kubectl("auth", "can-i", "delete", "pods", "-n", namespace).stdout == "yes\n"
+
+
+def test_autoscale_sends_an_autoscaling_v2_hpa_as_protobuf(newer_kubectl, namespace):
+    """kubectl ≥ 1.33 creates autoscaling/v2 HPAs, in protobuf: read with Kubernetes' autoscaling/v2 numbers."""
+    newer_kubectl("create", "deployment", "scaled", "--image=busybox:local", "--replicas=1", "-n", namespace)
+    assert "autoscaled" in newer_kubectl("autoscale", "deployment", "scaled", "--cpu=60%", "--min=1", "--max=4",
+                                         "-n", namespace).stdout
+    spec = newer_kubectl.json("get", "hpa", "scaled", "-n", namespace)["spec"]
+    assert (spec["minReplicas"], spec["maxReplicas"]) == (1, 4)
+    assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "scaled"}
+    assert spec["metrics"] == [{"type": "Resource", "resource": {
+        "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 60}}}]

@@ -6,7 +6,7 @@ They follow from controlplane/api/kinds.py; nothing here lists kinds.
 """
 from controlplane import __version__
 from controlplane.api.kinds import Kind
-from controlplane.apiserver.rest import names
+from controlplane.apiserver.rest import metricsapi, names, olderversions
 from controlplane.apiserver.rest.paths import KINDS_BY_GROUP_VERSION
 
 
@@ -36,6 +36,10 @@ def groups() -> dict:
         if "/" in group_version:
             group, version_ = group_version.split("/")
             by_group.setdefault(group, []).append(version_)
+    for group_version in olderversions.OLDER:   # after the served version: that one is preferred
+        group, version_ = group_version.split("/")
+        by_group[group].append(version_)
+    by_group[metricsapi.GROUP] = [metricsapi.VERSION]
     return {"kind": "APIGroupList", "apiVersion": "v1",
             "groups": [_group_entry(g, v) for g, v in sorted(by_group.items())]}
 
@@ -75,7 +79,9 @@ def _resources(kind: Kind) -> list[dict]:
 
 def resources(group_version: str) -> dict | None:
     """/api/v1 or /apis/<group>/<version>: the APIResourceList, or None if unknown."""
-    kinds = KINDS_BY_GROUP_VERSION.get(group_version)
+    if group_version == metricsapi.GROUP_VERSION:
+        return metricsapi.resources()
+    kinds = KINDS_BY_GROUP_VERSION.get(group_version) or olderversions.OLDER.get(group_version)
     if kinds is None:
         return None
     listed = [entry for kind in sorted(kinds.values(), key=lambda k: k.plural) for entry in _resources(kind)]
@@ -101,9 +107,9 @@ def wants_aggregated(accept: str) -> bool:
                and "v=v2beta1" not in part for part in accept.split(","))
 
 
-def _aggregated_resource(kind: Kind, entries: list[dict]) -> dict:
+def _aggregated_resource(kind: Kind, entries: list[dict], version_: str) -> dict:
     main, subs = entries[0], entries[1:]
-    group, version_ = group_version_of(kind)
+    group = group_version_of(kind)[0]
     out = {"resource": kind.plural, "responseKind": {"group": group, "version": version_, "kind": kind.name},
            "scope": "Namespaced" if kind.namespaced else "Cluster", "singularResource": kind.singular,
            "verbs": main["verbs"]}
@@ -122,7 +128,7 @@ def _aggregated_resource(kind: Kind, entries: list[dict]) -> dict:
 def aggregated(*, core: bool) -> dict:
     """/api (core) or /apis as one APIGroupDiscoveryList: every resource of every version in one answer."""
     by_group: dict[str, list[str]] = {}
-    for group_version in KINDS_BY_GROUP_VERSION:
+    for group_version in [*KINDS_BY_GROUP_VERSION, *olderversions.OLDER]:
         group_, _, version_ = group_version.rpartition("/")
         if (group_ == "") == core:
             by_group.setdefault(group_, []).append(version_)
@@ -131,9 +137,12 @@ def aggregated(*, core: bool) -> dict:
         listed = []
         for version_ in versions:
             gv = f"{group_}/{version_}" if group_ else version_
-            kinds = sorted(KINDS_BY_GROUP_VERSION[gv].values(), key=lambda k: k.plural)
+            kinds = sorted((KINDS_BY_GROUP_VERSION.get(gv) or olderversions.OLDER[gv]).values(),
+                           key=lambda k: k.plural)
             listed.append({"version": version_, "freshness": "Current",
-                           "resources": [_aggregated_resource(k, _resources(k)) for k in kinds]})
+                           "resources": [_aggregated_resource(k, _resources(k), version_) for k in kinds]})
         items.append({"metadata": {"name": group_} if group_ else {}, "versions": listed})
+    if not core:
+        items.append(metricsapi.aggregated_item())
     return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {},
             "items": items}

@@ -17,6 +17,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from controlplane.api.kinds import Kind
 from controlplane.api.patch import MERGE_KEYS, MERGED_VALUE_LISTS
+from controlplane.apiserver.rest import olderversions
 from controlplane.apiserver.rest.paths import KINDS_BY_GROUP_VERSION
 
 ROOT = "/openapi/v3"
@@ -28,11 +29,20 @@ def _prefix(group_version: str) -> str:
     return f"api/{group_version}" if "/" not in group_version else f"apis/{group_version}"
 
 
+def _group_versions() -> list[str]:
+    return [*KINDS_BY_GROUP_VERSION, *olderversions.OLDER]
+
+
 @functools.cache
 def _document(group_version: str) -> dict:
+    """An older version served by conversion has its operations only: the messages' schemas are the served
+    version's, so none is claimed for it (kubectl then patches from its own types)."""
     paths, schemas = {}, {}
-    for kind in KINDS_BY_GROUP_VERSION[group_version].values():
-        paths[_object_path(group_version, kind)] = {"patch": _patch_operation(kind)}
+    older = olderversions.OLDER.get(group_version)
+    for kind in (older or KINDS_BY_GROUP_VERSION[group_version]).values():
+        paths[_object_path(group_version, kind)] = {"patch": _patch_operation(kind, group_version)}
+        if older:
+            continue
         _add_schemas(kind.message.DESCRIPTOR, schemas)
         group, _, version = kind.api_version.rpartition("/")
         schemas[_name(kind.message.DESCRIPTOR)][_GVK_EXTENSION] = [
@@ -100,8 +110,8 @@ def _object_path(group_version: str, kind: Kind) -> str:
     return f"/{_prefix(group_version)}/{scope}{kind.plural}/{{name}}"
 
 
-def _patch_operation(kind: Kind) -> dict:
-    group, _, version = kind.api_version.rpartition("/")
+def _patch_operation(kind: Kind, group_version: str) -> dict:
+    group, _, version = group_version.rpartition("/")
     return {"operationId": f"patch{kind.name}", "responses": {"200": {"description": "OK"}},
             "parameters": [{"name": name, "in": "query", "schema": {"type": "string"}} for name in _QUERY_PARAMETERS],
             _GVK_EXTENSION: {"group": group, "version": version, "kind": kind.name}}
@@ -114,13 +124,13 @@ def _hash(document: dict) -> str:
 def root() -> dict:
     """/openapi/v3: where each group version's document is."""
     return {"paths": {_prefix(gv): {"serverRelativeURL": f"{ROOT}/{_prefix(gv)}?hash={_hash(_document(gv))}"}
-                      for gv in KINDS_BY_GROUP_VERSION}}
+                      for gv in _group_versions()}}
 
 
 def document(path: str) -> dict | None:
     """/openapi/v3/api/v1 or /openapi/v3/apis/<group>/<version>; None if no such group version."""
     rest = path[len(ROOT):].strip("/")
-    for group_version in KINDS_BY_GROUP_VERSION:
+    for group_version in _group_versions():
         if rest == _prefix(group_version):
             return _document(group_version)
     return None

@@ -15,9 +15,11 @@ from aiohttp import WSMsgType, web
 from controlplane.api.v1.node_agent_pb2 import ExecInput
 from controlplane.apiserver import auth, errors
 from controlplane.apiserver.podstreams import PodStreams
-from controlplane.apiserver.rest import channels, codec, discovery, handlers, names, openapi, paths, status
+from controlplane.apiserver.rest import (channels, codec, discovery, handlers, metricsapi, names, olderversions,
+                                         openapi, paths, status)
 from controlplane.apiserver.authz import Decision, Verdict
 from controlplane.apiserver.service import KindService
+from controlplane.dashboard import api as dashboard_api, assets as dashboard_assets
 from controlplane.metrics import apiserver as metrics, endpoint
 
 
@@ -67,6 +69,9 @@ class RestServer:
             await self._runner.cleanup()
 
     async def _serve(self, request: web.Request) -> web.StreamResponse:
+        if dashboard_assets.is_asset(request.path):  # the page's files carry no data: no token (assets.py)
+            code, body, headers = dashboard_assets.asset(request.path)
+            return web.Response(status=code, body=body, headers=headers)
         path = request.path.rstrip("/") or "/"
         if path in _PUBLIC:
             return _json(200, discovery.version()) if path == "/version" else web.Response(text="ok")
@@ -84,6 +89,10 @@ class RestServer:
         auth.current_user.set(user)
         if path == endpoint.PATH:
             return self._metrics(user, request.method)
+        if path.startswith(dashboard_api.API_PREFIX):
+            found = await dashboard_api.answer(path, request.method, request.query, self._handlers.handle)
+            return _json(found.code, found.body) if isinstance(found, handlers.Reply) else \
+                await self._stream(request, found)
         if path in ("/api", "/apis") and discovery.wants_aggregated(request.headers.get("Accept", "")):
             return web.Response(body=codec.dumps(discovery.aggregated(core=path == "/api")),
                                 headers={"Content-Type": discovery.AGGREGATED_CONTENT_TYPE})
@@ -94,8 +103,10 @@ class RestServer:
         if found is not None:
             return _json(200, found) if request.method == "GET" else _json(
                 405, status.status(405, "MethodNotAllowed", f"{request.method} is not allowed on {path}"))
+        older = olderversions.version_of(path)
         try:
-            route = paths.parse(path, request.method, watch=request.query.get(names.WATCH, ""))
+            route = (metricsapi.route if metricsapi.serves(path) else olderversions.route if older else paths.parse)(
+                path, request.method, watch=request.query.get(names.WATCH, ""))
         except paths.RouteError:
             return _not_found(path)
         except paths.MethodError as e:
@@ -103,15 +114,28 @@ class RestServer:
         if route.subresource == names.EXEC and route.kind.name == "Pod":
             return await self._exec(request, route)
         body = await request.read() if request.can_read_body else b""
+        # A body without a Content-Type is taken as JSON (what the Python client sends that way).
+        content_type = request.content_type if "Content-Type" in request.headers else names.JSON
+        if older:
+            try:
+                body, content_type = olderversions.request_body(route, older, body, content_type)
+            except codec.BodyError as e:
+                return _json(400, status.status(400, "BadRequest", str(e)))
+            except olderversions.UnsupportedPatch as e:
+                return _json(415, status.status(415, "UnsupportedMediaType", str(e)))
         served = metrics.Request(route.verb, route.kind.plural, route.subresource)
-        result = await self._handlers.handle(
-            route, query=request.query, body=body,
-            # A body without a Content-Type is taken as JSON (what the Python client sends that way).
-            content_type=request.content_type if "Content-Type" in request.headers else names.JSON,
-            accept=request.headers.get("Accept", ""))
+        result = await self._handlers.handle(route, query=request.query, body=body, content_type=content_type,
+                                             accept=request.headers.get("Accept", ""))
         if isinstance(result, handlers.Reply):
             served.done(result.code)
-            return _json(result.code, result.body)
+            answer = result.body
+            if result.code < 300 and metricsapi.serves(path):
+                answer = metricsapi.answer(answer)
+            elif result.code < 300 and older:
+                answer = olderversions.answer(older, answer)
+            return _json(result.code, answer)
+        if older:
+            result = handlers.Stream(olderversions.events(older, result.items), result.content_type)
         try:
             return await self._stream(request, result)
         finally:
