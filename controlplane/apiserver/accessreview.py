@@ -14,6 +14,7 @@ from controlplane.apiserver.authz import Attributes, Authorizer, Verdict
 # (Kubernetes verb, subresource) → our verb
 _VERBS = {("get", ""): "get", ("list", ""): "list", ("watch", ""): "watch", ("create", ""): "create",
           ("update", ""): "update", ("patch", ""): "update", ("delete", ""): "delete",
+          ("deletecollection", ""): "deletecollection",
           ("update", "status"): "update_status", ("patch", "status"): "update_status",
           ("get", "log"): "log", ("create", "exec"): "exec", ("get", "exec"): "exec",
           ("create", "binding"): "bind", ("create", "token"): "token", ("create", "eviction"): "evict"}

@@ -169,6 +169,9 @@ class Handlers:
             authorize(service, "get", request)
             obj = await service.get(request, context)
             return self._object_reply(route, obj, accept)
+        if route.verb == "deletecollection":
+            return await self._delete_collection(service, route, query,
+                                                 codec.read_body(body, content_type) if body else {}, context)
         if route.verb == "delete":
             return await self._delete(service, route, query, codec.read_body(body, content_type) if body else {})
         if sub == names.SCALE:
@@ -241,26 +244,41 @@ class Handlers:
         return Stream(events(), names.JSON)
 
     async def _delete(self, service, route, query, options) -> Reply:
-        if not isinstance(options, dict):
-            raise codec.BodyError("the body of a DELETE must be DeleteOptions")
-        grace = _int(query, names.GRACE_PERIOD)
-        if grace is None and isinstance(options.get("gracePeriodSeconds"), int):
-            grace = options["gracePeriodSeconds"]
-        preconditions = options.get("preconditions") or {}
-        if not isinstance(preconditions, dict):
-            raise codec.BodyError("preconditions: must be an object")
-        request = meta_pb2.DeleteRequest(
-            namespace=route.namespace, name=route.name,
-            propagation_policy=query.get(names.PROPAGATION_POLICY, options.get("propagationPolicy") or ""),
-            preconditions=meta_pb2.Preconditions(uid=preconditions.get("uid") or "",
-                                                 resource_version=preconditions.get("resourceVersion") or ""))
-        if grace is not None:
-            request.grace_period_seconds = grace
+        request = _delete_request(query, options, namespace=route.namespace, name=route.name)
         authorize(service, "delete", request)
         if query.get(names.DRY_RUN) == names.DRY_RUN_ALL:
             get = meta_pb2.GetRequest(namespace=route.namespace, name=route.name)
             return Reply(200, codec.to_json(await service.get(get, None)))
         return Reply(200, codec.to_json(await service.delete(request, None)))
+
+    async def _delete_collection(self, service, route, query, options, context) -> Reply:
+        """DELETE on a collection: what the selectors list now, each deleted with the body's DeleteOptions.
+
+        Authorized once, as `deletecollection` on the collection (as Kubernetes does, not per object);
+        the answer is the list of what was deleted (or, with dryRun=All, would be). An object gone
+        between the list and its delete is left out.
+        """
+        listing = meta_pb2.ListRequest(namespace=route.namespace,
+                                       label_selector=query.get(names.LABEL_SELECTOR, ""),
+                                       field_selector=query.get(names.FIELD_SELECTOR, ""))
+        template = _delete_request(query, options, namespace=route.namespace, name="")
+        authorize(service, "deletecollection", listing)
+        items, list_meta = codec.list_items(route.kind, await service.list(listing, context))
+        deleted = []
+        for item in items:
+            if query.get(names.DRY_RUN) == names.DRY_RUN_ALL:
+                deleted.append(item)
+                continue
+            request = meta_pb2.DeleteRequest()
+            request.CopyFrom(template)
+            request.namespace, request.name = item.metadata.namespace, item.metadata.name
+            try:
+                deleted.append(await service.delete(request, None))
+            except errors.ApiError as e:
+                if e.code != grpc.StatusCode.NOT_FOUND:
+                    raise
+        return Reply(200, {"apiVersion": route.kind.api_version, "kind": route.kind.list_message.DESCRIPTOR.name,
+                           "metadata": list_meta, "items": [codec.to_json(obj) for obj in deleted]})
 
     async def _bind(self, service, route, data) -> Reply:
         target = data.get("target") if isinstance(data, dict) else None
@@ -376,6 +394,26 @@ class Handlers:
                 if e.code != grpc.StatusCode.ABORTED or given_rv:
                     raise
         raise errors.conflict(route.kind, route.name)
+
+
+def _delete_request(query, options, *, namespace: str, name: str) -> meta_pb2.DeleteRequest:
+    """DeleteOptions from the body (or the query's gracePeriodSeconds/propagationPolicy) as a DeleteRequest."""
+    if not isinstance(options, dict):
+        raise codec.BodyError("the body of a DELETE must be DeleteOptions")
+    grace = _int(query, names.GRACE_PERIOD)
+    if grace is None and isinstance(options.get("gracePeriodSeconds"), int):
+        grace = options["gracePeriodSeconds"]
+    preconditions = options.get("preconditions") or {}
+    if not isinstance(preconditions, dict):
+        raise codec.BodyError("preconditions: must be an object")
+    request = meta_pb2.DeleteRequest(
+        namespace=namespace, name=name,
+        propagation_policy=query.get(names.PROPAGATION_POLICY, options.get("propagationPolicy") or ""),
+        preconditions=meta_pb2.Preconditions(uid=preconditions.get("uid") or "",
+                                             resource_version=preconditions.get("resourceVersion") or ""))
+    if grace is not None:
+        request.grace_period_seconds = grace
+    return request
 
 
 def _applied_key(manager: str) -> str:

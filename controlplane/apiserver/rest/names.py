@@ -48,7 +48,7 @@ LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 APPLIED_BY_PREFIX = "coxswain.io/applied-by-"
 
 # Discovery: the verbs of a kind, of its status and of a read-only subresource.
-KIND_VERBS = ("create", "delete", "get", "list", "patch", "update", "watch")
+KIND_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 STATUS_VERBS = ("get", "patch", "update")
 # `kubectl get all` lists the kinds in the "all" category, as Kubernetes groups them.
 CATEGORY_ALL = frozenset({"Pod", "Service", "ReplicaSet", "Deployment", "Job"})
