@@ -19,7 +19,7 @@ import yaml
 
 from controlplane.api import patch
 from controlplane.api.errors import FieldError, InvalidError
-from controlplane.api.v1 import cluster_pb2, core_pb2, meta_pb2, node_agent_pb2, policy_pb2
+from controlplane.api.v1 import cluster_pb2, core_pb2, meta_pb2, node_agent_pb2, policy_pb2, rbac_pb2
 from controlplane.apiserver import errors
 from controlplane.apiserver.podstreams import PodStreams
 from controlplane.apiserver.rest import channels, codec, names, reviews, status, tables
@@ -82,19 +82,34 @@ def _int(query: Mapping[str, str], name: str) -> int | None:
 class Handlers:
     def __init__(self, services: Mapping[str, KindService], pod_streams: PodStreams | None, *,
                  review: Callable[[cluster_pb2.AccessReviewRequest], cluster_pb2.AccessReviewResponse],
-                 create_token: Callable[[cluster_pb2.TokenRequest], Awaitable[cluster_pb2.TokenResponse]]):
-        """`review` and `create_token` are the API server's own (its gRPC Cluster service's)."""
+                 create_token: Callable[[cluster_pb2.TokenRequest], Awaitable[cluster_pb2.TokenResponse]],
+                 rules: Callable[[str], tuple[list[rbac_pb2.PolicyRule], bool]]):
+        """`review`, `create_token` and `rules` (the caller's rules in a namespace, and whether they are
+        incomplete) are the API server's own (its gRPC Cluster service's, accessreview.py)."""
         self._services = services
         self._pod_streams = pod_streams
         self._review = review
         self._create_token = create_token
+        self._rules = rules
 
     async def access_review(self, *, body: bytes, content_type: str) -> Reply:
         """POST selfsubjectaccessreviews: the caller's own question, answered by the one authorizer."""
-        try:
-            data = codec.read_body(body, content_type)
+        def answer(data):
             request = reviews.access_review_request(data)
-            return Reply(201, reviews.access_review_json(data, self._review(request) if request else None))
+            return reviews.access_review_json(data, self._review(request) if request else None)
+        return self._review_reply(body, content_type, answer)
+
+    async def rules_review(self, *, body: bytes, content_type: str) -> Reply:
+        """POST selfsubjectrulesreviews (`kubectl auth can-i --list`): the caller's rules in a namespace."""
+        def answer(data):
+            rules, incomplete = self._rules(reviews.rules_review_namespace(data))
+            return reviews.rules_review_json(data, rules, incomplete=incomplete)
+        return self._review_reply(body, content_type, answer)
+
+    @staticmethod
+    def _review_reply(body: bytes, content_type: str, answer: Callable[[object], dict]) -> Reply:
+        try:
+            return Reply(201, answer(codec.read_body(body, content_type)))
         except errors.ApiError as e:
             return Reply(*status.from_api_error(e.code, e.message))
         except InvalidError as e:

@@ -65,6 +65,8 @@ SUBRESOURCES = {"Pod": (BINDING, LOG, EXEC, EVICTION), "Deployment": (SCALE,), "
                 "ServiceAccount": (TOKEN,)}
 # kubectl auth can-i asks here (not a kind: nothing is stored).
 SELF_SUBJECT_ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+# kubectl auth can-i --list asks here.
+SELF_SUBJECT_RULES_REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews"
 
 # Watch event types.
 ADDED, MODIFIED, DELETED, BOOKMARK, ERROR = "ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"

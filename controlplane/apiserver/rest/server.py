@@ -39,9 +39,11 @@ class RestServer:
 
     def __init__(self, *, services: Mapping[str, KindService], pod_streams: PodStreams | None,
                  authenticate: Callable[[str | None], auth.User | None],
-                 authorize_url: Callable[[auth.User, str, str], Decision], review, create_token):
-        """`review` and `create_token`: the API server's answers to access reviews and token requests."""
-        self._handlers = handlers.Handlers(services, pod_streams, review=review, create_token=create_token)
+                 authorize_url: Callable[[auth.User, str, str], Decision], review, create_token, rules):
+        """`review`, `create_token`, `rules`: the API server's answers to access reviews, token requests and
+        rules reviews."""
+        self._handlers = handlers.Handlers(services, pod_streams, review=review, create_token=create_token,
+                                           rules=rules)
         self._authenticate = authenticate
         self._authorize_url = authorize_url
         self._runner: web.AppRunner | None = None
@@ -89,6 +91,9 @@ class RestServer:
                                 headers={"Content-Type": discovery.AGGREGATED_CONTENT_TYPE})
         if path == names.SELF_SUBJECT_ACCESS_REVIEWS and request.method == "POST":
             reply = await self._handlers.access_review(body=await request.read(), content_type=request.content_type)
+            return _json(reply.code, reply.body)
+        if path == names.SELF_SUBJECT_RULES_REVIEWS and request.method == "POST":
+            reply = await self._handlers.rules_review(body=await request.read(), content_type=request.content_type)
             return _json(reply.code, reply.body)
         found = self._discovery(path)
         if found is not None:
