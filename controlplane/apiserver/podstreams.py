@@ -1,4 +1,4 @@
-"""PodService/Logs and PodService/Exec: find the pod's agent and relay the stream.
+"""PodService/Logs and PodService/Exec (and REST pods/portforward): find the pod's agent and relay the stream.
 
 The API server checks what it can (the pod exists and is scheduled, the
 container exists), pins the pod's uid so the agent serves exactly this pod,
@@ -70,7 +70,23 @@ class PodStreams:
         pod = await self._scheduled_pod(start.namespace, start.pod)
         start.namespace, start.pod_uid = pod.metadata.namespace, pod.metadata.uid
         start.container = _container(pod, start.container)
-        call = (await self._agent(pod)).exec()
+        async for output in self._relay((await self._agent(pod)).exec(), first, requests):
+            yield output
+
+    async def port_forward(self, requests, context):
+        """One TCP connection to a port of the pod (REST pods/portforward): the first message carries `start`."""
+        first = await anext(aiter(requests), None)
+        if first is None or not first.HasField("start"):
+            raise errors.invalid("the first message must carry `start`")
+        start = first.start
+        pod = await self._scheduled_pod(start.namespace, start.pod)
+        start.namespace, start.pod_uid = pod.metadata.namespace, pod.metadata.uid
+        async for output in self._relay((await self._agent(pod)).port_forward(), first, requests):
+            yield output
+
+    @staticmethod
+    async def _relay(call, first, requests):
+        """The agent's answers to `first` and then `requests`, its errors raised with their codes."""
         await call.write(first)
 
         async def forward_input():

@@ -128,6 +128,19 @@ class Handlers:
             return Reply(*status.from_api_error(e.code, e.message, kind=route.kind, name=route.name))
         return ExecSession(start, lambda inputs: self._pod_streams.exec(inputs, None))
 
+    def port_forward_start(self, route: Route) -> node_agent_pb2.PortForwardStart | Reply:
+        """Authorize a port-forward before the WebSocket upgrade; the pod it names (each connection sets a port)."""
+        try:
+            authorize(self._services[route.kind.name], "portforward",
+                      meta_pb2.GetRequest(namespace=route.namespace or "default", name=route.name))
+        except errors.ApiError as e:
+            return Reply(*status.from_api_error(e.code, e.message, kind=route.kind, name=route.name))
+        return node_agent_pb2.PortForwardStart(namespace=route.namespace or "default", pod=route.name)
+
+    def port_forward(self, requests: AsyncIterator[node_agent_pb2.PortForwardInput]) -> AsyncIterator:
+        """One forwarded connection, relayed to the pod's agent (already authorized)."""
+        return self._pod_streams.port_forward(requests, None)
+
     async def handle(self, route: Route, *, query: Mapping[str, str], body: bytes, content_type: str,
                      accept: str) -> Reply | Stream:
         """Carry out one request; errors become Status replies here, with their HTTP codes."""

@@ -61,7 +61,8 @@ LOG = "log"
 EXEC = "exec"
 EVICTION = "eviction"
 TOKEN = "token"
-SUBRESOURCES = {"Pod": (BINDING, LOG, EXEC, EVICTION), "Deployment": (SCALE,), "ReplicaSet": (SCALE,),
+PORTFORWARD = "portforward"
+SUBRESOURCES = {"Pod": (BINDING, LOG, EXEC, EVICTION, PORTFORWARD), "Deployment": (SCALE,), "ReplicaSet": (SCALE,),
                 "ServiceAccount": (TOKEN,)}
 # kubectl auth can-i asks here (not a kind: nothing is stored).
 SELF_SUBJECT_ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"

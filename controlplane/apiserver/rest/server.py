@@ -6,6 +6,7 @@ hands discovery paths to discovery.py and resource paths to handlers.py.
 Watches and logs are written as chunked streams, one JSON line per event.
 """
 import asyncio
+import logging
 import pathlib
 import ssl
 from typing import Callable, Mapping
@@ -15,11 +16,14 @@ from aiohttp import WSMsgType, web
 from controlplane.api.v1.node_agent_pb2 import ExecInput
 from controlplane.apiserver import auth, errors
 from controlplane.apiserver.podstreams import PodStreams
-from controlplane.apiserver.rest import channels, codec, discovery, handlers, names, openapi, paths, status
+from controlplane.apiserver.rest import (channels, codec, discovery, handlers, names, openapi, paths, portforward,
+                                         spdy, status)
 from controlplane.apiserver.authz import Decision, Verdict
 from controlplane.apiserver.service import KindService
 from controlplane.metrics import apiserver as metrics, endpoint
 
+
+log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 3 * 1024 * 1024
 # Answered without a token, as kube-apiserver answers them to anonymous callers.
@@ -107,6 +111,8 @@ class RestServer:
             return _json(405, status.status(405, "MethodNotAllowed", str(e)))
         if route.subresource == names.EXEC and route.kind.name == "Pod":
             return await self._exec(request, route)
+        if route.subresource == names.PORTFORWARD and route.kind.name == "Pod":
+            return await self._port_forward(request, route)
         body = await request.read() if request.can_read_body else b""
         served = metrics.Request(route.verb, route.kind.plural, route.subresource)
         result = await self._handlers.handle(
@@ -190,6 +196,28 @@ class RestServer:
             pass  # the client went away
         finally:
             reader.cancel()
+            await ws.close()
+        return ws
+
+    async def _port_forward(self, request: web.Request, route: paths.Route) -> web.StreamResponse:
+        """pods/portforward: SPDY/3.1 in WebSocket binary messages (kubectl 1.31+), one Session per request."""
+        start = self._handlers.port_forward_start(route)
+        if isinstance(start, handlers.Reply):
+            return _json(start.code, start.body)
+        ws = web.WebSocketResponse(protocols=(portforward.WEBSOCKET_PROTOCOL,))
+        if not ws.can_prepare(request).ok:
+            return _json(400, status.status(400, "BadRequest", "port-forward is served over WebSocket "
+                                            f"({portforward.WEBSOCKET_PROTOCOL}) only, not SPDY"))
+        await ws.prepare(request)
+        session = portforward.Session(start=start, forward=self._handlers.port_forward, send=ws.send_bytes)
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.BINARY:
+                    await session.received(message.data)
+        except (spdy.ProtocolError, ConnectionError) as e:
+            log.info("port-forward to pod %s/%s ended: %s", start.namespace, start.pod, e)
+        finally:
+            await session.close()
             await ws.close()
         return ws
 
