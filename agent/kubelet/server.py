@@ -1,4 +1,4 @@
-"""The agent's own endpoint: pod logs, exec and port-forward, for the API server only.
+"""The agent's own endpoint: pod logs, exec, attach and port-forward, for the API server only.
 
 `cox logs` and `cox exec` go CLI → API server → here → Docker. The API
 server finds this endpoint on the Node (InternalIP and
@@ -78,6 +78,9 @@ class AgentServer:
             "ContainerExec": grpc.stream_stream_rpc_method_handler(
                 self._exec, request_deserializer=pb.ExecInput.FromString,
                 response_serializer=pb.ExecOutput.SerializeToString),
+            "ContainerAttach": grpc.stream_stream_rpc_method_handler(
+                self._attach, request_deserializer=pb.ExecInput.FromString,
+                response_serializer=pb.ExecOutput.SerializeToString),
             "ContainerPortForward": grpc.stream_stream_rpc_method_handler(
                 self._port_forward, request_deserializer=pb.PortForwardInput.FromString,
                 response_serializer=pb.PortForwardOutput.SerializeToString),
@@ -121,6 +124,16 @@ class AgentServer:
             await context.abort(grpc.StatusCode.UNAVAILABLE, f"container runtime: {e}")
 
     async def _exec(self, requests, context):
+        async for output in self._session(requests, context, attach=False):
+            yield output
+
+    async def _attach(self, requests, context):
+        async for output in self._session(requests, context, attach=True):
+            yield output
+
+    async def _session(self, requests, context, *, attach: bool):
+        """Exec (a new process) or attach (the container's own): stdin and resizes in, output out, then a
+        last frame with the exit code."""
         await self._authorize(context)
         first = await anext(aiter(requests), None)
         if first is None or not first.HasField("start"):
@@ -128,8 +141,12 @@ class AgentServer:
         start = first.start
         pod = await self._pod(context, start.namespace, start.pod, start.pod_uid)
         try:
-            session = await streaming.exec_session(self._runtime, self._cache, pod, start.container,
-                                                   list(start.command), stdin=start.stdin, tty=start.tty)
+            if attach:
+                session = await streaming.attach_session(self._runtime, self._cache, pod, start.container,
+                                                         stdin=start.stdin, tty=start.tty)
+            else:
+                session = await streaming.exec_session(self._runtime, self._cache, pod, start.container,
+                                                       list(start.command), stdin=start.stdin, tty=start.tty)
         except streaming.StreamError as e:
             await context.abort(grpc.StatusCode[e.code], str(e))
         except RuntimeFailure as e:

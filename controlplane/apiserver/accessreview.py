@@ -18,7 +18,8 @@ _VERBS = {("get", ""): "get", ("list", ""): "list", ("watch", ""): "watch", ("cr
           ("update", "status"): "update_status", ("patch", "status"): "update_status",
           ("get", "log"): "log", ("create", "exec"): "exec", ("get", "exec"): "exec",
           ("create", "binding"): "bind", ("create", "token"): "token", ("create", "eviction"): "evict",
-          ("create", "portforward"): "portforward", ("get", "portforward"): "portforward"}
+          ("create", "portforward"): "portforward", ("get", "portforward"): "portforward",
+          ("create", "attach"): "attach", ("get", "attach"): "attach"}
 
 
 def attributes(request: cluster_pb2.AccessReviewRequest, user: auth.User) -> Attributes:

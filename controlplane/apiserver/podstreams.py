@@ -61,16 +61,28 @@ class PodStreams:
             call.cancel()
 
     async def exec(self, requests, context):
+        async for output in self._session(requests, attach=False):
+            yield output
+
+    async def attach(self, requests, context):
+        """The container's own process (REST pods/attach): as exec, without a command."""
+        async for output in self._session(requests, attach=True):
+            yield output
+
+    async def _session(self, requests, *, attach: bool):
         first = await anext(aiter(requests), None)
         if first is None or not first.HasField("start"):
             raise errors.invalid("the first message must carry `start`")
         start = first.start
-        if not start.command:
+        if not attach and not start.command:
             raise errors.invalid("command: required")
+        if attach and start.command:
+            raise errors.invalid("command: an attach runs no command")
         pod = await self._scheduled_pod(start.namespace, start.pod)
         start.namespace, start.pod_uid = pod.metadata.namespace, pod.metadata.uid
         start.container = _container(pod, start.container)
-        async for output in self._relay((await self._agent(pod)).exec(), first, requests):
+        stub = await self._agent(pod)
+        async for output in self._relay(stub.attach() if attach else stub.exec(), first, requests):
             yield output
 
     async def port_forward(self, requests, context):

@@ -40,7 +40,7 @@ def _workload_rules(verbs) -> list[dict]:
 VIEW = _workload_rules(READ)
 EDIT = (_workload_rules(READ + WRITE)
         + [_rule([""], ["secrets"], READ + WRITE),
-           _rule([""], ["pods/exec", "pods/portforward", "pods/eviction", "serviceaccounts/token"], ["create"])])
+           _rule([""], ["pods/exec", "pods/attach", "pods/portforward", "pods/eviction", "serviceaccounts/token"], ["create"])])
 ADMIN = EDIT + [_rule([RBAC_GROUP], ["roles", "rolebindings"], READ + WRITE)]
 
 SCHEDULER = [

@@ -29,6 +29,7 @@ REQUEST_VERBS = {
     "update": ("update", ""), "update_status": ("update", "status"), "delete": ("delete", ""),
     "bind": ("create", "binding"), "log": ("get", "log"), "exec": ("create", "exec"),
     "token": ("create", "token"), "evict": ("create", "eviction"), "portforward": ("create", "portforward"),
+    "attach": ("create", "attach"),
 }
 
 

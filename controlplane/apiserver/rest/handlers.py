@@ -118,15 +118,19 @@ class Handlers:
             return Reply(400, status.status(400, "BadRequest", str(e)))
 
     def exec_session(self, route: Route, query) -> ExecSession | Reply:
-        """Check and authorize an exec before the WebSocket upgrade, so refusals are plain HTTP errors."""
+        """Check and authorize an exec or attach before the WebSocket upgrade, so refusals are plain HTTP
+        errors."""
+        attach = route.subresource == names.ATTACH
         try:
-            start = channels.exec_start(query, namespace=route.namespace or "default", pod=route.name)
-            authorize(self._services[route.kind.name], "exec", start)
+            start = (channels.attach_start if attach else channels.exec_start)(
+                query, namespace=route.namespace or "default", pod=route.name)
+            authorize(self._services[route.kind.name], "attach" if attach else "exec", start)
         except channels.ExecRequestError as e:
             return Reply(400, status.status(400, "BadRequest", str(e), kind=route.kind, name=route.name))
         except errors.ApiError as e:
             return Reply(*status.from_api_error(e.code, e.message, kind=route.kind, name=route.name))
-        return ExecSession(start, lambda inputs: self._pod_streams.exec(inputs, None))
+        run = self._pod_streams.attach if attach else self._pod_streams.exec
+        return ExecSession(start, lambda inputs: run(inputs, None))
 
     def port_forward_start(self, route: Route) -> node_agent_pb2.PortForwardStart | Reply:
         """Authorize a port-forward before the WebSocket upgrade; the pod it names (each connection sets a port)."""

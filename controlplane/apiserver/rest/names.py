@@ -62,7 +62,8 @@ EXEC = "exec"
 EVICTION = "eviction"
 TOKEN = "token"
 PORTFORWARD = "portforward"
-SUBRESOURCES = {"Pod": (BINDING, LOG, EXEC, EVICTION, PORTFORWARD), "Deployment": (SCALE,), "ReplicaSet": (SCALE,),
+ATTACH = "attach"
+SUBRESOURCES = {"Pod": (BINDING, LOG, EXEC, ATTACH, EVICTION, PORTFORWARD), "Deployment": (SCALE,), "ReplicaSet": (SCALE,),
                 "ServiceAccount": (TOKEN,)}
 # kubectl auth can-i asks here (not a kind: nothing is stored).
 SELF_SUBJECT_ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"

@@ -109,7 +109,7 @@ class RestServer:
             return _not_found(path)
         except paths.MethodError as e:
             return _json(405, status.status(405, "MethodNotAllowed", str(e)))
-        if route.subresource == names.EXEC and route.kind.name == "Pod":
+        if route.subresource in (names.EXEC, names.ATTACH) and route.kind.name == "Pod":
             return await self._exec(request, route)
         if route.subresource == names.PORTFORWARD and route.kind.name == "Pod":
             return await self._port_forward(request, route)
@@ -164,7 +164,7 @@ class RestServer:
             return _json(session.code, session.body)
         ws = web.WebSocketResponse(protocols=channels.PROTOCOLS)
         if not ws.can_prepare(request).ok:
-            return _json(400, status.status(400, "BadRequest", "exec is served over WebSocket "
+            return _json(400, status.status(400, "BadRequest", f"{route.subresource} is served over WebSocket "
                                             f"({', '.join(channels.PROTOCOLS)}) only, not SPDY"))
         await ws.prepare(request)
         inputs: asyncio.Queue = asyncio.Queue()

@@ -1,4 +1,4 @@
-"""kubectl port-forward (SPDY/3.1 tunnelled in WebSocket, kubectl 1.31+) to a pod a real kubelet runs.
+"""kubectl port-forward (SPDY/3.1 in WebSocket, kubectl 1.31+) and kubectl attach, to pods a real kubelet runs.
 
 The pod's server listens on its own loopback only: reaching it proves the
 agent connects from inside the pod's network namespace, as kubelet does.
@@ -91,3 +91,28 @@ def test_port_forward_is_its_own_rbac_right(kubectl, namespace):
                    "--as=frank").stdout == "yes\n"
     assert kubectl("auth", "can-i", "create", "pods", "--subresource=exec", "-n", namespace, "--as=frank",
                    ok=False).stdout.startswith("no")
+
+
+@pytest.mark.parametrize("binary", [MACHINE_KUBECTL, NEWER_KUBECTL], ids=["machine", "newer"])
+async def test_kubectl_attach_reaches_the_containers_own_process(joined, client, apiserver, tmp_path, binary):
+    """kubectl attach -i: stdin to the container's main process (spec stdin: true), its output back; the
+    attach ends when the process does."""
+    kubectl = Kubectl(apiserver.options.data_dir / "kubeconfig.yaml", tmp_path, binary)
+    await client.resource("Pod").create(pod("reader", {"restartPolicy": "Never", "containers": [{
+        "name": "c", "image": IMAGE, "stdin": True,
+        "command": ["sh", "-c", "echo ready; read line; echo \"got $line\"; exit 3"]}]}))
+    await api_status(client, "reader", lambda s: s.phase == "Running")
+    proc = await asyncio.create_subprocess_exec(
+        *kubectl.command("attach", "-i", "reader", "-c", "c"), env=kubectl.env(), stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        await asyncio.sleep(2)   # attached before the line is written (attach sees input from then on)
+        proc.stdin.write(b"hello\n")
+        await proc.stdin.drain()
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert b"got hello\n" in out, (out, err)
+    assert proc.returncode == 0
