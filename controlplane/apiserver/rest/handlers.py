@@ -17,7 +17,7 @@ from typing import AsyncIterator, Awaitable, Callable, Mapping
 import grpc
 import yaml
 
-from controlplane.api import patch
+from controlplane.api import managedfields, patch
 from controlplane.api.errors import FieldError, InvalidError
 from controlplane.api.v1 import cluster_pb2, core_pb2, meta_pb2, node_agent_pb2, policy_pb2, rbac_pb2
 from controlplane.apiserver import errors
@@ -37,6 +37,21 @@ def authorize(service: KindService, verb: str, request) -> None:
     gRPC method would have received.
     """
     service.authorize(verb, request)
+
+
+class ApplyConflict(Exception):
+    """A server-side apply would change fields other managers applied: 409 naming each (force takes them)."""
+
+    def __init__(self, taken: dict[str, list[tuple]]):
+        self.causes = [FieldError(managedfields.path_text(p), f'conflict with "{manager}"')
+                       for manager, paths in taken.items() for p in paths]
+        count = len(self.causes)
+        if count == 1:
+            text = f"{self.causes[0].reason}: {self.causes[0].path}"
+        else:
+            text = "\n".join(f'conflicts with "{manager}":' + "".join(
+                f"\n- {managedfields.path_text(p)}" for p in paths) for manager, paths in taken.items())
+        super().__init__(f"Apply failed with {count} conflict{'s' if count > 1 else ''}: {text}")
 
 
 @dataclasses.dataclass
@@ -159,6 +174,9 @@ class Handlers:
         except InvalidError as e:
             return Reply(422, status.status(422, "Invalid", str(e), kind=route.kind, name=e.name or route.name,
                                              causes=e.errors))
+        except ApplyConflict as e:
+            return Reply(409, status.status(409, "Conflict", str(e), kind=route.kind, name=route.name,
+                                             causes=e.causes, cause_reason="FieldManagerConflict"))
         except (codec.BodyError, patch.PatchError, yaml.YAMLError) as e:
             return Reply(400, status.status(400, "BadRequest", str(e), kind=route.kind, name=route.name))
 
@@ -407,9 +425,18 @@ class Handlers:
                 authorize(service, "create", obj)
                 return Reply(201, codec.to_json(await service.create(obj, context)))
             current = codec.to_json(live)
+            taken: dict[str, list] = {}
             if applying and not route.subresource:
                 previous = _json_or_none(live.metadata.annotations.get(applied_key))
+                owners = codec.appliers(live.metadata.annotations, skip=applied_key)
+                taken = managedfields.conflicts(route.kind, current, patch_body, owners)
+                if taken and query.get(names.FORCE, "").lower() not in ("1", "true"):
+                    raise ApplyConflict(taken)
                 patched = patch.apply_patch(route.kind, current, patch_body, previous=previous)
+                managedfields.restore(patched, current, [p for manager, record in owners.items()
+                                                         for p in managedfields.leaves(
+                                                             route.kind, managedfields.without(
+                                                                 record, taken.get(manager, [])))])
             else:
                 patched = _patched(route, current, patch_body, content_type)
             if isinstance(patched, dict):
@@ -418,6 +445,9 @@ class Handlers:
             obj = codec.parse_object(route.kind, patched, namespace=route.namespace, name=route.name)
             if applying and not route.subresource:
                 obj.metadata.annotations[applied_key] = codec.dumps(patch_body).decode()
+                for manager, paths in taken.items():   # forced: the fields are the applier's now
+                    obj.metadata.annotations[names.APPLIED_BY_PREFIX + manager] = codec.dumps(
+                        managedfields.without(owners[manager], paths)).decode()
             if not given_rv:
                 obj.metadata.resource_version = live.metadata.resource_version
             try:
