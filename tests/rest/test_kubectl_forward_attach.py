@@ -12,7 +12,7 @@ from controlplane.apiserver.rest import spdy
 from tests.kubelet.conftest import joined, kubelet_config, manifests, node_client  # noqa: F401  (fixtures)
 from tests.kubelet.test_api_pods import api_status, pod
 from tests.rest.conftest import MACHINE_KUBECTL, NEWER_KUBECTL, Kubectl
-from tests.rest.test_kubectl_pods import IMAGE
+from tests.rest.test_kubectl_pods import IMAGE, run
 from tests.support.ports import free_port
 
 SERVER = "mkdir -p /www && echo hello-from-pod > /www/index.html && exec httpd -f -p 127.0.0.1:80 -h /www"
@@ -50,6 +50,12 @@ async def test_kubectl_port_forward_reaches_the_pods_loopback(joined, client, ap
         proc.terminate()
         await proc.wait()
     assert big == 404
+    if binary == MACHINE_KUBECTL:   # authorized before the upgrade: reading the pod is not enough
+        # (asyncio subprocesses: the API server runs in this test's event loop)
+        assert (await run(kubectl, "create", "role", "pod-reader", "--verb=get,list", "--resource=pods"))[0] == 0
+        assert (await run(kubectl, "create", "rolebinding", "eve-reads", "--role=pod-reader", "--user=eve"))[0] == 0
+        code, _, err = await run(kubectl, "port-forward", "--as=eve", "pod/web", f"{free_port()}:80", timeout=30)
+        assert code == 1 and b"eve" in err and b'cannot portforward resource' in err, err
 
 
 async def test_a_closed_port_is_reported_by_kubectl(joined, client, apiserver, tmp_path):
