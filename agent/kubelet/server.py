@@ -1,4 +1,4 @@
-"""The agent's own endpoint: pod logs and exec, for the API server only.
+"""The agent's own endpoint: pod logs, exec, attach and port-forward, for the API server only.
 
 `cox logs` and `cox exec` go CLI → API server → here → Docker. The API
 server finds this endpoint on the Node (InternalIP and
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import grpc
 
-from agent.kubelet import agentcert, streaming
+from agent.kubelet import agentcert, portforward, streaming
 from agent.kubelet.pleg import ContainerCache
 from agent.runtime import Runtime
 from agent.runtime.errors import RuntimeFailure
@@ -78,6 +78,12 @@ class AgentServer:
             "ContainerExec": grpc.stream_stream_rpc_method_handler(
                 self._exec, request_deserializer=pb.ExecInput.FromString,
                 response_serializer=pb.ExecOutput.SerializeToString),
+            "ContainerAttach": grpc.stream_stream_rpc_method_handler(
+                self._attach, request_deserializer=pb.ExecInput.FromString,
+                response_serializer=pb.ExecOutput.SerializeToString),
+            "ContainerPortForward": grpc.stream_stream_rpc_method_handler(
+                self._port_forward, request_deserializer=pb.PortForwardInput.FromString,
+                response_serializer=pb.PortForwardOutput.SerializeToString),
         }
         self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
         credentials = grpc.ssl_server_credentials([(self._key, self._cert)], root_certificates=self._ca,
@@ -118,6 +124,16 @@ class AgentServer:
             await context.abort(grpc.StatusCode.UNAVAILABLE, f"container runtime: {e}")
 
     async def _exec(self, requests, context):
+        async for output in self._session(requests, context, attach=False):
+            yield output
+
+    async def _attach(self, requests, context):
+        async for output in self._session(requests, context, attach=True):
+            yield output
+
+    async def _session(self, requests, context, *, attach: bool):
+        """Exec (a new process) or attach (the container's own): stdin and resizes in, output out, then a
+        last frame with the exit code."""
         await self._authorize(context)
         first = await anext(aiter(requests), None)
         if first is None or not first.HasField("start"):
@@ -125,8 +141,12 @@ class AgentServer:
         start = first.start
         pod = await self._pod(context, start.namespace, start.pod, start.pod_uid)
         try:
-            session = await streaming.exec_session(self._runtime, self._cache, pod, start.container,
-                                                   list(start.command), stdin=start.stdin, tty=start.tty)
+            if attach:
+                session = await streaming.attach_session(self._runtime, self._cache, pod, start.container,
+                                                         stdin=start.stdin, tty=start.tty)
+            else:
+                session = await streaming.exec_session(self._runtime, self._cache, pod, start.container,
+                                                       list(start.command), stdin=start.stdin, tty=start.tty)
         except streaming.StreamError as e:
             await context.abort(grpc.StatusCode[e.code], str(e))
         except RuntimeFailure as e:
@@ -153,3 +173,36 @@ class AgentServer:
         finally:
             feeder.cancel()
             session.close()
+
+    async def _port_forward(self, requests, context):
+        """One TCP connection into the pod: the caller's bytes in, the pod's out, until both ends close."""
+        await self._authorize(context)
+        first = await anext(aiter(requests), None)
+        if first is None or not first.HasField("start"):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first message must carry `start`")
+        start = first.start
+        pod = await self._pod(context, start.namespace, start.pod, start.pod_uid)
+        try:
+            reader, writer = await portforward.connect(self._cache, pod, start.port)
+        except streaming.StreamError as e:
+            await context.abort(grpc.StatusCode[e.code], str(e))
+
+        async def feed() -> None:
+            try:
+                async for message in requests:
+                    writer.write(message.data)
+                    await writer.drain()
+                if writer.can_write_eof():
+                    writer.write_eof()
+            except OSError as e:   # the pod's side closed; its reads end the call
+                log.debug("port-forward input: %s", e)
+
+        feeder = asyncio.create_task(feed())
+        try:
+            while data := await reader.read(64 * 1024):
+                yield pb.PortForwardOutput(data=data)
+        except OSError as e:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"port {start.port}: {e}")
+        finally:
+            feeder.cancel()
+            writer.close()

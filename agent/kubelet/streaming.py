@@ -1,4 +1,4 @@
-"""Logs and exec of a pod's containers, found by pod uid and container name.
+"""Logs, exec and attach of a pod's containers, found by pod uid and container name.
 
 The agent's endpoint (for `cox logs` and `cox exec`, relayed by the API
 server) is a thin layer over this: it names the pod and the container, and
@@ -70,3 +70,13 @@ async def exec_session(runtime: Runtime, cache: ContainerCache, pod: Message, co
     if instance.state is not State.RUNNING:
         raise StreamError("FAILED_PRECONDITION", f'container "{name}" in pod "{pod.metadata.name}" is not running')
     return await runtime.streams.exec_session(instance.id, command, stdin=stdin, tty=tty)
+
+
+async def attach_session(runtime: Runtime, cache: ContainerCache, pod: Message, container: str, *,
+                         stdin: bool = False, tty: bool = False) -> ExecSession:
+    """The running container's own stdio (kubectl attach)."""
+    name = container_name(pod, container)
+    instance = await find_instance(cache, pod, name, previous=False)
+    if instance.state is not State.RUNNING:
+        raise StreamError("FAILED_PRECONDITION", f'container "{name}" in pod "{pod.metadata.name}" is not running')
+    return await runtime.streams.attach_session(instance.id, stdin=stdin, tty=tty)

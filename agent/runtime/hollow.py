@@ -271,3 +271,6 @@ class _Streams:
     async def exec_session(self, container_id: str, command: list[str], *, stdin: bool = False,
                            tty: bool = False):
         raise RuntimeFailure("a hollow container has no process to attach to")
+
+    async def attach_session(self, container_id: str, *, stdin: bool = False, tty: bool = False):
+        raise RuntimeFailure("a hollow container has no process to attach to")

@@ -1,4 +1,4 @@
-"""Container logs and exec: the byte streams out of (and into) containers.
+"""Container logs, exec and attach: the byte streams out of (and into) containers.
 
 docker-py's streams block, so each one runs on a thread of its own, never on
 the engine's pool: a `logs -f` that lasts an hour must not take a worker
@@ -60,6 +60,14 @@ class Streams:
         return ExecSession(self._engine, created["Id"], _raw_socket(sock), tty=tty)
 
 
+    async def attach_session(self, container_id: str, *, stdin: bool = False, tty: bool = False) -> "AttachSession":
+        """The running container's main process: its output from now on, and its stdin if asked."""
+        api = self._engine.api
+        sock = await self._engine.call(api.attach_socket, container_id,
+                                       params={"stdin": int(stdin), "stdout": 1, "stderr": 1, "stream": 1})
+        return AttachSession(self._engine, container_id, _raw_socket(sock), tty=tty)
+
+
 STDOUT, STDERR = 1, 2
 
 
@@ -114,6 +122,21 @@ class ExecSession:
 
     def close(self) -> None:
         self._sock.close()
+
+
+class AttachSession(ExecSession):
+    """An attach to a container's main process: the same socket protocol as an exec's.
+
+    Its `exec_id` is the container's id. The session ends when the process does or the caller leaves;
+    as kubelet's attach, it reports success rather than the process's exit code (that is the container's
+    status, and a caller that detaches has no code to report).
+    """
+
+    async def resize(self, *, width: int, height: int) -> None:
+        await self._engine.call(self._engine.api.resize, self.exec_id, height=height, width=width)
+
+    async def exit_code(self) -> int | None:
+        return 0
 
 
 def _raw_socket(sock) -> socketlib.socket:

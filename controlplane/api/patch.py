@@ -12,7 +12,7 @@ Four kinds of patch, chosen by the REST Content-Type (apiserver/rest/names.PATCH
 - Apply (server-side apply): the applied configuration merged strategically
   onto the live object, after removing the fields the same field manager
   applied last time and no longer does (the REST API keeps each manager's
-  last applied configuration in an annotation; there are no managedFields).
+  last applied configuration in an annotation; managedfields.py says who owns what).
 
 PatchError is a 400/422 the caller reports with the path it names.
 """
@@ -172,7 +172,7 @@ def strategic_merge_patch(kind: Kind, target: dict, patch) -> dict:
     return _merge_object(kind.message.DESCRIPTOR, target, patch, "")
 
 
-def _field_message(descriptor: Descriptor | None, key: str) -> Descriptor | None:
+def field_message(descriptor: Descriptor | None, key: str) -> Descriptor | None:
     if descriptor is None:
         return None
     for field in descriptor.fields:
@@ -207,7 +207,7 @@ def _merge_object(descriptor, target, patch: dict, path: str) -> dict:
         elif value is None:
             out.pop(key, None)
         elif isinstance(value, dict):
-            out[key] = _merge_object(_field_message(descriptor, key), out.get(key), value, here)
+            out[key] = _merge_object(field_message(descriptor, key), out.get(key), value, here)
         elif isinstance(value, list):
             out[key] = _merge_list(descriptor, key, out.get(key), value, here)
         else:
@@ -227,7 +227,7 @@ def _merge_list(descriptor, key: str, target, patch: list, path: str) -> list:
     if merge_key is None:
         return copy.deepcopy([item for item in patch if not (isinstance(item, dict) and _PATCH in item)])
     items = [dict(item) for item in target] if isinstance(target, list) else []
-    element = _field_message(descriptor, key)
+    element = field_message(descriptor, key)
     for index, change in enumerate(patch):
         if not isinstance(change, dict) or merge_key not in change:
             raise PatchError(f"{path}[{index}]: {merge_key} required to merge the list")
@@ -257,8 +257,8 @@ def apply_patch(kind: Kind, live: dict | None, applied, *, previous: dict | None
     """The object after applying `applied` (a whole manifest) onto `live` (None: it is created).
 
     `previous` is what the same field manager applied last time: the fields it had and `applied` has not
-    are removed first (only that manager's; there are no managedFields to tell whether another manager
-    also set them), so dropping a field from a manifest and applying it again removes the field.
+    are removed first (only that manager's; the REST handler puts back what another applier still owns:
+    managedfields.restore), so dropping a field from a manifest and applying it again removes the field.
     """
     if not isinstance(applied, dict):
         raise PatchError("an apply patch must be an object")
@@ -279,11 +279,11 @@ def _unapply(descriptor, live: dict, previous: dict, applied: dict) -> dict:
             continue
         new, here = applied[key], live[key]
         if isinstance(old, dict) and isinstance(new, dict) and isinstance(here, dict):
-            live[key] = _unapply(_field_message(descriptor, key), here, old, new)
+            live[key] = _unapply(field_message(descriptor, key), here, old, new)
         elif isinstance(old, list) and isinstance(new, list) and isinstance(here, list):
             merge_key = MERGE_KEYS.get((descriptor.name if descriptor is not None else "", key))
             if merge_key:
-                live[key] = _unapply_list(_field_message(descriptor, key), merge_key, here, old, new)
+                live[key] = _unapply_list(field_message(descriptor, key), merge_key, here, old, new)
     return live
 
 

@@ -28,6 +28,12 @@ class AgentStub:
         self.exec = channel.stream_stream("/coxswain.v1.NodeAgent/ContainerExec",
                                           request_serializer=pb.ExecInput.SerializeToString,
                                           response_deserializer=pb.ExecOutput.FromString)
+        self.attach = channel.stream_stream("/coxswain.v1.NodeAgent/ContainerAttach",
+                                            request_serializer=pb.ExecInput.SerializeToString,
+                                            response_deserializer=pb.ExecOutput.FromString)
+        self.port_forward = channel.stream_stream("/coxswain.v1.NodeAgent/ContainerPortForward",
+                                                  request_serializer=pb.PortForwardInput.SerializeToString,
+                                                  response_deserializer=pb.PortForwardOutput.FromString)
 
 
 def _address(node: Message) -> tuple[str, int]:

@@ -1,4 +1,4 @@
-"""PodService/Logs and PodService/Exec: find the pod's agent and relay the stream.
+"""PodService/Logs and PodService/Exec (and REST pods/portforward): find the pod's agent and relay the stream.
 
 The API server checks what it can (the pod exists and is scheduled, the
 container exists), pins the pod's uid so the agent serves exactly this pod,
@@ -61,16 +61,44 @@ class PodStreams:
             call.cancel()
 
     async def exec(self, requests, context):
+        async for output in self._session(requests, attach=False):
+            yield output
+
+    async def attach(self, requests, context):
+        """The container's own process (REST pods/attach): as exec, without a command."""
+        async for output in self._session(requests, attach=True):
+            yield output
+
+    async def _session(self, requests, *, attach: bool):
         first = await anext(aiter(requests), None)
         if first is None or not first.HasField("start"):
             raise errors.invalid("the first message must carry `start`")
         start = first.start
-        if not start.command:
+        if not attach and not start.command:
             raise errors.invalid("command: required")
+        if attach and start.command:
+            raise errors.invalid("command: an attach runs no command")
         pod = await self._scheduled_pod(start.namespace, start.pod)
         start.namespace, start.pod_uid = pod.metadata.namespace, pod.metadata.uid
         start.container = _container(pod, start.container)
-        call = (await self._agent(pod)).exec()
+        stub = await self._agent(pod)
+        async for output in self._relay(stub.attach() if attach else stub.exec(), first, requests):
+            yield output
+
+    async def port_forward(self, requests, context):
+        """One TCP connection to a port of the pod (REST pods/portforward): the first message carries `start`."""
+        first = await anext(aiter(requests), None)
+        if first is None or not first.HasField("start"):
+            raise errors.invalid("the first message must carry `start`")
+        start = first.start
+        pod = await self._scheduled_pod(start.namespace, start.pod)
+        start.namespace, start.pod_uid = pod.metadata.namespace, pod.metadata.uid
+        async for output in self._relay((await self._agent(pod)).port_forward(), first, requests):
+            yield output
+
+    @staticmethod
+    async def _relay(call, first, requests):
+        """The agent's answers to `first` and then `requests`, its errors raised with their codes."""
         await call.write(first)
 
         async def forward_input():

@@ -209,7 +209,7 @@ class APIServer:
         self.rest = RestServer(services=self.services, pod_streams=self.pod_streams,
                                authenticate=self.authenticator.authenticate,
                                authorize_url=self.authorizer.authorize_url, review=self._review,
-                               create_token=self._create_token)
+                               create_token=self._create_token, rules=self._rules)
         tls_dir = self.options.data_dir / "tls"
         files = {"cert_file": tls_dir / "server.crt", "key_file": tls_dir / "server.key"}
         try:
@@ -356,6 +356,10 @@ class APIServer:
     def _review(self, request: cluster_pb2.AccessReviewRequest) -> cluster_pb2.AccessReviewResponse:
         """An access review for the calling user (gRPC AccessReview, REST SelfSubjectAccessReview)."""
         return accessreview.review(request, caller=auth.current_user.get(), authorizer=self.authorizer)
+
+    def _rules(self, namespace: str):
+        """The calling user's rules in `namespace` (REST SelfSubjectRulesReview)."""
+        return accessreview.rules(namespace, caller=auth.current_user.get(), authorizer=self.authorizer)
 
     async def _create_token(self, request: cluster_pb2.TokenRequest) -> cluster_pb2.TokenResponse:
         """serviceaccounts/token: as `create` on the subresource, for an account that exists."""

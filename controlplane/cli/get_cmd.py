@@ -167,12 +167,16 @@ class Output:
         return "\n".join(Table(header).lines(rows, header=not self.args.no_headers))
 
     def _rows(self, objects: list) -> tuple[list[str], list[list[str]]]:
-        items = [convert.to_dict(o) for o in objects]
+        # The objects become JSON only for what reads JSON paths: converting 1,000 pods costs more than
+        # printing them.
         if self.format == "custom-columns":
-            return custom.custom_rows(custom.parse_columns(self.template), items)
+            return custom.custom_rows(custom.parse_columns(self.template), [convert.to_dict(o) for o in objects])
         header, rows = columns.table(self.kind, objects, wide=self.format == "wide",
                                      namespaces=self.args.all_namespaces)
-        return custom.label_columns(header, rows, items, keys=self.label_keys, show_labels=self.args.show_labels)
+        if not self.label_keys and not self.args.show_labels:
+            return header, rows
+        return custom.label_columns(header, rows, [convert.to_dict(o) for o in objects], keys=self.label_keys,
+                                    show_labels=self.args.show_labels)
 
     def _sorted(self, objects: list) -> list:
         if not self.args.sort_by or len(objects) < 2:

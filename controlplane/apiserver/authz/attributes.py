@@ -11,6 +11,7 @@ READ_VERBS = frozenset({"get", "list", "watch"})
 class Attributes:
     user: User
     verb: str        # get list watch create update update_status delete bind log exec
+    #                  (and from REST: deletecollection attach portforward)
     kind: str        # "Pod"
     namespace: str   # "" for a cluster-scoped kind, or a request across all namespaces
     name: str        # "" when the request names no single object (a list, a generateName create)

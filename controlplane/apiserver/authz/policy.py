@@ -42,7 +42,8 @@ _BOUNDS = _rule([""], ["resourcequotas", "resourcequotas/status", "limitranges"]
 VIEW = _workload_rules(READ) + [_BOUNDS]
 EDIT = (_workload_rules(READ + WRITE)
         + [_BOUNDS, _rule([""], ["secrets"], READ + WRITE),
-           _rule([""], ["pods/exec", "pods/eviction", "serviceaccounts/token"], ["create"])])
+           _rule([""], ["pods/exec", "pods/attach", "pods/portforward", "pods/eviction", "serviceaccounts/token"],
+                 ["create"])])
 ADMIN = EDIT + [_rule([RBAC_GROUP], ["roles", "rolebindings"], READ + WRITE)]
 
 SCHEDULER = [

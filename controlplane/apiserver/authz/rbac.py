@@ -28,7 +28,8 @@ REQUEST_VERBS = {
     "get": ("get", ""), "list": ("list", ""), "watch": ("watch", ""), "create": ("create", ""),
     "update": ("update", ""), "update_status": ("update", "status"), "delete": ("delete", ""),
     "bind": ("create", "binding"), "log": ("get", "log"), "exec": ("create", "exec"),
-    "token": ("create", "token"), "evict": ("create", "eviction"),
+    "token": ("create", "token"), "evict": ("create", "eviction"), "portforward": ("create", "portforward"),
+    "attach": ("create", "attach"),
 }
 
 

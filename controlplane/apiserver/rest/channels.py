@@ -29,6 +29,12 @@ def exec_start(query, *, namespace: str, pod: str) -> pb.ExecStart:
                         stdin=query.get("stdin", "").lower() in _TRUE, tty=query.get("tty", "").lower() in _TRUE)
 
 
+def attach_start(query, *, namespace: str, pod: str) -> pb.ExecStart:
+    """The ExecStart of an attach (`?container=c&stdin=true&tty=true`): no command."""
+    return pb.ExecStart(namespace=namespace, pod=pod, container=query.get("container", ""),
+                        stdin=query.get("stdin", "").lower() in _TRUE, tty=query.get("tty", "").lower() in _TRUE)
+
+
 def frame(channel: int, data: bytes) -> bytes:
     return bytes([channel]) + data
 

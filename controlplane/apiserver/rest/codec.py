@@ -3,18 +3,21 @@
 controlplane/api/convert.py maps Kubernetes' field names onto the messages
 and names every unknown or ill-typed field; this module adds what HTTP needs
 around it: Lists and watch events from the bytes the API server's handlers
-already return, Scale objects, and where the path's namespace and name go.
+already return, Scale objects, where the path's namespace and name go, and
+metadata.managedFields (shown from the appliers' records, never read from a body).
 """
 import json
+from typing import Mapping
 
 from google.protobuf.message import Message
 
-from controlplane.api import convert, kinds
+from controlplane.api import convert, kinds, managedfields
 from controlplane.api.errors import FieldError, InvalidError
 from controlplane.api.kinds import Kind
 from controlplane.apiserver.rest import k8sproto, names
 
 SCALE_API_VERSION = "autoscaling/v1"
+_KIND_OF_MESSAGE = {kind.message: kind for kind in kinds.KINDS.values()}
 
 
 def loads(body: bytes) -> object:
@@ -52,7 +55,34 @@ def dumps(data) -> bytes:
 
 
 def to_json(obj: Message) -> dict:
-    return convert.to_dict(obj)
+    """The object's JSON; an object applied server-side also shows its appliers as metadata.managedFields."""
+    data = convert.to_dict(obj)
+    kind = _KIND_OF_MESSAGE.get(type(obj))
+    meta = getattr(obj, "metadata", None)
+    if kind is not None and meta is not None and any(k.startswith(names.APPLIED_BY_PREFIX) for k in meta.annotations):
+        data["metadata"]["managedFields"] = managed_fields(kind, meta.annotations)
+    return data
+
+
+def appliers(annotations: Mapping[str, str], *, skip: str = "") -> dict[str, dict]:
+    """Manager -> what it applied last, from the annotations the REST API keeps per manager."""
+    found = {}
+    for key, text in annotations.items():
+        if key.startswith(names.APPLIED_BY_PREFIX) and key != skip:
+            try:
+                record = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                found[key[len(names.APPLIED_BY_PREFIX):]] = record
+    return found
+
+
+def managed_fields(kind: Kind, annotations: Mapping[str, str]) -> list[dict]:
+    """Kubernetes' managedFields of the appliers: operation Apply, their leaves as FieldsV1."""
+    return [{"manager": manager, "operation": "Apply", "apiVersion": kind.api_version, "fieldsType": "FieldsV1",
+             "fieldsV1": managedfields.fields_v1(kind, record)}
+            for manager, record in sorted(appliers(annotations).items())]
 
 
 def parse_object(kind: Kind, data, *, namespace: str, name: str = "") -> Message:
@@ -61,6 +91,9 @@ def parse_object(kind: Kind, data, *, namespace: str, name: str = "") -> Message
     InvalidError names each bad field; a namespace or name that disagrees
     with the path is one of them, as Kubernetes refuses it.
     """
+    if isinstance(data, dict) and isinstance(data.get("metadata"), dict) and "managedFields" in data["metadata"]:
+        # Written by the server, not the client (a read-modify-write sends them back): not taken from a body.
+        data = {**data, "metadata": {k: v for k, v in data["metadata"].items() if k != "managedFields"}}
     obj = convert.parse(kind, data)
     meta = obj.metadata
     problems = []

@@ -66,6 +66,8 @@ def _resources(kind: Kind) -> list[dict]:
                          names.LOG: ("Pod", "", "", ["get"]),
                          names.EXEC: ("PodExecOptions", "", "", ["create", "get"]),
                          names.EVICTION: ("Eviction", "policy", "v1", ["create"]),
+                         names.ATTACH: ("PodAttachOptions", "", "", ["create", "get"]),
+                         names.PORTFORWARD: ("PodPortForwardOptions", "", "", ["create", "get"]),
                          names.TOKEN: ("TokenRequest", "authentication.k8s.io", "v1", ["create"])}
     for sub in names.SUBRESOURCES.get(kind.name, ()):
         sub_kind, sub_group, sub_version, verbs = subresource_kinds[sub]

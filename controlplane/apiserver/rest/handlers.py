@@ -17,9 +17,9 @@ from typing import AsyncIterator, Awaitable, Callable, Mapping
 import grpc
 import yaml
 
-from controlplane.api import patch
+from controlplane.api import managedfields, patch
 from controlplane.api.errors import FieldError, InvalidError
-from controlplane.api.v1 import cluster_pb2, core_pb2, meta_pb2, node_agent_pb2, policy_pb2
+from controlplane.api.v1 import cluster_pb2, core_pb2, meta_pb2, node_agent_pb2, policy_pb2, rbac_pb2
 from controlplane.apiserver import errors
 from controlplane.apiserver.podstreams import PodStreams
 from controlplane.apiserver.rest import channels, codec, names, reviews, status, tables
@@ -37,6 +37,21 @@ def authorize(service: KindService, verb: str, request) -> None:
     gRPC method would have received.
     """
     service.authorize(verb, request)
+
+
+class ApplyConflict(Exception):
+    """A server-side apply would change fields other managers applied: 409 naming each (force takes them)."""
+
+    def __init__(self, taken: dict[str, list[tuple]]):
+        self.causes = [FieldError(managedfields.path_text(p), f'conflict with "{manager}"')
+                       for manager, paths in taken.items() for p in paths]
+        count = len(self.causes)
+        if count == 1:
+            text = f"{self.causes[0].reason}: {self.causes[0].path}"
+        else:
+            text = "\n".join(f'conflicts with "{manager}":' + "".join(
+                f"\n- {managedfields.path_text(p)}" for p in paths) for manager, paths in taken.items())
+        super().__init__(f"Apply failed with {count} conflict{'s' if count > 1 else ''}: {text}")
 
 
 @dataclasses.dataclass
@@ -82,19 +97,34 @@ def _int(query: Mapping[str, str], name: str) -> int | None:
 class Handlers:
     def __init__(self, services: Mapping[str, KindService], pod_streams: PodStreams | None, *,
                  review: Callable[[cluster_pb2.AccessReviewRequest], cluster_pb2.AccessReviewResponse],
-                 create_token: Callable[[cluster_pb2.TokenRequest], Awaitable[cluster_pb2.TokenResponse]]):
-        """`review` and `create_token` are the API server's own (its gRPC Cluster service's)."""
+                 create_token: Callable[[cluster_pb2.TokenRequest], Awaitable[cluster_pb2.TokenResponse]],
+                 rules: Callable[[str], tuple[list[rbac_pb2.PolicyRule], bool]]):
+        """`review`, `create_token` and `rules` (the caller's rules in a namespace, and whether they are
+        incomplete) are the API server's own (its gRPC Cluster service's, accessreview.py)."""
         self._services = services
         self._pod_streams = pod_streams
         self._review = review
         self._create_token = create_token
+        self._rules = rules
 
     async def access_review(self, *, body: bytes, content_type: str) -> Reply:
         """POST selfsubjectaccessreviews: the caller's own question, answered by the one authorizer."""
-        try:
-            data = codec.read_body(body, content_type)
+        def answer(data):
             request = reviews.access_review_request(data)
-            return Reply(201, reviews.access_review_json(data, self._review(request) if request else None))
+            return reviews.access_review_json(data, self._review(request) if request else None)
+        return self._review_reply(body, content_type, answer)
+
+    async def rules_review(self, *, body: bytes, content_type: str) -> Reply:
+        """POST selfsubjectrulesreviews (`kubectl auth can-i --list`): the caller's rules in a namespace."""
+        def answer(data):
+            rules, incomplete = self._rules(reviews.rules_review_namespace(data))
+            return reviews.rules_review_json(data, rules, incomplete=incomplete)
+        return self._review_reply(body, content_type, answer)
+
+    @staticmethod
+    def _review_reply(body: bytes, content_type: str, answer: Callable[[object], dict]) -> Reply:
+        try:
+            return Reply(201, answer(codec.read_body(body, content_type)))
         except errors.ApiError as e:
             return Reply(*status.from_api_error(e.code, e.message))
         except InvalidError as e:
@@ -103,15 +133,32 @@ class Handlers:
             return Reply(400, status.status(400, "BadRequest", str(e)))
 
     def exec_session(self, route: Route, query) -> ExecSession | Reply:
-        """Check and authorize an exec before the WebSocket upgrade, so refusals are plain HTTP errors."""
+        """Check and authorize an exec or attach before the WebSocket upgrade, so refusals are plain HTTP
+        errors."""
+        attach = route.subresource == names.ATTACH
         try:
-            start = channels.exec_start(query, namespace=route.namespace or "default", pod=route.name)
-            authorize(self._services[route.kind.name], "exec", start)
+            start = (channels.attach_start if attach else channels.exec_start)(
+                query, namespace=route.namespace or "default", pod=route.name)
+            authorize(self._services[route.kind.name], "attach" if attach else "exec", start)
         except channels.ExecRequestError as e:
             return Reply(400, status.status(400, "BadRequest", str(e), kind=route.kind, name=route.name))
         except errors.ApiError as e:
             return Reply(*status.from_api_error(e.code, e.message, kind=route.kind, name=route.name))
-        return ExecSession(start, lambda inputs: self._pod_streams.exec(inputs, None))
+        run = self._pod_streams.attach if attach else self._pod_streams.exec
+        return ExecSession(start, lambda inputs: run(inputs, None))
+
+    def port_forward_start(self, route: Route) -> node_agent_pb2.PortForwardStart | Reply:
+        """Authorize a port-forward before the WebSocket upgrade; the pod it names (each connection sets a port)."""
+        try:
+            authorize(self._services[route.kind.name], "portforward",
+                      meta_pb2.GetRequest(namespace=route.namespace or "default", name=route.name))
+        except errors.ApiError as e:
+            return Reply(*status.from_api_error(e.code, e.message, kind=route.kind, name=route.name))
+        return node_agent_pb2.PortForwardStart(namespace=route.namespace or "default", pod=route.name)
+
+    def port_forward(self, requests: AsyncIterator[node_agent_pb2.PortForwardInput]) -> AsyncIterator:
+        """One forwarded connection, relayed to the pod's agent (already authorized)."""
+        return self._pod_streams.port_forward(requests, None)
 
     async def handle(self, route: Route, *, query: Mapping[str, str], body: bytes, content_type: str,
                      accept: str) -> Reply | Stream:
@@ -127,6 +174,9 @@ class Handlers:
         except InvalidError as e:
             return Reply(422, status.status(422, "Invalid", str(e), kind=route.kind, name=e.name or route.name,
                                              causes=e.errors))
+        except ApplyConflict as e:
+            return Reply(409, status.status(409, "Conflict", str(e), kind=route.kind, name=route.name,
+                                             causes=e.causes, cause_reason="FieldManagerConflict"))
         except (codec.BodyError, patch.PatchError, yaml.YAMLError) as e:
             return Reply(400, status.status(400, "BadRequest", str(e), kind=route.kind, name=route.name))
 
@@ -169,6 +219,9 @@ class Handlers:
             authorize(service, "get", request)
             obj = await service.get(request, context)
             return self._object_reply(route, obj, accept)
+        if route.verb == "deletecollection":
+            return await self._delete_collection(service, route, query,
+                                                 codec.read_body(body, content_type) if body else {}, context)
         if route.verb == "delete":
             return await self._delete(service, route, query, codec.read_body(body, content_type) if body else {})
         if sub == names.SCALE:
@@ -241,26 +294,41 @@ class Handlers:
         return Stream(events(), names.JSON)
 
     async def _delete(self, service, route, query, options) -> Reply:
-        if not isinstance(options, dict):
-            raise codec.BodyError("the body of a DELETE must be DeleteOptions")
-        grace = _int(query, names.GRACE_PERIOD)
-        if grace is None and isinstance(options.get("gracePeriodSeconds"), int):
-            grace = options["gracePeriodSeconds"]
-        preconditions = options.get("preconditions") or {}
-        if not isinstance(preconditions, dict):
-            raise codec.BodyError("preconditions: must be an object")
-        request = meta_pb2.DeleteRequest(
-            namespace=route.namespace, name=route.name,
-            propagation_policy=query.get(names.PROPAGATION_POLICY, options.get("propagationPolicy") or ""),
-            preconditions=meta_pb2.Preconditions(uid=preconditions.get("uid") or "",
-                                                 resource_version=preconditions.get("resourceVersion") or ""))
-        if grace is not None:
-            request.grace_period_seconds = grace
+        request = _delete_request(query, options, namespace=route.namespace, name=route.name)
         authorize(service, "delete", request)
         if query.get(names.DRY_RUN) == names.DRY_RUN_ALL:
             get = meta_pb2.GetRequest(namespace=route.namespace, name=route.name)
             return Reply(200, codec.to_json(await service.get(get, None)))
         return Reply(200, codec.to_json(await service.delete(request, None)))
+
+    async def _delete_collection(self, service, route, query, options, context) -> Reply:
+        """DELETE on a collection: what the selectors list now, each deleted with the body's DeleteOptions.
+
+        Authorized once, as `deletecollection` on the collection (as Kubernetes does, not per object);
+        the answer is the list of what was deleted (or, with dryRun=All, would be). An object gone
+        between the list and its delete is left out.
+        """
+        listing = meta_pb2.ListRequest(namespace=route.namespace,
+                                       label_selector=query.get(names.LABEL_SELECTOR, ""),
+                                       field_selector=query.get(names.FIELD_SELECTOR, ""))
+        template = _delete_request(query, options, namespace=route.namespace, name="")
+        authorize(service, "deletecollection", listing)
+        items, list_meta = codec.list_items(route.kind, await service.list(listing, context))
+        deleted = []
+        for item in items:
+            if query.get(names.DRY_RUN) == names.DRY_RUN_ALL:
+                deleted.append(item)
+                continue
+            request = meta_pb2.DeleteRequest()
+            request.CopyFrom(template)
+            request.namespace, request.name = item.metadata.namespace, item.metadata.name
+            try:
+                deleted.append(await service.delete(request, None))
+            except errors.ApiError as e:
+                if e.code != grpc.StatusCode.NOT_FOUND:
+                    raise
+        return Reply(200, {"apiVersion": route.kind.api_version, "kind": route.kind.list_message.DESCRIPTOR.name,
+                           "metadata": list_meta, "items": [codec.to_json(obj) for obj in deleted]})
 
     async def _bind(self, service, route, data) -> Reply:
         target = data.get("target") if isinstance(data, dict) else None
@@ -357,9 +425,18 @@ class Handlers:
                 authorize(service, "create", obj)
                 return Reply(201, codec.to_json(await service.create(obj, context)))
             current = codec.to_json(live)
+            taken: dict[str, list] = {}
             if applying and not route.subresource:
                 previous = _json_or_none(live.metadata.annotations.get(applied_key))
+                owners = codec.appliers(live.metadata.annotations, skip=applied_key)
+                taken = managedfields.conflicts(route.kind, current, patch_body, owners)
+                if taken and query.get(names.FORCE, "").lower() not in ("1", "true"):
+                    raise ApplyConflict(taken)
                 patched = patch.apply_patch(route.kind, current, patch_body, previous=previous)
+                managedfields.restore(patched, current, [p for manager, record in owners.items()
+                                                         for p in managedfields.leaves(
+                                                             route.kind, managedfields.without(
+                                                                 record, taken.get(manager, [])))])
             else:
                 patched = _patched(route, current, patch_body, content_type)
             if isinstance(patched, dict):
@@ -368,6 +445,9 @@ class Handlers:
             obj = codec.parse_object(route.kind, patched, namespace=route.namespace, name=route.name)
             if applying and not route.subresource:
                 obj.metadata.annotations[applied_key] = codec.dumps(patch_body).decode()
+                for manager, paths in taken.items():   # forced: the fields are the applier's now
+                    obj.metadata.annotations[names.APPLIED_BY_PREFIX + manager] = codec.dumps(
+                        managedfields.without(owners[manager], paths)).decode()
             if not given_rv:
                 obj.metadata.resource_version = live.metadata.resource_version
             try:
@@ -376,6 +456,26 @@ class Handlers:
                 if e.code != grpc.StatusCode.ABORTED or given_rv:
                     raise
         raise errors.conflict(route.kind, route.name)
+
+
+def _delete_request(query, options, *, namespace: str, name: str) -> meta_pb2.DeleteRequest:
+    """DeleteOptions from the body (or the query's gracePeriodSeconds/propagationPolicy) as a DeleteRequest."""
+    if not isinstance(options, dict):
+        raise codec.BodyError("the body of a DELETE must be DeleteOptions")
+    grace = _int(query, names.GRACE_PERIOD)
+    if grace is None and isinstance(options.get("gracePeriodSeconds"), int):
+        grace = options["gracePeriodSeconds"]
+    preconditions = options.get("preconditions") or {}
+    if not isinstance(preconditions, dict):
+        raise codec.BodyError("preconditions: must be an object")
+    request = meta_pb2.DeleteRequest(
+        namespace=namespace, name=name,
+        propagation_policy=query.get(names.PROPAGATION_POLICY, options.get("propagationPolicy") or ""),
+        preconditions=meta_pb2.Preconditions(uid=preconditions.get("uid") or "",
+                                             resource_version=preconditions.get("resourceVersion") or ""))
+    if grace is not None:
+        request.grace_period_seconds = grace
+    return request
 
 
 def _applied_key(manager: str) -> str:

@@ -48,7 +48,7 @@ LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 APPLIED_BY_PREFIX = "coxswain.io/applied-by-"
 
 # Discovery: the verbs of a kind, of its status and of a read-only subresource.
-KIND_VERBS = ("create", "delete", "get", "list", "patch", "update", "watch")
+KIND_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 STATUS_VERBS = ("get", "patch", "update")
 # `kubectl get all` lists the kinds in the "all" category, as Kubernetes groups them.
 CATEGORY_ALL = frozenset({"Pod", "Service", "ReplicaSet", "Deployment", "Job"})
@@ -61,10 +61,14 @@ LOG = "log"
 EXEC = "exec"
 EVICTION = "eviction"
 TOKEN = "token"
-SUBRESOURCES = {"Pod": (BINDING, LOG, EXEC, EVICTION), "Deployment": (SCALE,), "ReplicaSet": (SCALE,),
+PORTFORWARD = "portforward"
+ATTACH = "attach"
+SUBRESOURCES = {"Pod": (BINDING, LOG, EXEC, ATTACH, EVICTION, PORTFORWARD), "Deployment": (SCALE,), "ReplicaSet": (SCALE,),
                 "ServiceAccount": (TOKEN,)}
 # kubectl auth can-i asks here (not a kind: nothing is stored).
 SELF_SUBJECT_ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+# kubectl auth can-i --list asks here.
+SELF_SUBJECT_RULES_REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews"
 
 # Watch event types.
 ADDED, MODIFIED, DELETED, BOOKMARK, ERROR = "ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"

@@ -7,8 +7,9 @@ The paths are Kubernetes':
     /apis/<group>/<version>/...                                        the same for a named group
 
 `/api/v1/namespaces/<name>` is the Namespace itself. The verb is
-Kubernetes' (get, list, watch, create, update, patch, delete): a GET on a
-collection lists, or watches with `watch=1`.
+Kubernetes' (get, list, watch, create, update, patch, delete, deletecollection):
+a GET on a collection lists, or watches with `watch=1`; a DELETE on one is a
+deletecollection.
 """
 import dataclasses
 
@@ -42,7 +43,7 @@ def _by_group_version() -> dict[str, dict[str, Kind]]:
 KINDS_BY_GROUP_VERSION = _by_group_version()
 
 _TRUE = ("1", "true")
-_COLLECTION_VERBS = {"GET": "list", "POST": "create"}
+_COLLECTION_VERBS = {"GET": "list", "POST": "create", "DELETE": "deletecollection"}
 _OBJECT_VERBS = {"GET": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 

@@ -1,14 +1,15 @@
-"""The requests that are not objects: SelfSubjectAccessReview, serviceaccounts/token, pods/eviction.
+"""The requests that are not objects: SelfSubject{Access,Rules}Review, serviceaccounts/token, pods/eviction.
 
 Pure: their Kubernetes JSON <-> the messages the API server's own calls take
 (`accessreview.review`, the TokenRequest the gRPC Cluster service serves, a
-pod's DeleteOptions). `kubectl auth can-i`, `kubectl create token` and
+pod's DeleteOptions). `kubectl auth can-i [--list]`, `kubectl create token` and
 `kubectl drain` send these.
 """
 from controlplane.api.errors import FieldError, InvalidError
-from controlplane.api.v1 import cluster_pb2
+from controlplane.api.v1 import cluster_pb2, rbac_pb2
 
 SSAR = "SelfSubjectAccessReview"
+SSRR = "SelfSubjectRulesReview"
 AUTHORIZATION_API = "authorization.k8s.io/v1"
 TOKEN_REQUEST_API = "authentication.k8s.io/v1"
 
@@ -60,3 +61,24 @@ def token_json(data, answer: cluster_pb2.TokenResponse) -> dict:
             "status": {"token": answer.token, "expirationTimestamp": answer.expiration_timestamp.ToJsonString()}}
 
 
+def rules_review_namespace(data) -> str:
+    """The namespace a SelfSubjectRulesReview asks about (required, as in Kubernetes)."""
+    spec = _object(_object(data, SSRR).get("spec") or {}, SSRR)
+    namespace = spec.get("namespace")
+    if not namespace or not isinstance(namespace, str):
+        raise InvalidError(SSRR, "", [FieldError("spec.namespace", "required")])
+    return namespace
+
+
+def rules_review_json(data: dict, rules: list[rbac_pb2.PolicyRule], *, incomplete: bool) -> dict:
+    """The answer: resource rules and non-resource rules, as RBAC's rules are split in Kubernetes."""
+    resource_rules = [{"verbs": list(r.verbs), "apiGroups": list(r.api_groups), "resources": list(r.resources),
+                       **({"resourceNames": list(r.resource_names)} if r.resource_names else {})}
+                      for r in rules if r.resources]
+    url_rules = [{"verbs": list(r.verbs), "nonResourceURLs": list(r.non_resource_ur_ls)}
+                 for r in rules if r.non_resource_ur_ls]
+    status = {"resourceRules": resource_rules, "nonResourceRules": url_rules, "incomplete": incomplete}
+    if incomplete:
+        status["evaluationError"] = "a node's rights depend on the pods bound to it; rules cannot list them"
+    return {"apiVersion": AUTHORIZATION_API, "kind": SSRR, "metadata": {}, "spec": data.get("spec") or {},
+            "status": status}

@@ -6,6 +6,7 @@ hands discovery paths to discovery.py and resource paths to handlers.py.
 Watches and logs are written as chunked streams, one JSON line per event.
 """
 import asyncio
+import logging
 import pathlib
 import ssl
 from typing import Callable, Mapping
@@ -16,12 +17,14 @@ from controlplane.api.v1.node_agent_pb2 import ExecInput
 from controlplane.apiserver import auth, errors
 from controlplane.apiserver.podstreams import PodStreams
 from controlplane.apiserver.rest import (channels, codec, discovery, handlers, metricsapi, names, olderversions,
-                                         openapi, paths, status)
+                                         openapi, paths, portforward, spdy, status)
 from controlplane.apiserver.authz import Decision, Verdict
 from controlplane.apiserver.service import KindService
 from controlplane.dashboard import api as dashboard_api, assets as dashboard_assets
 from controlplane.metrics import apiserver as metrics, endpoint
 
+
+log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 3 * 1024 * 1024
 # Answered without a token, as kube-apiserver answers them to anonymous callers.
@@ -41,9 +44,11 @@ class RestServer:
 
     def __init__(self, *, services: Mapping[str, KindService], pod_streams: PodStreams | None,
                  authenticate: Callable[[str | None], auth.User | None],
-                 authorize_url: Callable[[auth.User, str, str], Decision], review, create_token):
-        """`review` and `create_token`: the API server's answers to access reviews and token requests."""
-        self._handlers = handlers.Handlers(services, pod_streams, review=review, create_token=create_token)
+                 authorize_url: Callable[[auth.User, str, str], Decision], review, create_token, rules):
+        """`review`, `create_token`, `rules`: the API server's answers to access reviews, token requests and
+        rules reviews."""
+        self._handlers = handlers.Handlers(services, pod_streams, review=review, create_token=create_token,
+                                           rules=rules)
         self._authenticate = authenticate
         self._authorize_url = authorize_url
         self._runner: web.AppRunner | None = None
@@ -99,6 +104,9 @@ class RestServer:
         if path == names.SELF_SUBJECT_ACCESS_REVIEWS and request.method == "POST":
             reply = await self._handlers.access_review(body=await request.read(), content_type=request.content_type)
             return _json(reply.code, reply.body)
+        if path == names.SELF_SUBJECT_RULES_REVIEWS and request.method == "POST":
+            reply = await self._handlers.rules_review(body=await request.read(), content_type=request.content_type)
+            return _json(reply.code, reply.body)
         found = self._discovery(path)
         if found is not None:
             return _json(200, found) if request.method == "GET" else _json(
@@ -111,8 +119,10 @@ class RestServer:
             return _not_found(path)
         except paths.MethodError as e:
             return _json(405, status.status(405, "MethodNotAllowed", str(e)))
-        if route.subresource == names.EXEC and route.kind.name == "Pod":
+        if route.subresource in (names.EXEC, names.ATTACH) and route.kind.name == "Pod":
             return await self._exec(request, route)
+        if route.subresource == names.PORTFORWARD and route.kind.name == "Pod":
+            return await self._port_forward(request, route)
         body = await request.read() if request.can_read_body else b""
         # A body without a Content-Type is taken as JSON (what the Python client sends that way).
         content_type = request.content_type if "Content-Type" in request.headers else names.JSON
@@ -177,7 +187,7 @@ class RestServer:
             return _json(session.code, session.body)
         ws = web.WebSocketResponse(protocols=channels.PROTOCOLS)
         if not ws.can_prepare(request).ok:
-            return _json(400, status.status(400, "BadRequest", "exec is served over WebSocket "
+            return _json(400, status.status(400, "BadRequest", f"{route.subresource} is served over WebSocket "
                                             f"({', '.join(channels.PROTOCOLS)}) only, not SPDY"))
         await ws.prepare(request)
         inputs: asyncio.Queue = asyncio.Queue()
@@ -209,6 +219,28 @@ class RestServer:
             pass  # the client went away
         finally:
             reader.cancel()
+            await ws.close()
+        return ws
+
+    async def _port_forward(self, request: web.Request, route: paths.Route) -> web.StreamResponse:
+        """pods/portforward: SPDY/3.1 in WebSocket binary messages (kubectl 1.31+), one Session per request."""
+        start = self._handlers.port_forward_start(route)
+        if isinstance(start, handlers.Reply):
+            return _json(start.code, start.body)
+        ws = web.WebSocketResponse(protocols=(portforward.WEBSOCKET_PROTOCOL,))
+        if not ws.can_prepare(request).ok:
+            return _json(400, status.status(400, "BadRequest", "port-forward is served over WebSocket "
+                                            f"({portforward.WEBSOCKET_PROTOCOL}) only, not SPDY"))
+        await ws.prepare(request)
+        session = portforward.Session(start=start, forward=self._handlers.port_forward, send=ws.send_bytes)
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.BINARY:
+                    await session.received(message.data)
+        except (spdy.ProtocolError, ConnectionError) as e:
+            log.info("port-forward to pod %s/%s ended: %s", start.namespace, start.pod, e)
+        finally:
+            await session.close()
             await ws.close()
         return ws
 

@@ -33,7 +33,7 @@ def http_code(code: grpc.StatusCode) -> int:
 
 
 def status(code: int, reason: str, message: str, *, kind: Kind | None = None, name: str = "",
-           causes: list[FieldError] = ()) -> dict:
+           causes: list[FieldError] = (), cause_reason: str = "FieldValueInvalid") -> dict:
     """A failure Status; `kind`/`name` fill details as Kubernetes does."""
     out = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
            "message": message, "reason": reason, "code": code}
@@ -46,7 +46,7 @@ def status(code: int, reason: str, message: str, *, kind: Kind | None = None, na
         details |= {"group": group} if group else {}
         details["kind"] = kind.name if reason == "Invalid" else kind.plural
     if causes:
-        details["causes"] = [{"reason": "FieldValueInvalid", "message": c.reason, "field": c.path}
+        details["causes"] = [{"reason": cause_reason, "message": c.reason, "field": c.path}
                              for c in causes]
     if details:
         out["details"] = details

@@ -81,11 +81,21 @@ def _template_columns(spec=lambda o: o.spec) -> tuple[Column, ...]:
 
 # -------------------------------------------------------------------- kinds
 
+_last_summary: list = [None, None, None]
+
+
+def _summary(pod, now: float):
+    """summarize() once per pod for its three columns: a row's cells are made one after another."""
+    if _last_summary[0] is not pod or _last_summary[1] != now:
+        _last_summary[:] = [pod, now, summarize(pod, now)]
+    return _last_summary[2]
+
+
 _POD = Printer(
     columns=(NAME,
-             Column("READY", lambda o, now: summarize(o, now).ready),
-             Column("STATUS", lambda o, now: summarize(o, now).status),
-             Column("RESTARTS", lambda o, now: summarize(o, now).restarts),
+             Column("READY", lambda o, now: _summary(o, now).ready),
+             Column("STATUS", lambda o, now: _summary(o, now).status),
+             Column("RESTARTS", lambda o, now: _summary(o, now).restarts),
              AGE),
     wide=(Column("IP", lambda o, _: _or_none(o.status.pod_ip)),
           Column("NODE", lambda o, _: _or_none(o.spec.node_name)),
