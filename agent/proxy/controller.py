@@ -36,7 +36,8 @@ class ProxyController:
         self._synced = False
         self._informers = []
         self._watch(factory.informer("Service"), "services", adapter.service_ports)
-        self._watch(factory.informer("Endpoints"), "endpoints", adapter.endpoints_by_port)
+        self._watch(factory.informer("Endpoints"), "endpoints",
+                    lambda eps: adapter.endpoints_by_port(eps, node_name=node_name))
         nodes = factory.informer("Node", field_selector=f"metadata.name={node_name}")
         nodes.add_handler(on_add=self._node, on_update=lambda _, new: self._node(new),
                           on_delete=lambda _: self._publish(replace(self._state, node_ips=frozenset()),
