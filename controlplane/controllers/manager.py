@@ -32,6 +32,7 @@ from controlplane.controllers.podautoscaler import HorizontalPodAutoscalerContro
 from controlplane.controllers.podgc import PodGCController
 from controlplane.controllers.replicaset import ReplicaSetController
 from controlplane.controllers.serviceaccount import ServiceAccountController
+from controlplane.controllers.servicelb import ServiceLBController
 from controlplane.controllers.statefulset import StatefulSetController
 from controlplane.controllers.volumeprotection import VolumeProtectionController
 
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 CONTROLLERS: dict[str, type[Controller]] = {c.name: c for c in (
     ReplicaSetController, DeploymentController, DaemonSetController, StatefulSetController, PersistentVolumeController,
     VolumeProtectionController, DisruptionController, JobController, CronJobController, EndpointsController,
-    NamespaceController, GarbageCollector, ServiceAccountController, NodeIPAMController, NodeLifecycleController,
+    ServiceLBController, NamespaceController, GarbageCollector, ServiceAccountController, NodeIPAMController, NodeLifecycleController,
     PodGCController, HorizontalPodAutoscalerController)}
 assert tuple(CONTROLLERS) == CONTROLLER_NAMES, "options.CONTROLLER_NAMES must list the controllers, in order"
 

@@ -6,7 +6,8 @@ import uuid
 
 # Every controller by name, in the order the manager starts them.
 CONTROLLER_NAMES = ("replicaset", "deployment", "daemonset", "statefulset", "persistentvolume", "volumeprotection",
-                    "disruption", "job", "cronjob", "endpoints", "namespace", "garbagecollector", "serviceaccount",
+                    "disruption", "job", "cronjob", "endpoints", "servicelb", "namespace", "garbagecollector",
+                    "serviceaccount",
                     "nodeipam", "nodelifecycle", "podgc",
                     "horizontalpodautoscaling")
 
