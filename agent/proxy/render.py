@@ -25,7 +25,11 @@ every new element against, so 10,000 lookups made a full sync quadratic (5 s).
 Measured on the 2-core VM; see README.md.
 
 A NodePort reaches the same endpoints through its own map, keyed by protocol
-and node port, because its packets carry the node's address, not the VIP.
+and node port, because its packets carry the node's address, not the VIP. A
+load balancer address is keyed like a VIP (address . protocol . port) in the
+same maps, through a chain of its own. Both external paths masquerade under
+externalTrafficPolicy Cluster; under Local they keep the client's address and
+use only this node's endpoints (slots of their own), dropping without one.
 
 Session affinity needs to know which endpoint a connection got, to remember
 it: a Service port with affinity keeps one rule per endpoint instead (sticky
