@@ -13,11 +13,11 @@ from __future__ import annotations
 import ipaddress
 
 from controlplane.api.v1 import core_pb2
+from controlplane.api.validation.services import EXTERNAL_TYPES
 
 from agent.proxy.model import PROTOCOLS, Endpoint, ServicePortInfo, ServicePortName
 
 DEFAULT_AFFINITY_TIMEOUT = 10800  # Kubernetes' default for sessionAffinity ClientIP: 3 hours
-EXTERNAL_TYPES = ("NodePort", "LoadBalancer")
 
 
 def _is_ipv4(address: str) -> bool:
@@ -48,7 +48,8 @@ def service_ports(svc: core_pb2.Service) -> dict[ServicePortName, ServicePortInf
         ports[ServicePortName(svc.metadata.namespace, svc.metadata.name, port.name)] = ServicePortInfo(
             cluster_ip=spec.cluster_ip, port=port.port, protocol=protocol,
             node_port=port.node_port if external else 0, affinity_timeout=affinity, load_balancer_ips=lb_ips,
-            external_local=external and spec.external_traffic_policy == "Local")
+            external_local=external and spec.external_traffic_policy == "Local",
+            health_check_node_port=spec.health_check_node_port if spec.type == "LoadBalancer" else 0)
     return ports
 
 

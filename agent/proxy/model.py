@@ -33,6 +33,7 @@ class ServicePortInfo:
     affinity_timeout: int = 0  # seconds of ClientIP session affinity; 0: none
     load_balancer_ips: tuple[str, ...] = ()  # status.loadBalancer.ingress addresses: answer there too
     external_local: bool = False  # externalTrafficPolicy Local: outside traffic only to this node's endpoints
+    health_check_node_port: int = 0  # where a load balancer asks whether this node has endpoints (healthcheck.py)
 
     def __post_init__(self):
         if self.protocol not in PROTOCOLS:

@@ -9,6 +9,7 @@ import grpc
 from google.protobuf.message import Message
 
 from controlplane.api import serviceaccounts
+from controlplane.api.validation.services import EXTERNAL_TYPES
 from controlplane.api.wellknown import MIRROR_POD_ANNOTATION, PROTECTION_FINALIZERS
 from controlplane.apiserver import errors
 from controlplane.apiserver.allocator import AlreadyAllocated, Allocator, RangeFull, invalid_value
@@ -220,9 +221,6 @@ class ServiceAllocation(AdmissionPlugin):
                     await allocator.release_if_unchanged(value, revision)
                     freed += 1
         return freed
-
-
-EXTERNAL_TYPES = ("NodePort", "LoadBalancer")
 
 
 def _needs_health_check(spec) -> bool:

@@ -1,9 +1,11 @@
 """A LoadBalancer Service made by `kubectl create service loadbalancer`, served ServiceLB's way: every
 node answers on the Service port at its own address, and the status lists those addresses; with
 externalTrafficPolicy Local a node sends outside traffic only to its own pods, which see the client's
-address."""
+address, and its health check node port says which nodes have one."""
 import asyncio
+import json
 import pathlib
+import urllib.error
 import urllib.request
 
 from controlplane.api import convert
@@ -14,11 +16,13 @@ from tests.support.polling import eventually
 KUBECTL_LB = pathlib.Path(__file__).parents[1] / "api/testdata/service-loadbalancer.yaml"  # web, 80 -> 8080
 
 
-def get(address: str, path: str = "/") -> str:
+def get(address: str, path: str = "/", port: int = 80) -> str:
     """One request from the host: outside the cluster."""
     try:
-        with urllib.request.urlopen(f"http://{address}:80{path}", timeout=3) as response:
+        with urllib.request.urlopen(f"http://{address}:{port}{path}", timeout=3) as response:
             return response.read().decode().strip()
+    except urllib.error.HTTPError as e:
+        return f"status {e.code}"
     except OSError as e:
         return f"error: {e}"
 
@@ -69,3 +73,11 @@ async def test_load_balancer_on_every_node_address_and_local_policy(cluster):
             await eventually(only_local_with_the_client_address, timeout=30)
         except AssertionError:
             raise AssertionError(f"not only local backends seeing {cluster.host_ip}: {local}, last: {seen}") from None
+        # the health check node port tells a load balancer in front which nodes have a pod of it
+        check = svc.spec.health_check_node_port
+        for node in cluster.nodes:
+            answer = await asyncio.to_thread(get, cluster.node_ip(node), "/healthz", check)
+            if local[node]:
+                assert json.loads(answer)["localEndpoints"] == len(local[node]), (node, answer)
+            else:
+                assert answer == "status 503", (node, answer)
