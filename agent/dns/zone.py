@@ -8,6 +8,8 @@ Names follow Kubernetes' DNS specification (cluster.local by default):
     _<port>._<proto>.<svc>.<ns>.svc.<domain> SRV  a named port: priority 0, weight 100, the port and a target
                                                  (the Service's name; for headless, each endpoint's name)
     <svc>.<ns>.svc.<domain>                 SRV  every named port at once
+    <svc>.<ns>.svc.<domain>                 CNAME an ExternalName Service's externalName, whatever the
+                                                 type asked (with the target's records when it is in the domain)
     <a-b-c-d>.<ns>.pod.<domain>             A    a.b.c.d (any address, as CoreDNS' "pods insecure")
     <d.c.b.a>.in-addr.arpa                  PTR  a ClusterIP or headless endpoint back to its name
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from dnslib import PTR, QTYPE, RCODE, RR, SOA, SRV, A, DNSLabel, DNSRecord
+from dnslib import CNAME, PTR, QTYPE, RCODE, RR, SOA, SRV, A, DNSLabel, DNSRecord
 from google.protobuf.message import Message
 
 from agent.network.model import is_ipv4
@@ -48,6 +50,7 @@ class Port:
 class ServiceRecord:
     cluster_ip: str       # "" for a headless Service
     ports: tuple[Port, ...]
+    external_name: str = ""  # an ExternalName Service's target: the name is an alias
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ class EndpointRecord:
 def service_record(svc: Message) -> ServiceRecord:
     ip = svc.spec.cluster_ip
     ports = tuple(Port(p.name, (p.protocol or "TCP").lower(), p.port) for p in svc.spec.ports)
+    if svc.spec.type == "ExternalName":
+        return ServiceRecord(cluster_ip="", ports=(), external_name=svc.spec.external_name.rstrip(".").lower())
     return ServiceRecord(cluster_ip=ip if is_ipv4(ip) else "", ports=ports)
 
 
@@ -133,18 +138,18 @@ class Zone:
             reply.add_auth(self._soa)
         return reply
 
-    def _lookup(self, labels: list[str], qtype: int) -> list[tuple[str, RR]] | None:
+    def _lookup(self, labels: list[str], qtype: int, *, follow: bool = True) -> list[tuple[str, RR]] | None:
         """The records at a name (section, RR); [] if it exists without records of qtype; None: NXDOMAIN."""
         if not labels:
             return [("an", self._soa)] if qtype in (QTYPE.SOA, QTYPE.ANY) else []
         *head, kind = labels
         if kind == "svc":
-            return self._service_name(head, qtype)
+            return self._service_name(head, qtype, follow=follow)
         if kind == "pod":
             return self._pod_name(head, qtype)
         return None
 
-    def _service_name(self, head: list[str], qtype: int) -> list[tuple[str, RR]] | None:
+    def _service_name(self, head: list[str], qtype: int, *, follow: bool) -> list[tuple[str, RR]] | None:
         if not head:
             return []
         namespace = head[-1]
@@ -157,6 +162,8 @@ class Zone:
         name = f"{key[1]}.{key[0]}.svc.{self.domain}"
         endpoints = self._endpoints.get(key, ())
         rest = head[:-2]
+        if service.external_name:
+            return None if rest else self._alias(name, service.external_name, qtype, follow=follow)
         if not rest:
             if qtype in (QTYPE.A, QTYPE.ANY):
                 ips = [service.cluster_ip] if service.cluster_ip else [e.ip for e in endpoints]
@@ -205,6 +212,17 @@ class Zone:
                     extra[target] = self._a(target, endpoint.ip)
         return records + [("ar", rr) for rr in extra.values()]
 
+    def _alias(self, name: str, target: str, qtype: int, *, follow: bool) -> list[tuple[str, RR]]:
+        """An ExternalName: the CNAME, whatever was asked (as CoreDNS answers), followed once when
+        the target is in the domain (the client's resolver follows one outside it); an alias of an
+        alias is not followed further, so two that name each other cannot loop."""
+        records = [("an", RR(name, QTYPE.CNAME, ttl=self.ttl, rdata=CNAME(target)))]
+        label = DNSLabel(target)
+        if follow and qtype != QTYPE.CNAME and label.matchSuffix(self.domain):
+            labels = [part.decode() for part in label.stripSuffix(self.domain).label]
+            records += self._lookup(labels, qtype, follow=False) or []
+        return records
+
     def _pod_name(self, head: list[str], qtype: int) -> list[tuple[str, RR]] | None:
         if len(head) != 2:
             return [] if len(head) < 2 else None
@@ -222,7 +240,7 @@ class Zone:
             svc = f"{name}.{namespace}.svc.{self.domain}"
             if service.cluster_ip == ip:
                 names.append(svc)
-            elif not service.cluster_ip:
+            elif not service.cluster_ip and not service.external_name:
                 names += [f"{e.hostname}.{svc}" for e in self._endpoints.get((namespace, name), ()) if e.ip == ip]
         if not names:
             return None

@@ -1,8 +1,10 @@
 """From API objects to the proxy's model: pure functions over the protobuf messages.
 
-A Service becomes one ServicePortInfo per port (headless Services and ones
-without an allocated address program nothing); an Endpoints object becomes
-the endpoints of each named port. The endpoints controller has already turned
+A Service becomes one ServicePortInfo per port (headless and ExternalName
+Services and ones without an allocated address program nothing; NodePort and
+LoadBalancer ones add their node ports, LoadBalancer ones the addresses in
+their status); an Endpoints object becomes the endpoints of each named port,
+each marked whether it runs on this node (for externalTrafficPolicy Local). The endpoints controller has already turned
 a named targetPort into each pod's number, so the Endpoints port is the one
 to DNAT to, matched to the Service port by name.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 
 from controlplane.api.v1 import core_pb2
+from controlplane.api.validation.services import EXTERNAL_TYPES
 
 from agent.proxy.model import PROTOCOLS, Endpoint, ServicePortInfo, ServicePortName
 
@@ -32,6 +35,11 @@ def service_ports(svc: core_pb2.Service) -> dict[ServicePortName, ServicePortInf
     if spec.session_affinity == "ClientIP":
         client_ip = spec.session_affinity_config.client_ip
         affinity = client_ip.timeout_seconds if client_ip.HasField("timeout_seconds") else DEFAULT_AFFINITY_TIMEOUT
+    external = spec.type in EXTERNAL_TYPES
+    # Every address a load balancer answers on, whichever implementation wrote it (as kube-proxy does):
+    # coxswain's own service controller writes the Ready nodes' addresses (ServiceLB's way).
+    lb_ips = tuple(sorted({i.ip for i in svc.status.load_balancer.ingress if _is_ipv4(i.ip)})) \
+        if spec.type == "LoadBalancer" else ()
     ports = {}
     for port in spec.ports:
         protocol = (port.protocol or "TCP").lower()
@@ -39,18 +47,22 @@ def service_ports(svc: core_pb2.Service) -> dict[ServicePortName, ServicePortInf
             continue
         ports[ServicePortName(svc.metadata.namespace, svc.metadata.name, port.name)] = ServicePortInfo(
             cluster_ip=spec.cluster_ip, port=port.port, protocol=protocol,
-            node_port=port.node_port if spec.type == "NodePort" else 0, affinity_timeout=affinity)
+            node_port=port.node_port if external else 0, affinity_timeout=affinity, load_balancer_ips=lb_ips,
+            external_local=external and spec.external_traffic_policy == "Local",
+            health_check_node_port=spec.health_check_node_port if spec.type == "LoadBalancer" else 0)
     return ports
 
 
-def endpoints_by_port(eps: core_pb2.Endpoints) -> dict[ServicePortName, tuple[Endpoint, ...]]:
+def endpoints_by_port(eps: core_pb2.Endpoints, *, node_name: str) -> dict[ServicePortName, tuple[Endpoint, ...]]:
+    """node_name: this node's, to tell which endpoints are local."""
     found: dict[ServicePortName, list[Endpoint]] = {}
     for subset in eps.subsets:
         for port in subset.ports:
             name = ServicePortName(eps.metadata.namespace, eps.metadata.name, port.name)
             found.setdefault(name, []).extend(
-                [Endpoint(a.ip, port.port, ready=True) for a in subset.addresses if _is_ipv4(a.ip)]
-                + [Endpoint(a.ip, port.port, ready=False) for a in subset.not_ready_addresses if _is_ipv4(a.ip)])
+                Endpoint(a.ip, port.port, ready=ready, local=a.node_name == node_name)
+                for addresses, ready in ((subset.addresses, True), (subset.not_ready_addresses, False))
+                for a in addresses if _is_ipv4(a.ip))
     return {name: tuple(endpoints) for name, endpoints in found.items()}
 
 

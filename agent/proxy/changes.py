@@ -22,7 +22,7 @@ from typing import Hashable, Iterable
 
 from agent.proxy import names as n
 from agent.proxy import nftjson as j
-from agent.proxy.model import ProxyState, ServicePortName
+from agent.proxy.model import ProxyState, ServicePortInfo, ServicePortName
 from agent.proxy.render import NO_RULES, Elements, ServiceRules, ready_sorted, render_service
 
 
@@ -129,12 +129,15 @@ def stale_udp_flows(old: ProxyState, new: ProxyState,
             before = ready_sorted(old.endpoints.get(name, ()))
             after = {ep.ip for ep in ready_sorted(new.endpoints.get(name, ()))} if now == was else set()
             for ip in sorted({ep.ip for ep in before} - after):
-                stale.append(StaleFlows(was.cluster_ip, was.port, ip))
-                if was.node_port:
-                    stale.append(StaleFlows(None, was.node_port, ip))
+                stale += [StaleFlows(dst, port, ip) for dst, port in _destinations(was)]
         if now is not None and now.protocol == "udp" and ready_sorted(new.endpoints.get(name, ())):
             if was != now or not ready_sorted(old.endpoints.get(name, ())):
-                stale.append(StaleFlows(now.cluster_ip, now.port, None))
-                if now.node_port:
-                    stale.append(StaleFlows(None, now.node_port, None))
+                stale += [StaleFlows(dst, port, None) for dst, port in _destinations(now)]
     return stale
+
+
+def _destinations(info: ServicePortInfo) -> list[tuple[str | None, int]]:
+    """Where a Service port's flows are addressed: its VIP, any address at its node port, its load
+    balancer addresses."""
+    return [(info.cluster_ip, info.port), *([(None, info.node_port)] if info.node_port else []),
+            *((ip, info.port) for ip in info.load_balancer_ips)]

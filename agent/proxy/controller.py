@@ -1,5 +1,5 @@
 """The proxy's control loop: Services, Endpoints and this Node, watched through informers,
-feed the proxier.
+feed the proxier (and the health check node ports, healthcheck.py).
 
 Each object's share of the proxy state (its Service ports, or its endpoints by
 port) is kept per object, so an event replaces exactly that share; entries of
@@ -22,6 +22,7 @@ from controlplane.client.informer import key_of
 from agent.proxy import adapter
 from agent.proxy.applier import NetlinkApplier, delete_table
 from agent.proxy.conntrack import ConntrackCleaner
+from agent.proxy.healthcheck import HealthChecks
 from agent.proxy.model import ProxyState, ServicePortName
 from agent.proxy.names import table_name
 from agent.proxy.proxier import Proxier
@@ -29,14 +30,18 @@ from agent.proxy.sink import DEFAULT_DEVICE as SINK_DEVICE, ensure_service_sink,
 
 
 class ProxyController:
-    def __init__(self, *, factory: InformerFactory, node_name: str, proxier: Proxier):
+    def __init__(self, *, factory: InformerFactory, node_name: str, proxier: Proxier,
+                 health_checks: HealthChecks | None = None):
+        """health_checks: where the health check node ports are served (None: not served)."""
         self.proxier = proxier
+        self.health_checks = health_checks
         self._state = ProxyState()
         self._shares: dict[str, dict] = {"services": {}, "endpoints": {}}
         self._synced = False
         self._informers = []
         self._watch(factory.informer("Service"), "services", adapter.service_ports)
-        self._watch(factory.informer("Endpoints"), "endpoints", adapter.endpoints_by_port)
+        self._watch(factory.informer("Endpoints"), "endpoints",
+                    lambda eps: adapter.endpoints_by_port(eps, node_name=node_name))
         nodes = factory.informer("Node", field_selector=f"metadata.name={node_name}")
         nodes.add_handler(on_add=self._node, on_update=lambda _, new: self._node(new),
                           on_delete=lambda _: self._publish(replace(self._state, node_ips=frozenset()),
@@ -68,6 +73,8 @@ class ProxyController:
         self._state = state
         if self._synced:
             self.proxier.update(state, changed=changed)
+            if self.health_checks is not None:
+                self.health_checks.update(state, changed=changed)
 
     async def run(self) -> None:
         for informer in self._informers:
@@ -75,6 +82,8 @@ class ProxyController:
         await asyncio.gather(*(informer.wait_synced() for informer in self._informers))
         self._synced = True
         self.proxier.update(self._state)
+        if self.health_checks is not None:
+            self.health_checks.update(self._state)
         await self.proxier.run()
 
 
@@ -85,9 +94,12 @@ async def run_proxy(*, client: Client, node_name: str, service_cidr: str, netns:
     applier = NetlinkApplier(netns=netns)
     proxier = Proxier(table=table_name(node_name), applier=applier,
                       conntrack=ConntrackCleaner(netns=netns), full_sync_period=full_sync_period)
+    health_checks = HealthChecks(netns=netns)
     try:
-        await ProxyController(factory=InformerFactory(client), node_name=node_name, proxier=proxier).run()
+        await ProxyController(factory=InformerFactory(client), node_name=node_name, proxier=proxier,
+                              health_checks=health_checks).run()
     finally:
+        health_checks.close()
         applier.close()
 
 

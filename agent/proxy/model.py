@@ -29,8 +29,11 @@ class ServicePortInfo:
     cluster_ip: str
     port: int
     protocol: str = "tcp"  # "tcp" or "udp"
-    node_port: int = 0  # 0: not a NodePort
+    node_port: int = 0  # 0: no node port (a NodePort or LoadBalancer Service's, which has one)
     affinity_timeout: int = 0  # seconds of ClientIP session affinity; 0: none
+    load_balancer_ips: tuple[str, ...] = ()  # status.loadBalancer.ingress addresses: answer there too
+    external_local: bool = False  # externalTrafficPolicy Local: outside traffic only to this node's endpoints
+    health_check_node_port: int = 0  # where a load balancer asks whether this node has endpoints (healthcheck.py)
 
     def __post_init__(self):
         if self.protocol not in PROTOCOLS:
@@ -42,6 +45,7 @@ class Endpoint:
     ip: str
     port: int
     ready: bool = True
+    local: bool = False  # on this node: the only ones externalTrafficPolicy Local sends outside traffic to
 
 
 @dataclass(frozen=True)

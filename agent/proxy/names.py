@@ -24,7 +24,7 @@ MARK_FOR_MASQUERADE = "mark-for-masquerade"
 MASQUERADING = "masquerading"
 
 # Maps and sets shared by all services.
-SERVICE_IPS = "service-ips"  # VIP . l4proto . port : goto service chain
+SERVICE_IPS = "service-ips"  # VIP . l4proto . port : goto service chain (load balancer IP: its chain)
 SERVICE_NODEPORTS = "service-nodeports"  # l4proto . nodePort : goto external chain
 NO_ENDPOINT_SERVICES = "no-endpoint-services"  # VIP . l4proto . port
 NO_ENDPOINT_NODEPORTS = "no-endpoint-nodeports"  # l4proto . nodePort
@@ -37,7 +37,8 @@ MASQUERADE_MARK = 0x4000
 
 # Per-service object name prefixes.
 SERVICE_CHAIN_PREFIX = "svc"
-EXTERNAL_CHAIN_PREFIX = "ext"
+EXTERNAL_CHAIN_PREFIX = "ext"  # NodePort traffic
+LOAD_BALANCER_CHAIN_PREFIX = "lb"  # traffic to a status.loadBalancer.ingress address
 AFFINITY_SET_PREFIX = "aff"
 PICK_CHAIN_PREFIX = "pick"  # shared by every Service port with the same protocol and endpoint count
 
@@ -78,6 +79,10 @@ def pick_chain(protocol: str, endpoints: int, *, nodeport: bool = False) -> str:
 
 def external_chain(identity: str) -> str:
     return f"{EXTERNAL_CHAIN_PREFIX}-{identity}"
+
+
+def load_balancer_chain(identity: str) -> str:
+    return f"{LOAD_BALANCER_CHAIN_PREFIX}-{identity}"
 
 
 def affinity_set(identity: str, ip: str, port: int, timeout: int) -> str:

@@ -41,6 +41,9 @@ def goto(chain: str) -> Expr:
     return {"goto": {"target": chain}}
 
 
+DROP: Expr = {"drop": None}
+
+
 def jump(chain: str) -> Expr:
     return {"jump": {"target": chain}}
 

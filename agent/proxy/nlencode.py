@@ -41,7 +41,7 @@ NLM_F_REQUEST, NLM_F_CREATE, NLM_F_APPEND = 0x1, 0x400, 0x800
 NLA_F_NESTED = 0x8000
 
 # verdicts
-NF_ACCEPT, NFT_JUMP, NFT_GOTO = 1, -3, -4
+NF_DROP, NF_ACCEPT, NFT_JUMP, NFT_GOTO = 0, 1, -3, -4
 _VERDICTS = {"jump": NFT_JUMP, "goto": NFT_GOTO}
 NFT_DATA_VERDICT = 0xFFFFFF00
 
@@ -318,7 +318,7 @@ def _lookup(set_name: str, dreg: int | None) -> bytes:
 
 
 @functools.lru_cache(maxsize=65536)
-def _immediate_verdict(code: int, chain: str) -> bytes:
+def _immediate_verdict(code: int, chain: str | None) -> bytes:
     return _expr("immediate", _u32(1, REG_VERDICT), _verdict(2, code, chain))
 
 
@@ -433,6 +433,7 @@ _STATEMENTS = {
     "match": _match,
     "goto": lambda body: _immediate_verdict(NFT_GOTO, body["target"]),
     "jump": lambda body: _immediate_verdict(NFT_JUMP, body["target"]),
+    "drop": lambda body: _immediate_verdict(NF_DROP, None),
     "vmap": lambda body: _load(body["key"])[0] + _lookup(body["data"][1:], REG_VERDICT),
     "dnat": _dnat,
     "set": _update,

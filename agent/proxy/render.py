@@ -25,7 +25,11 @@ every new element against, so 10,000 lookups made a full sync quadratic (5 s).
 Measured on the 2-core VM; see README.md.
 
 A NodePort reaches the same endpoints through its own map, keyed by protocol
-and node port, because its packets carry the node's address, not the VIP.
+and node port, because its packets carry the node's address, not the VIP. A
+load balancer address is keyed like a VIP (address . protocol . port) in the
+same maps, through a chain of its own. Both external paths masquerade under
+externalTrafficPolicy Cluster; under Local they keep the client's address and
+use only this node's endpoints (slots of their own), dropping without one.
 
 Session affinity needs to know which endpoint a connection got, to remember
 it: a Service port with affinity keeps one rule per endpoint instead (sticky
@@ -175,33 +179,72 @@ def render_service(name: ServicePortName, info: ServicePortInfo,
     ident = identity(name, info)
     vip_key = (info.cluster_ip, info.protocol, info.port)
     nodeport_key = (info.protocol, info.node_port)
+    lb_keys = [(ip, info.protocol, info.port) for ip in info.load_balancer_ips]
     ready = ready_sorted(endpoints)
     if not ready:
-        elements: Elements = {n.NO_ENDPOINT_SERVICES: {vip_key: None}}
+        elements: Elements = {n.NO_ENDPOINT_SERVICES: dict.fromkeys([vip_key, *lb_keys])}
         if info.node_port:
             elements[n.NO_ENDPOINT_NODEPORTS] = {nodeport_key: None}
         return ServiceRules(elements=elements)
 
     svc = n.service_chain(ident)
     elements = {n.SERVICE_IPS: {vip_key: svc},
-                n.HAIRPIN: {(ep.ip, ep.ip, *vip_key): None for ep in ready}}
-    picks: dict[str, list[j.Rule]] = {}
+                n.HAIRPIN: {(ep.ip, ep.ip, *key): None for ep in ready for key in (vip_key, *lb_keys)}}
+    rules = ServiceRules(elements=elements)
     if info.affinity_timeout:
         chains, sets = _one_rule_per_endpoint(ident, info, ready)
+        rules.chains.update(chains)
+        rules.sets.update(sets)
     else:
-        pick, picks[pick] = _pick_chain(info.protocol, len(ready), nodeport=False)
-        chains, sets = {svc: [[j.goto(pick)]]}, {}
+        rules.chains[svc] = [_pick(rules, info, len(ready))]
         elements[n.SERVICE_ENDPOINTS] = _slots(vip_key, ready)
+    if info.node_port or lb_keys:
+        _external(rules, ident, info, ready, lb_keys)
+    return rules
+
+
+def _pick(rules: ServiceRules, info: ServicePortInfo, endpoints: int, *, nodeport: bool = False) -> j.Rule:
+    """The rule that goes to the pick chain for `endpoints` endpoints, which the Service port now uses."""
+    pick, rules.pick_chains[pick] = _pick_chain(info.protocol, endpoints, nodeport=nodeport)
+    return [j.goto(pick)]
+
+
+def _external(rules: ServiceRules, ident: str, info: ServicePortInfo, ready: tuple[Endpoint, ...],
+              lb_keys: list[tuple]) -> None:
+    """The paths from outside: a node port (`ext-` chain) and the load balancer addresses (`lb-`
+    chain, found in service-ips by address . protocol . port like the VIP, so its endpoint slots
+    sit in service-endpoints under that key). With externalTrafficPolicy Cluster the traffic is
+    marked for masquerade (replies must come back through this node) and may go to any endpoint;
+    with Local it keeps the client's address and goes only to this node's endpoints, and is
+    dropped when there are none here, as kube-proxy does (a load balancer's health check then
+    sends it to another node)."""
+    targets = tuple(ep for ep in ready if ep.local) if info.external_local else ready
+    head = [] if info.external_local else [[j.jump(n.MARK_FOR_MASQUERADE)]]
+    if not targets:
+        nodeport_tail = lb_tail = [[j.DROP]]
+    elif info.affinity_timeout:
+        chain = n.service_chain(ident)
+        if info.external_local:  # a chain, and affinity sets, of its own for the local endpoints
+            chains, sets = _one_rule_per_endpoint(f"{ident}/local", info, targets)
+            rules.chains.update(chains)
+            rules.sets.update(sets)
+            [chain] = chains
+        nodeport_tail = lb_tail = [[j.goto(chain)]]
+    else:
+        nodeport_tail = [_pick(rules, info, len(targets), nodeport=True)]
+        lb_tail = [_pick(rules, info, len(targets))]
+        if info.node_port:
+            rules.elements[n.NODEPORT_ENDPOINTS] = _slots((info.protocol, info.node_port), targets)
+        for key in lb_keys:
+            rules.elements.setdefault(n.SERVICE_ENDPOINTS, {}).update(_slots(key, targets))
     if info.node_port:
         ext = n.external_chain(ident)
-        if info.affinity_timeout:
-            chains[ext] = [[j.jump(n.MARK_FOR_MASQUERADE)], [j.goto(svc)]]
-        else:
-            pick, picks[pick] = _pick_chain(info.protocol, len(ready), nodeport=True)
-            chains[ext] = [[j.jump(n.MARK_FOR_MASQUERADE)], [j.goto(pick)]]
-            elements[n.NODEPORT_ENDPOINTS] = _slots(nodeport_key, ready)
-        elements[n.SERVICE_NODEPORTS] = {nodeport_key: ext}
-    return ServiceRules(chains=chains, sets=sets, elements=elements, pick_chains=picks)
+        rules.chains[ext] = head + nodeport_tail
+        rules.elements[n.SERVICE_NODEPORTS] = {(info.protocol, info.node_port): ext}
+    if lb_keys:
+        lb = n.load_balancer_chain(ident)
+        rules.chains[lb] = head + lb_tail
+        rules.elements[n.SERVICE_IPS].update(dict.fromkeys(lb_keys, lb))
 
 
 def render_state(state: ProxyState) -> dict[ServicePortName, ServiceRules]:

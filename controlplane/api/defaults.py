@@ -168,9 +168,12 @@ def _service(service) -> None:
         client_ip = spec.session_affinity_config.client_ip
         if not client_ip.HasField("timeout_seconds"):
             client_ip.timeout_seconds = 10800
-    spec.internal_traffic_policy = spec.internal_traffic_policy or "Cluster"
-    if spec.type == "NodePort":
+    if spec.type != "ExternalName":
+        spec.internal_traffic_policy = spec.internal_traffic_policy or "Cluster"
+    if spec.type in ("NodePort", "LoadBalancer"):
         spec.external_traffic_policy = spec.external_traffic_policy or "Cluster"
+    if spec.type == "LoadBalancer" and not spec.HasField("allocate_load_balancer_node_ports"):
+        spec.allocate_load_balancer_node_ports = True
     for port in spec.ports:
         port.protocol = port.protocol or "TCP"
         target = port.target_port

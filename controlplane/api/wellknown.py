@@ -23,3 +23,7 @@ DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 # Finalizers that keep a claim while a pod uses it and a volume while it is bound.
 PROTECTION_FINALIZERS = {"PersistentVolumeClaim": "kubernetes.io/pvc-protection",
                          "PersistentVolume": "kubernetes.io/pv-protection"}
+
+# The loadBalancerClass coxswain's service controller answers for (as does a LoadBalancer Service with
+# no class); a Service of any other class is left to its own implementation.
+LOAD_BALANCER_CLASS = "coxswain.io/servicelb"

@@ -9,6 +9,7 @@ import grpc
 from google.protobuf.message import Message
 
 from controlplane.api import serviceaccounts
+from controlplane.api.validation.services import EXTERNAL_TYPES
 from controlplane.api.wellknown import MIRROR_POD_ANNOTATION, PROTECTION_FINALIZERS
 from controlplane.apiserver import errors
 from controlplane.apiserver.allocator import AlreadyAllocated, Allocator, RangeFull, invalid_value
@@ -84,6 +85,8 @@ class ServiceAllocation(AdmissionPlugin):
 
     async def admit_create(self, svc: Message, *, dry_run: bool = False) -> None:
         spec, owner = svc.spec, svc.metadata.uid
+        if spec.type == "ExternalName":  # a DNS alias: no address, no ports, no IP family
+            return
         spec.ip_families[:] = spec.ip_families or ["IPv4"]
         spec.ip_family_policy = spec.ip_family_policy or "SingleStack"
         if dry_run:
@@ -109,11 +112,15 @@ class ServiceAllocation(AdmissionPlugin):
         if not spec.ip_families:
             spec.ip_families[:] = kept.ip_families
         spec.ip_family_policy = spec.ip_family_policy or kept.ip_family_policy
-        if spec.type == "NodePort":
+        if spec.type in EXTERNAL_TYPES:
             previous = {(p.port, p.protocol): p.node_port for p in kept.ports if p.node_port}
             for port in spec.ports:
                 if not port.node_port:
                     port.node_port = previous.get((port.port, port.protocol), 0)
+            if _needs_health_check(spec) and _needs_health_check(kept):
+                spec.health_check_node_port = spec.health_check_node_port or kept.health_check_node_port
+            elif spec.health_check_node_port == kept.health_check_node_port:
+                spec.health_check_node_port = 0  # it went with the Local policy, as in Kubernetes
             if dry_run:
                 await self._check_free(new, held=old)
                 return
@@ -127,7 +134,9 @@ class ServiceAllocation(AdmissionPlugin):
             # unless the request set them itself (as Kubernetes drops them).
             for port in spec.ports:
                 port.node_port = 0
-            if kept.type == "NodePort" and spec.external_traffic_policy == kept.external_traffic_policy:
+            if spec.health_check_node_port == kept.health_check_node_port:
+                spec.health_check_node_port = 0
+            if kept.type in EXTERNAL_TYPES and spec.external_traffic_policy == kept.external_traffic_policy:
                 spec.external_traffic_policy = ""
 
     async def commit_update(self, new: Message, old: Message) -> None:
@@ -159,14 +168,12 @@ class ServiceAllocation(AdmissionPlugin):
                                     f"provided IP is not in the valid range. The range of valid IPs is {self._cidr}")
             if not await self._ips.is_free(spec.cluster_ip):
                 raise invalid_value("spec.clusterIP", spec.cluster_ip, "provided IP is already allocated")
-        for index, port in enumerate(spec.ports if spec.type == "NodePort" else ()):
-            if port.node_port and port.node_port not in already:
-                if not self._ports.contains(port.node_port):
-                    raise invalid_value(f"spec.ports[{index}].nodePort", port.node_port,
-                                        "provided port is not in the valid range")
-                if not await self._ports.is_free(port.node_port):
-                    raise invalid_value(f"spec.ports[{index}].nodePort", port.node_port,
-                                        "provided port is already allocated")
+        for path, _, port in _requested_node_ports(spec):
+            if port and port not in already:
+                if not self._ports.contains(port):
+                    raise invalid_value(path, port, "provided port is not in the valid range")
+                if not await self._ports.is_free(port):
+                    raise invalid_value(path, port, "provided port is already allocated")
 
     async def _take_ip(self, requested: str, owner: str) -> str:
         if requested and not self._ips.contains(requested):
@@ -181,21 +188,25 @@ class ServiceAllocation(AdmissionPlugin):
                                   f"no ClusterIP left in {self._cidr}") from None
 
     async def _take_node_ports(self, svc: Message, owner: str, already: frozenset = frozenset()) -> None:
-        if svc.spec.type != "NodePort":
-            return
-        for index, port in enumerate(svc.spec.ports):
-            if port.node_port in already:
+        """Node ports for what needs one: every port of a NodePort Service, of a LoadBalancer one
+        unless allocateLoadBalancerNodePorts is false (then only those it names), and the health
+        check port of a LoadBalancer Service with the Local policy."""
+        spec = svc.spec
+        for path, index, port in _requested_node_ports(spec):
+            if port in already or not (port or _allocates(spec, index)):
                 continue
-            if port.node_port and not self._ports.contains(port.node_port):
-                raise invalid_value(f"spec.ports[{index}].nodePort", port.node_port,
-                                    "provided port is not in the valid range")
+            if port and not self._ports.contains(port):
+                raise invalid_value(path, port, "provided port is not in the valid range")
             try:
-                port.node_port = int(await self._ports.allocate(owner, port.node_port or None))
+                taken = int(await self._ports.allocate(owner, port or None))
             except AlreadyAllocated:
-                raise invalid_value(f"spec.ports[{index}].nodePort", port.node_port,
-                                    "provided port is already allocated") from None
+                raise invalid_value(path, port, "provided port is already allocated") from None
             except RangeFull:
                 raise errors.ApiError(grpc.StatusCode.RESOURCE_EXHAUSTED, "no NodePort left") from None
+            if index is None:
+                spec.health_check_node_port = taken
+            else:
+                spec.ports[index].node_port = taken
 
     async def repair(self, live_uids: set[str], *, older_than: int) -> int:
         """Free values held by Services that no longer exist; returns how many.
@@ -212,8 +223,33 @@ class ServiceAllocation(AdmissionPlugin):
         return freed
 
 
+def _needs_health_check(spec) -> bool:
+    """kube-proxy serves a health check port for a LoadBalancer Service whose traffic stays on the
+    node it arrives at, so a load balancer can tell the nodes with endpoints."""
+    return spec.type == "LoadBalancer" and spec.external_traffic_policy == "Local"
+
+
+def _requested_node_ports(spec) -> list[tuple[str, int | None, int]]:
+    """(field path, index in spec.ports or None for the health check port, requested port or 0) of
+    every node port the Service's type may hold."""
+    if spec.type not in EXTERNAL_TYPES:
+        return []
+    found = [(f"spec.ports[{index}].nodePort", index, port.node_port) for index, port in enumerate(spec.ports)]
+    if _needs_health_check(spec):
+        found.append(("spec.healthCheckNodePort", None, spec.health_check_node_port))
+    return found
+
+
+def _allocates(spec, index: int | None) -> bool:
+    """Whether an unrequested node port (of spec.ports[index]; None: the health check's) is allocated."""
+    if index is None or spec.type == "NodePort":
+        return True
+    return not spec.HasField("allocate_load_balancer_node_ports") or spec.allocate_load_balancer_node_ports
+
+
 def _node_ports(svc: Message) -> frozenset:
-    return frozenset(p.node_port for p in svc.spec.ports if p.node_port)
+    ports = {p.node_port for p in svc.spec.ports if p.node_port}
+    return frozenset(ports | ({svc.spec.health_check_node_port} if svc.spec.health_check_node_port else set()))
 
 
 class ServiceAccountAdmission(AdmissionPlugin):

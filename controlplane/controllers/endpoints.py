@@ -121,7 +121,7 @@ class EndpointsController(Controller):
                 except errors.NotFound:
                     pass
             return
-        if not service.spec.selector:
+        if not service.spec.selector or service.spec.type == "ExternalName":  # an alias has no endpoints
             return
         pods = [p for p in self.pods.by_index(podutil.BY_NAMESPACE, namespace) if selects(service, p)]
         wanted = subsets(service, pods)

@@ -33,6 +33,7 @@ from controlplane.controllers.podgc import PodGCController
 from controlplane.controllers.replicaset import ReplicaSetController
 from controlplane.controllers.resourcequota import ResourceQuotaController
 from controlplane.controllers.serviceaccount import ServiceAccountController
+from controlplane.controllers.servicelb import ServiceLBController
 from controlplane.controllers.statefulset import StatefulSetController
 from controlplane.controllers.volumeprotection import VolumeProtectionController
 
@@ -40,8 +41,9 @@ log = logging.getLogger(__name__)
 
 CONTROLLERS: dict[str, type[Controller]] = {c.name: c for c in (
     ReplicaSetController, DeploymentController, DaemonSetController, StatefulSetController, PersistentVolumeController,
-    VolumeProtectionController, DisruptionController, ResourceQuotaController, JobController, CronJobController, EndpointsController,
-    NamespaceController, GarbageCollector, ServiceAccountController, NodeIPAMController, NodeLifecycleController,
+    VolumeProtectionController, DisruptionController, ResourceQuotaController, JobController, CronJobController,
+    EndpointsController, ServiceLBController, NamespaceController, GarbageCollector, ServiceAccountController,
+    NodeIPAMController, NodeLifecycleController,
     PodGCController, HorizontalPodAutoscalerController)}
 assert tuple(CONTROLLERS) == CONTROLLER_NAMES, "options.CONTROLLER_NAMES must list the controllers, in order"
 

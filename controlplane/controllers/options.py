@@ -6,8 +6,8 @@ import uuid
 
 # Every controller by name, in the order the manager starts them.
 CONTROLLER_NAMES = ("replicaset", "deployment", "daemonset", "statefulset", "persistentvolume", "volumeprotection",
-                    "disruption", "resourcequota", "job", "cronjob", "endpoints", "namespace", "garbagecollector",
-                    "serviceaccount", "nodeipam", "nodelifecycle", "podgc",
+                    "disruption", "resourcequota", "job", "cronjob", "endpoints", "servicelb", "namespace",
+                    "garbagecollector", "serviceaccount", "nodeipam", "nodelifecycle", "podgc",
                     "horizontalpodautoscaling")
 
 

@@ -1,4 +1,5 @@
-"""ClusterIP and NodePort allocation: unique under concurrency, kept on update, freed on delete."""
+"""ClusterIP and NodePort allocation: unique under concurrency, kept on update, freed on delete; what
+LoadBalancer and ExternalName Services hold."""
 import asyncio
 import ipaddress
 
@@ -9,10 +10,10 @@ from controlplane.client import errors
 from tests.support.control_plane import admin_client, running_apiserver
 
 
-def service(name, *, type="ClusterIP", cluster_ip="", ports=((80, 0),)):
+def service(name, *, type="ClusterIP", cluster_ip="", ports=((80, 0),), **spec):
     return KINDS["Service"].new(metadata={"name": name}, spec={
         "type": type, "cluster_ip": cluster_ip, "selector": {"app": name},
-        "ports": [{"name": f"p{port}", "port": port, "node_port": node_port} for port, node_port in ports]})
+        "ports": [{"name": f"p{port}", "port": port, "node_port": node_port} for port, node_port in ports], **spec})
 
 
 async def test_concurrent_creates_get_distinct_ips_in_range(client):
@@ -79,6 +80,36 @@ async def test_type_change_frees_node_ports(client):
     assert as_cluster_ip.spec.ports[0].node_port == 0
     other = await services.create(service("other", type="NodePort", ports=((80, port),)))
     assert other.spec.ports[0].node_port == port
+
+
+async def test_load_balancer_node_ports_and_health_check_port(client):
+    services = client.resource("Service")
+    lb = await services.create(service("lb", type="LoadBalancer", ports=((80, 0), (443, 0))))
+    assert lb.spec.allocate_load_balancer_node_ports and lb.spec.external_traffic_policy == "Cluster"
+    assert all(30000 <= p.node_port <= 32767 for p in lb.spec.ports) and lb.spec.health_check_node_port == 0
+    bare = await services.create(service("bare", type="LoadBalancer", allocate_load_balancer_node_ports=False))
+    assert bare.spec.ports[0].node_port == 0 and bare.spec.cluster_ip
+    local = await services.create(service("local", type="LoadBalancer", external_traffic_policy="Local"))
+    check = local.spec.health_check_node_port
+    assert 30000 <= check <= 32767 and check != local.spec.ports[0].node_port
+    # re-applied unchanged: the same ports; to the Cluster policy: the health check port is given back
+    again = await services.update(service("local", type="LoadBalancer", external_traffic_policy="Local"))
+    assert again.spec.health_check_node_port == check
+    cluster = await services.update(service("local", type="LoadBalancer"))
+    assert cluster.spec.health_check_node_port == 0
+    taker = await services.create(service("taker", type="NodePort", ports=((80, check),)))
+    assert taker.spec.ports[0].node_port == check
+
+
+async def test_external_name_holds_no_address_and_keeps_its_type(client):
+    services = client.resource("Service")
+    alias = await services.create(service("alias", type="ExternalName", ports=(), external_name="db.example.com"))
+    assert alias.spec.cluster_ip == "" and not alias.spec.cluster_ips and alias.spec.external_name == "db.example.com"
+    with pytest.raises(errors.Invalid, match="spec.type: may not change from 'ExternalName' to 'ClusterIP'"):
+        await services.update(service("alias"))
+    await services.create(service("c", type="LoadBalancer", load_balancer_class="example.com/lb"))
+    with pytest.raises(errors.Invalid, match="spec.loadBalancerClass: field is immutable"):
+        await services.update(service("c", type="LoadBalancer", load_balancer_class="example.com/other"))
 
 
 async def test_repair_frees_leaked_allocations(tmp_path):

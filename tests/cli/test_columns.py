@@ -101,11 +101,21 @@ def test_services_ports_and_external_ips():
     node_port = obj("Service", "np", spec={"type": "NodePort", "cluster_ip": "10.96.0.11",
                                            "external_ips": ["192.0.2.1"],
                                            "ports": [{"port": 80, "node_port": 30080, "protocol": "TCP"}]})
-    lines = render("Service", [cluster_ip, node_port], wide=True)
+    balanced = obj("Service", "lb", spec={"type": "LoadBalancer", "cluster_ip": "10.96.0.12",
+                                          "ports": [{"port": 80, "node_port": 30081, "protocol": "TCP"}]},
+                   status={"load_balancer": {"ingress": [{"ip": "198.18.0.11"}, {"ip": "198.18.0.12"}]}})
+    pending = obj("Service", "wait", spec={"type": "LoadBalancer", "cluster_ip": "10.96.0.13",
+                                           "ports": [{"port": 80, "protocol": "TCP"}]})
+    alias = obj("Service", "search", spec={"type": "ExternalName", "external_name": "www.example.com"})
+    lines = render("Service", [cluster_ip, node_port, balanced, pending, alias], wide=True)
     assert lines[0].split() == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE", "SELECTOR"]
     assert lines[1].split() == ["web", "ClusterIP", "10.96.0.10", "<none>", "80/TCP,53/UDP", "5m",
                                 "app=web,tier=fe"]
     assert lines[2].split() == ["np", "NodePort", "10.96.0.11", "192.0.2.1", "80:30080/TCP", "5m", "<none>"]
+    assert lines[3].split() == ["lb", "LoadBalancer", "10.96.0.12", "198.18.0.11,198.18.0.12", "80:30081/TCP",
+                                "5m", "<none>"]
+    assert lines[4].split()[:4] == ["wait", "LoadBalancer", "10.96.0.13", "<pending>"]
+    assert lines[5].split() == ["search", "ExternalName", "<none>", "www.example.com", "<none>", "5m", "<none>"]
 
 
 def test_endpoints_show_three_and_count_the_rest():

@@ -75,6 +75,19 @@ def test_deployment_page_from_a_kubectl_manifest():
     assert "Pod Template:\n  Labels:  app=web\n  Containers:\n" in page
 
 
+def test_load_balancer_service_page_from_a_kubectl_manifest():
+    with open("tests/api/testdata/service-loadbalancer.yaml") as f:
+        svc = convert.from_manifest(convert.load_manifests(f.read())[0])
+    svc.metadata.namespace = "default"
+    svc.spec.external_traffic_policy, svc.spec.health_check_node_port = "Local", 31500
+    defaults.apply_defaults(svc)
+    svc.status.load_balancer.ingress.add(ip="198.18.0.11")
+    svc.status.load_balancer.ingress.add(ip="198.18.0.12")
+    page = describe(KINDS["Service"], svc, events=[], now=NOW).splitlines()
+    assert "LoadBalancer Ingress:     198.18.0.11, 198.18.0.12" in page
+    assert "External Traffic Policy:  Local" in page and "HealthCheck NodePort:     31500" in page
+
+
 def test_other_kinds_are_shown_field_by_field():
     lease = KINDS["Lease"].new(metadata={"name": "node1", "namespace": NODE_LEASE_NAMESPACE},
                                spec={"holder_identity": "node1", "lease_duration_seconds": 40})

@@ -46,3 +46,21 @@ async def test_endpoints_list_ready_pods_with_named_ports_and_follow_readiness(c
     async def removed():   # the API server's own default/kubernetes stays
         return [e.metadata.name for e in (await api.list(namespace="default")).items] == ["kubernetes"]
     await eventually(removed)
+
+
+async def test_an_external_name_service_gets_no_endpoints(client, manager, nodes):
+    """kubectl's `create service externalname` gives it a selector; it is an alias all the same."""
+    d = deployment("search", 1)
+    d.spec.template.spec.containers[0].ports.add(name="http", container_port=8080)
+    await client.resource("Deployment").create(d)
+    await client.resource("Service").create(KINDS["Service"].new(
+        metadata={"name": "search", "namespace": "default"},
+        spec={"type": "ExternalName", "external_name": "www.example.com", "selector": {"app": "search"}}))
+    await client.resource("Service").create(service("beside", {"app": "search"}, "http"))
+    api = client.resource("Endpoints")
+
+    async def beside_has_the_pod():
+        return [e for e in (await api.list(namespace="default")).items if e.metadata.name == "beside"
+                and e.subsets and e.subsets[0].addresses]
+    await eventually(beside_has_the_pod)
+    assert "search" not in {e.metadata.name for e in (await api.list(namespace="default")).items}

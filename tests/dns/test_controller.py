@@ -5,10 +5,12 @@ node's would be."""
 import asyncio
 import contextlib
 import json
+import pathlib
 import sys
 
 import pytest
 
+from controlplane.api import convert
 from controlplane.api.kinds import KINDS
 
 from agent.dns.controller import ClusterDns, system_upstreams
@@ -16,6 +18,7 @@ from agent.dns.listen import DEFAULT_ADDRESS
 from tests.support.netns import Lab
 from tests.support.polling import eventually
 
+KUBECTL_EXTERNAL_NAME = pathlib.Path(__file__).parents[1] / "api/testdata/service-externalname.yaml"
 QUERY = """
 import json, sys
 from dnslib import DNSRecord
@@ -76,6 +79,16 @@ async def test_services_written_through_the_api_resolve_in_the_node(client, node
             return (await ask(node, "web.default.svc.cluster.local"))["rcode"] == 3   # NXDOMAIN
         assert await eventually(web_gone)
         assert (await ask(node, "example.com"))["rcode"] == 2   # SERVFAIL: no upstream here
+
+
+async def test_an_external_name_service_resolves_as_a_cname(client, node):
+    """kubectl's `create service externalname` manifest, unchanged."""
+    (manifest,) = convert.load_manifests(KUBECTL_EXTERNAL_NAME.read_text())
+    await client.resource("Service").create(convert.from_manifest(manifest))
+    async with running(ClusterDns(client=client, netns=node.name, upstreams=[])):
+        for qtype in ("A", "CNAME"):
+            assert await ask(node, "search.default.svc.cluster.local", qtype) == \
+                {"rcode": 0, "answers": ["www.example.com."]}
 
 
 def test_upstreams_come_from_resolv_conf_without_our_own_address(tmp_path):

@@ -148,3 +148,28 @@ def test_another_cluster_domain():
     zone.set_service(("default", "web"), service_record(service("web")))
     assert answers(ask(zone, "web.default.svc.corp.example")) == ["198.19.128.10"]
     assert ask(zone, "web.default.svc.cluster.local") is None
+
+
+def alias(name, target, *, namespace="default"):
+    return KINDS["Service"].new(metadata={"name": name, "namespace": namespace},
+                                spec={"type": "ExternalName", "external_name": target, "selector": {"app": name}})
+
+
+def test_external_name_is_a_cname_whatever_the_type_asked():
+    zone = zone_with(alias("search", "www.Example.com."))
+    for qtype in ("A", "AAAA", "CNAME", "SRV", "ANY"):
+        reply = ask(zone, "search.default.svc.cluster.local", qtype)
+        assert reply.header.rcode == RCODE.NOERROR
+        assert [(QTYPE[rr.rtype], str(rr.rdata)) for rr in reply.rr] == [("CNAME", "www.example.com.")], qtype
+    assert ask(zone, "x.search.default.svc.cluster.local").header.rcode == RCODE.NXDOMAIN
+    assert ask(zone, "_http._tcp.search.default.svc.cluster.local", "SRV").header.rcode == RCODE.NXDOMAIN
+
+
+def test_external_name_inside_the_domain_is_followed_once():
+    zone = zone_with(service("web"), alias("front", "web.default.svc.cluster.local"),
+                     alias("ping", "pong.default.svc.cluster.local"), alias("pong", "ping.default.svc.cluster.local"))
+    reply = ask(zone, "front.default.svc.cluster.local")
+    assert [(QTYPE[rr.rtype], str(rr.rdata)) for rr in reply.rr] == [
+        ("CNAME", "web.default.svc.cluster.local."), ("A", "198.19.128.10")]
+    looped = ask(zone, "ping.default.svc.cluster.local")  # two aliases of each other: one hop, no loop
+    assert [str(rr.rdata) for rr in looped.rr] == ["pong.default.svc.cluster.local.", "ping.default.svc.cluster.local."]

@@ -1,6 +1,7 @@
 """A tiny TCP/UDP echo of a backend's name, and clients for it; run inside test namespaces.
 
-  echo.py serve NAME PORT          answer every TCP connection and UDP datagram on PORT with NAME
+  echo.py serve NAME PORT          answer every TCP connection and UDP datagram on PORT with NAME,
+                                   and TCP connections on PORT+1 with "NAME CLIENT-ADDRESS"
   echo.py get HOST PORT COUNT      COUNT TCP connections; print one JSON list of answers/errors
   echo.py udp HOST PORT COUNT      COUNT datagrams from one socket; print the JSON list
   echo.py udpstream HOST PORT      a datagram every 50 ms from one socket; print each answer as a line
@@ -23,7 +24,15 @@ def serve(name: str, port: int) -> None:
             _, peer = sock.recvfrom(100)
             sock.sendto(reply, peer)
 
+    def who_asked():
+        server = socket.create_server(("0.0.0.0", port + 1), backlog=128, reuse_port=True)
+        while True:
+            conn, (peer, _) = server.accept()
+            with conn:
+                conn.sendall(f"{name} {peer}".encode())
+
     threading.Thread(target=udp, daemon=True).start()
+    threading.Thread(target=who_asked, daemon=True).start()
     server = socket.create_server(("0.0.0.0", port), backlog=128, reuse_port=True)
     print("ready", flush=True)
     while True:

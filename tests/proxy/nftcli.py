@@ -151,8 +151,8 @@ def _statement(stmt: dict[str, Any]) -> str:
         return f"{body['op']} {body['set']} {{ {_expr(body['elem'])} }}"
     if kind == "mangle":
         return f"{_expr(body['key'])} set {_expr(body['value'])}"
-    if kind == "masquerade":
-        return "masquerade"
+    if kind in ("masquerade", "drop"):
+        return kind
     if kind == "reject":
         return "reject with tcp reset" if body["type"] == "tcp reset" else f"reject with icmp type {body['expr']}"
     raise ValueError(f"statement {stmt!r}: not one the writer knows")

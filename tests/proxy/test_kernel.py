@@ -82,6 +82,55 @@ def test_hairpin_pod_reaches_itself_through_its_service(cluster):
     assert tcp(cluster.pods["b1"], "198.19.128.10", 80, 5) == ["b1"] * 5
 
 
+WHO = ServicePortName("default", "who")  # answers with the pod's name and the client address it saw
+
+
+def who(*names, local=("b1", "b2")):
+    """Endpoints on the echo's second port; those not in `local` stand for pods on other nodes."""
+    return tuple(Endpoint(PODS[name], 8081, local=name in local) for name in names)
+
+
+def test_load_balancer_address_answers_on_the_service_port(cluster):
+    """ServiceLB's way: the node's own address is an ingress address and answers on the Service
+    port (not only the node port), masqueraded under the Cluster policy."""
+    info = ServicePortInfo("198.19.128.10", 80, node_port=30080, load_balancer_ips=(NODE_IP, "198.18.0.12"))
+    cluster.program({WHO: info}, {WHO: who("b1", "b2", "b3")})
+    answers = tcp(cluster.ext, NODE_IP, 80, 40)
+    assert {a.split()[0] for a in answers} == {"b1", "b2", "b3"}
+    assert {a.split()[1] for a in answers} == {"198.19.0.1"}  # the node's address on the pod bridge
+    assert {a.split()[0] for a in tcp(cluster.ext, NODE_IP, 30080, 20)} <= {"b1", "b2", "b3"}
+    assert {a.split()[0] for a in tcp(cluster.node, NODE_IP, 80, 20)} <= {"b1", "b2", "b3"}
+    cluster.program({WHO: info}, {WHO: ()})
+    [refused] = tcp(cluster.ext, NODE_IP, 80)
+    assert refused["error"] == "ConnectionRefusedError" and refused["seconds"] < 0.5
+
+
+def test_local_policy_keeps_the_client_address_and_uses_only_local_endpoints(cluster):
+    info = ServicePortInfo("198.19.128.10", 80, node_port=30080, load_balancer_ips=(NODE_IP,), external_local=True)
+    cluster.program({WHO: info}, {WHO: who("b1", "b2", "b3")})  # b3 stands for a pod on another node
+    for port in (80, 30080):
+        answers = tcp(cluster.ext, NODE_IP, port, 40)
+        assert {a.split()[0] for a in answers} == {"b1", "b2"}, port
+        assert {a.split()[1] for a in answers} == {"198.18.0.2"}, port  # ext's own address
+    # inside the cluster, the ClusterIP still reaches every endpoint
+    assert {a.split()[0] for a in tcp(cluster.node, "198.19.128.10", 80, 40)} == {"b1", "b2", "b3"}
+    # no endpoint on this node: outside traffic is dropped (a load balancer's health check moves on), not
+    # sent to another node
+    cluster.program({WHO: info}, {WHO: who("b3")})
+    for port in (80, 30080):
+        [dropped] = tcp(cluster.ext, NODE_IP, port)
+        assert dropped["error"] == "TimeoutError", port
+    assert tcp(cluster.pods["b1"], "198.19.128.10", 80)[0].split()[0] == "b3"
+
+
+def test_local_policy_with_session_affinity(cluster):
+    info = ServicePortInfo("198.19.128.10", 80, node_port=30080, load_balancer_ips=(NODE_IP,), external_local=True,
+                           affinity_timeout=60)
+    cluster.program({WHO: info}, {WHO: who("b1", "b2", "b3", local=("b3",))})
+    assert tcp(cluster.ext, NODE_IP, 80, 10) == ["b3 198.18.0.2"] * 10
+    assert tcp(cluster.ext, NODE_IP, 30080, 10) == ["b3 198.18.0.2"] * 10
+
+
 def test_partial_updates_follow_endpoint_changes(cluster):
     services = {WEB: ServicePortInfo("198.19.128.10", 80, node_port=30080)}
     cluster.program(services, {WEB: backends("b1", "b2")})

@@ -20,6 +20,10 @@ DNS_UDP = ServicePortName("kube-system", "dns", "dns")
 DNS_TCP = ServicePortName("kube-system", "dns", "dns-tcp")
 STICKY = ServicePortName("default", "sticky")
 EMPTY = ServicePortName("default", "empty")
+LB = ServicePortName("default", "lb")
+LOCAL = ServicePortName("default", "local")
+LOCAL_STICKY = ServicePortName("default", "local-sticky")
+NODES = ("198.18.0.11", "198.18.1.11")
 
 
 def eps(*ips, port=8080):
@@ -27,20 +31,31 @@ def eps(*ips, port=8080):
 
 
 # Every construct the renderer writes: ClusterIP and NodePort, TCP and UDP, named ports, endpoint
-# counts shared between Services, session affinity (with a NodePort), no endpoints, node addresses.
+# counts shared between Services, session affinity (with a NodePort), no endpoints, node addresses,
+# load balancer addresses, externalTrafficPolicy Local (with and without affinity, and with no local
+# endpoint: a drop). Load balancer addresses are shared, so each such Service has a port of its own,
+# as the service controller sees to.
 STATE = ProxyState(
     services={WEB: ServicePortInfo("198.19.128.10", 80, node_port=30080),
               METRICS: ServicePortInfo("198.19.128.10", 9090),
               DNS_UDP: ServicePortInfo("198.19.128.53", 53, "udp"),
               DNS_TCP: ServicePortInfo("198.19.128.53", 53, "tcp"),
               STICKY: ServicePortInfo("198.19.128.11", 80, node_port=30081, affinity_timeout=600),
-              EMPTY: ServicePortInfo("198.19.128.12", 80, node_port=30082)},
+              EMPTY: ServicePortInfo("198.19.128.12", 80, node_port=30082),
+              LB: ServicePortInfo("198.19.128.13", 80, node_port=30083, load_balancer_ips=NODES),
+              LOCAL: ServicePortInfo("198.19.128.14", 81, node_port=30084, load_balancer_ips=NODES,
+                                     external_local=True),
+              LOCAL_STICKY: ServicePortInfo("198.19.128.15", 82, node_port=30085, load_balancer_ips=NODES,
+                                            external_local=True, affinity_timeout=600)},
     endpoints={WEB: eps("198.19.0.2", "198.19.0.3", "198.19.1.2"),
                METRICS: eps("198.19.0.2", "198.19.0.3", port=9100),
                DNS_UDP: eps("198.19.0.5", "198.19.1.5", port=53),
                DNS_TCP: eps("198.19.0.5", "198.19.1.5", port=53),
                STICKY: eps("198.19.0.7", "198.19.0.8"),
-               EMPTY: (Endpoint("198.19.0.9", 8080, ready=False),)},
+               EMPTY: (Endpoint("198.19.0.9", 8080, ready=False),),
+               LB: eps("198.19.0.2", "198.19.1.2"),
+               LOCAL: (Endpoint("198.19.0.2", 8080, local=True), Endpoint("198.19.1.2", 8080)),
+               LOCAL_STICKY: (Endpoint("198.19.0.2", 8080, local=True), Endpoint("198.19.1.2", 8080))},
     node_ips=frozenset({"198.18.0.11", "198.18.1.11"}))
 
 
@@ -92,6 +107,12 @@ def test_netlink_and_nft_build_the_same_table(two_nodes):
                                                                      affinity_timeout=600)}), id="affinity-on"),
     pytest.param(lambda s: ProxyState({k: v for k, v in s.services.items() if k != DNS_UDP}, s.endpoints, s.node_ips),
                  id="service-deleted"),
+    pytest.param(lambda s: changed(s, services={LB: ServicePortInfo("198.19.128.13", 80, node_port=30083,
+                                                                    load_balancer_ips=NODES[:1])}),
+                 id="load-balancer-address-gone"),
+    pytest.param(lambda s: changed(s, endpoints={LOCAL: eps("198.19.1.2")}), id="no-local-endpoint"),
+    pytest.param(lambda s: changed(s, services={LOCAL: ServicePortInfo("198.19.128.14", 81, node_port=30084,
+                                                                       load_balancer_ips=NODES)}), id="local-to-cluster"),
     pytest.param(lambda s: changed(s, node_ips=frozenset({"198.18.0.11"})), id="node-address"),
 ])
 def test_a_change_by_netlink_gives_the_table_a_rebuild_by_nft_gives(two_nodes, change):

@@ -114,6 +114,42 @@ def test_session_affinity_remembers_client_per_endpoint_with_a_timeout():
     assert rules.chains[n.external_chain(ident)][-1] == [{"goto": {"target": n.service_chain(ident)}}]
 
 
+def test_load_balancer_addresses_are_keys_like_the_vip_with_their_own_chain():
+    """ServiceLB's way: each node's address is an ingress address; traffic to it at the Service port
+    is NodePort-like (masqueraded under the Cluster policy) and finds its endpoints under its own key."""
+    info = ServicePortInfo("198.19.128.10", 80, "tcp", node_port=30080, load_balancer_ips=("198.18.0.11",))
+    rules = render_service(WEB, info, eps("198.19.0.2", "198.19.0.3"))
+    lb = n.load_balancer_chain("default/web/tcp/http")
+    assert rules.elements[n.SERVICE_IPS] == {("198.19.128.10", "tcp", 80): n.service_chain("default/web/tcp/http"),
+                                             ("198.18.0.11", "tcp", 80): lb}
+    assert rules.chains[lb] == [[{"jump": {"target": n.MARK_FOR_MASQUERADE}}], [{"goto": {"target": "pick-tcp-2"}}]]
+    assert rules.elements[n.SERVICE_ENDPOINTS][("198.18.0.11", "tcp", 80, 1)] == ("198.19.0.3", 8080)
+    assert ("198.19.0.2", "198.19.0.2", "198.18.0.11", "tcp", 80) in rules.elements[n.HAIRPIN]
+    none = render_service(WEB, info, ())
+    assert none.elements[n.NO_ENDPOINT_SERVICES] == {("198.19.128.10", "tcp", 80): None,
+                                                     ("198.18.0.11", "tcp", 80): None}
+
+
+def test_local_policy_uses_local_endpoints_unmasqueraded_and_drops_without_one():
+    info = ServicePortInfo("198.19.128.10", 80, "tcp", node_port=30080, load_balancer_ips=("198.18.0.11",),
+                           external_local=True)
+    here, there = Endpoint("198.19.0.2", 8080, local=True), Endpoint("198.19.1.2", 8080)
+    rules = render_service(WEB, info, (here, there))
+    ext, lb = n.external_chain("default/web/tcp/http"), n.load_balancer_chain("default/web/tcp/http")
+    assert rules.chains[ext] == [[{"goto": {"target": "pick-nodeport-tcp-1"}}]]
+    assert rules.chains[lb] == [[{"goto": {"target": "pick-tcp-1"}}]]
+    assert rules.elements[n.NODEPORT_ENDPOINTS] == {("tcp", 30080, 0): ("198.19.0.2", 8080)}
+    # the ClusterIP still reaches every endpoint
+    assert rules.chains[n.service_chain("default/web/tcp/http")] == [[{"goto": {"target": "pick-tcp-2"}}]]
+    elsewhere = render_service(WEB, info, (there,))
+    assert elsewhere.chains[ext] == elsewhere.chains[lb] == [[{"drop": None}]]
+    sticky = render_service(WEB, ServicePortInfo("198.19.128.10", 80, node_port=30080, external_local=True,
+                                                 affinity_timeout=60), (here, there))
+    local = n.service_chain("default/web/tcp/http/local")
+    assert sticky.chains[ext] == [[{"goto": {"target": local}}]]
+    assert [rule[-1]["dnat"]["addr"] for rule in sticky.chains[local]] == ["198.19.0.2"] * 2
+
+
 def test_full_transaction_replaces_the_table_and_fills_shared_sets():
     other = ServicePortName("default", "other")
     state = ProxyState(services={WEB: ServicePortInfo("198.19.128.10", 80, "tcp", node_port=30080),

@@ -1,17 +1,20 @@
 """Services and Endpoints: ports, virtual IPs, traffic policies.
 
 kube-proxy renders these straight into nftables rules, so every port, IP and
-policy is checked here; what coxswain does not implement (LoadBalancer and
-ExternalName services, SCTP) is rejected by value rather than half-working.
+policy is checked here; what coxswain does not implement (SCTP, a change of
+type to or from ExternalName) is rejected by value rather than half-working.
+Fields that belong to one type (externalName, loadBalancerClass, node ports)
+are refused on the others by name, as Kubernetes does.
 """
 from controlplane.api import names
 from controlplane.api.errors import FieldError
 from controlplane.api.validation import meta
-from controlplane.api.validation.common import (Errors, between, duplicate, int_or_string_port,
+from controlplane.api.validation.common import (Errors, between, duplicate, immutable, int_or_string_port,
                                                 ip_address, labels, one_of, port_number,
                                                 required_syntax, syntax)
 
-SERVICE_TYPES = ("ClusterIP", "NodePort")
+SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
+EXTERNAL_TYPES = ("NodePort", "LoadBalancer")  # the types that answer on node addresses
 NODE_PORT_RANGE = (30000, 32767)
 PROTOCOLS = ("TCP", "UDP")
 TRAFFIC_POLICIES = ("Cluster", "Local")
@@ -23,10 +26,12 @@ def validate_service(service) -> Errors:
     yield from meta.object_meta(service, names.dns1035_label)
     yield from one_of("spec.type", spec.type, SERVICE_TYPES)
     headless = spec.cluster_ip == "None"
-    if not spec.ports and not headless:
+    if not spec.ports and not headless and spec.type != "ExternalName":
         yield FieldError("spec.ports", "required")
-    yield from _service_ports("spec.ports", spec.ports, node_ports=spec.type == "NodePort")
+    yield from _service_ports("spec.ports", spec.ports, node_ports=spec.type in EXTERNAL_TYPES)
     yield from _cluster_ips(spec)
+    yield from _external_name(spec)
+    yield from _load_balancer(spec)
     yield from labels("spec.selector", spec.selector)
     yield from one_of("spec.sessionAffinity", spec.session_affinity, ("None", "ClientIP"))
     if spec.HasField("session_affinity_config"):
@@ -37,8 +42,13 @@ def validate_service(service) -> Errors:
             yield from between("spec.sessionAffinityConfig.clientIP.timeoutSeconds", timeout.timeout_seconds,
                                1, CLIENT_IP_TIMEOUT_MAX)
     yield from one_of("spec.externalTrafficPolicy", spec.external_traffic_policy, TRAFFIC_POLICIES)
-    if spec.external_traffic_policy and spec.type != "NodePort":
-        yield FieldError("spec.externalTrafficPolicy", "may only be set when `type` is 'NodePort'")
+    if spec.external_traffic_policy and spec.type not in EXTERNAL_TYPES:
+        yield FieldError("spec.externalTrafficPolicy", "may only be set when `type` is 'NodePort' or 'LoadBalancer'")
+    if spec.health_check_node_port:
+        if spec.type != "LoadBalancer" or spec.external_traffic_policy != "Local":
+            yield FieldError("spec.healthCheckNodePort",
+                             "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'")
+        yield from between("spec.healthCheckNodePort", spec.health_check_node_port, *NODE_PORT_RANGE)
     yield from one_of("spec.internalTrafficPolicy", spec.internal_traffic_policy, TRAFFIC_POLICIES)
     for index, address in enumerate(spec.external_ips):
         yield from ip_address(f"spec.externalIPs[{index}]", address)
@@ -64,7 +74,7 @@ def _service_ports(path: str, ports, *, node_ports: bool) -> Errors:
             yield from int_or_string_port(f"{here}.targetPort", port.target_port)
         if port.node_port:
             if not node_ports:
-                yield FieldError(f"{here}.nodePort", "may only be set when `type` is 'NodePort'")
+                yield FieldError(f"{here}.nodePort", "may only be set when `type` is 'NodePort' or 'LoadBalancer'")
             yield from between(f"{here}.nodePort", port.node_port, *NODE_PORT_RANGE)
             yield from duplicate(f"{here}.nodePort", f"{port.node_port}/{port.protocol or 'TCP'}",
                                  node_ports_seen, "nodePort")
@@ -83,9 +93,33 @@ def _cluster_ips(spec) -> Errors:
             yield from ip_address(f"spec.clusterIPs[{index}]", address)
 
 
+def _external_name(spec) -> Errors:
+    """An ExternalName Service is only a DNS alias: a name, no virtual IP."""
+    if spec.type != "ExternalName":
+        return
+    yield from required_syntax("spec.externalName", spec.external_name.rstrip("."), names.dns_subdomain)
+    if spec.cluster_ip or spec.cluster_ips:
+        yield FieldError("spec.clusterIP", "may not be set when `type` is 'ExternalName'")
+
+
+def _load_balancer(spec) -> Errors:
+    if spec.type != "LoadBalancer":
+        if spec.load_balancer_class:
+            yield FieldError("spec.loadBalancerClass", "may only be set when `type` is 'LoadBalancer'")
+        if spec.HasField("allocate_load_balancer_node_ports"):
+            yield FieldError("spec.allocateLoadBalancerNodePorts", "may only be set when `type` is 'LoadBalancer'")
+    elif spec.load_balancer_class:
+        yield from syntax("spec.loadBalancerClass", spec.load_balancer_class, names.qualified_name)
+
+
 def service_update_rules(new, old) -> Errors:
     if old.spec.cluster_ip and new.spec.cluster_ip != old.spec.cluster_ip:
         yield FieldError("spec.clusterIP", "field is immutable")
+    if (new.spec.type == "ExternalName") != (old.spec.type == "ExternalName"):
+        yield FieldError("spec.type", f"may not change from {old.spec.type!r} to {new.spec.type!r}: "
+                                      "delete the Service and create it again")
+    if old.spec.type == "LoadBalancer" and new.spec.type == "LoadBalancer":
+        yield from immutable("spec.loadBalancerClass", new.spec.load_balancer_class, old.spec.load_balancer_class)
 
 
 # ---------------------------------------------------------------- Endpoints

@@ -260,6 +260,8 @@ def service_ports(service) -> str:
 
 
 def service_external_ips(service) -> str:
+    if service.spec.type == "ExternalName":  # as kubectl shows it
+        return service.spec.external_name
     addresses = list(service.spec.external_ips)
     addresses += [i.ip or i.hostname for i in service.status.load_balancer.ingress]
     if not addresses and service.spec.type == "LoadBalancer":

@@ -81,6 +81,13 @@ def service(page: Page, svc, related: dict, now: float) -> None:
     page.add("IPs", ",".join(spec.cluster_ips))
     if spec.external_ips:
         page.add("External IPs", ",".join(spec.external_ips))
+    if spec.external_name:
+        page.add("External Name", spec.external_name)
+    if spec.load_balancer_class:
+        page.add("LoadBalancer Class", spec.load_balancer_class)
+    ingress = [i.ip or i.hostname for i in svc.status.load_balancer.ingress]
+    if ingress:
+        page.add("LoadBalancer Ingress", ", ".join(ingress))
     endpoints = next(iter(related.get("endpoints", ())), None)
     for port in spec.ports:
         name = port.name or "<unset>"
@@ -93,6 +100,8 @@ def service(page: Page, svc, related: dict, now: float) -> None:
     page.add("Session Affinity", spec.session_affinity or "None")
     if spec.external_traffic_policy:
         page.add("External Traffic Policy", spec.external_traffic_policy)
+    if spec.health_check_node_port:
+        page.add("HealthCheck NodePort", str(spec.health_check_node_port))
     if spec.internal_traffic_policy:
         page.add("Internal Traffic Policy", spec.internal_traffic_policy)
 
