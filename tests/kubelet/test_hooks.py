@@ -1,10 +1,10 @@
 """hooks.run's httpGet and sleep handlers against real loopback sockets (exec needs Docker:
 tests/kubelet/test_hooks_sidecars.py). No runtime is passed: these handlers never touch it."""
-import asyncio
 import time
 
 from agent.kubelet import hooks
 from controlplane.api.v1 import core_pb2
+from tests.kubelet.helpers import loopback_http
 
 
 def handler(**fields) -> core_pb2.LifecycleHandler:
@@ -12,21 +12,10 @@ def handler(**fields) -> core_pb2.LifecycleHandler:
 
 
 async def test_any_http_response_is_a_successful_hook_a_failed_request_is_not():
-    async def answer(reader, writer):
-        await reader.readline()
-        writer.write(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(answer, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        get = handler(http_get=core_pb2.HTTPGetAction(path="/x", port={"string_value": "web"}))
+    get = handler(http_get=core_pb2.HTTPGetAction(path="/x", port={"string_value": "web"}))
+    async with loopback_http(status=b"500 Internal Server Error") as port:
         assert await hooks.run(None, get, container_id="", host="127.0.0.1", named_ports={"web": port},
                                timeout=5) is None
-    finally:
-        server.close()
-        await server.wait_closed()
     failed = await hooks.run(None, get, container_id="", host="127.0.0.1", named_ports={"web": port}, timeout=5)
     assert failed.startswith(f'Get "http://127.0.0.1:{port}/x"')
     unnamed = await hooks.run(None, get, container_id="", host="127.0.0.1", named_ports={}, timeout=5)
