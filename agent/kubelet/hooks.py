@@ -2,7 +2,8 @@
 
 A hook is one handler, as in Kubernetes: `exec` (a command run in the
 container through Docker exec, success is exit 0), `httpGet` (a GET to the
-pod's IP unless a host is given; a status in 200-399 succeeds) or `sleep`
+pod's IP unless a host is given; any response succeeds, as in Kubernetes,
+only a failed request fails) or `sleep`
 (the kubelet waits). The runners are the probes' (prober/runners.py): a hook
 is a probe run once, with a deadline instead of a period. `run` never
 raises: it returns None on success, else what went wrong, which the pod
@@ -33,7 +34,7 @@ async def run(runtime: Runtime, handler: Message, *, container_id: str, host: st
             result = await runners.http_probe(
                 action.host or host, port_number(action.port, named_ports), action.path or "/",
                 scheme=action.scheme or "HTTP", headers={h.name: h.value for h in action.http_headers},
-                timeout=timeout)
+                timeout=timeout, any_status=True)
         elif handler.HasField("sleep"):
             await asyncio.sleep(min(float(handler.sleep.seconds), timeout))
             return None

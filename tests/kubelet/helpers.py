@@ -1,4 +1,8 @@
-"""Writing static pod manifests, reading API objects, and waiting for what the kubelet reports."""
+"""Writing static pod manifests, reading API objects, waiting for what the kubelet reports, a loopback server."""
+import asyncio
+import contextlib
+from collections.abc import Callable
+
 import yaml
 
 from controlplane.client.errors import NotFound
@@ -37,3 +41,22 @@ async def fetched(client, kind: str, name: str, namespace: str = ""):
         return await client.resource(kind).get(name, namespace=namespace)
     except NotFound:
         return None
+
+
+@contextlib.asynccontextmanager
+async def loopback_http(*, status: bytes = b"200 OK", on_request: Callable[[str], None] = lambda path: None):
+    """An HTTP server on 127.0.0.1 answering every request with `status`, telling `on_request` the path;
+    yields its port."""
+    async def answer(reader, writer):
+        request = await reader.readline()
+        on_request(request.decode().split()[1])
+        writer.write(b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -8,7 +8,7 @@ import asyncio
 import logging
 import time
 
-from tests.kubelet.helpers import container, fetched, reported, until, write_pod
+from tests.kubelet.helpers import container, fetched, loopback_http, reported, until, write_pod
 from tests.kubelet.test_api_pods import api_status, pod as api_pod
 from tests.support.polling import eventually
 
@@ -73,18 +73,12 @@ async def test_pre_stop_hooks_run_before_the_stop_signal(kubelet, manifests, tmp
     data = tmp_path / "data"
     seen: list[str] = []
 
-    async def serve(reader, writer):
-        request = await reader.readline()
-        seen.append(request.decode().split()[1])
+    def called(path: str) -> None:
+        seen.append(path)
         with (data / "log").open("a") as log:
             log.write("b-prestop\n")
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-        await writer.drain()
-        writer.close()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
+    async with loopback_http(on_request=called) as port:
         write_pod(manifests, "prestop", pod(data, [
             shell("a", logged("a"), lifecycle={"preStop": {"exec": {"command": [
                 "sh", "-c", "echo a-prestop >> /data/log"]}}}),
@@ -96,8 +90,6 @@ async def test_pre_stop_hooks_run_before_the_stop_signal(kubelet, manifests, tmp
         began = asyncio.get_running_loop().time()
         await gone(kubelet, manifests, "prestop")
         took = asyncio.get_running_loop().time() - began
-    finally:
-        server.close()
     log = lines(data)
     assert seen == ["/quit?who=b"]
     for name in "ab":

@@ -47,7 +47,8 @@ async def tcp_probe(host: str, port: int, *, timeout: float) -> Result:
 
 
 async def http_probe(host: str, port: int, path: str, *, scheme: str = "HTTP",
-                     headers: dict[str, str] | None = None, timeout: float) -> Result:
+                     headers: dict[str, str] | None = None, timeout: float, any_status: bool = False) -> Result:
+    """`any_status`: any HTTP response succeeds (lifecycle hooks, which Kubernetes judges by the request only)."""
     url = f"{scheme.lower()}://{host}:{port}{path}"
     context = None
     if scheme.upper() == "HTTPS":
@@ -73,7 +74,7 @@ async def http_probe(host: str, port: int, path: str, *, scheme: str = "HTTP",
     if len(parts) < 2 or not parts[1].isdigit():
         return Result(False, f'Get "{url}": malformed HTTP status line {status_line[:80]!r}')
     code = int(parts[1])
-    if 200 <= code < 400:
+    if 200 <= code < 400 or any_status:
         return Result(True)
     return Result(False, f"HTTP probe failed with statuscode: {code}")
 
