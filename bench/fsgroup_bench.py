@@ -1,6 +1,6 @@
 """What a pod's fsGroup costs at volume setup: giving a volume of N files to the group.
 
-    python bench/fsgroup_bench.py [--files 20000] [--rounds 3]
+    python bench/fsgroup_bench.py [--files 2000] [--rounds 3]
 
 A directory tree of `--files` small files (100 per directory) on the local
 disk, owned by root. Rows: our set_ownership (agent/kubelet/ownership.py) with
@@ -60,7 +60,7 @@ def coreutils(root: pathlib.Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=20000)
+    parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if os.geteuid() != 0:
