@@ -17,6 +17,7 @@ import time
 from google.protobuf.message import Message
 
 from controlplane.api import quantity, selectors
+from controlplane.client import errors
 from controlplane.controllers import autoscaling, pods as podutil
 from controlplane.controllers.autoscaling import MetricError, PodSample
 from controlplane.controllers.base import Context, Controller
@@ -160,9 +161,17 @@ class HorizontalPodAutoscalerController(Controller):
         await self.ctx.client.resource(target.DESCRIPTOR.name).update(updated)
 
     async def _write_status(self, hpa: Message, status: Message) -> None:
+        """Write `status`; on a Conflict (the spec moved meanwhile, e.g. a user's apply), onto a fresh read:
+        the status is this controller's alone, and a rescale already made must not lose its lastScaleTime.
+        observedGeneration stays the one the status was computed from."""
         if status == hpa.status:
             return
         updated = type(hpa)()
         updated.CopyFrom(hpa)
         updated.status.CopyFrom(status)
-        await self.hpa_api.update_status(updated)
+        try:
+            await self.hpa_api.update_status(updated)
+        except errors.Conflict:
+            updated = await self.hpa_api.get(hpa.metadata.name, namespace=hpa.metadata.namespace)
+            updated.status.CopyFrom(status)
+            await self.hpa_api.update_status(updated)

@@ -24,7 +24,7 @@ def test_wait_for_jsonpath_and_delete(cox, namespace):
     assert cox("wait", "pod/q", "-n", namespace, "--for", "jsonpath=.metadata.labels.run").stdout == \
         "pod/q condition met\n"
     deleting = cox.popen("wait", "pod", "-l", "run=q", "-n", namespace, "--for=delete", "--timeout=1m")
-    time.sleep(1)
+    time.sleep(3)   # its list must come first (a selector matching nothing is an error, as in kubectl); CI's load
     cox("delete", "pod", "q", "-n", namespace, "--grace-period=0")
     out, _ = deleting.communicate(timeout=60)
     assert (deleting.returncode, out) == (0, "pod/q condition met\n")
