@@ -131,15 +131,19 @@ class AgentServer:
         async for output in self._session(requests, context, attach=True):
             yield output
 
-    async def _session(self, requests, context, *, attach: bool):
-        """Exec (a new process) or attach (the container's own): stdin and resizes in, output out, then a
-        last frame with the exit code."""
+    async def _opening(self, requests, context):
+        """The caller authorized and the stream's first message read, which must name the pod: (start, pod)."""
         await self._authorize(context)
         first = await anext(aiter(requests), None)
         if first is None or not first.HasField("start"):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first message must carry `start`")
         start = first.start
-        pod = await self._pod(context, start.namespace, start.pod, start.pod_uid)
+        return start, await self._pod(context, start.namespace, start.pod, start.pod_uid)
+
+    async def _session(self, requests, context, *, attach: bool):
+        """Exec (a new process) or attach (the container's own): stdin and resizes in, output out, then a
+        last frame with the exit code."""
+        start, pod = await self._opening(requests, context)
         try:
             if attach:
                 session = await streaming.attach_session(self._runtime, self._cache, pod, start.container,
@@ -176,12 +180,7 @@ class AgentServer:
 
     async def _port_forward(self, requests, context):
         """One TCP connection into the pod: the caller's bytes in, the pod's out, until both ends close."""
-        await self._authorize(context)
-        first = await anext(aiter(requests), None)
-        if first is None or not first.HasField("start"):
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first message must carry `start`")
-        start = first.start
-        pod = await self._pod(context, start.namespace, start.pod, start.pod_uid)
+        start, pod = await self._opening(requests, context)
         try:
             reader, writer = await portforward.connect(self._cache, pod, start.port)
         except streaming.StreamError as e:

@@ -17,12 +17,10 @@ from collections.abc import Iterable
 from google.protobuf.message import Message
 
 from agent.runtime.types import ContainerStatus, Kind
+from controlplane.api import podresources
 
-ALWAYS = "Always"
-
-
-def is_sidecar(container: Message) -> bool:
-    return container.restart_policy == ALWAYS
+ALWAYS = podresources.SIDECAR_RESTART_POLICY
+is_sidecar = podresources.is_sidecar
 
 
 def names(pod: Message) -> list[str]:

@@ -7,7 +7,10 @@ requests, `maxLimitRequestRatio`); a `Pod` item bounds the pod's totals; a
 `PersistentVolumeClaim` item bounds a claim's storage request. Messages are
 Kubernetes' own, so scripts that match them keep working.
 """
-from controlplane.api import quantity, resourcequota
+import operator
+from fractions import Fraction
+
+from controlplane.api import podresources, quantity, resourcequota
 
 CONTAINER, POD, CLAIM = "Container", "Pod", "PersistentVolumeClaim"
 TYPES = (CONTAINER, POD, CLAIM)
@@ -64,16 +67,16 @@ def claim_violations(claim, ranges) -> list[str]:
 
 
 def _pod_total(spec, which: str) -> dict[str, str]:
-    """The pod's requests or limits per resource that every app container states (the sum, or an init
-    container's amount if larger); a resource some container leaves out is unstated for the pod."""
+    """The pod's requests or limits per resource that every app container states (its effective amount:
+    podresources.pod_total); a resource some container leaves out is unstated for the pod."""
     names = set.intersection(*(set(getattr(c.resources, which)) for c in spec.containers)) if spec.containers \
         else set()
     totals = {}
     for name in names:
-        total = sum(quantity.parse(getattr(c.resources, which)[name]) for c in spec.containers)
-        for init in spec.init_containers:
-            if name in getattr(init.resources, which):
-                total = max(total, quantity.parse(getattr(init.resources, which)[name]))
+        def amount(container, name=name) -> Fraction:
+            values = getattr(container.resources, which)
+            return quantity.parse(values[name]) if name in values else Fraction(0)
+        total = podresources.pod_total(spec, amount, add=operator.add, larger=max, zero=Fraction(0))
         totals[name] = resourcequota.format_amount(name, total)
     return totals
 

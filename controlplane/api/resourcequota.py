@@ -9,11 +9,12 @@ short form `cpu`), `limits.memory`, `services.nodeports`, `requests.storage`,
 for any namespaced kind. Amounts are exact fractions; status holds them
 formatted the way kubectl shows them.
 """
+import operator
 import time
 from collections import Counter
 from fractions import Fraction
 
-from controlplane.api import kinds, qos, quantity
+from controlplane.api import kinds, podresources, qos, quantity
 
 # Resources a pod counts toward: (quota resource name, the container resource, requests or limits).
 _COMPUTE = {"requests.cpu": ("cpu", "requests"), "cpu": ("cpu", "requests"),
@@ -126,12 +127,11 @@ def usage(obj) -> Counter:
 
 
 def _pod_amount(spec, resource: str, which: str) -> Fraction:
-    """A pod's effective request or limit: its containers' sum, or an init container's if larger."""
+    """A pod's effective request or limit of `resource` (podresources.pod_total: sidecars included)."""
     def amount(container) -> Fraction:
         values = getattr(container.resources, which)
         return quantity.parse(values[resource]) if resource in values else Fraction(0)
-    total = sum((amount(c) for c in spec.containers), Fraction(0))
-    return max([total, *(amount(c) for c in spec.init_containers)])
+    return podresources.pod_total(spec, amount, add=operator.add, larger=max, zero=Fraction(0))
 
 
 def missing(quota, pod) -> list[str]:

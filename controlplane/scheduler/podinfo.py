@@ -14,7 +14,7 @@ from typing import Callable
 
 from google.protobuf.message import Message
 
-from controlplane.api import quantity, selectors
+from controlplane.api import podresources, quantity, selectors
 from controlplane.api.selectors import Selector
 
 # Requests assumed for a container that states none, when scoring how full a
@@ -165,20 +165,8 @@ def pod_info(pod: Message, *, priority: int, namespaces_matching: NamespaceResol
 
 def _requests(spec) -> tuple[int, int, int, int]:
     """Effective cpu and memory requests (plain, then with the scorer's defaults for unset ones), as
-    Kubernetes counts them: the app containers' sum plus the sidecars', or what the init phase needs if
-    more, each init container running beside the sidecars started before it."""
-    app = side = peak = (0, 0, 0, 0)
-    for container in spec.containers:
-        app = _plus(app, _with_defaults(container))
-    for container in spec.init_containers:
-        requests = _with_defaults(container)
-        if container.restart_policy == "Always":   # a sidecar: runs from here on, beside everything after it
-            side = _plus(side, requests)
-            requests = side
-        else:
-            requests = _plus(requests, side)
-        peak = tuple(map(max, peak, requests))
-    return tuple(map(max, _plus(app, side), peak))
+    Kubernetes counts them (podresources.pod_total)."""
+    return podresources.pod_total(spec, _with_defaults, add=_plus, larger=_larger, zero=(0, 0, 0, 0))
 
 
 def _with_defaults(container) -> tuple[int, int, int, int]:
@@ -188,6 +176,10 @@ def _with_defaults(container) -> tuple[int, int, int, int]:
 
 def _plus(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(x + y for x, y in zip(a, b))
+
+
+def _larger(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(map(max, a, b))
 
 
 def _container_requests(container) -> tuple[int, int]:

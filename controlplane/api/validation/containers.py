@@ -9,7 +9,7 @@ deprecated them.
 """
 import posixpath
 
-from controlplane.api import names
+from controlplane.api import names, podresources
 from controlplane.api.errors import FieldError
 from controlplane.api.validation import security
 from controlplane.api.validation.common import (Errors, at_least, between, duplicate, exactly_one,
@@ -46,9 +46,9 @@ def container(path: str, c, *, volumes: set[str], init: bool) -> Errors:
     yield from resources(f"{path}.resources", c.resources)
     yield from volume_mounts(f"{path}.volumeMounts", c.volume_mounts, volumes)
     yield from security.container_security_context(f"{path}.securityContext", c.security_context)
-    sidecar = init and c.restart_policy == "Always"
+    sidecar = init and podresources.is_sidecar(c)
     if init:
-        yield from one_of(f"{path}.restartPolicy", c.restart_policy, ("Always",))
+        yield from one_of(f"{path}.restartPolicy", c.restart_policy, (podresources.SIDECAR_RESTART_POLICY,))
     elif c.restart_policy:
         yield FieldError(f"{path}.restartPolicy", "may not be set for non-init containers")
     for field, json_name in (("liveness_probe", "livenessProbe"), ("readiness_probe", "readinessProbe"),

@@ -16,6 +16,7 @@ pull), so STATUS names the most telling thing about the pod instead:
 """
 from dataclasses import dataclass
 
+from controlplane.api import podresources
 from controlplane.cli.printing.age import human_duration, is_set
 
 
@@ -31,7 +32,7 @@ def summarize(pod, now: float) -> PodSummary:
     reason = status.reason or status.phase
     restarts = 0
     last_restart = 0
-    sidecars = {c.name for c in spec.init_containers if c.restart_policy == "Always"}
+    sidecars = {c.name for c in spec.init_containers if podresources.is_sidecar(c)}
     total = len(spec.containers) + len(sidecars)
     ready = side_restarts = side_last = 0
 
