@@ -1,4 +1,5 @@
-"""`cox trace pod NAME`: one pod's journey through the components, as a timeline.
+"""`cox trace pod NAME`: one pod's journey through the components, as a timeline
+(and `cox trace deployment/NAME`, a rollout's: rollout_trace.py).
 
 Assembled from what the components record, nothing kept for the purpose:
 the pod's creation (API server), the Event its controller recorded making it
@@ -10,59 +11,35 @@ microsecond; the API's other times are whole seconds (shown without
 milliseconds).
 """
 import argparse
-import dataclasses
-import datetime
 
 from google.protobuf.message import Message
 
-from controlplane.cli import common
+from controlplane.cli import common, rollout_trace
 from controlplane.cli.common import CommandError
 from controlplane.cli.printing.table import Table
+from controlplane.cli.tracesteps import Step, event_step, ordered, rows, seconds
 from controlplane.client import errors
 
 CONDITIONS = ("PodScheduled", "Initialized", "ContainersReady", "Ready")
-
-
-@dataclasses.dataclass(frozen=True)
-class Step:
-    at: float | None       # seconds since the epoch; None: no time recorded
-    precise: bool          # to the microsecond (an Event's eventTime), else whole seconds
-    component: str
-    what: str
-    late: bool = False     # a whole-second time of something that ends a step (a condition, a start):
-                           # placed at the end of its second, after that second's precise events
-
-
-def _seconds(stamp) -> float | None:
-    return stamp.seconds + stamp.nanos / 1e9 if stamp.seconds else None
-
-
-def _event_step(event: Message) -> Step:
-    precise = bool(event.event_time.seconds)
-    at = _seconds(event.event_time) if precise else _seconds(event.first_timestamp)
-    source = event.source.component or event.reporting_component or "?"
-    where = f" ({event.source.host})" if event.source.host and source == "kubelet" else ""
-    count = f" (x{event.count})" if event.count > 1 else ""
-    return Step(at, precise, source + where, f"{event.reason}: {event.message}{count}")
 
 
 def timeline(pod: Message, events: list[Message], endpoints: list[Message]) -> list[Step]:
     """The pod's steps in time order (those without a time last)."""
     uid, name = pod.metadata.uid, pod.metadata.name
     owners = {ref.uid for ref in pod.metadata.owner_references}
-    steps = [Step(_seconds(pod.metadata.creation_timestamp), False, "api-server",
+    steps = [Step(seconds(pod.metadata.creation_timestamp), False, "api-server",
                   f"Created: pod {pod.metadata.namespace}/{name} stored")]
     for event in events:
         involved = event.involved_object
         if involved.uid == uid or (involved.uid in owners and event.message.endswith(f" {name}")):
-            steps.append(_event_step(event))
+            steps.append(event_step(event))
     for condition in pod.status.conditions:
         if condition.type in CONDITIONS and condition.status == "True":
-            steps.append(Step(_seconds(condition.last_transition_time), False, "pod status",
+            steps.append(Step(seconds(condition.last_transition_time), False, "pod status",
                               f"{condition.type}=True", late=True))
     for container in pod.status.container_statuses:
         if container.state.HasField("running"):
-            steps.append(Step(_seconds(container.state.running.started_at), False, "pod status",
+            steps.append(Step(seconds(container.state.running.started_at), False, "pod status",
                               f"container {container.name} running", late=True))
     for found in endpoints:
         for subset in found.subsets:
@@ -71,52 +48,63 @@ def timeline(pod: Message, events: list[Message], endpoints: list[Message]) -> l
             elif any(a.target_ref.uid == uid for a in subset.not_ready_addresses):
                 steps.append(Step(None, False, "endpoints-controller",
                                   f"not-ready address in Endpoints {found.metadata.name}"))
-    return sorted(steps, key=lambda s: (s.at is None, (s.at or 0.0) + (0.999 if s.late else 0.0)))
-
-
-def rows(steps: list[Step]) -> list[list[str]]:
-    start = next((s.at for s in steps if s.at is not None), 0.0)
-    out = []
-    for step in steps:
-        if step.at is None:
-            out.append(["-", "-", step.component, step.what])
-            continue
-        moment = datetime.datetime.fromtimestamp(step.at, datetime.timezone.utc)
-        clock = moment.strftime("%H:%M:%S.%f")[:-3] if step.precise else moment.strftime("%H:%M:%S")
-        since = f"+{step.at - start:.3f}s" if step.precise else f"+{step.at - start:.0f}s"
-        out.append([clock, since, step.component, step.what])
-    return out
+    return ordered(steps)
 
 
 def register(sub) -> None:
-    p = sub.add_parser("trace", help="show a pod's journey through the components as a timeline")
-    p.add_argument("target", metavar="pod/NAME", help="the pod (pod/NAME, or pod NAME)")
+    p = sub.add_parser("trace", help="show a pod's journey, or a Deployment's rollout, as a timeline")
+    p.add_argument("target", metavar="pod/NAME|deployment/NAME",
+                   help="the pod (pod/NAME, or pod NAME) or Deployment (deployment/NAME, deploy/NAME)")
     p.add_argument("name", nargs="?", default="", help=argparse.SUPPRESS)
     common.add_namespace_options(p, all_namespaces=False)
     p.set_defaults(func=run)
 
 
-def _pod_name(args) -> str:
+KINDS = {"pod": "Pod", "pods": "Pod", "po": "Pod",
+         "deployment": "Deployment", "deployments": "Deployment", "deploy": "Deployment"}
+
+
+def _target(args) -> tuple[str, str]:
+    """(kind, name) from pod/NAME, deployment/NAME or the two words."""
     kind, _, name = args.target.partition("/")
     if not name:
         kind, name = args.target, args.name
-    if kind not in ("pod", "pods", "po") or not name:
-        raise CommandError(f'trace: give pod/NAME (only pods are traced), not "{args.target}"')
-    return name
+    if kind.lower() not in KINDS or not name:
+        raise CommandError(f'trace: give pod/NAME or deployment/NAME (only those are traced), not "{args.target}"')
+    return KINDS[kind.lower()], name
+
+
+async def _get(client, kind: str, name: str, namespace: str) -> Message:
+    try:
+        return await client.resource(kind).get(name, namespace=namespace)
+    except errors.NotFound:
+        raise CommandError(f'{kind.lower()}s "{name}" not found in namespace "{namespace}"') from None
+
+
+async def rollout_lines(client, name: str, namespace: str) -> list[str]:
+    """The Deployment's rollout trace as printed: its summary, then the table."""
+    deployment = await _get(client, "Deployment", name, namespace)
+    listed = [(await client.resource(kind).list(namespace=namespace)).items
+              for kind in ("ReplicaSet", "Pod", "Event")]
+    steps = rollout_trace.timeline(deployment, *listed)
+    return [rollout_trace.summary(deployment, steps), *_table(steps)]
+
+
+def _table(steps: list[Step]) -> list[str]:
+    return Table(["TIME", "SINCE", "COMPONENT", "WHAT"]).lines(rows(steps), header=True)
 
 
 async def run(args) -> int:
-    name, namespace = _pod_name(args), common.namespace(args)
+    (kind, name), namespace = _target(args), common.namespace(args)
     async with common.connect(args) as client:
-        try:
-            pod = await client.resource("Pod").get(name, namespace=namespace)
-        except errors.NotFound:
-            raise CommandError(f'pods "{name}" not found in namespace "{namespace}"') from None
+        if kind == "Deployment":
+            print("\n".join(await rollout_lines(client, name, namespace)))
+            return 0
+        pod = await _get(client, "Pod", name, namespace)
         events = (await client.resource("Event").list(namespace=namespace)).items
         endpoints = (await client.resource("Endpoints").list(namespace=namespace)).items
     where = f" on node {pod.spec.node_name}" if pod.spec.node_name else " (not scheduled)"
     print(f"pod {namespace}/{name}{where}, phase {pod.status.phase or 'Pending'}")
-    for line in Table(["TIME", "SINCE", "COMPONENT", "WHAT"]).lines(rows(timeline(pod, events, endpoints)),
-                                                                      header=True):
+    for line in _table(timeline(pod, events, endpoints)):
         print(line)
     return 0
