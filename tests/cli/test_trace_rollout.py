@@ -1,7 +1,12 @@
 """`cox trace deployment/NAME`'s pure part (cli/rollout_trace.py) on objects built in memory: a rollout
 from revision 1 to 2 of a one-replica Deployment, one old pod gone, one new pod Ready."""
+import argparse
+
+import pytest
+
 from controlplane.api.kinds import KINDS
-from controlplane.cli import rollout_trace
+from controlplane.cli import rollout_trace, trace_cmd
+from controlplane.cli.common import CommandError
 from controlplane.cli.tracesteps import rows
 from tests.support.objects import pod as new_pod
 
@@ -119,3 +124,11 @@ def test_a_deployment_with_nothing_recorded_has_no_duration():
     d = deployment()
     assert rollout_trace.timeline(d, [], [], []) == []
     assert rollout_trace.summary(d, []) == "deployment default/web revision 2: 1/1 ready, 1 updated"
+
+
+@pytest.mark.parametrize("target, name", [("service/web", ""), ("deployment", ""), ("rs/web", "")])
+def test_only_pods_and_deployments_are_traced(target, name):
+    with pytest.raises(CommandError, match="give pod/NAME or deployment/NAME"):
+        trace_cmd._target(argparse.Namespace(target=target, name=name))
+    assert trace_cmd._target(argparse.Namespace(target="deploy/web", name="")) == ("Deployment", "web")
+    assert trace_cmd._target(argparse.Namespace(target="pod", name="p")) == ("Pod", "p")

@@ -54,3 +54,45 @@ async def test_a_deployments_pod_is_traced_from_creation_to_its_endpoints(server
     listed = next(i for i, s in enumerate(steps) if "in Endpoints web" in " ".join(s))
     assert created < scheduled < started and made < scheduled and scheduled < ready < listed, done.stdout
     assert steps[created][1] == "+0s" and steps[scheduled][1].endswith("s"), done.stdout
+
+
+async def test_a_rollout_is_traced_through_both_replica_sets(server, reporting_agent, tmp_path):
+    """`cox trace deploy/NAME` after a rollout (an env change, as `kubectl set env` makes; the node has one
+    image): the printed summary and both ReplicaSets' scaling, the new pods Ready."""
+    manifest = {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "roll", "namespace": "default"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "roll"}}, "template": {
+            "metadata": {"labels": {"app": "roll"}},
+            "spec": {"automountServiceAccountToken": False, "terminationGracePeriodSeconds": 0,
+                     "containers": [{"name": "main", "image": BUSYBOX_IMAGE, "command": ["sleep", "3600"],
+                                     "env": [{"name": "VERSION", "value": "1"}]}]}}}}
+    async with server.client() as client:
+        api = client.resource("Deployment")
+        await api.create(convert.from_manifest(manifest))
+
+        async def at_revision(revision: str):
+            d = await api.get("roll", namespace="default")
+            return d.metadata.annotations.get("deployment.kubernetes.io/revision") == revision and \
+                d.status.updated_replicas == d.status.ready_replicas == d.status.replicas == 2
+        await eventually(lambda: at_revision("1"), timeout=60, what="revision 1 ready")
+        manifest["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] = "2"
+        d = await api.get("roll", namespace="default")
+        d.spec.CopyFrom(convert.from_manifest(manifest).spec)
+        await api.update(d)
+        await eventually(lambda: at_revision("2"), timeout=60, what="revision 2 ready")
+
+    home = tmp_path / "trace-home"
+    home.mkdir()
+
+    async def traced():
+        done = await asyncio.to_thread(subprocess.run, cox_command("trace", "deploy/roll"), capture_output=True,
+                                       text=True, timeout=60, env=dict(cox_env(home), COX_CONFIG=str(server.config_path)))
+        assert done.returncode == 0, done.stderr
+        return done.stdout.count("SuccessfulDelete") == 2 and done.stdout
+    out = await eventually(traced, timeout=30, what="the old pods' deletions traced")
+    print(out)
+    lines = out.splitlines()
+    assert lines[0].startswith("deployment default/roll revision 2: 2/2 ready, 2 updated, "), out
+    scaling = [line for line in lines if "ScalingReplicaSet" in line]
+    assert len({line.split("replica set ")[1].split()[0] for line in scaling}) == 2, out
+    assert sum(line.endswith(" Ready") for line in lines) >= 2, out
