@@ -190,19 +190,21 @@ def pod_status(pod: Message, facts: PodFacts, previous: Message | None = None) -
     initialized = init_done(init, app, side)
     containers_ready = initialized and all(s.ready for s in (*app, *(s for s in init if s.name in side))) \
         and status.phase not in TERMINAL
-    wanted = [("PodScheduled", True, ""), ("Initialized", initialized, "ContainersNotInitialized"),
+    # PodReadyToStartContainers (Kubernetes 1.29+): the sandbox runs with its network, so containers can start.
+    wanted = [("PodScheduled", True, ""), ("PodReadyToStartContainers", bool(facts.pod_ip), ""),
+              ("Initialized", initialized, "ContainersNotInitialized"),
               ("ContainersReady", containers_ready, "ContainersNotReady"),
               ("Ready", containers_ready, "ContainersNotReady")]
     if status.phase == SUCCEEDED:
-        wanted[2:] = [(t, False, "PodCompleted") for t, _, _ in wanted[2:]]
-        wanted[1] = ("Initialized", initialized, "PodCompleted")
+        wanted[3:] = [(t, False, "PodCompleted") for t, _, _ in wanted[3:]]
+        wanted[2] = ("Initialized", initialized, "PodCompleted")
     previous = {c.type: c for c in old.conditions}
     for kind, ok, reason in wanted:
         condition = status.conditions.add(type=kind, status="True" if ok else "False")
         if not ok:
             condition.reason = reason
             lagging = _lagging(kind, init, app, side)
-            if reason != "PodCompleted" and lagging:
+            if reason in ("ContainersNotInitialized", "ContainersNotReady") and lagging:
                 what = "incomplete" if kind == "Initialized" else "unready"
                 condition.message = f"containers with {what} status: [{' '.join(lagging)}]"
         before = previous.get(kind)

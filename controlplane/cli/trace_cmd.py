@@ -20,7 +20,7 @@ from controlplane.cli.printing.table import Table
 from controlplane.cli.tracesteps import Step, event_step, ordered, rows, seconds
 from controlplane.client import errors
 
-CONDITIONS = ("PodScheduled", "Initialized", "ContainersReady", "Ready")
+CONDITIONS = ("PodScheduled", "PodReadyToStartContainers", "Initialized", "ContainersReady", "Ready")
 
 
 def timeline(pod: Message, events: list[Message], endpoints: list[Message]) -> list[Step]:

@@ -107,3 +107,14 @@ def test_an_unstarted_sidecar_keeps_the_pod_initializing():
     assert status_.phase == PENDING
     initialized = {c.type: c for c in status_.conditions}["Initialized"]
     assert initialized.status == "False" and initialized.message == "containers with incomplete status: [proxy]"
+
+
+def test_ready_to_start_containers_follows_the_sandbox():
+    p = pod()
+    app = {"app": _facts("app", Kind.APP, ready=True)}
+    conditions = {c.type: c for c in _status(p, {}, app).conditions}
+    assert list(conditions)[:2] == ["PodScheduled", "PodReadyToStartContainers"]
+    assert conditions["PodReadyToStartContainers"].status == "True"
+    no_sandbox = {c.type: c for c in pod_status(p, PodFacts(init={}, app={})).conditions}
+    waiting = no_sandbox["PodReadyToStartContainers"]
+    assert waiting.status == "False" and not waiting.message

@@ -52,6 +52,7 @@ async def test_a_deployments_pod_is_traced_from_creation_to_its_endpoints(server
     started = first("kubelet", "Started")
     ready = next(i for i, s in enumerate(steps) if "Ready=True" in " ".join(s))
     listed = next(i for i, s in enumerate(steps) if "in Endpoints web" in " ".join(s))
+    assert any("PodReadyToStartContainers=True" in " ".join(s) for s in steps), done.stdout   # the sandbox up
     assert created < scheduled < started and made < scheduled and scheduled < ready < listed, done.stdout
     assert steps[created][1] == "+0s" and steps[scheduled][1].endswith("s"), done.stdout
 
