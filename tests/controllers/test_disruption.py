@@ -3,7 +3,7 @@ pods/eviction endpoint and `cox drain` against a real API server with hollow nod
 budget that allows no disruption and goes on once it allows one."""
 from google.protobuf import struct_pb2
 
-from controlplane.api import defaults
+from controlplane.api import defaults, disruption
 from controlplane.api.kinds import KINDS
 from controlplane.client import errors
 from controlplane.controllers.disruption import compute_status
@@ -36,7 +36,13 @@ def test_status_counts_healthy_pods_against_the_budget():
     assert compute_status(budget(max_unavailable="50%"), pods, NOW).desired_healthy == 2
     assert compute_status(budget(min_available="50%"), pods, NOW).desired_healthy == 2
     # an eviction granted and not yet carried out counts against the budget, until its pod is deleted
-    assert compute_status(budget(min_available=1, disrupted=["a"]), pods, NOW).disruptions_allowed == 0
+    granted = compute_status(budget(min_available=1, disrupted=["a"]), pods, NOW)
+    assert (granted.current_healthy, granted.disruptions_allowed) == (1, 0)
+    refused = budget(min_available=1)
+    refused.status.CopyFrom(granted)
+    assert disruption.eviction_verdict(refused, pod("b")).reason.endswith("needs 1 healthy pods and has 1 currently")
+    # an unready pod granted an eviction was not healthy anyway: the budget does not lose it twice
+    assert compute_status(budget(min_available=1, disrupted=["c"]), pods, NOW).disruptions_allowed == 1
     assert compute_status(budget(min_available=1, disrupted=["d"]), pods, NOW).disruptions_allowed == 1
     assert compute_status(budget(min_available=1, disrupted=["a"]), pods, NOW + 600).disruptions_allowed == 1
 
