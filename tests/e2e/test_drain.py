@@ -14,7 +14,8 @@ import time
 
 from controlplane.api.kinds import KINDS
 from controlplane.apiserver.rest import kubeconfig
-from controlplane.cli.node_cmd import set_unschedulable
+from controlplane.api.disruption import FINISHED
+from controlplane.cli.node_cmd import MIRROR_ANNOTATION, set_unschedulable
 from controlplane.controllers import pods as podutil
 from tests.e2e.workloads import deployment
 from tests.support.census import PodCensus
@@ -50,6 +51,13 @@ async def test_drain_stops_at_a_disruption_budget_and_goes_on_once_it_allows_one
             ready = [p for p in found if podutil.is_ready(p) and where(p.spec.node_name)]
             return found if len(found) == len(ready) == count else None
 
+        async def no_bare_pods(node: str) -> bool:
+            """Drain refuses a node with pods no controller manages (as kubectl does, without --force):
+            wait for those another test just deleted to be gone."""
+            listed = (await pods.list(field_selector=f"spec.nodeName={node}")).items
+            return not [p for p in listed if not any(o.controller for o in p.metadata.owner_references)
+                        and MIRROR_ANNOTATION not in p.metadata.annotations and p.status.phase not in FINISHED]
+
         await client.resource("Namespace").create(KINDS["Namespace"].new(metadata={"name": namespace}))
         try:
             for node in others:
@@ -69,6 +77,8 @@ async def test_drain_stops_at_a_disruption_budget_and_goes_on_once_it_allows_one
                 return found.status.disruptions_allowed == allowed and found.status.current_healthy >= 2
             await eventually(lambda: budget_allows(0), timeout=30, what="the budget counted: no disruption")
 
+            for node in cluster.nodes:
+                await eventually(lambda n=node: no_bare_pods(n), timeout=60, what=f"no bare pods on {node}")
             async with PodCensus(client, "app=web", namespace=namespace) as census:
                 # Both drains stop at the budget: the pods stay where they are, and each command fails.
                 stopped = await asyncio.to_thread(_run, [*kubectl, "drain", target, "--ignore-daemonsets",
@@ -94,7 +104,7 @@ async def test_drain_stops_at_a_disruption_budget_and_goes_on_once_it_allows_one
                                                   timeout=180)
                 assert drained.returncode == 0, drained.stderr
                 assert drained.stdout.splitlines()[-1] == f"node/{target} drained"
-                assert drained.stdout.count(f"pod/web-") == 2   # both evicted
+                assert drained.stdout.count("pod/web-") == 2   # both evicted
                 moved = await eventually(lambda: ready_on(3, where=lambda n: n in others), timeout=120,
                                          interval=1, what="3 ready web pods off the drained node")
                 assert (await nodes.get(target)).spec.unschedulable
