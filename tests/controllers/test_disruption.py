@@ -5,6 +5,7 @@ from google.protobuf import struct_pb2
 
 from controlplane.api import defaults, disruption
 from controlplane.api.kinds import KINDS
+from controlplane.cli.printing import columns
 from controlplane.client import errors
 from controlplane.controllers.disruption import compute_status
 from tests.controllers.builders import NOW, pod
@@ -45,6 +46,14 @@ def test_status_counts_healthy_pods_against_the_budget():
     assert compute_status(budget(min_available=1, disrupted=["c"]), pods, NOW).disruptions_allowed == 1
     assert compute_status(budget(min_available=1, disrupted=["d"]), pods, NOW).disruptions_allowed == 1
     assert compute_status(budget(min_available=1, disrupted=["a"]), pods, NOW + 600).disruptions_allowed == 1
+
+
+def test_get_shows_kubectls_budget_columns():
+    allowing = budget(min_available=2)
+    allowing.status.disruptions_allowed = 1
+    header, rows = columns.table(KINDS["PodDisruptionBudget"], [allowing, budget(max_unavailable="50%")], now=0)
+    assert header == ["NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"]
+    assert [row[1:4] for row in rows] == [["2", "N/A", "1"], ["N/A", "50%", "0"]]
 
 
 async def test_drain_waits_for_the_disruption_budget(client, manager, nodes, cox):  # noqa: F811

@@ -76,6 +76,8 @@ async def test_drain_stops_at_a_disruption_budget_and_goes_on_once_it_allows_one
                 found = await budgets.get("web", namespace=namespace)
                 return found.status.disruptions_allowed == allowed and found.status.current_healthy >= 2
             await eventually(lambda: budget_allows(0), timeout=30, what="the budget counted: no disruption")
+            shown = await asyncio.to_thread(_run, [*kubectl, "get", "pdb", "web", "-n", namespace, "--no-headers"])
+            assert shown.stdout.split()[:4] == ["web", "2", "N/A", "0"], shown.stderr
 
             for node in cluster.nodes:
                 await eventually(lambda n=node: no_bare_pods(n), timeout=60, what=f"no bare pods on {node}")
