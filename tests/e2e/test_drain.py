@@ -16,6 +16,7 @@ from controlplane.api.kinds import KINDS
 from controlplane.apiserver.rest import kubeconfig
 from controlplane.api.disruption import FINISHED
 from controlplane.cli.node_cmd import MIRROR_ANNOTATION, set_unschedulable
+from controlplane.client.errors import NotFound
 from controlplane.controllers import pods as podutil
 from tests.e2e.workloads import deployment
 from tests.support.census import PodCensus
@@ -51,12 +52,23 @@ async def test_drain_stops_at_a_disruption_budget_and_goes_on_once_it_allows_one
             ready = [p for p in found if podutil.is_ready(p) and where(p.spec.node_name)]
             return found if len(found) == len(ready) == count else None
 
+        async def orphan(pod) -> bool:
+            owner = next((o for o in pod.metadata.owner_references if o.controller), None)
+            if owner is None:
+                return MIRROR_ANNOTATION not in pod.metadata.annotations
+            if owner.kind != "DaemonSet":
+                return False
+            try:
+                await client.resource("DaemonSet").get(owner.name, namespace=pod.metadata.namespace)
+                return False
+            except NotFound:
+                return True
+
         async def no_bare_pods(node: str) -> bool:
-            """Drain refuses a node with pods no controller manages (as kubectl does, without --force):
-            wait for those another test just deleted to be gone."""
+            """kubectl drain refuses a node with pods no controller manages, or whose DaemonSet is gone
+            (without --force): wait for those another test just deleted to leave."""
             listed = (await pods.list(field_selector=f"spec.nodeName={node}")).items
-            return not [p for p in listed if not any(o.controller for o in p.metadata.owner_references)
-                        and MIRROR_ANNOTATION not in p.metadata.annotations and p.status.phase not in FINISHED]
+            return not [p for p in listed if p.status.phase not in FINISHED and await orphan(p)]
 
         await client.resource("Namespace").create(KINDS["Namespace"].new(metadata={"name": namespace}))
         try:
