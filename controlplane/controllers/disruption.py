@@ -25,9 +25,12 @@ def compute_status(budget: Message, pods: list[Message], now: float) -> policy_p
         if pod is not None and not podutil.is_deleting(pod) and when.seconds + disruption.DISRUPTION_GRACE_SECONDS > now:
             status.disrupted_pods[name].CopyFrom(when)
     status.expected_pods = len(selected)
-    status.current_healthy = sum(disruption.is_healthy(p) for p in selected)
+    # A pod granted an eviction is healthy no more, as Kubernetes counts: currentHealthy (and the refusal
+    # quoting it) matches disruptionsAllowed, and a granted unready pod is not taken off twice.
+    status.current_healthy = sum(disruption.is_healthy(p) and p.metadata.name not in status.disrupted_pods
+                                 for p in selected)
     status.desired_healthy = disruption.desired_healthy(budget, status.expected_pods)
-    status.disruptions_allowed = max(status.current_healthy - status.desired_healthy - len(status.disrupted_pods), 0)
+    status.disruptions_allowed = max(status.current_healthy - status.desired_healthy, 0)
     allowed = status.disruptions_allowed > 0
     previous = next((c for c in budget.status.conditions if c.type == "DisruptionAllowed"), None)
     condition = status.conditions.add(type="DisruptionAllowed", status="True" if allowed else "False",

@@ -3,8 +3,9 @@ pods/eviction endpoint and `cox drain` against a real API server with hollow nod
 budget that allows no disruption and goes on once it allows one."""
 from google.protobuf import struct_pb2
 
-from controlplane.api import defaults
+from controlplane.api import defaults, disruption
 from controlplane.api.kinds import KINDS
+from controlplane.cli.printing import columns
 from controlplane.client import errors
 from controlplane.controllers.disruption import compute_status
 from tests.controllers.builders import NOW, pod
@@ -36,9 +37,23 @@ def test_status_counts_healthy_pods_against_the_budget():
     assert compute_status(budget(max_unavailable="50%"), pods, NOW).desired_healthy == 2
     assert compute_status(budget(min_available="50%"), pods, NOW).desired_healthy == 2
     # an eviction granted and not yet carried out counts against the budget, until its pod is deleted
-    assert compute_status(budget(min_available=1, disrupted=["a"]), pods, NOW).disruptions_allowed == 0
+    granted = compute_status(budget(min_available=1, disrupted=["a"]), pods, NOW)
+    assert (granted.current_healthy, granted.disruptions_allowed) == (1, 0)
+    refused = budget(min_available=1)
+    refused.status.CopyFrom(granted)
+    assert disruption.eviction_verdict(refused, pod("b")).reason.endswith("needs 1 healthy pods and has 1 currently")
+    # an unready pod granted an eviction was not healthy anyway: the budget does not lose it twice
+    assert compute_status(budget(min_available=1, disrupted=["c"]), pods, NOW).disruptions_allowed == 1
     assert compute_status(budget(min_available=1, disrupted=["d"]), pods, NOW).disruptions_allowed == 1
     assert compute_status(budget(min_available=1, disrupted=["a"]), pods, NOW + 600).disruptions_allowed == 1
+
+
+def test_get_shows_kubectls_budget_columns():
+    allowing = budget(min_available=2)
+    allowing.status.disruptions_allowed = 1
+    header, rows = columns.table(KINDS["PodDisruptionBudget"], [allowing, budget(max_unavailable="50%")], now=0)
+    assert header == ["NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"]
+    assert [row[1:4] for row in rows] == [["2", "N/A", "1"], ["N/A", "50%", "0"]]
 
 
 async def test_drain_waits_for_the_disruption_budget(client, manager, nodes, cox):  # noqa: F811

@@ -359,6 +359,19 @@ def quota_usage(quota, *, limits: bool) -> str:
 _RESOURCE_QUOTA = Printer(columns=(NAME, AGE, Column("REQUEST", lambda o, _: quota_usage(o, limits=False)),
                                    Column("LIMIT", lambda o, _: quota_usage(o, limits=True))))
 
+def budget_bound(value) -> str:
+    """A PodDisruptionBudget's minAvailable or maxUnavailable cell: 2, 50%, or N/A when unset."""
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        return value.string_value
+    return str(int(value.number_value)) if kind == "number_value" else "N/A"
+
+
+_POD_DISRUPTION_BUDGET = Printer(columns=(
+    NAME, Column("MIN AVAILABLE", lambda o, _: budget_bound(o.spec.min_available)),
+    Column("MAX UNAVAILABLE", lambda o, _: budget_bound(o.spec.max_unavailable)),
+    Column("ALLOWED DISRUPTIONS", lambda o, _: str(o.status.disruptions_allowed)), AGE))
+
 _PRIORITY_CLASS = Printer(columns=(
     NAME, Column("VALUE", lambda o, _: str(o.value)),
     Column("GLOBAL-DEFAULT", lambda o, _: "true" if o.global_default else "false"), AGE,
@@ -408,4 +421,5 @@ PRINTERS: dict[str, Printer] = {
     "PriorityClass": _PRIORITY_CLASS, "NodeCredentialRequest": _NODE_CREDENTIAL_REQUEST,
     "Role": _ROLE, "ClusterRole": _ROLE, "RoleBinding": _ROLE_BINDING, "ClusterRoleBinding": _ROLE_BINDING,
     "ResourceQuota": _RESOURCE_QUOTA, "LimitRange": _ROLE,   # kubectl shows both as NAME, CREATED AT
+    "PodDisruptionBudget": _POD_DISRUPTION_BUDGET,
 }
