@@ -130,9 +130,10 @@ class SchedulingQueue:
             if self._backoff:
                 timeout = max(self._backoff[0][0] - now, 0.0)
             timeout = min(timeout if timeout is not None else _FLUSH_INTERVAL, max(self._next_flush - now, 0.0))
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout)
-            except asyncio.TimeoutError:
+            try:   # not wait_for: on 3.11 it can swallow a cancel that comes as the event is set
+                async with asyncio.timeout(timeout):
+                    await self._wakeup.wait()
+            except TimeoutError:
                 pass
 
     def done(self, key: Key) -> None:

@@ -31,7 +31,8 @@ async def test_two_container_pod_shares_network_and_volume(kubelet, manifests, r
     assert ipaddress.ip_address(status.pod_ip) in dockerd.subnet
     assert [c.restart_count for c in status.container_statuses] == [0, 0]
     conditions = {c.type: c.status for c in status.conditions}
-    assert conditions == {"PodScheduled": "True", "Initialized": "True", "ContainersReady": "True", "Ready": "True"}
+    assert conditions == {"PodScheduled": "True", "PodReadyToStartContainers": "True", "Initialized": "True",
+                          "ContainersReady": "True", "Ready": "True"}
 
     writer = container(status, "writer").container_id.removeprefix("docker://")
 
