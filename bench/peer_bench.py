@@ -53,6 +53,7 @@ from controlplane.api.kinds import KINDS  # noqa: E402
 from controlplane.client import Client  # noqa: E402
 from localcluster.images import BUSYBOX_IMAGE  # noqa: E402
 from tests.support.cluster import Cluster, local_cluster  # noqa: E402
+from tests.support.procmem import rss_mb  # noqa: E402
 
 NAMESPACE = "default"
 COMMAND = ["sleep", "3600"]
@@ -69,16 +70,8 @@ def deployment(name: str, replicas: int):
                                     "containers": [{"name": "app", "image": BUSYBOX_IMAGE, "command": COMMAND}]}}})
 
 
-def rss_mb(pid: int) -> float:
-    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-async def coxswain_round(client: Client, name: str, replicas: int, *, agent_pid: int = 0) -> tuple[float, float]:
-    """Seconds from the Deployment's create to `replicas` of its pods seen Running by one watch, and
-    the full agent's RSS (MB) with them running."""
+async def until_running(client: Client, name: str, replicas: int) -> float:
+    """Create the Deployment; seconds until `replicas` of its pods are seen Running by one watch."""
     pods = client.resource("Pod")
     revision = (await pods.list(namespace=NAMESPACE, label_selector=f"app={name}")).metadata.resource_version
     running: set[str] = set()
@@ -94,7 +87,13 @@ async def coxswain_round(client: Client, name: str, replicas: int, *, agent_pid:
     began = time.perf_counter()
     await client.resource("Deployment").create(deployment(name, replicas))
     await asyncio.wait_for(watching, 600)
-    took = time.perf_counter() - began
+    return time.perf_counter() - began
+
+
+async def coxswain_round(client: Client, name: str, replicas: int, *, agent_pid: int = 0) -> tuple[float, float]:
+    """Seconds from the Deployment's create to `replicas` of its pods Running, and the full agent's
+    RSS (MB) with them running."""
+    took = await until_running(client, name, replicas)
     rss = rss_mb(agent_pid) if agent_pid else 0.0
     await client.resource("Deployment").delete(name, namespace=NAMESPACE, propagation_policy="Background")
     return took, rss
