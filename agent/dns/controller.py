@@ -10,8 +10,6 @@ import asyncio
 import logging
 from pathlib import Path
 
-from pyroute2.netlink.exceptions import NetlinkError
-
 from controlplane.client import Client, InformerFactory
 from controlplane.client.informer import key_of
 
@@ -19,6 +17,7 @@ from agent.dns.listen import DEFAULT_ADDRESS, DEFAULT_DEVICE, bind_sockets, ensu
 from agent.dns.server import DnsServer, Upstream
 from agent.network.netns import delete_link
 from agent.dns.zone import DEFAULT_DOMAIN, Zone, endpoint_records, service_record
+from agent.pyroute import NetlinkError
 
 log = logging.getLogger(__name__)
 

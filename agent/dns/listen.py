@@ -13,9 +13,8 @@ from __future__ import annotations
 import errno
 import socket
 
-from pyroute2.netlink.exceptions import NetlinkError
-
 from agent.network.netns import ensure_bridge, iproute, socket_in
+from agent.pyroute import NetlinkError
 
 DEFAULT_ADDRESS = "169.254.20.10"   # the address NodeLocal DNSCache uses
 DEFAULT_DEVICE = "cox-dns"

@@ -15,9 +15,8 @@ from __future__ import annotations
 import socket
 import subprocess
 
-from pyroute2 import IPRoute
-
 from agent.proxy.netns import netns_path, socket_in   # the proxy's: shared, not copied
+from agent.pyroute import IPRoute
 
 
 def iproute(netns: str | None = None) -> IPRoute:

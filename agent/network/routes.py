@@ -13,10 +13,8 @@ import errno
 import logging
 from dataclasses import dataclass, field
 
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
-
 from agent.network.netns import iproute
+from agent.pyroute import IPRoute, NetlinkError
 
 log = logging.getLogger(__name__)
 

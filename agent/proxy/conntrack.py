@@ -17,10 +17,8 @@ from __future__ import annotations
 import socket
 from typing import Iterable
 
-from pyroute2 import Conntrack
-from pyroute2.netlink.nfnetlink.nfctsocket import NFCTAttrTuple
-
 from agent.proxy.changes import StaleFlows
+from agent.pyroute import Conntrack, NFCTAttrTuple
 
 
 class ConntrackCleaner:
