@@ -17,7 +17,7 @@ from pathlib import Path
 
 from google.protobuf.message import Message
 
-from controlplane.api import convert, defaults, validation
+from controlplane.api import convert, defaults
 from controlplane.api.errors import FieldError, InvalidError, ManifestError
 from controlplane.api.wellknown import MIRROR_POD_ANNOTATION
 
@@ -44,6 +44,9 @@ def read_manifests(directory: Path, node_name: str) -> dict[str, Message]:
 
 
 def _pods_in(path: Path, node_name: str) -> list[Message]:
+    # Only here: the validation of every kind is ~1 MB of the agent's memory, and most agents
+    # have no static pods.
+    from controlplane.api import validation
     pods = []
     for data in convert.load_manifests(path.read_text(), source=str(path)):
         pod = convert.from_manifest(data)

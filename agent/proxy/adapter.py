@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 
 from controlplane.api.v1 import core_pb2
-from controlplane.api.validation.services import EXTERNAL_TYPES
+from controlplane.api.wellknown import EXTERNAL_SERVICE_TYPES
 
 from agent.proxy.model import PROTOCOLS, Endpoint, ServicePortInfo, ServicePortName
 
@@ -35,7 +35,7 @@ def service_ports(svc: core_pb2.Service) -> dict[ServicePortName, ServicePortInf
     if spec.session_affinity == "ClientIP":
         client_ip = spec.session_affinity_config.client_ip
         affinity = client_ip.timeout_seconds if client_ip.HasField("timeout_seconds") else DEFAULT_AFFINITY_TIMEOUT
-    external = spec.type in EXTERNAL_TYPES
+    external = spec.type in EXTERNAL_SERVICE_TYPES
     # Every address a load balancer answers on, whichever implementation wrote it (as kube-proxy does):
     # coxswain's own service controller writes the Ready nodes' addresses (ServiceLB's way).
     lb_ips = tuple(sorted({i.ip for i in svc.status.load_balancer.ingress if _is_ipv4(i.ip)})) \

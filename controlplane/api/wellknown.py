@@ -27,3 +27,5 @@ PROTECTION_FINALIZERS = {"PersistentVolumeClaim": "kubernetes.io/pvc-protection"
 # The loadBalancerClass coxswain's service controller answers for (as does a LoadBalancer Service with
 # no class); a Service of any other class is left to its own implementation.
 LOAD_BALANCER_CLASS = "coxswain.io/servicelb"
+# The Service types that answer on node addresses (NodePorts): validation and the node's proxy agree.
+EXTERNAL_SERVICE_TYPES = ("NodePort", "LoadBalancer")

@@ -8,13 +8,14 @@ are refused on the others by name, as Kubernetes does.
 """
 from controlplane.api import names
 from controlplane.api.errors import FieldError
+from controlplane.api.wellknown import EXTERNAL_SERVICE_TYPES
 from controlplane.api.validation import meta
 from controlplane.api.validation.common import (Errors, between, duplicate, immutable, int_or_string_port,
                                                 ip_address, labels, one_of, port_number,
                                                 required_syntax, syntax)
 
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
-EXTERNAL_TYPES = ("NodePort", "LoadBalancer")  # the types that answer on node addresses
+EXTERNAL_TYPES = EXTERNAL_SERVICE_TYPES  # the types that answer on node addresses
 NODE_PORT_RANGE = (30000, 32767)
 PROTOCOLS = ("TCP", "UDP")
 TRAFFIC_POLICIES = ("Cluster", "Local")
