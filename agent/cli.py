@@ -26,7 +26,6 @@ pyroute2, dnslib) is imported in run().
 """
 import argparse
 import asyncio
-import ctypes
 import logging
 import os
 import signal
@@ -35,6 +34,7 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
+from agent import malloc
 from agent.kubelet import credential, nodeinfo
 from agent.kubelet.config import KubeletConfig
 from agent.network.model import DEFAULT_CLUSTER_CIDR
@@ -46,7 +46,6 @@ from controlplane.metrics import flag as metrics_flag
 log = logging.getLogger(__name__)
 
 CLIENT_CONFIG = "client.yaml"
-M_ARENA_MAX = -8   # mallopt parameter (glibc malloc.h)
 
 
 def register(sub) -> None:
@@ -186,16 +185,6 @@ def _join_token(args) -> str:
     return token
 
 
-def fewer_malloc_arenas(arenas: int = 2) -> None:
-    """Cap glibc's malloc arenas: by default each thread that allocates may get its own
-    (up to 8 per core), and the agent's Docker threads would keep tens of MB of
-    half-used arenas resident. Two are plenty for a process that is mostly waiting."""
-    try:
-        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas)
-    except (OSError, AttributeError):   # not glibc: nothing to tune
-        pass
-
-
 def without_charset_detection() -> None:
     """Let requests (under the Docker SDK) run without a character-set detector, as it is made to:
     the Docker Engine answers in JSON, which is UTF-8, requests' fallback. charset_normalizer,
@@ -219,7 +208,7 @@ async def run(args) -> int:
     from agent.kubelet.volumes import private_directory
     from agent.runtime import Runtime
     from controlplane.metrics import endpoint
-    fewer_malloc_arenas()
+    malloc.fewer_arenas()
     config = kubelet_config(args)
     private_directory(config.root_dir)  # its node credential and every pod's secrets are below it
     if not config.node_ip:
@@ -274,12 +263,13 @@ async def run(args) -> int:
     print(f"cox agent: node {config.node_name} ({config.node_ip}), docker {config.docker_url}"
           + (f", API server {client_cfg.server}; {', '.join(node_parts) or 'no node networking'}"
              if client_cfg else ", static pods only"), flush=True)
+    trimming = asyncio.create_task(malloc.trim_periodically(), name="malloc-trim")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    background = [*node_parts.values(), *(task for task in (renewal, usage) if task)]
+    background = [*node_parts.values(), *(task for task in (renewal, usage) if task), trimming]
     for task in background:
         task.cancel()
     await asyncio.gather(*background, return_exceptions=True)

@@ -8,7 +8,9 @@ own stop, which waits out a grace period) goes through
 `Engine.call_teardown` on threads of its own: a burst of deletions then
 never delays a pod's start, which is what users wait for. The HTTP
 connection pool is as large as both pools: each thread keeps its own
-keep-alive connection to the daemon's socket.
+keep-alive connection to the daemon's socket. The pools' threads end after
+IDLE_SECONDS without work (elastic.py), so a burst does not leave them all
+resident.
 
 Each call is timed (kubelet_runtime_operations_duration_seconds, by the
 docker-py method's name) on the thread that makes it.
@@ -20,11 +22,11 @@ import asyncio
 import functools
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import docker
 
+from agent.runtime.elastic import ElasticThreadPool
 from agent.runtime.errors import translate
 from controlplane.metrics import kubelet as metrics
 
@@ -32,6 +34,7 @@ T = TypeVar("T")
 
 DEFAULT_WORKERS = 16
 TEARDOWN_WORKERS = 16
+IDLE_SECONDS = 10.0
 
 
 def _timed(fn: Callable[..., T], /, *args, **kwargs) -> T:
@@ -50,8 +53,9 @@ class Engine:
 
     def __init__(self, api: docker.APIClient, *, workers: int = DEFAULT_WORKERS) -> None:
         self.api = api
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="docker")
-        self._teardown = ThreadPoolExecutor(max_workers=TEARDOWN_WORKERS, thread_name_prefix="docker-teardown")
+        self._pool = ElasticThreadPool(workers, thread_name_prefix="docker", idle_seconds=IDLE_SECONDS)
+        self._teardown = ElasticThreadPool(TEARDOWN_WORKERS, thread_name_prefix="docker-teardown",
+                                           idle_seconds=IDLE_SECONDS)
 
     @classmethod
     async def connect(cls, base_url: str, *, workers: int = DEFAULT_WORKERS,
