@@ -47,6 +47,7 @@ from tests.support.control_plane import ServerProcess  # noqa: E402
 from localcluster.leftovers import unmount_under  # noqa: E402
 from tests.support.dockerd import PrivateDockerd  # noqa: E402
 from tests.support.images import BUSYBOX_IMAGE, ensure_busybox  # noqa: E402
+from tests.support.procmem import rss_mb  # noqa: E402
 
 NODE = "bench-node"
 NAMESPACE = "default"
@@ -198,13 +199,6 @@ class Floor:
             for timer in timers:
                 timer.join()
         return times
-
-
-def rss_mb(pid: int) -> float:
-    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def sustained(times: list[tuple[float, float]]) -> float:
