@@ -238,7 +238,8 @@ async def run(args) -> int:
         if not args.disable_proxy:
             from agent.proxy.controller import run_proxy
             node_parts["proxy"] = asyncio.create_task(
-                run_proxy(client=client, node_name=config.node_name, service_cidr=args.service_cidr), name="proxy")
+                run_proxy(client=client, node_name=config.node_name, service_cidr=args.service_cidr,
+                          factory=factory), name="proxy")
         if not args.disable_cluster_dns:
             from agent.dns.controller import run_dns
             from agent.dns.listen import DEFAULT_ADDRESS as DNS_ADDRESS

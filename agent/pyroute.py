@@ -2,8 +2,8 @@
 
 `import pyroute2` (and so `from pyroute2.x import y`, which runs the package
 first) imports all of pyroute2: NDB with sqlite3, IPDB, wireless, devlink,
-plan9, about 300 modules and ~6 MB of the agent's memory on top of the ~120
-modules these four names need (bench/agent_memory_bench.py). So the package
+plan9: 163 of its modules where these four names need 102, and ~5 MB of the
+agent's memory (bench/agent_memory_bench.py). So the package
 is registered without running its __init__, and the submodules are imported
 directly. Code elsewhere in the process that wants a name of the whole
 package (`from pyroute2 import NDB`) still gets it: the first such lookup

@@ -88,15 +88,17 @@ class ProxyController:
 
 
 async def run_proxy(*, client: Client, node_name: str, service_cidr: str, netns: str | None = None,
-                    full_sync_period: float = 3600.0) -> None:
-    """Everything `cox agent` needs for the proxy: the sink, the table's proxier, the watch loop."""
+                    full_sync_period: float = 3600.0, factory: InformerFactory | None = None) -> None:
+    """Everything `cox agent` needs for the proxy: the sink, the table's proxier, the watch loop.
+    factory: the agent's, so that cluster DNS and the proxy keep one cache of the Services and
+    Endpoints, fed by one watch each (None: informers of its own)."""
     await asyncio.to_thread(ensure_service_sink, cidr=service_cidr, netns=netns)
     applier = NetlinkApplier(netns=netns)
     proxier = Proxier(table=table_name(node_name), applier=applier,
                       conntrack=ConntrackCleaner(netns=netns), full_sync_period=full_sync_period)
     health_checks = HealthChecks(netns=netns)
     try:
-        await ProxyController(factory=InformerFactory(client), node_name=node_name, proxier=proxier,
+        await ProxyController(factory=factory or InformerFactory(client), node_name=node_name, proxier=proxier,
                               health_checks=health_checks).run()
     finally:
         health_checks.close()
