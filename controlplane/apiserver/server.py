@@ -28,6 +28,7 @@ from controlplane.apiserver.authz.noderestriction import NodeRestriction
 from controlplane.apiserver.decoding import UndecodableRequests, decoder
 from controlplane.apiserver.kubernetesservice import KubernetesService, in_cluster_names, service_ip
 from controlplane.apiserver.podstreams import PodStreams
+from controlplane.apiserver.proxyrules import ProxyRules
 from controlplane.apiserver.registry import Registry
 from controlplane.apiserver.rest import kubeconfig
 from controlplane.apiserver.rest.names import REST_PORT_OFFSET
@@ -287,12 +288,14 @@ class APIServer:
         names = []
         self.agents = Agents(self.credentials.agent_client_cert)
         self.pod_streams = pod_streams = PodStreams(self.registries["Pod"], self.registries["Node"], self.agents)
+        proxy_rules = ProxyRules(self.registries["Pod"], self.caches["Node"], self.agents)
         for kind in KINDS.values():
             evictions = Evictions(self.registries["Pod"], self.registries["PodDisruptionBudget"],
                                   self.caches["PodDisruptionBudget"]) if kind.name == "Pod" else None
             service = self.services[kind.name] = KindService(kind, self.registries[kind.name], self.caches[kind.name],
                                                              self.authorizer, evictions=evictions)
-            server.add_generic_rpc_handlers((generic_handler(service, pod_streams=pod_streams),))
+            server.add_generic_rpc_handlers((generic_handler(service, pod_streams=pod_streams,
+                                                             proxy_rules=proxy_rules),))
             names.append(kind.service)
         server.add_generic_rpc_handlers((self._cluster_handler(),))
         health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)

@@ -19,7 +19,7 @@ RBAC_GROUP = "rbac.authorization.k8s.io"
 
 # What namespaced users work with, by API group (the admin/edit/view roles' scope).
 _WORKLOADS = {
-    "": ["pods", "pods/log", "pods/status", "services", "services/status", "endpoints", "configmaps",
+    "": ["pods", "pods/log", "pods/proxyrules", "pods/status", "services", "services/status", "endpoints", "configmaps",
          "serviceaccounts", "events", "replicationcontrollers", "persistentvolumeclaims"],
     "apps": ["deployments", "deployments/scale", "deployments/status", "replicasets", "replicasets/scale",
              "replicasets/status", "daemonsets", "statefulsets", "statefulsets/status"],
