@@ -47,11 +47,14 @@ def proxy_steps(rules: Message | None, *, failed: str = "") -> list[Step]:
 
 
 def _ready_before(steps: list[Step], proxied: list[Step]) -> list[Step]:
-    """The Ready condition (a whole second) placed just before the first rules applied in its second: a
-    pod's rules are applied only once it is Ready."""
+    """The Ready condition and the status steps of its second (whole seconds, all of them on the way to
+    Ready) placed just before the first rules applied in that second: a pod's rules are applied only once
+    it is Ready."""
     first = min((s.at for s in proxied if s.at is not None), default=None)
-    return [dataclasses.replace(s, by=first) if first is not None and s.what == "Ready=True" and s.at is not None
-            and 0 <= first - s.at < 1 else s for s in steps]
+    ready = next((s.at for s in steps if s.what == "Ready=True"), None)
+    if first is None or ready is None or not 0 <= first - ready < 1:
+        return steps
+    return [dataclasses.replace(s, by=first) if s.late and s.at == ready else s for s in steps]
 
 
 def timeline(pod: Message, events: list[Message], endpoints: list[Message],

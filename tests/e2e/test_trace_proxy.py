@@ -53,8 +53,8 @@ async def test_each_nodes_proxy_step_comes_after_the_pod_is_ready(cluster):
                 assert ready <= node.ports[0].programmed_at < time.time() + 1, (node, ready)
 
             done = await asyncio.to_thread(
-                subprocess.run, cox_command("trace", f"pod/{pod.metadata.name}", "-n", namespace, "--config",
-                                            str(cluster.info.config)), capture_output=True, text=True, timeout=60)
+                subprocess.run, cox_command("--config", str(cluster.info.config), "trace", f"pod/{pod.metadata.name}",
+                                            "-n", namespace), capture_output=True, text=True, timeout=60)
             assert done.returncode == 0, done.stderr
             print(done.stdout)
             lines = done.stdout.splitlines()
