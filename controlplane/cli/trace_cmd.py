@@ -36,7 +36,7 @@ def proxy_steps(rules: Message | None, *, failed: str = "") -> list[Step]:
     for node in rules.nodes:
         component = f"kube-proxy ({node.node})"
         if not node.reached:
-            steps.append(Step(None, False, component, f"not asked: {node.error}"))
+            steps.append(Step(None, False, component, f"no answer: {node.error}"))
         elif not node.ports:
             steps.append(Step(None, False, component, "rules not applied yet: no Service has this pod ready here"))
         for port in node.ports:

@@ -40,7 +40,7 @@ def test_each_node_applying_the_rules_is_a_step_after_ready_in_time_order():
         ["kube-proxy (node2)", "rules applied: default/web:80 -> this pod"],
         ["kube-proxy (node1)", "rules applied: default/web:80 -> this pod"],
         ["kube-proxy (node3)", "rules not applied yet: no Service has this pod ready here"],
-        ["kube-proxy (node4)", "not asked: refused"],
+        ["kube-proxy (node4)", "no answer: refused"],
     ]
     assert [r[:2] for r in printed[3:5]] == [["22:13:22.500", "+2.500s"], ["22:13:22.750", "+2.750s"]]
 

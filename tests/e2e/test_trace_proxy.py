@@ -1,6 +1,6 @@
 """`cox trace pod/NAME` on the 3-node local cluster: every node's proxy says when it applied the rules for a
-Deployment's pod behind a Service (pods/proxyrules, asked of every agent), after the pod was Ready; a node's
-own identity may not ask."""
+Deployment's pod behind a Service (pods/proxyrules, asked of every agent), after the pod was Ready; a node
+whose agent is down says so in its step; a node's own identity may not ask."""
 import asyncio
 import re
 import subprocess
@@ -52,9 +52,9 @@ async def test_each_nodes_proxy_step_comes_after_the_pod_is_ready(cluster):
                     [(namespace, "web", "http", 80)], node
                 assert ready <= node.ports[0].programmed_at < time.time() + 1, (node, ready)
 
-            done = await asyncio.to_thread(
-                subprocess.run, cox_command("--config", str(cluster.info.config), "trace", f"pod/{pod.metadata.name}",
-                                            "-n", namespace), capture_output=True, text=True, timeout=60)
+            trace = cox_command("--config", str(cluster.info.config), "trace", f"pod/{pod.metadata.name}",
+                                "-n", namespace)
+            done = await asyncio.to_thread(subprocess.run, trace, capture_output=True, text=True, timeout=60)
             assert done.returncode == 0, done.stderr
             print(done.stdout)
             lines = done.stdout.splitlines()
@@ -64,6 +64,20 @@ async def test_each_nodes_proxy_step_comes_after_the_pod_is_ready(cluster):
             for node, (i, m) in proxied.items():
                 assert m.group(5) == f"rules applied: {namespace}/web:80 -> this pod", done.stdout
                 assert i > ready_line and re.fullmatch(r"\d\d:\d\d:\d\d\.\d{3}", m.group(1)), done.stdout
+
+            # One agent down: its step says why, the others' and the rest of the trace stay.
+            down = next(n for n in cluster.nodes if n != pod.spec.node_name)
+            cluster.kill_agent(down)
+            try:
+                done = await asyncio.to_thread(subprocess.run, trace, capture_output=True, text=True, timeout=60)
+            finally:
+                cluster.start_agent(down)
+            assert done.returncode == 0, done.stderr
+            steps = {m.group(4): m for m in map(STEP.match, done.stdout.splitlines()) if m}
+            assert steps[down].group(1) == "-" and steps[down].group(5).startswith("no answer: "), done.stdout
+            assert all(steps[n].group(5).startswith("rules applied: ") for n in cluster.nodes if n != down), \
+                done.stdout
+            await eventually(applied_everywhere, timeout=60, what=f"{down}'s agent back, its proxy synced")
 
             with pytest.raises(errors.NotFound):
                 await pods.proxy_rules("no-such-pod", namespace=namespace)
