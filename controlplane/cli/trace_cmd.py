@@ -14,6 +14,7 @@ proxy times are to the microsecond; the API's other times are whole seconds
 """
 import argparse
 import dataclasses
+from collections.abc import Sequence
 
 from google.protobuf.message import Message
 
@@ -58,7 +59,7 @@ def _ready_before(steps: list[Step], proxied: list[Step]) -> list[Step]:
 
 
 def timeline(pod: Message, events: list[Message], endpoints: list[Message],
-             proxy: list[Step] = ()) -> list[Step]:
+             proxy: Sequence[Step] = ()) -> list[Step]:
     """The pod's steps in time order (those without a time last). proxy: proxy_steps() of the pod."""
     uid, name = pod.metadata.uid, pod.metadata.name
     owners = {ref.uid for ref in pod.metadata.owner_references}
