@@ -207,7 +207,7 @@ class APIServer:
             host, port = _host_port(self.options.rest_listen)
         elif port:
             port = self.port + REST_PORT_OFFSET
-        self.rest = RestServer(services=self.services, pod_streams=self.pod_streams,
+        self.rest = RestServer(services=self.services, pod_streams=self.pod_streams, proxy_rules=self.proxy_rules,
                                authenticate=self.authenticator.authenticate,
                                authorize_url=self.authorizer.authorize_url, review=self._review,
                                create_token=self._create_token, rules=self._rules)
@@ -288,7 +288,7 @@ class APIServer:
         names = []
         self.agents = Agents(self.credentials.agent_client_cert)
         self.pod_streams = pod_streams = PodStreams(self.registries["Pod"], self.registries["Node"], self.agents)
-        proxy_rules = ProxyRules(self.registries["Pod"], self.caches["Node"], self.agents)
+        self.proxy_rules = proxy_rules = ProxyRules(self.registries["Pod"], self.caches["Node"], self.agents)
         for kind in KINDS.values():
             evictions = Evictions(self.registries["Pod"], self.registries["PodDisruptionBudget"],
                                   self.caches["PodDisruptionBudget"]) if kind.name == "Pod" else None
