@@ -105,3 +105,39 @@ async def test_trace_is_cox_traces_timeline_and_names_a_bad_field(rest):
     assert (code, bad["message"]) == (400, "namespace: required")
     code, _ = await rest.call("POST", "/dashboard/api/feed", {}, ok=False)
     assert code == 405
+
+
+async def test_trace_has_a_proxy_step_per_node_and_shows_the_rest_when_proxyrules_fails(rest):
+    """Each Node gets a kube-proxy step from pods/proxyrules: here a Node whose agent never published where
+    it listens, so its step says why it gave no answer, and the trace still holds the pod's other steps. A
+    caller who may read the pod, its Events and Endpoints but not pods/proxyrules gets the trace with one
+    step saying the rules are unknown, and why."""
+    node, name = f"ghost{next(_numbers)}", f"proxied{next(_numbers)}"
+    await rest.call("POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": node}})
+    try:
+        await rest.call("POST", "/api/v1/namespaces/default/pods", pod_manifest(name))
+        _, trace = await rest.call("GET", f"/dashboard/api/trace?namespace=default&name={name}")
+        proxied = [s for s in trace["steps"] if s["component"] == f"kube-proxy ({node})"]
+        assert proxied == [{"time": "-", "since": "-", "component": f"kube-proxy ({node})",
+                            "what": f'no answer: node "{node}" has not published its agent certificate'}]
+        assert trace["steps"][0]["what"] == f"Created: pod default/{name} stored"
+    finally:
+        await rest.call("DELETE", f"/api/v1/nodes/{node}")
+
+    reader = f"reader{next(_numbers)}"
+    await rest.call("POST", "/api/v1/namespaces/default/serviceaccounts",
+                    {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": reader}})
+    await rest.call("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": reader},
+        "rules": [{"apiGroups": [""], "resources": ["pods", "events", "endpoints"], "verbs": ["get", "list"]}]})
+    await rest.call("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": reader},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": reader},
+        "subjects": [{"kind": "ServiceAccount", "name": reader, "namespace": "default"}]})
+    _, token = await rest.call("POST", f"/api/v1/namespaces/default/serviceaccounts/{reader}/token",
+                               {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}})
+    _, trace = await rest.call("GET", f"/dashboard/api/trace?namespace=default&name={name}",
+                               token=token["status"]["token"])
+    assert trace["steps"][0]["what"] == f"Created: pod default/{name} stored"
+    unknown, = [s for s in trace["steps"] if s["component"] == "kube-proxy"]
+    assert unknown["what"].startswith("rules applied: unknown (403: ") and "proxyrules" in unknown["what"]
