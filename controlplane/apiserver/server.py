@@ -22,7 +22,7 @@ from controlplane.apiserver import (accessreview, admission, advertise, allocato
                                     signedtokens, tls)
 from controlplane.apiserver.agents import Agents
 from controlplane.apiserver.eviction import Evictions
-from controlplane.apiserver.authz import Attributes, Authorizer, Verdict, policy
+from controlplane.apiserver.authz import Attributes, Authorizer, Verdict, policy, reconcile
 from controlplane.apiserver.authz.escalation import RBACEscalation
 from controlplane.apiserver.authz.noderestriction import NodeRestriction
 from controlplane.apiserver.decoding import UndecodableRequests, decoder
@@ -265,7 +265,8 @@ class APIServer:
             self.registries[kind.name] = registry
 
     async def _ensure_system_objects(self) -> None:
-        """The namespaces, priority classes and RBAC defaults every cluster has, made when missing."""
+        """The namespaces, priority classes and RBAC defaults every cluster has, made when missing; the
+        default ClusterRoles reconciled with this version's (authz/reconcile.py)."""
         namespaces, classes = self.registries["Namespace"], self.registries["PriorityClass"]
         wanted = [(namespaces, namespaces.kind.new(metadata={"name": name})) for name in SYSTEM_NAMESPACES]
         wanted += [(classes, classes.kind.new(metadata={"name": name}, value=value,
@@ -278,6 +279,8 @@ class APIServer:
             except errors.ApiError as e:
                 if e.code != grpc.StatusCode.ALREADY_EXISTS:
                     raise
+                if obj.DESCRIPTOR.name == "ClusterRole":   # an older version's: the rights added since
+                    await reconcile.reconcile(registry, obj)
 
     def _build_grpc(self) -> grpc.aio.Server:
         authenticators = [self.credentials.tokens, self.node_credentials,
