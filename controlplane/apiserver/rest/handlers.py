@@ -100,7 +100,7 @@ class Handlers:
                  review: Callable[[cluster_pb2.AccessReviewRequest], cluster_pb2.AccessReviewResponse],
                  create_token: Callable[[cluster_pb2.TokenRequest], Awaitable[cluster_pb2.TokenResponse]],
                  rules: Callable[[str], tuple[list[rbac_pb2.PolicyRule], bool]],
-                 proxy_rules: ProxyRules | None = None):
+                 proxy_rules: ProxyRules):
         """`review`, `create_token` and `rules` (the caller's rules in a namespace, and whether they are
         incomplete) are the API server's own (its gRPC Cluster service's, accessreview.py); `proxy_rules`
         is PodService/ProxyRules' (pods/proxyrules)."""
@@ -394,8 +394,6 @@ class Handlers:
                                             f"{route.kind.plural}/{names.PROXYRULES} is read only: GET it"))
         request = node_agent_pb2.PodProxyRulesRequest(namespace=route.namespace or "default", name=route.name)
         authorize(service, "proxyrules", request)
-        if self._proxy_rules is None:
-            raise errors.ApiError(grpc.StatusCode.NOT_FOUND, "this server does not serve pods/proxyrules")
         return Reply(200, proxyrules.to_json(await self._proxy_rules.rules(request, None)))
 
     async def _scale(self, service, route, body, content_type, context) -> Reply:

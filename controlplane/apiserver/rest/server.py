@@ -46,7 +46,7 @@ class RestServer:
     def __init__(self, *, services: Mapping[str, KindService], pod_streams: PodStreams | None,
                  authenticate: Callable[[str | None], auth.User | None],
                  authorize_url: Callable[[auth.User, str, str], Decision], review, create_token, rules,
-                 proxy_rules: ProxyRules | None = None):
+                 proxy_rules: ProxyRules):
         """`review`, `create_token`, `rules`: the API server's answers to access reviews, token requests and
         rules reviews; `proxy_rules`: to pods/proxyrules."""
         self._handlers = handlers.Handlers(services, pod_streams, review=review, create_token=create_token,
