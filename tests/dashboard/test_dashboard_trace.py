@@ -29,3 +29,5 @@ def test_a_malformed_answer_is_one_step_saying_so():
         {"node": "node1", "reached": True, "ports": [{"service": "web", "programmedAt": "soon"}]}]})
     assert trace["steps"][-1]["what"] == 'rules applied: unknown (nodes[0].ports[0].programmedAt: "soon" is not ' \
                                          'an RFC 3339 time)'
+    trace = trace_json(POD, [], [], {"kind": "PodProxyRules", "nodes": ["node1"]})
+    assert trace["steps"][-1]["what"] == "rules applied: unknown (nodes[0]: must be an object)"

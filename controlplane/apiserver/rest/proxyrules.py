@@ -42,6 +42,11 @@ def _seconds(text, field: str) -> float:
         raise ProxyRulesError(f'{field}: "{text}" is not an RFC 3339 time') from None
 
 
+def _object(value, field: str) -> None:
+    if not isinstance(value, dict):
+        raise ProxyRulesError(f"{field}: must be an object")
+
+
 def to_json(rules: Message) -> dict:
     """The JSON answer for a PodProxyRules message."""
     nodes = []
@@ -65,9 +70,11 @@ def from_json(data) -> pb.PodProxyRules:
     rules = pb.PodProxyRules(namespace=meta.get("namespace", ""), name=meta.get("name", ""),
                              uid=meta.get("uid", ""))
     for i, node in enumerate(data.get("nodes") or []):
+        _object(node, f"nodes[{i}]")
         entry = rules.nodes.add(node=node.get("node", ""), reached=bool(node.get("reached")),
                                 error=node.get("error", ""))
         for j, port in enumerate(node.get("ports") or []):
+            _object(port, f"nodes[{i}].ports[{j}]")
             entry.ports.add(namespace=port.get("namespace", ""), service=port.get("service", ""),
                             port=port.get("portName", ""), number=int(port.get("port") or 0),
                             programmed_at=_seconds(port.get("programmedAt"), f"nodes[{i}].ports[{j}].programmedAt"))
