@@ -219,6 +219,7 @@ async def run(args) -> int:
         raise SystemExit("error: give --server and --token to join a cluster, or --pod-manifest-path")
     client = Client(client_cfg) if client_cfg else None
     node_parts: dict[str, asyncio.Task] = {}   # pod network, proxy, cluster DNS: only with an API server to watch
+    programmed = None  # the proxy's record of what it programmed when: only with the proxy
     network = None
     renewal = None     # the node's own credential, renewed before it expires (not for a --config identity)
     if client is not None and not args.config:
@@ -237,9 +238,11 @@ async def run(args) -> int:
             node_parts["pod network"] = asyncio.create_task(network.run(), name="pod-network")
         if not args.disable_proxy:
             from agent.proxy.controller import run_proxy
+            from agent.proxy.programmed import ProgrammedRecord
+            programmed = ProgrammedRecord()   # what it programmed when, answered by the agent's server
             node_parts["proxy"] = asyncio.create_task(
                 run_proxy(client=client, node_name=config.node_name, service_cidr=args.service_cidr,
-                          factory=factory), name="proxy")
+                          factory=factory, programmed=programmed), name="proxy")
         if not args.disable_cluster_dns:
             from agent.dns.controller import run_dns
             from agent.dns.listen import DEFAULT_ADDRESS as DNS_ADDRESS
@@ -253,7 +256,8 @@ async def run(args) -> int:
     except ValueError as e:
         raise SystemExit(f"error: {e}") from None
     kubelet = Kubelet(config, runtime, client, host_ip=config.node_ip,
-                      network_ready=network.ready.is_set if network else (lambda: True), network=network)
+                      network_ready=network.ready.is_set if network else (lambda: True), network=network,
+                      proxy_programmed=programmed)
     await kubelet.start()
     usage = None       # NodeMetrics and PodMetrics: only with an API server to report to
     if client is not None and args.resource_usage_period > 0:

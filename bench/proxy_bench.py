@@ -6,7 +6,8 @@ Measures: rendering and applying N Services x 3 endpoints in full (through
 netlink, as the agent does; and through `nft -f` at the largest N, for
 comparison); at the largest N, one endpoint replaced and one endpoint added,
 each applied as a partial transaction the way the controller drives it (the
-proxier told which Service port changed); and the cost of a new TCP connection
+proxier told which Service port changed, and noting which pods it programmed);
+what noting every backend as newly programmed adds to a first sync; and the cost of a new TCP connection
 to one Service with 10 and with the largest N Services installed (verdict and
 endpoint maps make it independent of N): two nodes, one with each table,
 measured in alternating rounds; the median over rounds of each round's median.
@@ -33,6 +34,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from agent.proxy.applier import NetlinkApplier  # noqa: E402
 from agent.proxy.model import Endpoint, ProxyState, ServicePortInfo, ServicePortName  # noqa: E402
 from agent.proxy.names import table_name  # noqa: E402
+from agent.proxy.programmed import ProgrammedRecord  # noqa: E402
 from agent.proxy.proxier import Proxier  # noqa: E402
 from agent.proxy.render import full_transaction  # noqa: E402
 from agent.proxy.sink import ensure_service_sink  # noqa: E402
@@ -57,11 +59,12 @@ def bench_name(i: int) -> ServicePortName:
 def state(count: int) -> ProxyState:
     """`count` filler Services with 3 (unreachable) endpoints each, plus the real web Service."""
     services = {WEB: ServicePortInfo(WEB_IP, 80)}
-    endpoints = {WEB: (Endpoint(POD_IP, 8080),)}
+    endpoints = {WEB: (Endpoint(POD_IP, 8080, uid="web-pod"),)}
     for i in range(count):
         name = bench_name(i)
         services[name] = ServicePortInfo(str(FILLER_SERVICES + i), 80)
-        endpoints[name] = tuple(Endpoint(str(FILLER_PODS + 3 * i + e), 8080) for e in range(3))
+        endpoints[name] = tuple(Endpoint(str(FILLER_PODS + 3 * i + e), 8080, uid=f"pod-{3 * i + e}")
+                                for e in range(3))
     return ProxyState(services=services, endpoints=endpoints, node_ips=frozenset({"198.18.0.11"}))
 
 
@@ -71,7 +74,7 @@ def with_endpoints(base: ProxyState, name: ServicePortName, endpoints: tuple[End
 
 
 def new_endpoint(round_: int) -> Endpoint:
-    return Endpoint(str(NEW_ENDPOINTS - round_), 8080)
+    return Endpoint(str(NEW_ENDPOINTS - round_), 8080, uid=f"new-pod-{round_}")
 
 
 class Clock:
@@ -156,8 +159,12 @@ def main() -> None:
                     Nft(node.name).apply(commands)
                 rows.append((f"{label}: nft -f instead (comparison)", nft, None))
 
-        proxier = Proxier(table=table, applier=applier)
         base = state(largest)
+        with Clock() as record:   # what a first sync adds to note every backend as newly programmed
+            ProgrammedRecord().note(base, changed=None, at=time.time())
+        rows.append((f"record of programmed pods, first sync at {largest:,} services (every backend new)",
+                     record, None))
+        proxier = Proxier(table=table, applier=applier)
         proxier.update(base)
         proxier.sync()
         name = bench_name(largest // 2)

@@ -32,6 +32,8 @@ EXTRA_METHODS = {
         "  rpc Exec(stream ExecInput) returns (stream ExecOutput);",
         "  // pods/eviction: delete the pod unless a PodDisruptionBudget forbids it (RESOURCE_EXHAUSTED).",
         "  rpc Evict(Eviction) returns (Pod);",
+        "  // pods/proxyrules: when each Node's proxy programmed the pod as a ready backend (asks every agent).",
+        "  rpc ProxyRules(PodProxyRulesRequest) returns (PodProxyRules);",
     ],
 }
 EXTRA_IMPORTS = [f"{PACKAGE_DIR}/node_agent.proto"]

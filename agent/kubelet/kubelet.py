@@ -37,6 +37,7 @@ from agent.kubelet.server import AgentServer
 from agent.kubelet.sources import Source, Sources, informers
 from agent.kubelet.statusmanager import StatusManager
 from agent.kubelet.volumes import PodVolumes
+from agent.proxy.programmed import ProgrammedRecord
 from agent.runtime import Runtime
 from controlplane.client import Client
 from controlplane.client.errors import ApiError, NotFound
@@ -52,12 +53,14 @@ class Kubelet:
     default informers of this node's pods and Node), `facts` (by default read
     from the host) and `tmpfs` (False keeps secret volumes on plain disk, for
     a test's temporary directory). The agent endpoint runs when
-    `config.listen` says where.
+    `config.listen` says where; it answers from `proxy_programmed` when the node's proxy was asked
+    programming times (None: the node runs no proxy).
     """
 
     def __init__(self, config: KubeletConfig, runtime: Runtime, client: Client | None = None, *,
                  host_ip: str = "", network_ready: Callable[[], bool] = lambda: True,
-                 network: SandboxNetwork | None = None, sources: Sources | None = None, facts: NodeFacts | None = None, tmpfs: bool = True) -> None:
+                 network: SandboxNetwork | None = None, sources: Sources | None = None,
+                 facts: NodeFacts | None = None, tmpfs: bool = True, proxy_programmed: ProgrammedRecord | None = None) -> None:
         self.config = config
         self.runtime = runtime
         self.client = client
@@ -89,7 +92,8 @@ class Kubelet:
         if client is not None:
             if config.listen:
                 self.server = AgentServer(runtime, cache, self.workers.desired, cert_dir=config.root_dir / "tls",
-                                          ca_pem=client.config.ca.encode(), listen=config.listen)
+                                          ca_pem=client.config.ca.encode(), listen=config.listen,
+                                          programmed=proxy_programmed)
             if config.register_node:
                 self.node = NodeStatusReporter(
                     client, config, runtime, node_source=self._node_source, host_ip=host_ip,

@@ -1,4 +1,5 @@
-"""The agent's own endpoint: pod logs, exec, attach and port-forward, for the API server only.
+"""The agent's own endpoint: pod logs, exec, attach and port-forward, and when the node's proxy programmed
+pods (for `cox trace`), for the API server only.
 
 `cox logs` and `cox exec` go CLI → API server → here → Docker. The API
 server finds this endpoint on the Node (InternalIP and
@@ -24,6 +25,7 @@ import grpc
 
 from agent.kubelet import agentcert, portforward, streaming
 from agent.kubelet.pleg import ContainerCache
+from agent.proxy.programmed import ProgrammedRecord
 from agent.runtime import Runtime
 from agent.runtime.errors import RuntimeFailure
 from agent.runtime.streams import STDERR
@@ -58,8 +60,10 @@ class AgentServer:
     """The NodeAgent gRPC service over the kubelet's pods and runtime."""
 
     def __init__(self, runtime: Runtime, cache: ContainerCache, pods, *, cert_dir: Path, ca_pem: bytes,
-                 listen: str) -> None:
+                 listen: str, programmed: ProgrammedRecord | None = None) -> None:
+        """programmed: what the node's proxy programmed when (None: the node runs no proxy)."""
         self._runtime = runtime
+        self._programmed = programmed
         self._cache = cache
         self._pods = pods            # uid → the desired pod (PodWorkers.desired)
         self._cert, self._key = ensure_certificate(cert_dir)
@@ -84,6 +88,9 @@ class AgentServer:
             "ContainerPortForward": grpc.stream_stream_rpc_method_handler(
                 self._port_forward, request_deserializer=pb.PortForwardInput.FromString,
                 response_serializer=pb.PortForwardOutput.SerializeToString),
+            "ProxyProgrammed": grpc.unary_unary_rpc_method_handler(
+                self._proxy_programmed, request_deserializer=pb.ProxyProgrammedRequest.FromString,
+                response_serializer=pb.ProxyProgrammedResponse.SerializeToString),
         }
         self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
         credentials = grpc.ssl_server_credentials([(self._key, self._cert)], root_certificates=self._ca,
@@ -205,3 +212,15 @@ class AgentServer:
         finally:
             feeder.cancel()
             writer.close()
+
+    async def _proxy_programmed(self, request: pb.ProxyProgrammedRequest, context):
+        """Each asked pod's Service ports, with the moment this node's proxy programmed it as their backend."""
+        await self._authorize(context)
+        if self._programmed is None:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, "this node runs no Service proxy")
+        answer = pb.ProxyProgrammedResponse()
+        for uid, programmed in self._programmed.times(request.pod_uids).items():
+            answer.pods[uid].ports.extend(
+                pb.ProgrammedPort(namespace=p.service.namespace, service=p.service.name, port=p.service.port,
+                                  programmed_at=p.at, number=p.number) for p in programmed)
+        return answer

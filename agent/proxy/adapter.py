@@ -60,7 +60,7 @@ def endpoints_by_port(eps: core_pb2.Endpoints, *, node_name: str) -> dict[Servic
         for port in subset.ports:
             name = ServicePortName(eps.metadata.namespace, eps.metadata.name, port.name)
             found.setdefault(name, []).extend(
-                Endpoint(a.ip, port.port, ready=ready, local=a.node_name == node_name)
+                Endpoint(a.ip, port.port, ready=ready, local=a.node_name == node_name, uid=a.target_ref.uid)
                 for addresses, ready in ((subset.addresses, True), (subset.not_ready_addresses, False))
                 for a in addresses if _is_ipv4(a.ip))
     return {name: tuple(endpoints) for name, endpoints in found.items()}

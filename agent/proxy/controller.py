@@ -25,6 +25,7 @@ from agent.proxy.conntrack import ConntrackCleaner
 from agent.proxy.healthcheck import HealthChecks
 from agent.proxy.model import ProxyState, ServicePortName
 from agent.proxy.names import table_name
+from agent.proxy.programmed import ProgrammedRecord
 from agent.proxy.proxier import Proxier
 from agent.proxy.sink import DEFAULT_DEVICE as SINK_DEVICE, ensure_service_sink, remove_service_sink
 
@@ -88,14 +89,17 @@ class ProxyController:
 
 
 async def run_proxy(*, client: Client, node_name: str, service_cidr: str, netns: str | None = None,
-                    full_sync_period: float = 3600.0, factory: InformerFactory | None = None) -> None:
+                    full_sync_period: float = 3600.0, factory: InformerFactory | None = None,
+                    programmed: ProgrammedRecord | None = None) -> None:
     """Everything `cox agent` needs for the proxy: the sink, the table's proxier, the watch loop.
     factory: the agent's, so that cluster DNS and the proxy keep one cache of the Services and
-    Endpoints, fed by one watch each (None: informers of its own)."""
+    Endpoints, fed by one watch each (None: informers of its own). programmed: where the proxier
+    notes what it programmed when (the agent's server answers from it)."""
     await asyncio.to_thread(ensure_service_sink, cidr=service_cidr, netns=netns)
     applier = NetlinkApplier(netns=netns)
     proxier = Proxier(table=table_name(node_name), applier=applier,
-                      conntrack=ConntrackCleaner(netns=netns), full_sync_period=full_sync_period)
+                      conntrack=ConntrackCleaner(netns=netns), full_sync_period=full_sync_period,
+                      programmed=programmed)
     health_checks = HealthChecks(netns=netns)
     try:
         await ProxyController(factory=factory or InformerFactory(client), node_name=node_name, proxier=proxier,

@@ -46,6 +46,7 @@ class Endpoint:
     port: int
     ready: bool = True
     local: bool = False  # on this node: the only ones externalTrafficPolicy Local sends outside traffic to
+    uid: str = ""  # the pod's (its address's targetRef): what programmed.py records; rendering ignores it
 
 
 @dataclass(frozen=True)

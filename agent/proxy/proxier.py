@@ -10,6 +10,9 @@ and conntrack run in a worker thread so the event loop keeps serving informers.
 A caller that knows which Service ports an update may have changed says so
 (`changed=`), and the diff compares only those: at 10,000 Services the scan
 of every entry costs more than applying a one-endpoint change.
+
+Each successful sync is noted in `programmed` (programmed.py): which pods became
+ready backends of which Service ports, and when the kernel had them.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from agent.proxy.applier import Transactions
 from agent.proxy.changes import changed_names, diff_transaction, stale_udp_flows
 from agent.proxy.conntrack import ConntrackCleaner
 from agent.proxy.model import ProxyState, ServicePortName
+from agent.proxy.programmed import ProgrammedRecord
 from agent.proxy.render import full_transaction
 from controlplane.metrics import proxy as metrics
 
@@ -39,7 +43,9 @@ class SyncResult:
 
 class Proxier:
     def __init__(self, *, table: str, applier: Transactions, conntrack: ConntrackCleaner | None = None,
-                 full_sync_period: float = 3600.0, retry_delay: float = 1.0):
+                 full_sync_period: float = 3600.0, retry_delay: float = 1.0,
+                 programmed: ProgrammedRecord | None = None):
+        """programmed: where successful syncs are noted (a new record if None)."""
         self.table = table
         self._applier = applier
         self._conntrack = conntrack
@@ -51,6 +57,7 @@ class Proxier:
         self._applied: ProxyState | None = None  # None: the kernel's table is not known to match anything
         self._next_full = 0.0
         self._wake = asyncio.Event()
+        self.programmed = programmed if programmed is not None else ProgrammedRecord()
 
     def update(self, state: ProxyState, *, changed: Iterable[ServicePortName] | None = None) -> None:
         """Make `state` the desired one. changed: the Service ports whose info or endpoints may
@@ -84,6 +91,7 @@ class Proxier:
             self._applied = None
             raise
         self._applied = desired
+        self.programmed.note(desired, changed=None if applied is None else changed, at=time.time())
         if self._conntrack is not None and applied is not None:
             stale = stale_udp_flows(applied, desired, changed)
             if stale:

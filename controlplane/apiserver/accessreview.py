@@ -19,7 +19,7 @@ _VERBS = {("get", ""): "get", ("list", ""): "list", ("watch", ""): "watch", ("cr
           ("get", "log"): "log", ("create", "exec"): "exec", ("get", "exec"): "exec",
           ("create", "binding"): "bind", ("create", "token"): "token", ("create", "eviction"): "evict",
           ("create", "portforward"): "portforward", ("get", "portforward"): "portforward",
-          ("create", "attach"): "attach", ("get", "attach"): "attach"}
+          ("create", "attach"): "attach", ("get", "attach"): "attach", ("get", "proxyrules"): "proxyrules"}
 
 
 def attributes(request: cluster_pb2.AccessReviewRequest, user: auth.User) -> Attributes:

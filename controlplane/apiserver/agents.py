@@ -1,4 +1,4 @@
-"""Reaching node agents for pod logs and exec (the API server's side).
+"""Reaching node agents for pod logs and exec, and proxy programming times (the API server's side).
 
 The API server dials the agent at its Node's InternalIP and kubelet endpoint
 port, presenting a client certificate the cluster CA signed. It trusts the
@@ -34,6 +34,9 @@ class AgentStub:
         self.port_forward = channel.stream_stream("/coxswain.v1.NodeAgent/ContainerPortForward",
                                                   request_serializer=pb.PortForwardInput.SerializeToString,
                                                   response_deserializer=pb.PortForwardOutput.FromString)
+        self.proxy_programmed = channel.unary_unary("/coxswain.v1.NodeAgent/ProxyProgrammed",
+                                                    request_serializer=pb.ProxyProgrammedRequest.SerializeToString,
+                                                    response_deserializer=pb.ProxyProgrammedResponse.FromString)
 
 
 def _address(node: Message) -> tuple[str, int]:

@@ -22,12 +22,13 @@ from controlplane.apiserver import (accessreview, admission, advertise, allocato
                                     signedtokens, tls)
 from controlplane.apiserver.agents import Agents
 from controlplane.apiserver.eviction import Evictions
-from controlplane.apiserver.authz import Attributes, Authorizer, Verdict, policy
+from controlplane.apiserver.authz import Attributes, Authorizer, Verdict, policy, reconcile
 from controlplane.apiserver.authz.escalation import RBACEscalation
 from controlplane.apiserver.authz.noderestriction import NodeRestriction
 from controlplane.apiserver.decoding import UndecodableRequests, decoder
 from controlplane.apiserver.kubernetesservice import KubernetesService, in_cluster_names, service_ip
 from controlplane.apiserver.podstreams import PodStreams
+from controlplane.apiserver.proxyrules import ProxyRules
 from controlplane.apiserver.registry import Registry
 from controlplane.apiserver.rest import kubeconfig
 from controlplane.apiserver.rest.names import REST_PORT_OFFSET
@@ -206,7 +207,7 @@ class APIServer:
             host, port = _host_port(self.options.rest_listen)
         elif port:
             port = self.port + REST_PORT_OFFSET
-        self.rest = RestServer(services=self.services, pod_streams=self.pod_streams,
+        self.rest = RestServer(services=self.services, pod_streams=self.pod_streams, proxy_rules=self.proxy_rules,
                                authenticate=self.authenticator.authenticate,
                                authorize_url=self.authorizer.authorize_url, review=self._review,
                                create_token=self._create_token, rules=self._rules)
@@ -264,7 +265,8 @@ class APIServer:
             self.registries[kind.name] = registry
 
     async def _ensure_system_objects(self) -> None:
-        """The namespaces, priority classes and RBAC defaults every cluster has, made when missing."""
+        """The namespaces, priority classes and RBAC defaults every cluster has, made when missing; the
+        default ClusterRoles reconciled with this version's (authz/reconcile.py)."""
         namespaces, classes = self.registries["Namespace"], self.registries["PriorityClass"]
         wanted = [(namespaces, namespaces.kind.new(metadata={"name": name})) for name in SYSTEM_NAMESPACES]
         wanted += [(classes, classes.kind.new(metadata={"name": name}, value=value,
@@ -277,6 +279,8 @@ class APIServer:
             except errors.ApiError as e:
                 if e.code != grpc.StatusCode.ALREADY_EXISTS:
                     raise
+                if obj.DESCRIPTOR.name == "ClusterRole":   # an older version's: the rights added since
+                    await reconcile.reconcile(registry, obj)
 
     def _build_grpc(self) -> grpc.aio.Server:
         authenticators = [self.credentials.tokens, self.node_credentials,
@@ -287,12 +291,14 @@ class APIServer:
         names = []
         self.agents = Agents(self.credentials.agent_client_cert)
         self.pod_streams = pod_streams = PodStreams(self.registries["Pod"], self.registries["Node"], self.agents)
+        self.proxy_rules = proxy_rules = ProxyRules(self.registries["Pod"], self.caches["Node"], self.agents)
         for kind in KINDS.values():
             evictions = Evictions(self.registries["Pod"], self.registries["PodDisruptionBudget"],
                                   self.caches["PodDisruptionBudget"]) if kind.name == "Pod" else None
             service = self.services[kind.name] = KindService(kind, self.registries[kind.name], self.caches[kind.name],
                                                              self.authorizer, evictions=evictions)
-            server.add_generic_rpc_handlers((generic_handler(service, pod_streams=pod_streams),))
+            server.add_generic_rpc_handlers((generic_handler(service, pod_streams=pod_streams,
+                                                             proxy_rules=proxy_rules),))
             names.append(kind.service)
         server.add_generic_rpc_handlers((self._cluster_handler(),))
         health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)

@@ -19,6 +19,7 @@ from controlplane.apiserver.authz import Attributes, Authorizer, Verdict
 from controlplane.apiserver.decoding import decoder
 from controlplane.apiserver.eviction import Evictions
 from controlplane.apiserver.podstreams import PodStreams
+from controlplane.apiserver.proxyrules import ProxyRules
 from controlplane.apiserver.registry import Registry, decode
 from controlplane.apiserver.watchcache import WatchCache, WatchClosed
 from controlplane.metrics import apiserver as metrics
@@ -301,7 +302,8 @@ def _bidi(service: KindService, verb: str, fn, request_class):
                                                  response_serializer=_serialize)
 
 
-def generic_handler(service: KindService, *, pod_streams: PodStreams | None = None) -> grpc.GenericRpcHandler:
+def generic_handler(service: KindService, *, pod_streams: PodStreams | None = None,
+                    proxy_rules: ProxyRules | None = None) -> grpc.GenericRpcHandler:
     """The grpc handler for coxswain.v1.<Kind>Service, methods as the descriptor lists them."""
     kind = service.kind
     serialize = kind.message.SerializeToString
@@ -322,4 +324,6 @@ def generic_handler(service: KindService, *, pod_streams: PodStreams | None = No
         methods["Logs"] = _stream(service, "log", pod_streams.logs, node_agent_pb2.PodLogsRequest,
                                   _serialize)
         methods["Exec"] = _bidi(service, "exec", pod_streams.exec, node_agent_pb2.ExecInput)
+        methods["ProxyRules"] = _unary(service, "proxyrules", proxy_rules.rules, node_agent_pb2.PodProxyRulesRequest,
+                                       _serialize)
     return grpc.method_handlers_generic_handler(kind.service, methods)

@@ -6,11 +6,15 @@ the pod's creation (API server), the Event its controller recorded making it
 (replicaset-controller's SuccessfulCreate), its own Events (the scheduler's
 Scheduled and the kubelet's Pulling, Pulled, Created, Started, ...), the
 moments its conditions turned True and its containers started running (from
-its status), and the Endpoints that list it. Events carry eventTime to the
-microsecond; the API's other times are whole seconds (shown without
-milliseconds).
+its status), the Endpoints that list it, and when each node's proxy had
+programmed it as a Service's ready backend (pods/proxyrules: the API server
+asks every agent; a node that cannot answer says so in its step). Events and
+proxy times are to the microsecond; the API's other times are whole seconds
+(shown without milliseconds).
 """
 import argparse
+import dataclasses
+from collections.abc import Sequence
 
 from google.protobuf.message import Message
 
@@ -23,8 +27,40 @@ from controlplane.client import errors
 CONDITIONS = ("PodScheduled", "PodReadyToStartContainers", "Initialized", "ContainersReady", "Ready")
 
 
-def timeline(pod: Message, events: list[Message], endpoints: list[Message]) -> list[Step]:
-    """The pod's steps in time order (those without a time last)."""
+def proxy_steps(rules: Message | None, *, failed: str = "") -> list[Step]:
+    """One step per node and Service port the pod's rules were applied for (PodProxyRules); a node that
+    has not applied them or could not be asked gets one untimed step. failed: why the whole question
+    could not be asked (rules is None then)."""
+    if rules is None:
+        return [Step(None, False, "kube-proxy", f"rules applied: unknown ({failed})")]
+    steps = []
+    for node in rules.nodes:
+        component = f"kube-proxy ({node.node})"
+        if not node.reached:
+            steps.append(Step(None, False, component, f"no answer: {node.error}"))
+        elif not node.ports:
+            steps.append(Step(None, False, component, "rules not applied yet: no Service has this pod ready here"))
+        for port in node.ports:
+            service = f"{port.namespace}/{port.service}" + (f":{port.number or port.port}"
+                                                            if port.number or port.port else "")
+            steps.append(Step(port.programmed_at, True, component, f"rules applied: {service} -> this pod"))
+    return steps
+
+
+def _ready_before(steps: list[Step], proxied: list[Step]) -> list[Step]:
+    """The Ready condition and the status steps of its second (whole seconds, all of them on the way to
+    Ready) placed just before the first rules applied in that second: a pod's rules are applied only once
+    it is Ready."""
+    first = min((s.at for s in proxied if s.at is not None), default=None)
+    ready = next((s.at for s in steps if s.what == "Ready=True"), None)
+    if first is None or ready is None or not 0 <= first - ready < 1:
+        return steps
+    return [dataclasses.replace(s, by=first) if s.late and s.at == ready else s for s in steps]
+
+
+def timeline(pod: Message, events: list[Message], endpoints: list[Message],
+             proxy: Sequence[Step] = ()) -> list[Step]:
+    """The pod's steps in time order (those without a time last). proxy: proxy_steps() of the pod."""
     uid, name = pod.metadata.uid, pod.metadata.name
     owners = {ref.uid for ref in pod.metadata.owner_references}
     steps = [Step(seconds(pod.metadata.creation_timestamp), False, "api-server",
@@ -48,7 +84,7 @@ def timeline(pod: Message, events: list[Message], endpoints: list[Message]) -> l
             elif any(a.target_ref.uid == uid for a in subset.not_ready_addresses):
                 steps.append(Step(None, False, "endpoints-controller",
                                   f"not-ready address in Endpoints {found.metadata.name}"))
-    return ordered(steps)
+    return ordered(_ready_before(steps, list(proxy)) + list(proxy))
 
 
 def register(sub) -> None:
@@ -103,8 +139,12 @@ async def run(args) -> int:
         pod = await _get(client, "Pod", name, namespace)
         events = (await client.resource("Event").list(namespace=namespace)).items
         endpoints = (await client.resource("Endpoints").list(namespace=namespace)).items
+        try:
+            proxy = proxy_steps(await client.resource("Pod").proxy_rules(name, namespace=namespace))
+        except errors.ApiError as e:   # refused (no pods/proxyrules), or an older server: the rest still shows
+            proxy = proxy_steps(None, failed=str(e))
     where = f" on node {pod.spec.node_name}" if pod.spec.node_name else " (not scheduled)"
     print(f"pod {namespace}/{name}{where}, phase {pod.status.phase or 'Pending'}")
-    for line in _table(timeline(pod, events, endpoints)):
+    for line in _table(timeline(pod, events, endpoints, proxy)):
         print(line)
     return 0

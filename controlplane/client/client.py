@@ -82,6 +82,8 @@ class Resource:
         self._delete = unary("Delete", meta_pb2.DeleteRequest, obj)
         self._bind = unary("Bind", core_pb2.Binding, obj) if kind.name == "Pod" else None
         self._evict = unary("Evict", policy_pb2.Eviction, obj) if kind.name == "Pod" else None
+        self._proxy_rules = unary("ProxyRules", node_agent_pb2.PodProxyRulesRequest,
+                                  node_agent_pb2.PodProxyRules) if kind.name == "Pod" else None
         if kind.name == "Pod":
             self._logs = channel.unary_stream(
                 base + "Logs", request_serializer=node_agent_pb2.PodLogsRequest.SerializeToString,
@@ -156,6 +158,12 @@ class Resource:
             eviction.delete_options.grace_period_seconds = grace_period_seconds
         eviction.delete_options.preconditions.uid = uid
         return await self._evict(eviction, timeout=self._timeout, metadata=self._metadata)
+
+    @_translate_errors
+    async def proxy_rules(self, name: str, *, namespace: str = "") -> Message:
+        """Pods only: when each Node's proxy programmed the pod as a ready backend (pods/proxyrules)."""
+        request = node_agent_pb2.PodProxyRulesRequest(namespace=self._ns(namespace), name=name)
+        return await self._proxy_rules(request, timeout=self._timeout, metadata=self._metadata)
 
     async def logs(self, name: str, *, namespace: str = "", container: str = "", follow: bool = False,
                    tail_lines: int | None = None, previous: bool = False, timestamps: bool = False,

@@ -22,6 +22,7 @@ VERBS = {
     "get": ("GET", ""), "list": ("LIST", ""), "watch": ("WATCH", ""), "create": ("POST", ""),
     "update": ("PUT", ""), "patch": ("PATCH", ""), "update_status": ("PUT", "status"), "delete": ("DELETE", ""),
     "bind": ("POST", "binding"), "log": ("CONNECT", "log"), "exec": ("CONNECT", "exec"),
+    "proxyrules": ("GET", "proxyrules"),
 }
 LONG_RUNNING = frozenset({"WATCH", "CONNECT"})
 # kube-apiserver's buckets: 5 ms to 60 s.

@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 
+from tests.e2e.workloads import pod
 from tests.support.cluster import local_cluster
 from tests.support.nodestate import agent_objects, docker_user_rules
 from tests.support.polling import eventually
@@ -27,3 +28,8 @@ async def test_a_disabled_part_makes_nothing(cluster):
     await asyncio.sleep(2)   # time to make what should not be made, if it were going to be
     assert agent_objects(cluster.netns("node1")) == pod_network
     assert "; pod network\n" in cluster.log("node1-agent")
+    async with cluster.client() as client:   # cox trace's question: this node has no proxy to answer it
+        await client.resource("Pod").create(pod("idle", node="node1"))
+        rules = await client.resource("Pod").proxy_rules("idle")
+    assert [(n.node, n.reached, n.error) for n in rules.nodes] == \
+        [("node1", False, "FAILED_PRECONDITION: this node runs no Service proxy")]

@@ -112,4 +112,10 @@ async def test_only_the_api_server_may_call_the_agent(joined, client, apiserver,
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             async for _ in logs(pb.ContainerLogsRequest(namespace="default", pod="x", pod_uid="y")):
                 pass
-    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        programmed = channel.unary_unary("/coxswain.v1.NodeAgent/ProxyProgrammed",
+                                         request_serializer=pb.ProxyProgrammedRequest.SerializeToString,
+                                         response_deserializer=pb.ProxyProgrammedResponse.FromString)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await programmed(pb.ProxyProgrammedRequest(pod_uids=["y"]))
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED

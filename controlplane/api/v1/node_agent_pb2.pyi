@@ -127,3 +127,74 @@ class PortForwardOutput(_message.Message):
     DATA_FIELD_NUMBER: _ClassVar[int]
     data: bytes
     def __init__(self, data: _Optional[bytes] = ...) -> None: ...
+
+class ProxyProgrammedRequest(_message.Message):
+    __slots__ = ("pod_uids",)
+    POD_UIDS_FIELD_NUMBER: _ClassVar[int]
+    pod_uids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, pod_uids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ProgrammedPort(_message.Message):
+    __slots__ = ("namespace", "service", "port", "programmed_at", "number")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    PROGRAMMED_AT_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    service: str
+    port: str
+    programmed_at: float
+    number: int
+    def __init__(self, namespace: _Optional[str] = ..., service: _Optional[str] = ..., port: _Optional[str] = ..., programmed_at: _Optional[float] = ..., number: _Optional[int] = ...) -> None: ...
+
+class ProxyProgrammedResponse(_message.Message):
+    __slots__ = ("pods",)
+    class PodsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: ProgrammedPortList
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[ProgrammedPortList, _Mapping]] = ...) -> None: ...
+    PODS_FIELD_NUMBER: _ClassVar[int]
+    pods: _containers.MessageMap[str, ProgrammedPortList]
+    def __init__(self, pods: _Optional[_Mapping[str, ProgrammedPortList]] = ...) -> None: ...
+
+class ProgrammedPortList(_message.Message):
+    __slots__ = ("ports",)
+    PORTS_FIELD_NUMBER: _ClassVar[int]
+    ports: _containers.RepeatedCompositeFieldContainer[ProgrammedPort]
+    def __init__(self, ports: _Optional[_Iterable[_Union[ProgrammedPort, _Mapping]]] = ...) -> None: ...
+
+class PodProxyRulesRequest(_message.Message):
+    __slots__ = ("namespace", "name")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    name: str
+    def __init__(self, namespace: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class NodeProxyRules(_message.Message):
+    __slots__ = ("node", "reached", "error", "ports")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    REACHED_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    PORTS_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    reached: bool
+    error: str
+    ports: _containers.RepeatedCompositeFieldContainer[ProgrammedPort]
+    def __init__(self, node: _Optional[str] = ..., reached: _Optional[bool] = ..., error: _Optional[str] = ..., ports: _Optional[_Iterable[_Union[ProgrammedPort, _Mapping]]] = ...) -> None: ...
+
+class PodProxyRules(_message.Message):
+    __slots__ = ("namespace", "name", "uid", "nodes")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    UID_FIELD_NUMBER: _ClassVar[int]
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    name: str
+    uid: str
+    nodes: _containers.RepeatedCompositeFieldContainer[NodeProxyRules]
+    def __init__(self, namespace: _Optional[str] = ..., name: _Optional[str] = ..., uid: _Optional[str] = ..., nodes: _Optional[_Iterable[_Union[NodeProxyRules, _Mapping]]] = ...) -> None: ...

@@ -6,8 +6,10 @@ plane's components each get a role of their own with the rights they use:
 the scheduler reads pods, nodes and priority classes and binds pods; the
 controller manager runs every controller (the namespace and garbage
 collectors delete anything), but may not write RBAC objects or node
-credentials. The server makes whatever is missing at every start and leaves
-existing objects alone, so an administrator's changes stay.
+credentials. The server makes whatever is missing at every start; existing
+bindings are left alone, and existing default ClusterRoles gain the rights a
+newer version added to them (reconcile.py), keeping whatever an
+administrator added, unless annotated autoupdate "false".
 """
 from controlplane.api.kinds import KINDS
 
@@ -19,7 +21,7 @@ RBAC_GROUP = "rbac.authorization.k8s.io"
 
 # What namespaced users work with, by API group (the admin/edit/view roles' scope).
 _WORKLOADS = {
-    "": ["pods", "pods/log", "pods/status", "services", "services/status", "endpoints", "configmaps",
+    "": ["pods", "pods/log", "pods/proxyrules", "pods/status", "services", "services/status", "endpoints", "configmaps",
          "serviceaccounts", "events", "replicationcontrollers", "persistentvolumeclaims"],
     "apps": ["deployments", "deployments/scale", "deployments/status", "replicasets", "replicasets/scale",
              "replicasets/status", "daemonsets", "statefulsets", "statefulsets/status"],
@@ -89,11 +91,14 @@ CLUSTER_ROLE_BINDINGS = {
 }
 
 _BOOTSTRAP_LABELS = {"kubernetes.io/bootstrapping": "rbac-defaults"}
+# Kubernetes' annotation on its default roles: "true", reconciled at each start; "false", left alone.
+AUTOUPDATE = "rbac.authorization.kubernetes.io/autoupdate"
 
 
 def objects() -> list:
     """The default ClusterRoles, then the ClusterRoleBindings."""
-    roles = [KINDS["ClusterRole"].new(metadata={"name": name, "labels": _BOOTSTRAP_LABELS}, rules=rules)
+    roles = [KINDS["ClusterRole"].new(metadata={"name": name, "labels": _BOOTSTRAP_LABELS,
+                                                "annotations": {AUTOUPDATE: "true"}}, rules=rules)
              for name, rules in CLUSTER_ROLES.items()]
     bindings = [KINDS["ClusterRoleBinding"].new(
         metadata={"name": name, "labels": _BOOTSTRAP_LABELS},

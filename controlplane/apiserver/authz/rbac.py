@@ -5,7 +5,7 @@ the user (by name, by one of its groups, or as a service account) covers it:
 a ClusterRoleBinding's rules everywhere, a RoleBinding's in its namespace.
 Rules are matched against the Kubernetes names of the request: the API group
 and plural of its kind, a subresource for the verbs that are one
-(`pods/status`, `pods/log`, `pods/exec`, `pods/binding`), and the Kubernetes
+(`pods/status`, `pods/log`, `pods/exec`, `pods/binding`, `pods/proxyrules`), and the Kubernetes
 verb. RBAC only allows: it never denies, so a request no rule covers gets no
 opinion, and the chain refuses it.
 
@@ -29,7 +29,7 @@ REQUEST_VERBS = {
     "update": ("update", ""), "update_status": ("update", "status"), "delete": ("delete", ""),
     "bind": ("create", "binding"), "log": ("get", "log"), "exec": ("create", "exec"),
     "token": ("create", "token"), "evict": ("create", "eviction"), "portforward": ("create", "portforward"),
-    "attach": ("create", "attach"),
+    "attach": ("create", "attach"), "proxyrules": ("get", "proxyrules"),
 }
 
 

@@ -6,7 +6,7 @@ They follow from controlplane/api/kinds.py; nothing here lists kinds.
 """
 from controlplane import __version__
 from controlplane.api.kinds import Kind
-from controlplane.apiserver.rest import metricsapi, names, olderversions
+from controlplane.apiserver.rest import metricsapi, names, olderversions, proxyrules
 from controlplane.apiserver.rest.paths import KINDS_BY_GROUP_VERSION
 
 
@@ -68,6 +68,7 @@ def _resources(kind: Kind) -> list[dict]:
                          names.EVICTION: ("Eviction", "policy", "v1", ["create"]),
                          names.ATTACH: ("PodAttachOptions", "", "", ["create", "get"]),
                          names.PORTFORWARD: ("PodPortForwardOptions", "", "", ["create", "get"]),
+                         names.PROXYRULES: (proxyrules.KIND, "", "", ["get"]),
                          names.TOKEN: ("TokenRequest", "authentication.k8s.io", "v1", ["create"])}
     for sub in names.SUBRESOURCES.get(kind.name, ()):
         sub_kind, sub_group, sub_version, verbs = subresource_kinds[sub]

@@ -22,7 +22,8 @@ from controlplane.api.errors import FieldError, InvalidError
 from controlplane.api.v1 import cluster_pb2, core_pb2, meta_pb2, node_agent_pb2, policy_pb2, rbac_pb2
 from controlplane.apiserver import errors
 from controlplane.apiserver.podstreams import PodStreams
-from controlplane.apiserver.rest import channels, codec, names, reviews, status, tables
+from controlplane.apiserver.proxyrules import ProxyRules
+from controlplane.apiserver.rest import channels, codec, names, proxyrules, reviews, status, tables
 from controlplane.apiserver.rest.paths import Route
 from controlplane.apiserver.service import KindService
 
@@ -33,7 +34,7 @@ def authorize(service: KindService, verb: str, request) -> None:
     """The one place REST authorizes a request: the check every gRPC handler makes first.
 
     `verb` is the gRPC handlers' (get, list, watch, create, update,
-    update_status, delete, bind, log, exec); `request` is the message the
+    update_status, delete, bind, log, exec, proxyrules); `request` is the message the
     gRPC method would have received.
     """
     service.authorize(verb, request)
@@ -98,11 +99,14 @@ class Handlers:
     def __init__(self, services: Mapping[str, KindService], pod_streams: PodStreams | None, *,
                  review: Callable[[cluster_pb2.AccessReviewRequest], cluster_pb2.AccessReviewResponse],
                  create_token: Callable[[cluster_pb2.TokenRequest], Awaitable[cluster_pb2.TokenResponse]],
-                 rules: Callable[[str], tuple[list[rbac_pb2.PolicyRule], bool]]):
+                 rules: Callable[[str], tuple[list[rbac_pb2.PolicyRule], bool]],
+                 proxy_rules: ProxyRules):
         """`review`, `create_token` and `rules` (the caller's rules in a namespace, and whether they are
-        incomplete) are the API server's own (its gRPC Cluster service's, accessreview.py)."""
+        incomplete) are the API server's own (its gRPC Cluster service's, accessreview.py); `proxy_rules`
+        is PodService/ProxyRules' (pods/proxyrules)."""
         self._services = services
         self._pod_streams = pod_streams
+        self._proxy_rules = proxy_rules
         self._review = review
         self._create_token = create_token
         self._rules = rules
@@ -189,6 +193,8 @@ class Handlers:
                                   f'the server could not find the requested resource ({route.kind.plural}/{sub})')
         if sub == names.STATUS and not route.kind.has_status:
             raise errors.ApiError(grpc.StatusCode.NOT_FOUND, f"{route.kind.plural} have no status subresource")
+        if sub == names.PROXYRULES:
+            return await self._proxy_rules_reply(service, route)
         if route.verb == "patch" and content_type not in names.PATCH_TYPES:
             return Reply(415, status.status(415, "UnsupportedMediaType",
                                             f'Content-Type "{content_type}" is not a patch type: use one of '
@@ -380,6 +386,15 @@ class Handlers:
             finally:
                 await chunks.aclose()  # ends the agent's stream when the client goes away
         return Stream(data(), "text/plain")
+
+    async def _proxy_rules_reply(self, service, route) -> Reply:
+        """GET pods/<name>/proxyrules: PodService/ProxyRules' answer as JSON (rest/proxyrules.py); read only."""
+        if route.verb != "get":
+            return Reply(405, status.status(405, "MethodNotAllowed",
+                                            f"{route.kind.plural}/{names.PROXYRULES} is read only: GET it"))
+        request = node_agent_pb2.PodProxyRulesRequest(namespace=route.namespace or "default", name=route.name)
+        authorize(service, "proxyrules", request)
+        return Reply(200, proxyrules.to_json(await self._proxy_rules.rules(request, None)))
 
     async def _scale(self, service, route, body, content_type, context) -> Reply:
         """GET, PUT or PATCH of a Deployment's or ReplicaSet's Scale: spec.replicas only."""

@@ -63,7 +63,8 @@ EVICTION = "eviction"
 TOKEN = "token"
 PORTFORWARD = "portforward"
 ATTACH = "attach"
-SUBRESOURCES = {"Pod": (BINDING, LOG, EXEC, ATTACH, EVICTION, PORTFORWARD), "Deployment": (SCALE,), "ReplicaSet": (SCALE,),
+PROXYRULES = "proxyrules"   # ours: when each node's proxy programmed the pod (rest/proxyrules.py)
+SUBRESOURCES = {"Pod": (BINDING, LOG, EXEC, ATTACH, EVICTION, PORTFORWARD, PROXYRULES), "Deployment": (SCALE,), "ReplicaSet": (SCALE,),
                 "ServiceAccount": (TOKEN,)}
 # kubectl auth can-i asks here (not a kind: nothing is stored).
 SELF_SUBJECT_ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"

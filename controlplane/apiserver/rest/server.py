@@ -16,6 +16,7 @@ from aiohttp import WSMsgType, web
 from controlplane.api.v1.node_agent_pb2 import ExecInput
 from controlplane.apiserver import auth, errors
 from controlplane.apiserver.podstreams import PodStreams
+from controlplane.apiserver.proxyrules import ProxyRules
 from controlplane.apiserver.rest import (channels, codec, discovery, handlers, metricsapi, names, olderversions,
                                          openapi, paths, portforward, spdy, status)
 from controlplane.apiserver.authz import Decision, Verdict
@@ -44,11 +45,12 @@ class RestServer:
 
     def __init__(self, *, services: Mapping[str, KindService], pod_streams: PodStreams | None,
                  authenticate: Callable[[str | None], auth.User | None],
-                 authorize_url: Callable[[auth.User, str, str], Decision], review, create_token, rules):
+                 authorize_url: Callable[[auth.User, str, str], Decision], review, create_token, rules,
+                 proxy_rules: ProxyRules):
         """`review`, `create_token`, `rules`: the API server's answers to access reviews, token requests and
-        rules reviews."""
+        rules reviews; `proxy_rules`: to pods/proxyrules."""
         self._handlers = handlers.Handlers(services, pod_streams, review=review, create_token=create_token,
-                                           rules=rules)
+                                           rules=rules, proxy_rules=proxy_rules)
         self._authenticate = authenticate
         self._authorize_url = authorize_url
         self._runner: web.AppRunner | None = None
