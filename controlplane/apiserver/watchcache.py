@@ -22,7 +22,7 @@ from google.protobuf.message import Message
 
 from controlplane.api.kinds import Kind
 from controlplane.apiserver import wire
-from controlplane.store import CompactedError, Event, Store
+from controlplane.store import CompactedError, Event, KeyValue, Store
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +31,11 @@ ADDED, MODIFIED, DELETED, BOOKMARK = "ADDED", "MODIFIED", "DELETED", "BOOKMARK"
 
 @dataclasses.dataclass(slots=True)
 class Cached:
-    """One version of one object: decoded for filters, serialized for responses."""
+    """One version of one object: decoded for filters, serialized for responses, and the store's
+    key-value it came from (what a write conditional on this version needs; None for a deletion's copy)."""
     obj: Message
     data: bytes
+    kv: KeyValue | None = None
 
 
 @dataclasses.dataclass(slots=True)
@@ -155,7 +157,7 @@ class WatchCache:
     def load(self, kvs, revision: int) -> None:
         """Replace the contents with a fresh listing at `revision`; watchers must start over."""
         self.close_watchers("watch cache reloaded")
-        self._objects = {kv.key: self._decode(kv.value, kv.mod_revision) for kv in kvs}
+        self._objects = {kv.key: self._decode(kv.value, kv.mod_revision, kv) for kv in kvs}
         self._history.clear()
         self.oldest = revision
         self.changes += 1
@@ -166,17 +168,17 @@ class WatchCache:
         for watcher in list(self._watchers):
             watcher.close(reason)
 
-    def _decode(self, value: bytes, revision: int) -> Cached:
+    def _decode(self, value: bytes, revision: int, kv: KeyValue | None = None) -> Cached:
         obj = self.kind.message.FromString(value)
         obj.metadata.resource_version = str(revision)
-        return Cached(obj, obj.SerializeToString())
+        return Cached(obj, obj.SerializeToString(), kv)
 
     def apply(self, event: Event) -> None:
         self.changes += 1
         key = event.kv.key
         old = self._objects.get(key)
         if event.type == Event.PUT:
-            new = self._decode(event.kv.value, event.revision)
+            new = self._decode(event.kv.value, event.revision, event.kv)
             self._objects[key] = new
             change = Change(event.revision, old, new)
         else:
