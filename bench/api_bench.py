@@ -12,7 +12,8 @@ writer creates objects stamped with their send time, measuring write -> event re
 CPU-ms per write is the server process's user + system CPU (/proc/<pid>/stat) over a phase,
 divided by the writes in it: unlike the rates, load elsewhere on the machine barely moves it.
 Renewals are measured twice: with nobody watching Leases (the scheduler bench's API server)
-and with one Lease watcher (a cluster's node lifecycle controller).
+and with one Lease watcher (a cluster's node lifecycle controller). The no-op RPC (Version)
+is the floor every call pays (gRPC, TLS, authentication) before any write starts.
 """
 import argparse
 import asyncio
@@ -113,7 +114,13 @@ async def cpu_per_write(config_path: pathlib.Path, pid: int, *, clients: int, to
                 held[i][n] = await resource.update(lease)
         return rounds * len(held[i])
 
-    row = {"CPU-ms/create": await phase(create), "CPU-ms/update": await phase(update)}
+    async def version(_i: int, client: Client) -> int:
+        for _ in range(total // clients):
+            await client.version()
+        return total // clients
+
+    row = {"CPU-ms/no-op RPC": await phase(version), "CPU-ms/create": await phase(create),
+           "CPU-ms/update": await phase(update)}
     await phase(create_leases)
     row["CPU-ms/renewal"] = await phase(renew)
     watcher = asyncio.create_task(_drain(channels[0].resource("Lease").watch(namespace=NODE_LEASE_NAMESPACE)))
