@@ -227,13 +227,13 @@ class APIServer:
         for kind in KINDS.values():
             self.caches[kind.name] = WatchCache(self.feed, kind, history=self.options.watch_history)
             metrics.track_cache(self.caches[kind.name], kind.plural)
-        namespaces = Registry(self.store, KINDS["Namespace"])
+        namespaces = Registry(self.store, KINDS["Namespace"], cache=self.caches["Namespace"])
         lifecycle = admission.NamespaceLifecycle(namespaces, self.caches["Namespace"])
         low, high = (int(p) for p in self.options.node_port_range.split("-"))
         self.service_allocation = admission.ServiceAllocation(
             allocator.ip_allocator(self.store, self.options.service_cidr),
             allocator.port_allocator(self.store, range(low, high + 1)), service_cidr=self.options.service_cidr)
-        classes = Registry(self.store, KINDS["PriorityClass"])
+        classes = Registry(self.store, KINDS["PriorityClass"], cache=self.caches["PriorityClass"])
         self.node_credentials = nodecredentials.NodeCredentials(
             self.caches["NodeCredentialRequest"], self.caches["Lease"],
             ttl_seconds=self.options.node_credential_seconds)
@@ -250,7 +250,7 @@ class APIServer:
                    "Role": [lifecycle, escalation], "RoleBinding": [lifecycle, escalation],
                    "ClusterRole": [escalation], "ClusterRoleBinding": [escalation],
                    "PersistentVolumeClaim": [lifecycle, protection, limit_ranger], "PersistentVolume": [protection]}
-        resource_quotas = Registry(self.store, KINDS["ResourceQuota"])
+        resource_quotas = Registry(self.store, KINDS["ResourceQuota"], cache=self.caches["ResourceQuota"])
         # Last on every namespaced kind: quotas count the object as the other plugins leave it.
         quota = quotas.ResourceQuotaAdmission(resource_quotas, self.caches["ResourceQuota"])
         for kind in KINDS.values():
@@ -261,7 +261,8 @@ class APIServer:
             else:
                 chain = plugins.get(kind.name, [lifecycle] if kind.namespaced else [])
                 registry = Registry(self.store, kind, admission=chain + [quota] if kind.namespaced else chain,
-                                    ttl_seconds=EVENT_TTL_SECONDS if kind.name == "Event" else 0)
+                                    ttl_seconds=EVENT_TTL_SECONDS if kind.name == "Event" else 0,
+                                cache=self.caches[kind.name])
             self.registries[kind.name] = registry
 
     async def _ensure_system_objects(self) -> None:

@@ -22,18 +22,43 @@ from google.protobuf.message import Message
 
 from controlplane.api.kinds import Kind
 from controlplane.apiserver import wire
-from controlplane.store import CompactedError, Event, Store
+from controlplane.store import CompactedError, Event, KeyValue, Store
 
 log = logging.getLogger(__name__)
 
 ADDED, MODIFIED, DELETED, BOOKMARK = "ADDED", "MODIFIED", "DELETED", "BOOKMARK"
 
 
-@dataclasses.dataclass(slots=True)
 class Cached:
-    """One version of one object: decoded for filters, serialized for responses."""
-    obj: Message
-    data: bytes
+    """One version of one object: decoded for filters, serialized for responses, and the store's
+    key-value it came from (what a write conditional on this version needs; None for a deletion's copy).
+
+    The object is decoded and serialized only when first asked for: a write to a kind nobody
+    watches or lists (a kubelet's Lease renewal, with no node lifecycle controller) costs neither.
+    """
+
+    __slots__ = ("_message", "value", "revision", "kv", "_obj", "_data")
+
+    def __init__(self, message: type[Message], value: bytes, revision: int, kv: KeyValue | None = None):
+        self._message = message
+        self.value = value         # as stored: serialized without its resourceVersion
+        self.revision = revision
+        self.kv = kv
+        self._obj: Message | None = None
+        self._data: bytes | None = None
+
+    @property
+    def obj(self) -> Message:
+        if self._obj is None:
+            self._obj = self._message.FromString(self.value)
+            self._obj.metadata.resource_version = str(self.revision)
+        return self._obj
+
+    @property
+    def data(self) -> bytes:
+        if self._data is None:
+            self._data = self.obj.SerializeToString()
+        return self._data
 
 
 @dataclasses.dataclass(slots=True)
@@ -155,7 +180,7 @@ class WatchCache:
     def load(self, kvs, revision: int) -> None:
         """Replace the contents with a fresh listing at `revision`; watchers must start over."""
         self.close_watchers("watch cache reloaded")
-        self._objects = {kv.key: self._decode(kv.value, kv.mod_revision) for kv in kvs}
+        self._objects = {kv.key: Cached(self.kind.message, kv.value, kv.mod_revision, kv) for kv in kvs}
         self._history.clear()
         self.oldest = revision
         self.changes += 1
@@ -166,24 +191,19 @@ class WatchCache:
         for watcher in list(self._watchers):
             watcher.close(reason)
 
-    def _decode(self, value: bytes, revision: int) -> Cached:
-        obj = self.kind.message.FromString(value)
-        obj.metadata.resource_version = str(revision)
-        return Cached(obj, obj.SerializeToString())
-
     def apply(self, event: Event) -> None:
         self.changes += 1
         key = event.kv.key
         old = self._objects.get(key)
         if event.type == Event.PUT:
-            new = self._decode(event.kv.value, event.revision)
+            new = Cached(self.kind.message, event.kv.value, event.revision, event.kv)
             self._objects[key] = new
             change = Change(event.revision, old, new)
         else:
             self._objects.pop(key, None)
             if old is None:  # deleted before we ever saw it
-                old = self._decode(event.prev.value, event.prev.mod_revision)
-            change = Change(event.revision, old, None, self._decode(encode_without_rv(old), event.revision))
+                old = Cached(self.kind.message, event.prev.value, event.prev.mod_revision)
+            change = Change(event.revision, old, None, Cached(self.kind.message, old.value, event.revision))
         for index in self._indexes:
             index.update(old.obj if old else None, change.new.obj if change.new else None)
         if len(self._history) == self._history.maxlen:
@@ -344,10 +364,3 @@ class StoreFeed:
             for cache in self._caches.values():
                 cache.send_bookmarks()
 
-
-def encode_without_rv(cached: Cached) -> bytes:
-    """The object's bytes with its resourceVersion cleared, ready to re-stamp."""
-    obj = type(cached.obj)()
-    obj.CopyFrom(cached.obj)
-    obj.metadata.resource_version = ""
-    return obj.SerializeToString()

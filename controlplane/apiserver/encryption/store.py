@@ -133,7 +133,7 @@ class _DecryptingWatch(Watch):
             prev = self._store._open_or_none(event.prev)
             if kv is None or (event.type == Event.DELETE and prev is None):
                 continue
-            yield dataclasses.replace(event, kv=kv, prev=prev)
+            yield event if kv is event.kv and prev is event.prev else dataclasses.replace(event, kv=kv, prev=prev)
 
     async def request_progress(self) -> None:
         await self._inner.request_progress()
