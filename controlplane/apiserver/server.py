@@ -46,12 +46,15 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", NODE_LEASE_NAMESPA
 SYSTEM_PRIORITY_CLASSES = {"system-node-critical": 2_000_001_000, "system-cluster-critical": 2_000_000_000}
 EVENT_TTL_SECONDS = 3600
 
-# Watches are long-lived: ping idle connections so dead peers are noticed.
+# Watches are long-lived: ping idle connections so dead peers are noticed. A client's pings are never
+# held against it: gRPC's default policy closes a connection (GOAWAY "too_many_pings") after two pings
+# closer than 5 minutes while the server sends nothing, which every quiet watch of a client pinging
+# every 30 s (ours) met after a minute and a half. Kubernetes' API server (Go's HTTP/2) has no such rule.
 _GRPC_OPTIONS = [
     ("grpc.max_receive_message_length", 8 * 1024 * 1024),
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.keepalive_timeout_ms", 10_000),
-    ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+    ("grpc.http2.max_ping_strikes", 0),
     ("grpc.keepalive_permit_without_calls", 1),
 ]
 
