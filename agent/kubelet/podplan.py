@@ -10,7 +10,8 @@ podworker.py carries a plan out and plans again on what changed.
 
 The rules are Kubernetes' SyncPod:
 1. a running sandbox; a dead one is replaced (everything in it stopped
-   first) unless the pod's containers are done for good;
+   first) unless the pod's containers are done for good, and so is one
+   the agent was to wire into the pod network and did not;
 2. init containers, one at a time, each to success; a sidecar (restartPolicy
    Always on an init container, sidecars.py) only to its start, and from
    then on it is kept running like an app container;
@@ -50,6 +51,9 @@ class Facts:
     restart_waits: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     pull_waits: Mapping[str, float] = field(default_factory=dict)     # container name → image pull back-off left
     hold: float = 0.0                       # seconds before a step that failed (sandbox, mount) is tried again
+    # running sandboxes the agent was to wire into the pod network and never did: the agent died, or a
+    # Docker call timed out, between the sandbox's start and its wiring. They are replaced like dead ones.
+    unwired: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -161,8 +165,8 @@ def plan(pod: Message, facts: Facts) -> Plan:
     if terminal is not None:
         return Plan(terminal=terminal)
     sandbox = latest_sandbox(facts.snapshot)
-    if sandbox is None or sandbox.state is not State.RUNNING:
-        if sandbox is not None and _finished(pod, facts.snapshot, sandbox):
+    if sandbox is None or sandbox.state is not State.RUNNING or sandbox.id in facts.unwired:
+        if sandbox is not None and sandbox.state is not State.RUNNING and _finished(pod, facts.snapshot, sandbox):
             return Plan(next_sync=facts.deadline_left)
         return _sandbox_plan(pod, facts, sandbox)
     found = _containers_plan(pod, facts, sandbox)

@@ -45,7 +45,7 @@ from agent.kubelet.prober import ProbeManager
 from agent.kubelet.recorder import NORMAL, WARNING, Recorder
 from agent.kubelet.status import TERMINAL, ContainerFacts, PodFacts, now, pod_status
 from agent.kubelet.volumes import MountFailed, PodVolumes
-from agent.runtime import Runtime
+from agent.runtime import Runtime, labels
 from agent.runtime.containers import cannot_run
 from agent.runtime.errors import NotFound, RuntimeFailure
 from agent.runtime.pulls import Puller
@@ -72,6 +72,7 @@ class SandboxNetwork(Protocol):
     def wires_pods(self) -> bool: ...
     def allocate(self, uid: str) -> str: ...
     def attach(self, *, pid: int, uid: str, attempt: int, address: str) -> None: ...
+    def attached(self, *, uid: str, attempt: int) -> bool: ...
     def release(self, uid: str) -> list[str]: ...
 
 
@@ -111,6 +112,7 @@ class PodWorker:
         self._last_status: Message | None = None
         self._finalized = False                # the API deletion has been finished
         self._hold_until = 0.0                 # monotonic time before which a failed step is not retried
+        self._wired: set[str] = set()          # sandboxes known to be wired into the pod network
         self._volumes: dict[str, str] | None = None
         self._volumes_for: tuple | None = None   # the pod's labels and annotations the volumes were set up with
         self._next_refresh = 0.0
@@ -173,8 +175,8 @@ class PodWorker:
         """Plan and act until nothing changes; returns when to look again (the last plan's next_sync)."""
         next_sync: float | None = 0.0   # still changing after MAX_STEPS: again at once, after the others
         for _ in range(MAX_STEPS):
-            if not await self._carry_out(pod, self._plan(pod)):
-                next_sync = self._plan(pod).next_sync   # with what the last steps left (a pull back-off, a hold)
+            if not await self._carry_out(pod, await self._plan(pod)):
+                next_sync = (await self._plan(pod)).next_sync   # with what the last steps left (a pull back-off, a hold)
                 break
         was_terminal = self._terminal is not None
         await self._tidy(self.ctx.cache.of_pod(self.uid))
@@ -183,18 +185,34 @@ class PodWorker:
             return 0.0   # it has just finished (a Job's main containers): stop what still runs, its sidecars
         return next_sync
 
-    def _plan(self, pod: Message) -> Plan:
-        plan = podplan.plan(pod, self._facts_now(pod))
+    async def _plan(self, pod: Message) -> Plan:
+        snapshot = tuple(self.ctx.cache.of_pod(self.uid))
+        plan = podplan.plan(pod, self._plan_facts(pod, snapshot, unwired=await self._unwired(snapshot)))
         if plan.terminal is not None and self._terminal is None:
             self._terminal = plan.terminal
         return plan
 
-    def _facts_now(self, pod: Message) -> Facts:
-        snapshot = tuple(self.ctx.cache.of_pod(self.uid))
+    async def _unwired(self, snapshot: tuple[ContainerStatus, ...]) -> frozenset[str]:
+        """The running sandboxes made for the agent to wire (their label carries the pod IP) that have no
+        pair on the pod bridge. Each is looked at once: one found wired stays so while it runs."""
+        network = self.ctx.network
+        if network is None:
+            return frozenset()
+        unwired = set()
+        for s in snapshot:
+            if (s.kind is Kind.SANDBOX and s.state is State.RUNNING and labels.POD_IP in s.labels
+                    and s.id not in self._wired):
+                if await asyncio.to_thread(network.attached, uid=self.uid, attempt=s.attempt):
+                    self._wired.add(s.id)
+                else:
+                    unwired.add(s.id)
+        return frozenset(unwired)
+
+    def _plan_facts(self, pod: Message, snapshot: tuple[ContainerStatus, ...], *, unwired: frozenset[str]) -> Facts:
         probes = self.ctx.probes
         return Facts(
             snapshot=snapshot, terminal=self._terminal, deadline_left=self._deadline_left(pod),
-            network_ready=self.ctx.network_ready(),
+            network_ready=self.ctx.network_ready(), unwired=unwired,
             probe_failures={s.id: failed for s in snapshot if s.kind is not Kind.SANDBOX
                             and s.state is State.RUNNING and (failed := probes.failed(pod, s.name, s.id))},
             unstarted=frozenset(s.id for s in snapshot if s.kind is Kind.INIT and s.state is State.RUNNING
@@ -273,6 +291,7 @@ class PodWorker:
                     try:
                         await asyncio.to_thread(network.attach, pid=sandbox.pid, uid=self.uid,
                                                 attempt=new.attempt, address=config.ip)
+                        self._wired.add(sandbox_id)
                     except Exception as e:   # an unwired sandbox must never get the pod's containers
                         await self._remove(sandbox_id)
                         raise RuntimeFailure(f"wiring the sandbox into the pod network: {e}") from e

@@ -83,6 +83,10 @@ class PodNetwork:
         veth.attach(pid=pid, host_name=veth.host_ifname(uid, attempt), address=address, pod_cidr=self.pod_cidr,
                     bridge=self.bridge_name, netns=self._netns)
 
+    def attached(self, *, uid: str, attempt: int) -> bool:
+        """Whether that sandbox of the pod has been wired into the pod bridge. Blocking."""
+        return veth.attached(host_name=veth.host_ifname(uid, attempt), netns=self._netns)
+
     def release(self, uid: str) -> list[str]:
         """Free the pod's address once it is gone (its veth went with its namespace). Blocking."""
         return self._addresses.release(uid) if self._addresses is not None else []

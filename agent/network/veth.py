@@ -36,6 +36,13 @@ def mac_of(address: str) -> str:
     return "0a:58:" + ":".join(f"{b:02x}" for b in ipaddress.ip_address(address).packed)
 
 
+def attached(*, host_name: str, netns: str | None = None) -> bool:
+    """Whether the bridge side of a sandbox's pair exists: the last step of attach() that cannot fail
+    half-way is its creation, and a sandbox's namespace takes its peer (and so the pair) when it dies."""
+    with iproute(netns) as node:
+        return bool(node.link_lookup(ifname=host_name))
+
+
 def attach(*, pid: int, host_name: str, address: str, pod_cidr: str, bridge: str, netns: str | None = None) -> None:
     """Give the namespace of process `pid` an eth0 with `address` on `bridge` (in the node's `netns`)."""
     network = ipaddress.ip_network(pod_cidr)

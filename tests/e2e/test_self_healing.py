@@ -26,6 +26,7 @@ import time
 import pytest
 
 from agent.kubelet.config import KubeletConfig
+from agent.network import veth
 from agent.runtime import labels
 from controlplane.api.defaults import NOT_READY_TAINT, UNREACHABLE_TAINT
 from controlplane.api.kinds import KINDS
@@ -34,6 +35,7 @@ from controlplane.controllers import pods as podutil
 from controlplane.controllers import rollout
 from controlplane.controllers.manager import LEASE_NAME
 from controlplane.controllers.nodelifecycle import ready_status
+from tests.e2e import workloads
 from tests.e2e.workloads import deployment, service
 from tests.support.census import PodCensus
 from tests.support.cluster import local_cluster
@@ -286,3 +288,39 @@ async def test_deleting_a_namespace_empties_it_down_to_the_containers(two_nodes,
     for kind in ("Deployment", "ReplicaSet", "Pod", "Service", "Endpoints", "ConfigMap", "ServiceAccount"):
         assert not (await client.resource(kind).list(namespace=namespace)).items, kind
     assert await no_containers_left(cluster, **{labels.POD_NAMESPACE: namespace})
+
+
+# ---------------------------------------------------------------- a sandbox the agent never wired
+
+FETCH = "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode())"
+
+async def test_a_sandbox_an_agent_left_unwired_is_replaced_and_the_pod_answers_again(two_nodes, ns):
+    """The agent was killed, or Docker's answer to the start timed out (seen on emulated VMs), between
+    a sandbox's start and its wiring into the pod network: the pod's namespace has only `lo`. The
+    agent must not run the pod's containers in it: it replaces the sandbox, and the pod keeps its IP."""
+    client, namespace = ns
+    node = two_nodes.nodes[0]
+    await client.resource("Pod").create(workloads.pod("lonely", node=node, command=workloads.HTTPD,
+                                                      namespace=namespace))
+
+    async def ready():
+        p = await client.resource("Pod").get("lonely", namespace=namespace)
+        return p if any(c.type == "Ready" and c.status == "True" for c in p.status.conditions) else None
+
+    first = await eventually(ready, timeout=SLACK, what="the pod Ready")
+    two_nodes.kill_agent(node)
+    # What the dead agent left: the sandbox runs, but its pair into the pod bridge was never made.
+    two_nodes.run_in_node(node, ["ip", "link", "del", veth.host_ifname(first.metadata.uid, 0)])
+    two_nodes.start_agent(node)
+
+    async def answering_again():
+        p = await ready()
+        if p is None or not any(int(c["Labels"][labels.ATTEMPT]) == 1 for c in await asyncio.to_thread(
+                containers_of, two_nodes, node, **{labels.POD_UID: p.metadata.uid, labels.KIND: "sandbox"})):
+            return None
+        page = await asyncio.to_thread(two_nodes.run_in_node, node, ["python3", "-c", FETCH,
+                                                                     f"http://{p.status.pod_ip}:8080/"])
+        return p if page.strip() == "lonely" else None
+
+    again = await eventually(answering_again, timeout=SLACK, interval=1, what="a new sandbox, wired and answering")
+    assert again.status.pod_ip == first.status.pod_ip, "the pod keeps its IP across sandboxes"

@@ -125,6 +125,17 @@ def test_a_dead_sandbox_is_replaced_and_attempts_continue_across_sandboxes():
     assert [(s.container.name, s.attempt) for s in fresh.starts] == [("app", 1)]
 
 
+def test_a_running_sandbox_never_wired_into_the_pod_network_is_replaced_not_given_containers():
+    """The agent died, or Docker's answer to the start timed out, between the sandbox's start and its
+    wiring (seen on the Vagrant VMs: a pod with only `lo`, its probes failing for ever)."""
+    p = pod()
+    unwired = sandbox(0)
+    plan = podplan.plan(p, Facts(snapshot=(unwired,), unwired=frozenset({unwired.id})))
+    assert plan.sandbox == podplan.NewSandbox(attempt=1, replacing=unwired) and not plan.starts
+    wired = podplan.plan(p, Facts(snapshot=(unwired,)))
+    assert wired.sandbox is None and [s.container.name for s in wired.starts] == ["app"]
+
+
 def test_a_dead_sandbox_of_a_finished_pod_is_left_alone():
     done = status("app", Kind.APP, state=State.EXITED, exit_code=0)
     plan = podplan.plan(pod(policy="OnFailure"), Facts(snapshot=(sandbox(0, State.EXITED), done)))

@@ -42,6 +42,7 @@ def test_a_wired_namespace_has_its_address_and_route_and_reaches_the_bridge():
         node = lab.netns("coxn")
         bridge = lab.bridge(node, address="198.19.77.1/24")
         host_name = veth.host_ifname("uid-1", 0)
+        assert not veth.attached(host_name=host_name, netns=node.name)
         veth.attach(pid=pause.pid, host_name=host_name, address="198.19.77.5", pod_cidr=POD_CIDR, bridge=bridge,
                     netns=node.name)
         assert "inet 198.19.77.5/24" in in_pod(pause.pid, "ip", "-4", "addr", "show", "eth0")
@@ -50,6 +51,7 @@ def test_a_wired_namespace_has_its_address_and_route_and_reaches_the_bridge():
         assert "default via 198.19.77.1 dev eth0" in in_pod(pause.pid, "ip", "route")
         assert f"master {bridge}" in node.run("ip", "link", "show", host_name).stdout
         assert "hairpin on" in node.run("ip", "-d", "link", "show", host_name).stdout
+        assert veth.attached(host_name=host_name, netns=node.name)
         in_pod(pause.pid, "busybox", "ping", "-c", "1", "-W", "2", "198.19.77.1")
         pause.kill()
         pause.wait()
@@ -58,6 +60,7 @@ def test_a_wired_namespace_has_its_address_and_route_and_reaches_the_bridge():
                 break
             time.sleep(0.05)
         assert node.run("ip", "link", "show", host_name, check=False).returncode, "the pair dies with the pod"
+        assert not veth.attached(host_name=host_name, netns=node.name)
 
 
 def test_attach_refuses_a_missing_bridge():
