@@ -5,6 +5,7 @@
 #   TOKEN_FILE   the join token as the Vagrantfile kept it on the host
 #   refresh_ssh_config, HERE (this directory)
 # Each check_* function returns non-zero on failure after saying why on stderr.
+# busybox wget runs under `timeout`: its own -T segfaults on Debian's 1.35.
 
 VMS=(server agent1 agent2)
 
@@ -61,7 +62,7 @@ check_pod_to_pod_across_hosts() {
   while read -r a _ _; do
     while read -r b node_b ip_b; do
       [ "$a" != "$b" ] || continue
-      got=$(kc exec "$a" -- wget -q -T 5 -O- "http://$ip_b:8080/") || got="(no answer)"
+      got=$(kc exec "$a" -- timeout 5 wget -q -O- "http://$ip_b:8080/") || got="(no answer)"
       [ "$got" = "$b" ] || { fail "$a -> $b ($ip_b on $node_b): $got"; failed=1; }
     done < <(live_pods | awk '{print $1, $2, $3}')
   done < <(live_pods)
@@ -69,7 +70,7 @@ check_pod_to_pod_across_hosts() {
 }
 
 backends_seen_from() {  # backends_seen_from POD URL: the distinct answers to 24 requests
-  kc exec "$1" -- sh -c "for i in \$(seq 24); do wget -q -T 3 -O- $2; echo; done" | grep . | sort -u
+  kc exec "$1" -- sh -c "for i in \$(seq 24); do timeout 3 wget -q -O- $2; echo; done" | grep . | sort -u
 }
 
 check_service_dns_from_each_host() {
