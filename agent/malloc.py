@@ -10,11 +10,13 @@ to tune, and both are no-ops.
 """
 import asyncio
 import ctypes
+import functools
 
 M_ARENA_MAX = -8   # mallopt parameter (glibc malloc.h)
 TRIM_SECONDS = 15.0
 
 
+@functools.cache   # loaded once: trim() runs every TRIM_SECONDS for the agent's life
 def _libc():
     try:
         libc = ctypes.CDLL("libc.so.6")

@@ -198,6 +198,7 @@ class PodWorker:
         network = self.ctx.network
         if network is None:
             return frozenset()
+        self._wired.intersection_update(s.id for s in snapshot if s.kind is Kind.SANDBOX)   # only live ones
         unwired = set()
         for s in snapshot:
             if (s.kind is Kind.SANDBOX and s.state is State.RUNNING and labels.POD_IP in s.labels
