@@ -46,15 +46,18 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", NODE_LEASE_NAMESPA
 SYSTEM_PRIORITY_CLASSES = {"system-node-critical": 2_000_001_000, "system-cluster-critical": 2_000_000_000}
 EVENT_TTL_SECONDS = 3600
 
-# Watches are long-lived: ping idle connections so dead peers are noticed. A client's pings are never
-# held against it: gRPC's default policy closes a connection (GOAWAY "too_many_pings") after two pings
-# closer than 5 minutes while the server sends nothing, which every quiet watch of a client pinging
-# every 30 s (ours) met after a minute and a half. Kubernetes' API server (Go's HTTP/2) has no such rule.
+# Watches are long-lived: ping idle connections so dead peers are noticed. Clients ping every 30 s
+# (controlplane/client/client.py); gRPC's default floor between a client's pings while the server sends
+# nothing is 5 minutes: each ping closer than that is a strike, and the third closes the connection (GOAWAY
+# "too_many_pings"): every quiet watch was cut after a minute and a half. The floor is lowered to
+# MIN_CLIENT_PING_MS (as etcd's --grpc-keepalive-min-time), not removed: a client flooding the server
+# with pings is still cut off.
+MIN_CLIENT_PING_MS = 5_000
 _GRPC_OPTIONS = [
     ("grpc.max_receive_message_length", 8 * 1024 * 1024),
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.keepalive_timeout_ms", 10_000),
-    ("grpc.http2.max_ping_strikes", 0),
+    ("grpc.http2.min_ping_interval_without_data_ms", MIN_CLIENT_PING_MS),
     ("grpc.keepalive_permit_without_calls", 1),
 ]
 
