@@ -12,6 +12,12 @@ through each, one after the other, and times them until all are Running:
   scheduler → kubelet → status).
 - Swarm: `docker service create --replicas N` (the SDK's services.create);
   the time until N of its tasks report state running, polled through the SDK.
+- the floors, Docker alone (tests/support/dockerfloor.py), after both: N
+  pods as the agent makes them (pause + app) and N Swarm-like tasks (one
+  container each), started at once through docker-py. coxswain / its floor
+  is what an orchestrator adds to the pod model; Swarm / its floor the same
+  for tasks; pods / tasks is what the pod model itself costs on this engine,
+  which no kubelet can win back.
 
 With --profile DIR, py-spy records the node's agent and the control plane
 (`cox server`) for the whole run: DIR/agent.txt and DIR/server.txt, collapsed
@@ -48,11 +54,13 @@ import docker  # noqa: E402
 from docker.types import ServiceMode  # noqa: E402
 
 from agent.runtime import labels  # noqa: E402
+from agent.runtime.engine import DEFAULT_WORKERS  # noqa: E402
 from bench.table import print_table  # noqa: E402
 from controlplane.api.kinds import KINDS  # noqa: E402
 from controlplane.client import Client  # noqa: E402
 from localcluster.images import BUSYBOX_IMAGE  # noqa: E402
 from tests.support.cluster import Cluster, local_cluster  # noqa: E402
+from tests.support.dockerfloor import DockerFloor  # noqa: E402
 from tests.support.procmem import rss_mb  # noqa: E402
 
 NAMESPACE = "default"
@@ -144,6 +152,7 @@ def swarm(cluster: Cluster, node: str):
 async def run(cluster: Cluster, engine: docker.DockerClient, *, rounds: int, counts: list[int]) -> list[dict]:
     node = cluster.nodes[0]
     api = cluster.docker(node)
+    floor = DockerFloor(cluster.docker(node, max_pool_size=DEFAULT_WORKERS, timeout=120), image=BUSYBOX_IMAGE)
     agent_pid = cluster.state.nodes[0].agent.pid
     rows = []
     async with cluster.client() as client:
@@ -164,13 +173,20 @@ async def run(cluster: Cluster, engine: docker.DockerClient, *, rounds: int, cou
                     else:
                         times[side] = await asyncio.to_thread(swarm_round, engine, name, count)
                         await asyncio.to_thread(wait_quiet, api, SWARM_SERVICE_LABEL)
+                pods = await asyncio.to_thread(floor.burst, floor.pod, count, prefix=f"floor-pod-{r}")
+                tasks = await asyncio.to_thread(floor.burst, floor.task, count, prefix=f"floor-task-{r}")
                 row = {"round": r, "replicas": count, "first": sides[0], "coxswain s": times["coxswain"],
                        "swarm s": times["swarm"], "ratio": f"{times['coxswain'] / times['swarm']:.2f}",
-                       "agent RSS MB": rss}
+                       "docker pods s": pods, "docker tasks s": tasks, "agent RSS MB": rss}
                 rows.append(row)
                 print(row, flush=True)
     api.close()
     return rows
+
+
+def ratio(rows: list[dict], top: str, bottom: str) -> str:
+    """The median over rounds of one column over another, in the same round."""
+    return f"{statistics.median(r[top] / r[bottom] for r in rows):.2f}"
 
 
 @contextlib.contextmanager
@@ -215,6 +231,9 @@ def main() -> None:
                         "swarm median s": statistics.median(r["swarm s"] for r in mine),
                         "median ratio cox/swarm": f"{statistics.median(float(r['ratio']) for r in mine):.2f}",
                         "target": "<= 1.0",
+                        "cox / docker pods": ratio(mine, "coxswain s", "docker pods s"),
+                        "swarm / docker tasks": ratio(mine, "swarm s", "docker tasks s"),
+                        "docker pods / tasks": ratio(mine, "docker pods s", "docker tasks s"),
                         "full agent RSS MB (max)": max(r["agent RSS MB"] for r in mine)})
     print_table(summary)
 

@@ -12,9 +12,10 @@ started) through a watch.
     density of Kubernetes' own density test), and the node is not filled
     with hundreds of pods on a small machine. p50 and p99.
 (b) burst: --burst pods created at once; the time until all are Running,
-    beside the floor: the same number of pause + app container pairs
-    started directly through docker-py, with as many threads as the agent
-    uses for Docker calls. (a) has a floor too, on the same schedule: where
+    beside the floor: the same number of pause + app container pairs, made
+    as the agent makes them, started directly through docker-py with as
+    many threads as the agent uses for Docker calls
+    (tests/support/dockerfloor.py). (a) has a floor too, on the same schedule: where
     Docker alone cannot keep up with the rate, neither can any kubelet.
     Both print the rate they sustained (pods Running per second, first
     request to last Running): below --rate means they fell behind, and the
@@ -30,15 +31,12 @@ import pathlib
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from agent.runtime import labels  # noqa: E402
 from agent.runtime.engine import DEFAULT_WORKERS  # noqa: E402
-from agent.runtime.pause import PAUSE_IMAGE, pause_rootfs  # noqa: E402
 from controlplane.api import convert  # noqa: E402
 from controlplane.client import Client  # noqa: E402
 from controlplane.client.errors import NotFound  # noqa: E402
@@ -46,6 +44,7 @@ from tests.kubelet.agent_process import AgentProcess  # noqa: E402
 from tests.support.control_plane import ServerProcess  # noqa: E402
 from localcluster.leftovers import unmount_under  # noqa: E402
 from tests.support.dockerd import PrivateDockerd  # noqa: E402
+from tests.support.dockerfloor import DockerFloor  # noqa: E402
 from tests.support.images import BUSYBOX_IMAGE, ensure_busybox  # noqa: E402
 from tests.support.procmem import rss_mb  # noqa: E402
 
@@ -140,67 +139,6 @@ async def delete_all(client: Client, prefix: str) -> None:
             await asyncio.sleep(0.2)
 
 
-class Floor:
-    """Pause + app pairs started directly with docker-py: what Docker alone takes."""
-
-    def __init__(self, dockerd: PrivateDockerd) -> None:
-        self.api = dockerd.client(max_pool_size=DEFAULT_WORKERS)
-        try:
-            self.api.inspect_image(PAUSE_IMAGE)
-        except Exception:   # noqa: BLE001 - not there yet: import it as the agent would
-            repository, _, tag = PAUSE_IMAGE.rpartition(":")
-            self.api.import_image_from_data(pause_rootfs(), repository=repository, tag=tag,
-                                            changes=['ENTRYPOINT ["/pause"]'])
-
-    def pair(self, name: str) -> tuple[str, str]:
-        api = self.api
-        pause = api.create_container(PAUSE_IMAGE, name=f"{name}-pause",
-                                     host_config=api.create_host_config(ipc_mode="shareable"))
-        api.start(pause)
-        app = api.create_container(BUSYBOX_IMAGE, ["sleep", "3600"], name=f"{name}-app",
-                                   host_config=api.create_host_config(network_mode=f"container:{pause['Id']}",
-                                                                      ipc_mode=f"container:{pause['Id']}"))
-        api.start(app)
-        return app["Id"], pause["Id"]
-
-    def remove(self, ids) -> None:
-        for container_id in ids:
-            self.api.remove_container(container_id, force=True)
-
-    def burst(self, count: int) -> float:
-        """Seconds until `count` pairs run, started at once on the agent's number of threads."""
-        began = time.perf_counter()
-        with ThreadPoolExecutor(DEFAULT_WORKERS) as pool:
-            made = list(pool.map(self.pair, (f"floor-burst-{i}" for i in range(count))))
-        took = time.perf_counter() - began
-        with ThreadPoolExecutor(DEFAULT_WORKERS) as pool:
-            list(pool.map(self.remove, made))
-        return took
-
-    def steady(self, rate: float, duration: float) -> list[tuple[float, float]]:
-        """(sent, running) times of pairs started at `rate` per second, each removed 5 s after it runs."""
-        times: list[tuple[float, float]] = []
-        timers: list[threading.Timer] = []
-
-        def one(i: int, sent: float) -> None:
-            ids = self.pair(f"floor-steady-{i}")
-            times.append((sent, time.perf_counter()))
-            timer = threading.Timer(LIFETIME_AFTER_RUNNING, lambda: pool.submit(self.remove, ids))
-            timers.append(timer)
-            timer.start()
-
-        with ThreadPoolExecutor(DEFAULT_WORKERS) as pool:
-            began = time.perf_counter()
-            for i in range(int(rate * duration)):
-                time.sleep(max(0.0, began + i / rate - time.perf_counter()))
-                pool.submit(one, i, time.perf_counter())
-            while len(timers) < int(rate * duration):
-                time.sleep(0.1)
-            for timer in timers:
-                timer.join()
-        return times
-
-
 def sustained(times: list[tuple[float, float]]) -> float:
     """Pods (or pairs) per second that reached Running, from the first request to the last one running:
     the offered rate if it kept up, less if it fell behind."""
@@ -275,9 +213,9 @@ def main() -> None:
             agent.stop()
             server.stop()
             unmount_under(tmp)   # pod volumes of an agent stopped before it tidied up
-        floor = Floor(dockerd)
-        floor_times = floor.steady(args.rate, args.duration)
-        floor_took = floor.burst(args.burst)
+        floor = DockerFloor(dockerd.client(max_pool_size=DEFAULT_WORKERS), image=BUSYBOX_IMAGE)
+        floor_times = floor.steady(args.rate, args.duration, lifetime=LIFETIME_AFTER_RUNNING)
+        floor_took = floor.burst(floor.pod, args.burst)
     latencies = [done - sent for sent, done in times]
     floor_latencies = [done - sent for sent, done in floor_times]
 
