@@ -1,8 +1,9 @@
 """The kubelet: runs the pods bound to this node on the Docker Engine, and says how they are.
 
 Read kubelet.py first (the assembly and its diagram), then podplan.py (what
-one pod needs next: pure) and podworker.py (which carries that out), then
-the pieces they use:
+one pod needs next: pure) and podworker.py (which carries that out, step by
+step: podsandbox.py makes and wires a sandbox, starting.py starts a
+container, stopping.py stops one), then the pieces they use:
 
 - sources: the API server's pods of this node and the Services (informers), static.py
   (manifest files) and mirror.py (their reflection in the API);

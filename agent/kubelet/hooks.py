@@ -16,9 +16,11 @@ import asyncio
 
 from google.protobuf.message import Message
 
+from agent.kubelet.podplan import latest_sandbox
 from agent.kubelet.prober import runners
 from agent.kubelet.prober.worker import port_number
 from agent.runtime import Runtime
+from agent.runtime.types import ContainerStatus
 
 POST_START_TIMEOUT = 300.0   # seconds: Kubernetes sets none; a hung postStart must not hold the worker for ever
 
@@ -43,6 +45,17 @@ async def run(runtime: Runtime, handler: Message, *, container_id: str, host: st
     except ValueError as e:   # a named port the container does not have
         return str(e)
     return None if result.success else result.message
+
+
+def named_ports(container: Message) -> dict[str, int]:
+    """The container's ports by name, for a hook's httpGet that names its port."""
+    return {p.name: p.container_port for p in container.ports if p.name}
+
+
+def pod_host(snapshot: list[ContainerStatus], *, host_ip: str) -> str:
+    """Where a hook's httpGet goes without a host: the pod's IP (the node's with hostNetwork)."""
+    sandbox = latest_sandbox(snapshot)
+    return (sandbox.ip if sandbox is not None and not sandbox.host_network else "") or host_ip
 
 
 def failure(handler: Message, pod: Message, container: str, problem: str) -> str:

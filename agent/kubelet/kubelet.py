@@ -29,7 +29,8 @@ from agent.kubelet.localpath import LocalPathCleaner
 from agent.kubelet.objects import ApiObjects, NoObjects
 from agent.kubelet.pleg import ContainerCache, Pleg
 from agent.kubelet.podspec import DnsSettings
-from agent.kubelet.podworker import NodeContext, SandboxNetwork
+from agent.kubelet.podsandbox import SandboxNetwork
+from agent.kubelet.podworker import NodeContext
 from agent.kubelet.podworkers import PodWorkers
 from agent.kubelet.prober import ProbeManager
 from agent.kubelet.recorder import WARNING, Recorder

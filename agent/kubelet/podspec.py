@@ -36,6 +36,18 @@ def grace_seconds(pod: Message) -> int:
         else DEFAULT_GRACE_SECONDS
 
 
+def field_path(pod: Message, name: str) -> str:
+    """How events name one of the pod's containers (involvedObject.fieldPath), as Kubernetes does."""
+    if any(c.name == name for c in pod.spec.init_containers):
+        return f"spec.initContainers{{{name}}}"
+    return f"spec.containers{{{name}}}"
+
+
+def container_named(pod: Message, name: str, *, init: bool) -> Message | None:
+    """The pod's init (init=True) or app container of that name; None if the spec has none."""
+    return next((c for c in (pod.spec.init_containers if init else pod.spec.containers) if c.name == name), None)
+
+
 def spec_hash(container: Message) -> str:
     return hashlib.sha256(container.SerializeToString(deterministic=True)).hexdigest()[:16]
 

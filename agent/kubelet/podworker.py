@@ -8,48 +8,42 @@ tidies up and reports the pod's status. It runs again whenever Docker, a
 probe or the pod changes, when the plan's `next_sync` comes, and every
 RESYNC seconds anyway.
 
-What stays here is what touches the world: the sandbox and containers
-(through the runtime), volumes, environment, image pulls (agent/runtime/pulls.py),
-events, and the status report. Older attempts are tidied: each container's
-latest instance and the one before it are kept (lastState, `logs
---previous`); older ones and dead sandboxes go.
+The worker is the thin executor; each kind of step has a room of its own:
+the sandbox (podsandbox.py), starting a container with its image pull,
+environment and postStart hook (starting.py), stopping with preStop hooks
+and grace periods (stopping.py), volumes (volumes.py). What stays here is
+the loop, the order of the steps, tidying older attempts (each container's
+latest instance and the one before it are kept, for lastState and `logs
+--previous`; older ones and dead sandboxes go), and the status report.
 
-Deletion: containers get their preStop hook (hooks.py), then SIGTERM, then
-SIGKILL once the grace period is spent; sidecars go after the main
-containers (sidecars.py). The pod's final status is reported, the API
-deletion is finished, and when the pod is gone everything it had on the node
-is removed. A container's postStart hook runs as soon as it has started,
-before the worker reports or probes it; if the hook fails, the container is
-killed and restarted as its policy says.
+Deletion: the pod's containers are stopped within its grace period
+(sidecars after the main containers), its final status is reported, the
+API deletion is finished, and when the pod is gone everything it had on the
+node is removed.
 """
 import asyncio
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Protocol
+from dataclasses import dataclass
 
 from google.protobuf.message import Message
 
-from agent.kubelet import hooks, podplan, podspec, sidecars
+from agent.kubelet import podplan, podspec
 from agent.kubelet.backoff import BackOff
-from agent.kubelet.envvars import ConfigError, container_env
-from agent.kubelet.pullsecrets import pull_credentials
-from agent.kubelet.security import non_root_problem
 from agent.kubelet.objects import ObjectSource
 from agent.kubelet.pleg import ContainerCache
-from agent.kubelet.podplan import Facts, Plan, Start, by_name
+from agent.kubelet.podplan import Facts, Plan, by_name
+from agent.kubelet.podsandbox import PodSandbox, SandboxNetwork
 from agent.kubelet.prober import ProbeManager
 from agent.kubelet.recorder import NORMAL, WARNING, Recorder
+from agent.kubelet.starting import Starter, message_file
 from agent.kubelet.status import TERMINAL, ContainerFacts, PodFacts, now, pod_status
+from agent.kubelet.stopping import Stopper
 from agent.kubelet.volumes import MountFailed, PodVolumes
-from agent.runtime import Runtime, labels
-from agent.runtime.containers import cannot_run
+from agent.runtime import Runtime
 from agent.runtime.errors import NotFound, RuntimeFailure
-from agent.runtime.pulls import Puller
-from agent.runtime.types import ContainerStatus, Kind, Mount, State
+from agent.runtime.types import ContainerStatus, Kind, State
 from controlplane.client.errors import ApiError
 from controlplane.metrics import kubelet as metrics
 
@@ -58,22 +52,8 @@ RUNNING = "Running"
 
 RESYNC = 10.0           # seconds between syncs when nothing happens
 RETRY = 2.0             # seconds before retrying after a failed step (mount, sandbox, the API)
-SANDBOX_STOP_GRACE = 2  # the pause exits on SIGTERM at once; this is only a bound
 MESSAGE_LIMIT = 4096    # bytes of a termination message, as Kubernetes
-KILL_WAIT = 10.0        # seconds to wait for a container to die after SIGKILL
-AFTER_PRE_STOP = 2      # seconds a container gets at least after its preStop hook, as in Kubernetes
 MAX_STEPS = 8           # plan-and-act rounds in one sync (a container that exits at once restarts once)
-
-
-class SandboxNetwork(Protocol):
-    """The pod network as the kubelet uses it to wire sandboxes itself (agent/network/controller.py).
-    All but wires_pods block: they run in worker threads."""
-
-    def wires_pods(self) -> bool: ...
-    def allocate(self, uid: str) -> str: ...
-    def attach(self, *, pid: int, uid: str, attempt: int, address: str) -> None: ...
-    def attached(self, *, uid: str, attempt: int) -> bool: ...
-    def release(self, uid: str) -> list[str]: ...
 
 
 @dataclass
@@ -108,11 +88,16 @@ class PodWorker:
         self._wake = asyncio.Event()
         self._waiting: dict[str, tuple[str, str]] = {}     # container → (reason, message)
         self._terminal: podplan.Terminal | None = None     # (phase, reason, message) once finished
-        self._puller = Puller(ctx.runtime.images)
+        self._stopper = Stopper(uid=uid, runtime=ctx.runtime, cache=ctx.cache, recorder=ctx.recorder,
+                                host_ip=ctx.host_ip)
+        self._starter = Starter(uid=uid, runtime=ctx.runtime, cache=ctx.cache, recorder=ctx.recorder,
+                                objects=ctx.objects, volumes=ctx.volumes, host_ip=ctx.host_ip,
+                                stopper=self._stopper, waiting=self._waiting)
+        self._sandbox = PodSandbox(uid=uid, runtime=ctx.runtime, cache=ctx.cache, network=ctx.network,
+                                   dns=ctx.dns)
         self._last_status: Message | None = None
         self._finalized = False                # the API deletion has been finished
         self._hold_until = 0.0                 # monotonic time before which a failed step is not retried
-        self._wired: set[str] = set()          # sandboxes known to be wired into the pod network
         self._volumes: dict[str, str] | None = None
         self._volumes_for: tuple | None = None   # the pod's labels and annotations the volumes were set up with
         self._next_refresh = 0.0
@@ -187,27 +172,10 @@ class PodWorker:
 
     async def _plan(self, pod: Message) -> Plan:
         snapshot = tuple(self.ctx.cache.of_pod(self.uid))
-        plan = podplan.plan(pod, self._plan_facts(pod, snapshot, unwired=await self._unwired(snapshot)))
+        plan = podplan.plan(pod, self._plan_facts(pod, snapshot, unwired=await self._sandbox.unwired(snapshot)))
         if plan.terminal is not None and self._terminal is None:
             self._terminal = plan.terminal
         return plan
-
-    async def _unwired(self, snapshot: tuple[ContainerStatus, ...]) -> frozenset[str]:
-        """The running sandboxes made for the agent to wire (their label carries the pod IP) that have no
-        pair on the pod bridge. Each is looked at once: one found wired stays so while it runs."""
-        network = self.ctx.network
-        if network is None:
-            return frozenset()
-        self._wired.intersection_update(s.id for s in snapshot if s.kind is Kind.SANDBOX)   # only live ones
-        unwired = set()
-        for s in snapshot:
-            if (s.kind is Kind.SANDBOX and s.state is State.RUNNING and labels.POD_IP in s.labels
-                    and s.id not in self._wired):
-                if await asyncio.to_thread(network.attached, uid=self.uid, attempt=s.attempt):
-                    self._wired.add(s.id)
-                else:
-                    unwired.add(s.id)
-        return frozenset(unwired)
 
     def _plan_facts(self, pod: Message, snapshot: tuple[ContainerStatus, ...], *, unwired: frozenset[str]) -> Facts:
         probes = self.ctx.probes
@@ -220,7 +188,7 @@ class PodWorker:
                                 and not probes.started(pod, s.name, s.id)),
             restart_waits={s.id: self._restart_wait(s) for s in podplan.restart_candidates(pod, snapshot)},
             pull_waits={c.name: left for c in (*pod.spec.init_containers, *pod.spec.containers)
-                        if (left := self._puller.wait_left((self.uid, c.name))) > 0},
+                        if (left := self._starter.pull_wait_left(c.name)) > 0},
             hold=max(0.0, self._hold_until - time.monotonic()))
 
     def _restart_wait(self, latest: ContainerStatus) -> tuple[float, float]:
@@ -237,7 +205,7 @@ class PodWorker:
     async def _carry_out(self, pod: Message, plan: Plan) -> bool:
         """Do what the plan says; True when it changed something worth planning again."""
         if plan.terminal is not None:
-            await self._stop_all(self.ctx.cache.of_pod(self.uid), grace=podspec.grace_seconds(pod), pod=pod)
+            await self._stopper.stop_all(self.ctx.cache.of_pod(self.uid), grace=podspec.grace_seconds(pod), pod=pod)
             return False
         if plan.network_not_ready:
             self.ctx.recorder.record(pod, WARNING, "NetworkNotReady",
@@ -252,9 +220,11 @@ class PodWorker:
         if not await self._ensure_volumes(pod, pod_ip=sandbox.ip):
             return False
         for kill in plan.kills:
-            self.ctx.recorder.record(pod, NORMAL, "Killing", kill.why, field_path=_field_path(pod, kill.status.name))
-            await self._stop(kill.status, podspec.grace_seconds(pod), pod=pod)
-        started = await asyncio.gather(*(self._start(pod, start, sandbox) for start in plan.starts))
+            self.ctx.recorder.record(pod, NORMAL, "Killing", kill.why,
+                                     field_path=podspec.field_path(pod, kill.status.name))
+            await self._stopper.stop(kill.status, podspec.grace_seconds(pod), pod=pod)
+        started = await asyncio.gather(*(self._starter.start(pod, start, sandbox, volume_paths=self._volumes or {})
+                                         for start in plan.starts))
         # Probe what runs now, the containers just started included: nothing else would wake
         # the worker to start their probes before the next resync.
         now_here = [s for s in self.ctx.cache.of_pod(self.uid) if s.sandbox_id == sandbox.id]
@@ -273,31 +243,11 @@ class PodWorker:
     async def _new_sandbox(self, pod: Message, new: podplan.NewSandbox) -> bool:
         if new.replacing is not None:
             self.ctx.recorder.record(pod, NORMAL, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
-            await self._stop_all(self.ctx.cache.of_pod(self.uid), grace=podspec.grace_seconds(pod))
+            await self._stopper.stop_all(self.ctx.cache.of_pod(self.uid), grace=podspec.grace_seconds(pod))
         if not await self._ensure_volumes(pod, pod_ip=""):
             return False
-        config = podspec.sandbox_config(pod, attempt=new.attempt, dns=self.ctx.dns)
-        network = self.ctx.network
-        wired = network is not None and network.wires_pods() and not config.host_network and not config.ports
         try:
-            if wired:   # an address before the sandbox exists: its label carries it (the pod IP)
-                config = replace(config, ip=await asyncio.to_thread(network.allocate, self.uid))
-            sandbox_id = await self.ctx.runtime.sandboxes.create(config)
-            with self.ctx.cache.operating(sandbox_id):
-                try:
-                    await self.ctx.runtime.containers.start(sandbox_id)
-                finally:
-                    sandbox = await self.ctx.cache.inspect(sandbox_id)
-                if sandbox is not None and wired:
-                    try:
-                        await asyncio.to_thread(network.attach, pid=sandbox.pid, uid=self.uid,
-                                                attempt=new.attempt, address=config.ip)
-                        self._wired.add(sandbox_id)
-                    except Exception as e:   # an unwired sandbox must never get the pod's containers
-                        await self._remove(sandbox_id)
-                        raise RuntimeFailure(f"wiring the sandbox into the pod network: {e}") from e
-                if sandbox is not None and config.dns and config.dns.nameservers and not config.host_network:
-                    await self.ctx.runtime.sandboxes.write_resolv_conf(sandbox, config.dns)
+            sandbox = await self._sandbox.create(pod, attempt=new.attempt)
         except (RuntimeFailure, OSError) as e:
             self.ctx.recorder.record(pod, WARNING, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {e}")
             self._hold()
@@ -327,7 +277,7 @@ class PodWorker:
 
     def _back_off(self, pod: Message, waiting: podplan.Waiting) -> None:
         """A container waits out a back-off: its waiting reason, and one event when the wait begins."""
-        name, where = waiting.container.name, _field_path(pod, waiting.container.name)
+        name, where = waiting.container.name, podspec.field_path(pod, waiting.container.name)
         if waiting.reason == "CrashLoopBackOff":
             message = f"back-off {waiting.back_off:g}s restarting failed container={name} pod={pod.metadata.name}"
             event = (WARNING, "BackOff", "Back-off restarting failed container")
@@ -338,159 +288,7 @@ class PodWorker:
             self.ctx.recorder.record(pod, *event, field_path=where)
         self._waiting[name] = (waiting.reason, message)
 
-    async def _start(self, pod: Message, start: Start, sandbox: ContainerStatus) -> bool:
-        """Pull if needed, create and start one new attempt; failures become waiting reasons.
-        True once a container was created (the pod changed)."""
-        container = start.container
-        record, where = self.ctx.recorder.record, _field_path(pod, container.name)
-        if not await self._image(pod, container):
-            return False
-        try:
-            env = await container_env(pod, container, self.ctx.objects, pod_ip=sandbox.ip or self.ctx.host_ip,
-                                      host_ip=self.ctx.host_ip)
-            if (problem := await non_root_problem(pod, container, self.ctx.runtime.images.image_user)) is not None:
-                raise ConfigError(problem)
-        except ConfigError as e:
-            record(pod, WARNING, "Failed", f"Error: {e}", field_path=where)
-            self._waiting[container.name] = ("CreateContainerConfigError", str(e))
-            return False
-        config = podspec.container_config(
-            pod, container, kind=start.kind, attempt=start.attempt, env=env, volume_paths=self._volumes or {},
-            extra_mounts=self._termination_log(pod, container, start.attempt))
-        try:
-            for mount in config.mounts:
-                if mount.source.startswith(str(self.ctx.volumes.root)) and not Path(mount.source).exists():
-                    Path(mount.source).mkdir(parents=True, exist_ok=True)   # a subPath, made as Kubernetes does
-            container_id = await self.ctx.runtime.containers.create(config, sandbox_id=sandbox.id)
-        except (RuntimeFailure, OSError) as e:
-            record(pod, WARNING, "Failed", f"Error: {e}", field_path=where)
-            self._waiting[container.name] = ("CreateContainerError", str(e))
-            return False
-        record(pod, NORMAL, "Created", f"Created container {container.name}", field_path=where)
-        with self.ctx.cache.operating(container_id):
-            try:
-                await self.ctx.runtime.containers.start(container_id)
-                failure = None
-            except RuntimeFailure as e:
-                failure = e
-            started = await self.ctx.cache.inspect(container_id)
-        self._waiting.pop(container.name, None)
-        if failure is None:
-            record(pod, NORMAL, "Started", f"Started container {container.name}", field_path=where)
-            if container.lifecycle.HasField("post_start") and started is not None:
-                await self._post_start(pod, container, started)
-        else:
-            record(pod, WARNING, "Failed", f"Error: {failure}", field_path=where)
-            if started is None or not cannot_run(started):   # else its status says ContainerCannotRun
-                self._waiting[container.name] = ("RunContainerError", str(failure))
-        return True
-
-    async def _post_start(self, pod: Message, container: Message, status: ContainerStatus) -> None:
-        """Run the container's postStart hook; when it fails the container is killed (its preStop hook
-        included, as Kubernetes does) and restarted as its policy says."""
-        handler = container.lifecycle.post_start
-        problem = await hooks.run(self.ctx.runtime, handler, container_id=status.id, host=self._pod_ip(),
-                                  named_ports=_named_ports(container), timeout=hooks.POST_START_TIMEOUT)
-        if problem is None:
-            return
-        where = _field_path(pod, container.name)
-        self.ctx.recorder.record(pod, WARNING, "FailedPostStartHook",
-                                 hooks.failure(handler, pod, container.name, problem),
-                                 field_path=where)
-        self.ctx.recorder.record(pod, NORMAL, "Killing", f"FailedPostStartHook: stopping container {container.name}",
-                                 field_path=where)
-        await self._stop(status, podspec.grace_seconds(pod), pod=pod)
-
-    def _pod_ip(self) -> str:
-        """Where a hook's httpGet goes without a host: the pod's IP (the node's with hostNetwork)."""
-        sandbox = podplan.latest_sandbox(self.ctx.cache.of_pod(self.uid))
-        return (sandbox.ip if sandbox is not None and not sandbox.host_network else "") or self.ctx.host_ip
-
-    async def _image(self, pod: Message, container: Message) -> bool:
-        """The container's image is present (pulled now if the policy says so); False while it is not."""
-        record, where = self.ctx.recorder.record, _field_path(pod, container.name)
-        auths = await pull_credentials(self.ctx.objects, pod, container.image) if pod.spec.image_pull_secrets else ()
-        outcome = await self._puller.ensure((self.uid, container.name), container.image,
-                                            policy=container.image_pull_policy, auths=auths)
-        if outcome.pulling:
-            record(pod, NORMAL, "Pulling", f'Pulling image "{container.image}"', field_path=where)
-        if outcome.ready:
-            if self._waiting.get(container.name, ("",))[0] in ("ErrImagePull", "ImagePullBackOff"):
-                self._waiting.pop(container.name)
-            record(pod, NORMAL, "Pulled", outcome.message, field_path=where)
-            return True
-        if outcome.reason == "ErrImagePull":
-            record(pod, WARNING, "Failed", f'Failed to pull image "{container.image}": {outcome.message}',
-                   field_path=where)
-        else:
-            record(pod, WARNING, outcome.reason, outcome.message, field_path=where)
-        self._waiting[container.name] = (outcome.reason, outcome.message)
-        return False
-
-    def _termination_log(self, pod: Message, container: Message, attempt: int) -> tuple[Mount, ...]:
-        """A host file bind-mounted at terminationMessagePath, read back when the container ends."""
-        if not container.termination_message_path:
-            return ()
-        path = self._message_file(container.name, attempt)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch()
-        return (Mount(source=str(path), target=container.termination_message_path),)
-
-    def _message_file(self, name: str, attempt: int) -> Path:
-        return self.ctx.volumes.pod_dir(self.uid) / "containers" / name / str(attempt)
-
     # -- stopping
-
-    async def _stop_all(self, snapshot: list[ContainerStatus], *, grace: int, pod: Message | None = None) -> None:
-        """Stop every running container of the pod within `grace` seconds in all (with `pod`, their
-        preStop hooks first, and the sidecars after the others); then the sandboxes."""
-        running = [s for s in snapshot if s.state is State.RUNNING]
-        apps = [s for s in running if s.kind is not Kind.SANDBOX]
-        if pod is not None:
-            for status in apps:
-                self.ctx.recorder.record(pod, NORMAL, "Killing", f"Stopping container {status.name}",
-                                         field_path=_field_path(pod, status.name))
-        deadline = time.monotonic() + grace
-        for group in sidecars.stop_order(pod, apps):
-            left = max(0, math.ceil(deadline - time.monotonic()))
-            await asyncio.gather(*(self._stop(s, left, pod=pod) for s in group))
-        await asyncio.gather(*(self._stop(s, SANDBOX_STOP_GRACE) for s in running if s.kind is Kind.SANDBOX))
-
-    async def _stop(self, status: ContainerStatus, grace: int, *, pod: Message | None = None) -> None:
-        """The container's preStop hook if `pod` gives it one, its stop signal, then SIGKILL once
-        `grace` seconds (the hook's time included) are spent if it still runs.
-
-        No thread waits meanwhile: Docker's die event (through the PLEG) ends the wait.
-        """
-        if pod is not None and grace > 0:
-            grace = await self._pre_stop(pod, status, grace)
-        containers, cache = self.ctx.runtime.containers, self.ctx.cache
-        try:
-            signals = ((status.stop_signal, grace),) if grace > 0 else ()
-            for signal, wait in (*signals, ("SIGKILL", KILL_WAIT)):
-                if not await containers.kill(status.id, signal=signal):
-                    break      # not running (any more): look at how it ended
-                if await cache.wait_exited(status.id, wait):
-                    return     # the cache has its exit, from the die event
-        except NotFound:
-            cache.drop(status.id)
-            return
-        await cache.inspect(status.id)
-
-    async def _pre_stop(self, pod: Message, status: ContainerStatus, grace: int) -> int:
-        """Run the container's preStop hook within `grace`; the seconds left for its stop signal."""
-        container = next((c for c in _containers(pod, Kind.INIT if status.kind is Kind.INIT else Kind.APP)
-                          if c.name == status.name), None)
-        if container is None or not container.lifecycle.HasField("pre_stop"):
-            return grace
-        handler, began = container.lifecycle.pre_stop, time.monotonic()
-        problem = await hooks.run(self.ctx.runtime, handler, container_id=status.id, host=self._pod_ip(),
-                                  named_ports=_named_ports(container), timeout=float(grace))
-        if problem is not None:
-            self.ctx.recorder.record(pod, WARNING, "FailedPreStopHook",
-                                     hooks.failure(handler, pod, container.name, problem),
-                                     field_path=_field_path(pod, container.name))
-        return max(AFTER_PRE_STOP, math.ceil(grace - (time.monotonic() - began)))
 
     async def _remove(self, container_id: str) -> None:
         try:
@@ -504,7 +302,7 @@ class PodWorker:
         grace = podplan.deletion_grace(pod)
         if self._finalized:
             return None   # nothing left but to wait for the pod to leave the API
-        await self._stop_all(self.ctx.cache.of_pod(self.uid), grace=grace, pod=pod)
+        await self._stopper.stop_all(self.ctx.cache.of_pod(self.uid), grace=grace, pod=pod)
         self.ctx.probes.remove_pod(self.uid)
         self._report(pod, self.ctx.cache.of_pod(self.uid))
         self._finalized = await self._finalize(pod)
@@ -514,14 +312,13 @@ class PodWorker:
         """The pod is gone: stop what still runs (grace from the labels), remove it all."""
         snapshot = self.ctx.cache.of_pod(self.uid)
         grace = max((s.grace_seconds for s in snapshot), default=podspec.DEFAULT_GRACE_SECONDS)
-        await self._stop_all(snapshot, grace=grace, pod=self.last_pod)
+        await self._stopper.stop_all(snapshot, grace=grace, pod=self.last_pod)
         for status in snapshot:
             await self._remove(status.id)
         self.ctx.probes.remove_pod(self.uid)
         self.ctx.backoff.forget_pod(self.uid)
         await self.ctx.volumes.teardown(self.uid)
-        if self.ctx.network is not None:
-            await asyncio.to_thread(self.ctx.network.release, self.uid)
+        await self._sandbox.release()
 
     async def _tidy(self, snapshot: list[ContainerStatus]) -> None:
         """Keep each container's latest instance and the one before it (lastState, logs --previous).
@@ -535,7 +332,7 @@ class PodWorker:
                 doomed += [s for s in attempts[:-2] if s.state is not State.RUNNING]
         for status in doomed:
             await self._remove(status.id)
-            self._message_file(status.name, status.attempt).unlink(missing_ok=True)
+            message_file(self.ctx.volumes, self.uid, status.name, status.attempt).unlink(missing_ok=True)
 
     # -- reporting
 
@@ -568,28 +365,15 @@ class PodWorker:
                 started=running and self.ctx.probes.started(pod, name, latest.id),
                 message=self._message(latest) if latest.state is State.EXITED else "")
         for name, waiting in self._waiting.items():
-            if name not in facts and any(c.name == name for c in _containers(pod, kind)):
+            if name not in facts and podspec.container_named(pod, name, init=kind is Kind.INIT) is not None:
                 facts[name] = ContainerFacts(waiting=waiting)
         return facts
 
     def _message(self, status: ContainerStatus) -> str:
-        path = self._message_file(status.name, status.attempt)
+        path = message_file(self.ctx.volumes, self.uid, status.name, status.attempt)
         try:
             with path.open("rb") as f:
                 return f.read(MESSAGE_LIMIT).decode(errors="replace")
         except OSError:
             return ""
 
-
-def _containers(pod: Message, kind: Kind) -> list[Message]:
-    return list(pod.spec.init_containers if kind is Kind.INIT else pod.spec.containers)
-
-
-def _named_ports(container: Message) -> dict[str, int]:
-    return {p.name: p.container_port for p in container.ports if p.name}
-
-
-def _field_path(pod: Message, name: str) -> str:
-    if any(c.name == name for c in pod.spec.init_containers):
-        return f"spec.initContainers{{{name}}}"
-    return f"spec.containers{{{name}}}"
