@@ -60,7 +60,8 @@ def register(sub) -> None:
                    help="a client config file to use instead of --server/--token")
     defaults = KubeletConfig()
     p.add_argument("--node-name", default=defaults.node_name, help="this node's name (default: hostname)")
-    p.add_argument("--docker-url", default=defaults.docker_url, help=f"Docker Engine (default {defaults.docker_url})")
+    p.add_argument("--docker-url", type=_docker_url, default=defaults.docker_url,
+                   help=f"Docker Engine: unix:///path or tcp://host:port (default {defaults.docker_url})")
     p.add_argument("--root-dir", type=Path, default=defaults.root_dir,
                    help=f"pod volumes and agent state (default {defaults.root_dir})")
     p.add_argument("--pod-manifest-path", type=Path, default=None, help="directory of static pod manifests")
@@ -166,6 +167,15 @@ async def join(args, root: Path, server: str) -> ClientConfig:
     config = await asyncio.to_thread(join_config, server, token)
     config.write(saved)
     return config
+
+
+def _docker_url(text: str) -> str:
+    from agent.runtime.dockerhttp import parse_url   # the runtime package only when an agent runs
+    try:
+        parse_url(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
 
 
 def _join_token(args) -> str:

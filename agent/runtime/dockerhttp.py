@@ -83,17 +83,21 @@ def error_of(status: int, reason: str, body: bytes) -> DockerError:
     return DockerError(status, message)
 
 
+def parse_url(base_url: str) -> tuple[str | None, tuple[str, int] | None]:
+    """(unix socket path, None) or (None, (host, port)); ValueError for anything else."""
+    url = urlsplit(base_url)
+    if url.scheme in ("unix", "http+unix") and url.path:
+        return url.path, None
+    if url.scheme in ("tcp", "http") and url.hostname:
+        return None, (url.hostname, url.port or 2375)
+    raise ValueError(f"Docker URL {base_url!r}: expected unix:///path or tcp://host:port")
+
+
 class Transport:
     """Requests to one daemon; safe to use from many threads (one connection each)."""
 
     def __init__(self, base_url: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-        url = urlsplit(base_url)
-        if url.scheme in ("unix", "http+unix"):
-            self._unix_path, self._address = url.path, None
-        elif url.scheme in ("tcp", "http") and url.hostname:
-            self._unix_path, self._address = None, (url.hostname, url.port or 2375)
-        else:
-            raise ValueError(f"Docker URL {base_url!r}: expected unix:///path or tcp://host:port")
+        self._unix_path, self._address = parse_url(base_url)
         self.base_url = base_url
         self.timeout = timeout
         self._local = threading.local()
@@ -143,13 +147,13 @@ class Transport:
 
     def stream(self, method: str, path: str, *, body: bytes | None = None, headers: dict | None = None,
                timeout: float | None = None) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
-        """An answer to read as it comes, on a connection of its own (timeout None: wait for ever)."""
+        """An answer to read as it comes, on a connection of its own. timeout: for each read, the
+        first included (None: wait for ever; a pull's answer starts only once the registry answered)."""
         conn = self._new_connection(self.timeout)
         with self._closed_on_failure(conn):
-            response = self._send(conn, method, path, body, headers, self.timeout)
+            response = self._send(conn, method, path, body, headers, timeout)
             if response.status >= 400:
                 raise error_of(response.status, response.reason, response.read())
-            conn.sock.settimeout(timeout)
         return conn, response
 
     def hijack(self, path: str, *, body: dict | None = None) -> socket.socket:

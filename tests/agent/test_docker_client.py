@@ -39,3 +39,11 @@ def test_an_agent_without_dockerd_says_so_in_one_line(tmp_path):
     assert result.returncode == 1
     assert result.stderr.splitlines() == [f"error: Docker at unix://{socket_path}: [Errno 2] No such file or directory "
                                           f"(is dockerd running?)"]
+
+
+def test_a_docker_url_of_another_kind_is_refused_by_name(tmp_path):
+    result = subprocess.run(cox_command("agent", "--docker-url", "/var/run/docker.sock"), env=cox_env(tmp_path),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == ("cox agent: error: argument --docker-url: Docker URL "
+                                              "'/var/run/docker.sock': expected unix:///path or tcp://host:port")

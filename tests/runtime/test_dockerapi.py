@@ -103,6 +103,8 @@ def test_a_missing_or_vanished_daemon_is_engine_unavailable_not_a_traceback(tmp_
             missing.inspect_container("any")
         with pytest.raises(EngineUnavailable, match="no.sock"):
             translate(missing.version)
+    with DockerAPI("tcp://127.0.0.1:1") as refused, pytest.raises(EngineUnavailable, match="refused"):
+        translate(refused.version)
     with PrivateDockerd(prefix="coxgone") as daemon, DockerAPI(daemon.base_url, timeout=10) as client:
         assert client.version()["Version"]   # a kept-alive connection now
         daemon.stop()
