@@ -30,7 +30,6 @@ import logging
 import os
 import signal
 import sys
-import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -61,7 +60,8 @@ def register(sub) -> None:
                    help="a client config file to use instead of --server/--token")
     defaults = KubeletConfig()
     p.add_argument("--node-name", default=defaults.node_name, help="this node's name (default: hostname)")
-    p.add_argument("--docker-url", default=defaults.docker_url, help=f"Docker Engine (default {defaults.docker_url})")
+    p.add_argument("--docker-url", type=_docker_url, default=defaults.docker_url,
+                   help=f"Docker Engine: unix:///path or tcp://host:port (default {defaults.docker_url})")
     p.add_argument("--root-dir", type=Path, default=defaults.root_dir,
                    help=f"pod volumes and agent state (default {defaults.root_dir})")
     p.add_argument("--pod-manifest-path", type=Path, default=None, help="directory of static pod manifests")
@@ -169,6 +169,15 @@ async def join(args, root: Path, server: str) -> ClientConfig:
     return config
 
 
+def _docker_url(text: str) -> str:
+    from agent.runtime.dockerhttp import parse_url   # the runtime package only when an agent runs
+    try:
+        parse_url(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
 def _join_token(args) -> str:
     """The join token: from --token-file, else $COX_TOKEN or --token (which `ps` shows to every local user)."""
     if args.token_file is None:
@@ -185,28 +194,16 @@ def _join_token(args) -> str:
     return token
 
 
-def without_charset_detection() -> None:
-    """Let requests (under the Docker SDK) run without a character-set detector, as it is made to:
-    the Docker Engine answers in JSON, which is UTF-8, requests' fallback. charset_normalizer,
-    which requests otherwise imports whether or not it is ever asked, is ~2.7 MB of the agent's
-    memory (bench/agent_memory_bench.py). Only for the agent's own process, before Docker loads."""
-    if "requests" in sys.modules:
-        return
-    for detector in ("charset_normalizer", "chardet"):
-        sys.modules.setdefault(detector, None)   # None in sys.modules: importing it raises ImportError
-    warnings.filterwarnings("ignore", message="Unable to find acceptable character detection dependency")
-
-
 async def run(args) -> int:
     if args.cleanup:
         return await cleanup(args)
     if args.cleanup_pods:
         raise SystemExit("error: --cleanup-pods goes with --cleanup")
     # The node networking parts are imported only when they run: pyroute2 alone is ~5 MB resident.
-    without_charset_detection()
     from agent.kubelet.kubelet import Kubelet
     from agent.kubelet.volumes import private_directory
     from agent.runtime import Runtime
+    from agent.runtime.errors import RuntimeFailure
     from controlplane.metrics import endpoint
     malloc.fewer_arenas()
     config = kubelet_config(args)
@@ -250,7 +247,10 @@ async def run(args) -> int:
                 config = replace(config, cluster_dns=(DNS_ADDRESS,))
             node_parts["cluster DNS"] = asyncio.create_task(
                 run_dns(client=client, domain=config.cluster_domain, factory=factory), name="cluster-dns")
-    runtime = await Runtime.connect(config.docker_url, pod_network=network.network_name if network else "bridge")
+    try:
+        runtime = await Runtime.connect(config.docker_url, pod_network=network.network_name if network else "bridge")
+    except RuntimeFailure as e:
+        raise SystemExit(f"error: {e} (is dockerd running?)") from None
     try:   # once the arguments and the credentials have been found good
         metrics = await endpoint.start(args.metrics_bind_address, default=metrics_flag.AGENT_DEFAULT)
     except ValueError as e:

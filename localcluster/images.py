@@ -15,6 +15,7 @@ import asyncio
 
 import docker
 
+from agent.runtime.dockerapi import DockerAPI
 from agent.runtime.engine import Engine
 from agent.runtime.pause import PAUSE_IMAGE, ensure_pause
 from agent.runtime.rootfs import busybox_rootfs
@@ -24,7 +25,7 @@ BUSYBOX_IMAGE = "busybox:local"
 
 def build(docker_url: str) -> list[str]:
     """Make the images in that daemon (the kubelet's own recipe for pause); returns their names."""
-    engine = Engine(docker.APIClient(docker_url, version="auto"), workers=1)
+    engine = Engine(DockerAPI(docker_url), workers=1)
     try:
         asyncio.run(ensure_pause(engine, PAUSE_IMAGE))
     finally:

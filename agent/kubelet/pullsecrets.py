@@ -28,7 +28,7 @@ DOCKER_CFG = "kubernetes.io/dockercfg"
 DOCKER_HUB = "docker.io"
 _HUB_ALIASES = ("index.docker.io", "registry-1.docker.io", "registry.hub.docker.com")
 
-AuthConfig = dict[str, str]   # docker-py's auth_config: username, password, serveraddress (or identitytoken)
+AuthConfig = dict[str, str]   # Docker's X-Registry-Auth fields: username, password, serveraddress (or identitytoken)
 
 
 async def pull_credentials(objects: ObjectSource, pod: Message, image: str) -> tuple[AuthConfig, ...]:

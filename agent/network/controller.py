@@ -22,7 +22,6 @@ import asyncio
 import logging
 from pathlib import Path
 
-import docker
 from google.protobuf.message import Message
 
 from controlplane.client import Client, InformerFactory
@@ -31,6 +30,8 @@ from agent.network import dockerfw, masquerade, podbridge, routes, veth
 from agent.network.ipam import HostLocal
 from agent.network.netns import enable_forwarding
 from agent.network.model import DEFAULT_CLUSTER_CIDR, NodeRoute, desired_routes, gateway_of, node_route
+from agent.runtime.dockerapi import DockerAPI
+from agent.runtime.dockerhttp import DockerError
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +52,12 @@ class PodNetwork:
         self.bridge_name = bridge_name
         self.ready = asyncio.Event()   # set once this node's pod network exists (the kubelet waits on it)
         self.pod_cidr = ""             # this node's, once set up
-        self._docker_url = docker_url
         self._netns = netns
         self._resync_period = resync_period
         self._retry_delay = retry_delay
         self._nodes: dict[str, NodeRoute] = {}
         self._wake = asyncio.Event()
-        self._api: docker.APIClient | None = None
+        self._api = DockerAPI(docker_url)   # connects when first used: dockerd may still be starting
         self._address_dir = address_dir
         self._addresses: HostLocal | None = None   # made once the podCIDR is known
         self._own_informer = factory is None   # a shared one is the sharer's to stop
@@ -109,8 +109,7 @@ class PodNetwork:
         finally:
             if self._own_informer:
                 await self._informer.stop()
-            if self._api is not None:
-                self._api.close()
+            self._api.close()
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -147,8 +146,6 @@ class PodNetwork:
                 pass
 
     def _set_up_node(self, pod_cidr: str) -> None:
-        if self._api is None:   # made when first needed (it asks dockerd its API version): dockerd may be starting
-            self._api = docker.APIClient(base_url=self._docker_url, version="auto")
         enable_forwarding(netns=self._netns)
         created = podbridge.ensure_pod_network(self._api, pod_cidr=pod_cidr, name=self.network_name,
                                                bridge=self.bridge_name)
@@ -191,16 +188,16 @@ def cleanup(*, netns: str | None = None) -> list[str]:
 def cleanup_docker_network(*, docker_url: str) -> list[str]:
     """Remove the pod network from Docker (with its bridge) unless containers are still on it:
     removing those is the kubelet's clean-up (--cleanup-pods), which runs first."""
-    try:
-        api = docker.APIClient(base_url=docker_url, version="auto")
-    except docker.errors.DockerException as e:
-        raise RuntimeError(f"Docker at {docker_url} does not answer (is dockerd running?): {e}") from None
-    with api:
+    with DockerAPI(docker_url) as api:
         try:
             if podbridge.remove_pod_network(api):
                 return [f"removed Docker network {podbridge.POD_NETWORK} (bridge {podbridge.POD_BRIDGE})"]
         except podbridge.PodNetworkBusy as e:
             return [f"kept Docker network {podbridge.POD_NETWORK}: {e}; --cleanup-pods removes the pods"]
+        except ConnectionError as e:
+            raise RuntimeError(f"Docker at {docker_url} does not answer (is dockerd running?): {e}") from None
+        except DockerError as e:
+            raise RuntimeError(f"Docker at {docker_url}: {e}") from None
     return []
 
 

@@ -18,12 +18,11 @@ network's object, made once per podCIDR, not a per-pod runtime action.
 """
 from __future__ import annotations
 
-import docker
-from docker.types import IPAMConfig, IPAMPool
-
 from agent.network.ipam import docker_range
 from agent.network.model import gateway_of
 from agent.runtime import labels
+from agent.runtime.dockerapi import DockerAPI
+from agent.runtime.dockerhttp import DockerError
 
 POD_NETWORK = "cox-pods"     # the name the kubelet gives sandboxes (network_mode)
 POD_BRIDGE = "cox0"          # the Linux bridge Docker makes for it
@@ -40,15 +39,22 @@ def bridge_options(bridge: str) -> dict[str, str]:
             "com.docker.network.bridge.enable_icc": "true"}
 
 
-def ensure_pod_network(api: docker.APIClient, *, pod_cidr: str, name: str = POD_NETWORK,
+def _inspect(api: DockerAPI, name: str) -> dict | None:
+    """The network as Docker describes it; None if there is none."""
+    try:
+        return api.inspect_network(name)
+    except DockerError as e:
+        if e.status == 404:
+            return None
+        raise
+
+
+def ensure_pod_network(api: DockerAPI, *, pod_cidr: str, name: str = POD_NETWORK,
                        bridge: str = POD_BRIDGE) -> bool:
     """Make the network match pod_cidr; True if it was (re)created. Idempotent."""
     gateway = gateway_of(pod_cidr)
     options = bridge_options(bridge)
-    try:
-        existing = api.inspect_network(name)
-    except docker.errors.NotFound:
-        existing = None
+    existing = _inspect(api, name)
     if existing is not None:
         subnets = [(c.get("Subnet"), c.get("Gateway"), c.get("IPRange"))
                    for c in (existing.get("IPAM") or {}).get("Config") or []]
@@ -65,34 +71,33 @@ def ensure_pod_network(api: docker.APIClient, *, pod_cidr: str, name: str = POD_
             raise PodNetworkBusy(f"network {name} is on {subnets}, not {pod_cidr}, and has containers: "
                                  f"remove its pods first")
         api.remove_network(existing["Id"])
-    api.create_network(name, driver="bridge", options=options, labels={LABEL: pod_cidr}, check_duplicate=True,
-                       ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=pod_cidr, gateway=gateway,
-                                                                  iprange=docker_range(pod_cidr))]))
+    api.create_network(name, driver="bridge", options=options, labels={LABEL: pod_cidr},
+                       ipam={"Driver": "default", "Config": [{"Subnet": pod_cidr, "Gateway": gateway,
+                                                              "IPRange": docker_range(pod_cidr)}]})
     return True
 
 
-def splits_addresses(api: docker.APIClient, *, pod_cidr: str, name: str = POD_NETWORK) -> bool:
+def splits_addresses(api: DockerAPI, *, pod_cidr: str, name: str = POD_NETWORK) -> bool:
     """Docker's IPAM on the network keeps to the upper half: the lower half is the agent's (ipam.py)."""
-    try:
-        config = (api.inspect_network(name).get("IPAM") or {}).get("Config") or []
-    except docker.errors.NotFound:
+    existing = _inspect(api, name)
+    if existing is None:
         return False
+    config = (existing.get("IPAM") or {}).get("Config") or []
     return [c.get("IPRange") for c in config] == [docker_range(pod_cidr)]
 
 
-def wired_sandboxes(api: docker.APIClient) -> int:
+def wired_sandboxes(api: DockerAPI) -> int:
     """How many running sandboxes the agent wired to the bridge itself (Docker does not count them as
     on the network). Asked of Docker, not of the bridge's ports: a removed sandbox's veth lingers
     while the kernel tears its namespace down."""
     return len(api.containers(filters={"label": [labels.POD_IP]}))
 
 
-def remove_pod_network(api: docker.APIClient, *, name: str = POD_NETWORK) -> bool:
+def remove_pod_network(api: DockerAPI, *, name: str = POD_NETWORK) -> bool:
     """Remove the network, and with it its bridge; False if there was none.
     PodNetworkBusy while containers are on it (Docker would refuse too)."""
-    try:
-        existing = api.inspect_network(name)
-    except docker.errors.NotFound:
+    existing = _inspect(api, name)
+    if existing is None:
         return False
     if on_it := len(existing.get("Containers") or {}):
         raise PodNetworkBusy(f"{on_it} container(s) on network {name}")

@@ -15,7 +15,7 @@ from agent.runtime.errors import RuntimeFailure
 from agent.runtime.types import ContainerConfig, ContainerStatus, ContainerSummary, Kind, Security, State
 
 # Container logs are bounded on disk, as the kubelet's containerLogMaxSize/MaxFiles do.
-LOG_CONFIG = {"type": "json-file", "config": {"max-size": "10m", "max-file": "3"}}
+LOG_CONFIG = {"Type": "json-file", "Config": {"max-size": "10m", "max-file": "3"}}
 
 _STATES = {"created": State.CREATED, "running": State.RUNNING, "paused": State.RUNNING,
            "restarting": State.RUNNING, "removing": State.EXITED, "exited": State.EXITED,
@@ -31,33 +31,9 @@ class Containers:
 
     async def create(self, config: ContainerConfig, *, sandbox_id: str) -> str:
         """Create (not start) one container in the sandbox's namespaces; returns its id."""
-        api = self._engine.api
-        host_config = api.create_host_config(
-            network_mode=f"container:{sandbox_id}",
-            ipc_mode=f"container:{sandbox_id}",
-            pid_mode=f"container:{sandbox_id}" if config.share_process_namespace else None,
-            binds=[f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}" for m in config.mounts],
-            nano_cpus=config.cpu_limit_millis * 1_000_000 or None,
-            cpu_shares=_cpu_shares(config.cpu_request_millis),
-            mem_limit=config.memory_limit or None,
-            memswap_limit=config.memory_limit or None,   # no swap beyond the limit, as Kubernetes
-            mem_reservation=config.memory_request or None,
-            log_config=LOG_CONFIG,
-            **_security(config.security),
-        )
         created = await self._engine.call(
-            api.create_container,
-            user=config.security.user or None,
-            image=config.image,
-            command=list(config.args) if config.args is not None else None,
-            entrypoint=list(config.command) if config.command is not None else None,
-            environment=[f"{k}={v}" for k, v in config.env],
-            working_dir=config.working_dir or None,
-            stdin_open=config.stdin, tty=config.tty,
-            labels=labels.for_container(config),
-            name=labels.docker_name(config.pod, config.name, config.attempt),
-            host_config=host_config,
-        )
+            self._engine.api.create_container, container_body(config, sandbox_id=sandbox_id),
+            name=labels.docker_name(config.pod, config.name, config.attempt))
         return created["Id"]
 
     async def start(self, container_id: str) -> None:
@@ -95,6 +71,43 @@ class Containers:
         wanted = labels.pod_filter(pod_uid) if pod_uid else labels.managed_filter()
         rows = await self._engine.call(self._engine.api.containers, all=True, filters={"label": wanted})
         return [summary_from_list(row) for row in rows]
+
+
+def container_body(config: ContainerConfig, *, sandbox_id: str) -> dict:
+    """Docker's container Config for an app or init container (what `docker create` would send).
+    Docker reads an absent field as its default: only what is set is sent. Output is attached
+    (AttachStdout/AttachStderr) and stdin, when open, is attached once (StdinOnce), as `docker run -i`."""
+    host_config = {
+        "NetworkMode": f"container:{sandbox_id}",
+        "IpcMode": f"container:{sandbox_id}",
+        "PidMode": f"container:{sandbox_id}" if config.share_process_namespace else None,
+        "Binds": [f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}" for m in config.mounts],
+        "NanoCpus": config.cpu_limit_millis * 1_000_000 or None,
+        "CpuShares": _cpu_shares(config.cpu_request_millis),
+        "Memory": config.memory_limit or None,
+        "MemorySwap": config.memory_limit or None,   # no swap beyond the limit, as Kubernetes
+        "MemoryReservation": config.memory_request or None,
+        "LogConfig": LOG_CONFIG,
+        **_security(config.security),
+    }
+    body = {
+        "User": config.security.user or None,
+        "Image": config.image,
+        "Cmd": list(config.args) if config.args is not None else None,
+        "Entrypoint": list(config.command) if config.command is not None else None,
+        "Env": [f"{k}={v}" for k, v in config.env],
+        "WorkingDir": config.working_dir or None,
+        "OpenStdin": config.stdin, "StdinOnce": config.stdin, "AttachStdin": config.stdin,
+        "AttachStdout": True, "AttachStderr": True, "Tty": config.tty,
+        "Labels": labels.for_container(config),
+        "HostConfig": only_set(host_config),
+    }
+    return only_set(body)
+
+
+def only_set(fields: dict) -> dict:
+    """The fields that have a value (None: leave it to Docker's default)."""
+    return {key: value for key, value in fields.items() if value is not None}
 
 
 def _cpu_shares(millis: int) -> int | None:
@@ -169,7 +182,7 @@ def _security(security: Security) -> dict:
         options.append("no-new-privileges")
     if security.seccomp_unconfined:
         options.append("seccomp=unconfined")
-    settings = {"privileged": security.privileged, "read_only": security.read_only_root,
-                "cap_add": list(security.cap_add), "cap_drop": list(security.cap_drop), "security_opt": options,
-                "group_add": [str(group) for group in security.groups]}
+    settings = {"Privileged": security.privileged, "ReadonlyRootfs": security.read_only_root,
+                "CapAdd": list(security.cap_add), "CapDrop": list(security.cap_drop), "SecurityOpt": options,
+                "GroupAdd": [str(group) for group in security.groups]}
     return {key: value for key, value in settings.items() if value}

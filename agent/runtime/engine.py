@@ -1,22 +1,18 @@
 """One connection to one Docker Engine, and the threads its blocking calls run in.
 
-docker-py is synchronous; the agent is asyncio. Every Docker call goes
+The Docker client (dockerapi.py) is synchronous; the agent is asyncio. Every Docker call goes
 through `Engine.call`, which runs it on this engine's own thread pool, so a
 slow daemon never blocks the event loop and never starves other executors.
 Tearing down (kill, which for SIGKILL waits for the exit; remove; Docker's
 own stop, which waits out a grace period) goes through
 `Engine.call_teardown` on threads of its own: a burst of deletions then
-never delays a pod's start, which is what users wait for. The HTTP
-connection pool is as large as both pools: each thread keeps its own
-keep-alive connection to the daemon's socket. The pools' threads end after
-IDLE_SECONDS without work (elastic.py), so a burst does not leave them all
-resident.
+never delays a pod's start, which is what users wait for. Each thread
+keeps its own keep-alive connection to the daemon's socket. The pools'
+threads end after IDLE_SECONDS without work (elastic.py), and their
+connections with them, so a burst does not leave them all resident.
 
 Each call is timed (kubelet_runtime_operations_duration_seconds, by the
-docker-py method's name) on the thread that makes it.
-
-Only the low-level `docker.APIClient` is used: the model layer re-inspects
-objects behind the caller's back, which costs a round trip per call.
+client method's name) on the thread that makes it.
 """
 import asyncio
 import functools
@@ -24,8 +20,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-import docker
-
+from agent.runtime.dockerapi import DockerAPI
 from agent.runtime.elastic import ElasticThreadPool
 from agent.runtime.errors import translate
 from controlplane.metrics import kubelet as metrics
@@ -49,9 +44,9 @@ def _timed(fn: Callable[..., T], /, *args, **kwargs) -> T:
 
 
 class Engine:
-    """A docker-py APIClient bound to one daemon, used from asyncio."""
+    """A Docker API client bound to one daemon, used from asyncio."""
 
-    def __init__(self, api: docker.APIClient, *, workers: int = DEFAULT_WORKERS) -> None:
+    def __init__(self, api: DockerAPI, *, workers: int = DEFAULT_WORKERS) -> None:
         self.api = api
         self._pool = ElasticThreadPool(workers, thread_name_prefix="docker", idle_seconds=IDLE_SECONDS)
         self._teardown = ElasticThreadPool(TEARDOWN_WORKERS, thread_name_prefix="docker-teardown",
@@ -61,13 +56,12 @@ class Engine:
     async def connect(cls, base_url: str, *, workers: int = DEFAULT_WORKERS,
                       timeout: float = 60.0) -> "Engine":
         """Connect and negotiate the API version (one round trip, off the loop)."""
-        api = await asyncio.to_thread(
-            docker.APIClient, base_url=base_url, version="auto", timeout=timeout,
-            max_pool_size=workers + TEARDOWN_WORKERS)
+        api = DockerAPI(base_url, timeout=timeout)
+        await asyncio.to_thread(translate, api.api_version)
         return cls(api, workers=workers)
 
     async def call(self, fn: Callable[..., T], /, *args, **kwargs) -> T:
-        """Run one blocking docker-py call on a worker thread; Docker errors become runtime errors."""
+        """Run one blocking Docker call on a worker thread; Docker errors become runtime errors."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, functools.partial(_timed, fn, *args, **kwargs))
 

@@ -1,13 +1,12 @@
-"""Runtime errors: what the kubelet sees instead of docker-py's exceptions.
+"""Runtime errors: what the kubelet sees instead of the Docker client's exceptions.
 
-The kubelet never imports docker; it reacts to these. Kept few on purpose:
+The kubelet never sees HTTP statuses; it reacts to these. Kept few on purpose:
 "not there", "the image could not be had", and everything else.
 """
 from collections.abc import Callable
 from typing import TypeVar
 
-import docker.errors
-import requests.exceptions
+from agent.runtime.dockerhttp import DockerError
 
 T = TypeVar("T")
 
@@ -33,7 +32,7 @@ class EngineUnavailable(RuntimeFailure):
 
 
 def translate(fn: Callable[..., T], *args, **kwargs) -> T:
-    """Call `fn`, turning docker-py and transport exceptions into runtime errors."""
+    """Call `fn`, turning Docker's and transport exceptions into runtime errors."""
     try:
         return fn(*args, **kwargs)
     except Exception as e:
@@ -41,15 +40,10 @@ def translate(fn: Callable[..., T], *args, **kwargs) -> T:
 
 
 def runtime_error(e: Exception) -> Exception:
-    """The runtime error for a docker-py or transport exception; other exceptions unchanged."""
-    if isinstance(e, docker.errors.NotFound):
-        return NotFound(_explain(e))
-    if isinstance(e, docker.errors.APIError):
-        return RuntimeFailure(_explain(e))
-    if isinstance(e, (requests.exceptions.ConnectionError, FileNotFoundError, ConnectionError)):
+    """The runtime error for a Docker or transport exception; other exceptions unchanged.
+    (dockerapi raises DockerUnreachable, a ConnectionError, for every way of getting no answer.)"""
+    if isinstance(e, DockerError):
+        return NotFound(e.message) if e.status == 404 else RuntimeFailure(e.message)
+    if isinstance(e, (FileNotFoundError, ConnectionError)):
         return EngineUnavailable(str(e))
     return e
-
-
-def _explain(e: docker.errors.APIError) -> str:
-    return e.explanation if isinstance(e.explanation, str) and e.explanation else str(e)

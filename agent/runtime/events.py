@@ -26,7 +26,7 @@ class ContainerEvent:
 async def container_events(engine: Engine, actions: tuple[str, ...] = ACTIONS) -> AsyncIterator[ContainerEvent]:
     """Events of managed containers from now on, until the caller stops iterating."""
     stream = await engine.call(
-        engine.api.events, decode=True,
+        engine.api.events,
         filters={"type": "container", "label": labels.managed_filter(), "event": list(actions)})
     async for event in iterate_in_thread(stream, close=stream.close):
         attributes = (event.get("Actor") or {}).get("Attributes") or {}

@@ -1,8 +1,8 @@
 """Making sure a container's image is present, following imagePullPolicy.
 
 Always pulls; IfNotPresent pulls only when the image is missing; Never
-fails when it is missing. A pull's progress stream can report an error
-without an HTTP error status, so the stream is read to its end and checked.
+fails when it is missing. (A pull's failure can come after Docker's 200, in
+its progress stream: the client reads that to its end and raises it.)
 
 A pull may carry registry credentials (Docker's auth_config, from the pod's
 imagePullSecrets: agent/kubelet/pullsecrets.py): each is tried in turn until
@@ -72,13 +72,8 @@ class Images:
         failure: RuntimeFailure | None = None
         for auth in auths or (None,):
             try:
-                await self._engine.call(self._pull_blocking, repository, tag, auth)
+                await self._engine.call(self._engine.api.pull, repository, tag=tag, auth_config=auth)
                 return
             except RuntimeFailure as e:
                 failure = e
         raise ImagePullFailed(f'failed to pull image "{image}": {failure}') from failure
-
-    def _pull_blocking(self, repository: str, tag: str, auth: dict | None) -> None:
-        for message in self._engine.api.pull(repository, tag=tag, stream=True, decode=True, auth_config=auth):
-            if "error" in message:
-                raise ImagePullFailed(message.get("error", "pull failed"))

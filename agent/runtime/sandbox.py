@@ -14,7 +14,7 @@ import asyncio
 import functools
 
 from agent.runtime import labels
-from agent.runtime.containers import LOG_CONFIG
+from agent.runtime.containers import LOG_CONFIG, only_set
 from agent.runtime.engine import Engine
 from agent.runtime.errors import NotFound, RuntimeFailure
 from agent.runtime.pause import PAUSE_IMAGE, ensure_pause
@@ -29,30 +29,10 @@ class Sandboxes:
 
     async def create(self, config: SandboxConfig) -> str:
         """Create the pause container (start it with Containers.start; inspect it for the IP)."""
-        api = self._engine.api
-        dns = config.dns
-        ports = {f"{p.container_port}/{p.protocol.lower()}": (p.host_ip, p.host_port) if p.host_ip else p.host_port
-                 for p in config.ports}
-        host_config = api.create_host_config(
-            network_mode="host" if config.host_network else "none" if config.ip else self.network,
-            ipc_mode="shareable",
-            port_bindings=ports or None,
-            dns=list(dns.nameservers) if dns and dns.nameservers else None,
-            dns_search=list(dns.searches) if dns and dns.searches else None,
-            dns_opt=list(dns.options) if dns and dns.options else None,
-            sysctls=dict(config.sysctls) or None,
-            extra_hosts=[f"{name}:{ip}" for name, ip in config.host_aliases] or None,
-            log_config=LOG_CONFIG,
-        )
         create = functools.partial(
-            self._engine.call, api.create_container,
-            image=self.image,
-            hostname=None if config.host_network else (config.hostname or None),
-            ports=[(p.container_port, p.protocol.lower()) for p in config.ports] or None,
-            labels=labels.for_sandbox(config),
-            name=labels.docker_name(config.pod, labels.SANDBOX_NAME, config.attempt),
-            host_config=host_config,
-        )
+            self._engine.call, self._engine.api.create_container,
+            sandbox_body(config, image=self.image, network=self.network),
+            name=labels.docker_name(config.pod, labels.SANDBOX_NAME, config.attempt))
         try:
             created = await create()
         except NotFound:   # the pause image is missing: build it once, then every pod finds it
@@ -80,3 +60,32 @@ def _write_in_place(path: str, text: str) -> None:
     with open(path, "r+") as f:   # the same inode: every bind mount of it sees the new text
         f.truncate(0)
         f.write(text)
+
+
+def sandbox_body(config: SandboxConfig, *, image: str, network: str) -> dict:
+    """Docker's container Config for the pause container. hostPorts are exposed (ExposedPorts) and
+    published on it (HostConfig.PortBindings: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}, a
+    list per port, the host port a string)."""
+    dns = config.dns
+    ports = {f"{p.container_port}/{p.protocol.lower()}": [{"HostIp": p.host_ip, "HostPort": str(p.host_port)}]
+             for p in config.ports}
+    host_config = {
+        "NetworkMode": "host" if config.host_network else "none" if config.ip else network,
+        "IpcMode": "shareable",
+        "PortBindings": ports or None,
+        "Dns": list(dns.nameservers) if dns and dns.nameservers else None,
+        "DnsSearch": list(dns.searches) if dns and dns.searches else None,
+        "DnsOptions": list(dns.options) if dns and dns.options else None,
+        "Sysctls": {key: str(value) for key, value in config.sysctls} or None,
+        "ExtraHosts": [f"{name}:{ip}" for name, ip in config.host_aliases] or None,
+        "LogConfig": LOG_CONFIG,
+    }
+    body = {
+        "Image": image,
+        "Hostname": None if config.host_network else (config.hostname or None),
+        "ExposedPorts": {port: {} for port in ports} or None,
+        "Labels": labels.for_sandbox(config),
+        "AttachStdout": True, "AttachStderr": True,
+        "HostConfig": only_set(host_config),
+    }
+    return only_set(body)

@@ -35,5 +35,5 @@ class Stats:
         self._engine = engine
 
     async def sample(self, container_id: str) -> ContainerStats:
-        answer = await self._engine.call(self._engine.api.stats, container_id, stream=False, one_shot=True)
+        answer = await self._engine.call(self._engine.api.stats, container_id, one_shot=True)
         return from_docker(answer, at=time.monotonic())

@@ -1,6 +1,6 @@
 """Container logs, exec and attach: the byte streams out of (and into) containers.
 
-docker-py's streams block, so each one runs on a thread of its own, never on
+The client's streams block, so each one runs on a thread of its own, never on
 the engine's pool: a `logs -f` that lasts an hour must not take a worker
 from pod syncs. Exec uses the attach socket directly from the event loop
 (ExecSession). A probe's exec with a timeout closes the socket when time is
@@ -10,15 +10,16 @@ Kubernetes had the same limit with dockershim).
 import asyncio
 import concurrent.futures
 import socket as socketlib
-import struct
 import threading
 from collections.abc import AsyncIterator, Iterator
 
+from agent.runtime.dockerstream import STDERR, STDOUT, split_frames
 from agent.runtime.engine import Engine
 from agent.runtime.errors import runtime_error
 from agent.runtime.types import ExecResult
 
-_HEADER = struct.Struct(">BxxxL")   # Docker's multiplexed stream: stream id, 3 pad bytes, length
+__all__ = ["STDERR", "STDOUT", "Streams", "ExecSession", "AttachSession", "iterate_in_thread"]
+
 _END = object()
 
 
@@ -31,7 +32,7 @@ class Streams:
         """The container's stdout and stderr as they were written (interleaved), chunk by chunk."""
         api = self._engine.api
         stream = await self._engine.call(
-            api.logs, container_id, stream=True, follow=follow, timestamps=timestamps,
+            api.logs, container_id, follow=follow, timestamps=timestamps,
             tail="all" if tail is None else tail, since=since)
         async for chunk in iterate_in_thread(stream, close=stream.close):
             yield chunk
@@ -56,19 +57,15 @@ class Streams:
         api = self._engine.api
         created = await self._engine.call(api.exec_create, container_id, command, stdout=True, stderr=True,
                                           stdin=stdin, tty=tty)
-        sock = await self._engine.call(api.exec_start, created["Id"], socket=True, tty=tty)
-        return ExecSession(self._engine, created["Id"], _raw_socket(sock), tty=tty)
+        sock = await self._engine.call(api.exec_start, created["Id"], tty=tty)
+        return ExecSession(self._engine, created["Id"], sock, tty=tty)
 
 
     async def attach_session(self, container_id: str, *, stdin: bool = False, tty: bool = False) -> "AttachSession":
         """The running container's main process: its output from now on, and its stdin if asked."""
         api = self._engine.api
-        sock = await self._engine.call(api.attach_socket, container_id,
-                                       params={"stdin": int(stdin), "stdout": 1, "stderr": 1, "stream": 1})
-        return AttachSession(self._engine, container_id, _raw_socket(sock), tty=tty)
-
-
-STDOUT, STDERR = 1, 2
+        sock = await self._engine.call(api.attach_socket, container_id, stdin=stdin)
+        return AttachSession(self._engine, container_id, sock, tty=tty)
 
 
 class ExecSession:
@@ -137,24 +134,6 @@ class AttachSession(ExecSession):
 
     async def exit_code(self) -> int | None:
         return 0
-
-
-def _raw_socket(sock) -> socketlib.socket:
-    """The socket under docker-py's SocketIO wrapper."""
-    return getattr(sock, "_sock", sock)
-
-
-def split_frames(buffer: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
-    """Docker's multiplexed stream → ([(stream id, payload) of complete frames], the incomplete rest)."""
-    frames = []
-    at = 0
-    while len(buffer) - at >= _HEADER.size:
-        stream, length = _HEADER.unpack_from(buffer, at)
-        if len(buffer) - at - _HEADER.size < length:
-            break
-        frames.append((stream, bytes(buffer[at + _HEADER.size: at + _HEADER.size + length])))
-        at += _HEADER.size + length
-    return frames, bytes(buffer[at:])
 
 
 async def iterate_in_thread(blocking: Iterator[bytes], *, close) -> AsyncIterator[bytes]:

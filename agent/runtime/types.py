@@ -1,6 +1,6 @@
 """The runtime's vocabulary: what the kubelet asks for and what it gets back.
 
-Plain frozen dataclasses, free of both docker-py and the API's protobuf
+Plain frozen dataclasses, free of both Docker's JSON and the API's protobuf
 types, so the kubelet translates a PodSpec once (in its own terms) and the
 runtime translates these once into Docker's.
 """

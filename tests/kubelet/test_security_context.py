@@ -50,6 +50,6 @@ def test_the_container_overrides_the_pod_and_docker_gets_only_what_is_set():
     c.security_context.allow_privilege_escalation = False
     security = container_security(p, c)
     assert security.user == "2000:3000" and security.cap_add == ("NET_ADMIN",) and security.no_new_privileges
-    assert _security(security) == {"cap_add": ["NET_ADMIN"], "security_opt": ["no-new-privileges",
-                                                                              "seccomp=unconfined"]}
+    assert _security(security) == {"CapAdd": ["NET_ADMIN"], "SecurityOpt": ["no-new-privileges",
+                                                                           "seccomp=unconfined"]}
     assert _security(container_security(pod("q"), pod("q").spec.containers[0])) == {}

@@ -1,0 +1,49 @@
+"""The agent process and Docker: it never loads docker-py or its HTTP stack (requests, urllib3: ~5 MB of
+its memory, issue 16), and a missing dockerd is one line of error, not a traceback.
+
+`cox agent` is agent.cli; what it imports lazily is all under agent/, so every module there is
+imported, in a fresh interpreter, and its sys.modules read."""
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.control_plane import cox_command, cox_env
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import importlib, pkgutil, sys
+import agent, agent.cli
+for module in pkgutil.walk_packages(agent.__path__, "agent."):
+    importlib.import_module(module.name)
+print(len(sys.modules), " ".join(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+
+
+def test_the_agent_loads_neither_docker_py_nor_requests_nor_urllib3():
+    done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    count, loaded = done.stdout.split(" ", 1)
+    packages = set(loaded.split())
+    assert int(count) > 300 and {"agent", "grpc", "pyroute2"} <= packages   # the probe did import the agent
+    assert packages & {"docker", "requests", "urllib3"} == set()
+
+
+def test_an_agent_without_dockerd_says_so_in_one_line(tmp_path):
+    (tmp_path / "manifests").mkdir()
+    socket_path = tmp_path / "no-docker.sock"
+    result = subprocess.run(
+        cox_command("agent", "--pod-manifest-path", str(tmp_path / "manifests"), "--docker-url", f"unix://{socket_path}",
+                    "--node-ip", "127.0.0.1", "--root-dir", str(tmp_path / "agent")),
+        env=cox_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"error: Docker at unix://{socket_path}: [Errno 2] No such file or directory "
+                                          f"(is dockerd running?)"]
+
+
+def test_a_docker_url_of_another_kind_is_refused_by_name(tmp_path):
+    result = subprocess.run(cox_command("agent", "--docker-url", "/var/run/docker.sock"), env=cox_env(tmp_path),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == ("cox agent: error: argument --docker-url: Docker URL "
+                                              "'/var/run/docker.sock': expected unix:///path or tcp://host:port")
