@@ -19,11 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import docker
 
+from agent.runtime.containers import LOG_CONFIG as AGENT_LOG_CONFIG
 from agent.runtime.engine import DEFAULT_WORKERS
 from agent.runtime.pause import PAUSE_IMAGE, pause_rootfs
 
 COMMAND = ["sleep", "3600"]
-LOG_CONFIG = {"type": "json-file", "config": {"max-size": "10m", "max-file": "3"}}   # the agent's, in docker-py's terms
+LOG_CONFIG = {"type": AGENT_LOG_CONFIG["Type"], "config": AGENT_LOG_CONFIG["Config"]}   # the agent's, in docker-py's terms
 LABEL = "coxswain.bench.floor"
 
 
