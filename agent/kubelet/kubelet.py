@@ -33,6 +33,7 @@ from agent.kubelet.podsandbox import SandboxNetwork
 from agent.kubelet.podworker import NodeContext
 from agent.kubelet.podworkers import PodWorkers
 from agent.kubelet.prober import ProbeManager
+from agent.kubelet.pullsecrets import NodeKeyring, node_keyring_paths
 from agent.kubelet.recorder import WARNING, Recorder
 from agent.kubelet.server import AgentServer
 from agent.kubelet.sources import Source, Sources, informers
@@ -83,7 +84,8 @@ class Kubelet:
             runtime=runtime, cache=cache, volumes=PodVolumes(config.root_dir, objects, tmpfs=tmpfs),
             objects=objects, probes=self.probes, backoff=BackOff(),
             recorder=self.recorder, dns=DnsSettings(config.cluster_dns, config.cluster_domain), host_ip=host_ip,
-            volume_refresh=config.volume_refresh_seconds, network_ready=network_ready, network=network)
+            volume_refresh=config.volume_refresh_seconds, network_ready=network_ready, network=network,
+            keyring=NodeKeyring(node_keyring_paths(config.root_dir)))
         self.workers = PodWorkers(self.ctx, on_status=self.status.set, finalize=self._finalize)
         self.pleg = Pleg(runtime, cache, self._changed, period=config.relist_seconds)
         self._static: dict[str, Message] = {}

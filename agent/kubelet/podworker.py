@@ -36,6 +36,7 @@ from agent.kubelet.pleg import ContainerCache
 from agent.kubelet.podplan import Facts, Plan, by_name
 from agent.kubelet.podsandbox import PodSandbox, SandboxNetwork
 from agent.kubelet.prober import ProbeManager
+from agent.kubelet.pullsecrets import NodeKeyring
 from agent.kubelet.recorder import NORMAL, WARNING, Recorder
 from agent.kubelet.starting import Starter, message_file
 from agent.kubelet.status import TERMINAL, ContainerFacts, PodFacts, now, pod_status
@@ -71,6 +72,7 @@ class NodeContext:
     volume_refresh: float = 60.0    # seconds between projections of ConfigMap and Secret volumes
     network_ready: Callable[[], bool] = lambda: True   # the node's pod network exists: sandboxes may join it
     network: SandboxNetwork | None = None   # wires sandboxes made with network_mode=none; None: Docker does
+    keyring: NodeKeyring | None = None      # the node's own registry credentials, after the pods' own
 
 
 StatusSink = Callable[[Message, Message], None]            # (pod, its new status)
@@ -92,7 +94,7 @@ class PodWorker:
                                 host_ip=ctx.host_ip)
         self._starter = Starter(uid=uid, runtime=ctx.runtime, cache=ctx.cache, recorder=ctx.recorder,
                                 objects=ctx.objects, volumes=ctx.volumes, host_ip=ctx.host_ip,
-                                stopper=self._stopper, waiting=self._waiting)
+                                stopper=self._stopper, waiting=self._waiting, keyring=ctx.keyring)
         self._sandbox = PodSandbox(uid=uid, runtime=ctx.runtime, cache=ctx.cache, network=ctx.network,
                                    dns=ctx.dns)
         self._last_status: Message | None = None

@@ -13,11 +13,17 @@ A registry key matches an image when its host is the image's registry host
 repository path; Docker Hub's many spellings (`https://index.docker.io/v1/`,
 `docker.io`, ...) are one host. The most specific keys come first: the
 runtime tries each until a pull works (images.py).
+
+The node's own credentials come after the pod's, as in Kubernetes' keyring:
+a `docker login` on the node (root's ~/.docker/config.json) or a config.json
+in the agent's --root-dir (the kubelet's <root-dir>/config.json) lets every
+pod on the node pull from that registry (NodeKeyring).
 """
 import base64
 import binascii
 import fnmatch
 import json
+from pathlib import Path
 
 from google.protobuf.message import Message
 
@@ -31,14 +37,53 @@ _HUB_ALIASES = ("index.docker.io", "registry-1.docker.io", "registry.hub.docker.
 AuthConfig = dict[str, str]   # Docker's X-Registry-Auth fields: username, password, serveraddress (or identitytoken)
 
 
-async def pull_credentials(objects: ObjectSource, pod: Message, image: str) -> tuple[AuthConfig, ...]:
-    """The auth configs of the pod's imagePullSecrets that match `image`, most specific first."""
+def node_keyring_paths(root_dir: Path) -> tuple[Path, ...]:
+    """Where the node's credentials are looked for, as Kubernetes' kubelet does: its root directory, then
+    the Docker client's config of the user the agent runs as (root's `docker login`)."""
+    return (root_dir / "config.json", Path.home() / ".docker" / "config.json")
+
+
+class NodeKeyring:
+    """The registry credentials of the node itself: the `auths` of config.json files (Docker's format),
+    read again when a file changes. A missing or broken file gives none."""
+
+    def __init__(self, paths: tuple[Path, ...]) -> None:
+        self.paths = paths
+        self._read: dict[Path, tuple[float, list[tuple[str, dict]]]] = {}   # path → (its mtime, its entries)
+
+    def entries(self) -> list[tuple[str, dict]]:
+        found = []
+        for path in self.paths:
+            try:
+                mtime = path.stat().st_mtime
+            except OSError:
+                self._read.pop(path, None)
+                continue
+            if path not in self._read or self._read[path][0] != mtime:
+                self._read[path] = (mtime, _config_entries(path))
+            found += self._read[path][1]
+        return found
+
+
+def _config_entries(path: Path) -> list[tuple[str, dict]]:
+    try:
+        auths = json.loads(path.read_bytes()).get("auths") or {}
+    except (OSError, ValueError, AttributeError):
+        return []
+    return _entries(auths)
+
+
+async def pull_credentials(objects: ObjectSource, pod: Message, image: str, *,
+                           node: NodeKeyring | None = None) -> tuple[AuthConfig, ...]:
+    """The auth configs that match `image`: the pod's imagePullSecrets', most specific first, then the node's."""
     entries: list[tuple[str, dict]] = []
     for reference in pod.spec.image_pull_secrets:
         secret = await objects.secret(pod.metadata.namespace, reference.name)
         if secret is not None:
             entries += registry_entries(secret)
-    return for_image(entries, image)
+    pods = for_image(entries, image)
+    nodes = for_image(node.entries(), image) if node is not None else ()
+    return pods + tuple(config for config in nodes if config not in pods)
 
 
 def registry_entries(secret: Message) -> list[tuple[str, dict]]:
@@ -52,8 +97,12 @@ def registry_entries(secret: Message) -> list[tuple[str, dict]]:
             return []
     except (ValueError, AttributeError):
         return []
-    return [(key, entry) for key, entry in auths.items() if isinstance(entry, dict)] \
-        if isinstance(auths, dict) else []
+    return _entries(auths)
+
+
+def _entries(auths) -> list[tuple[str, dict]]:
+    """(registry key, its entry) of an `auths` object as Docker writes it; [] for anything else."""
+    return [(key, entry) for key, entry in auths.items() if isinstance(entry, dict)] if isinstance(auths, dict) else []
 
 
 def for_image(entries: list[tuple[str, dict]], image: str) -> tuple[AuthConfig, ...]:

@@ -15,7 +15,7 @@ from agent.kubelet.envvars import ConfigError, container_env
 from agent.kubelet.objects import ObjectSource
 from agent.kubelet.pleg import ContainerCache
 from agent.kubelet.podplan import Start
-from agent.kubelet.pullsecrets import pull_credentials
+from agent.kubelet.pullsecrets import NodeKeyring, pull_credentials
 from agent.kubelet.recorder import NORMAL, WARNING, Recorder
 from agent.kubelet.security import non_root_problem
 from agent.kubelet.stopping import Stopper
@@ -39,7 +39,7 @@ class Starter:
 
     def __init__(self, *, uid: str, runtime: Runtime, cache: ContainerCache, recorder: Recorder,
                  objects: ObjectSource, volumes: PodVolumes, host_ip: str, stopper: Stopper,
-                 waiting: Waiting) -> None:
+                 waiting: Waiting, keyring: NodeKeyring | None = None) -> None:
         self.uid = uid
         self._runtime = runtime
         self._cache = cache
@@ -49,6 +49,7 @@ class Starter:
         self._host_ip = host_ip
         self._stopper = stopper
         self._waiting = waiting
+        self._keyring = keyring
         self._puller = Puller(runtime.images)
 
     def pull_wait_left(self, container: str) -> float:
@@ -121,7 +122,7 @@ class Starter:
     async def _image(self, pod: Message, container: Message) -> bool:
         """The container's image is present (pulled now if the policy says so); False while it is not."""
         record, where = self._recorder.record, podspec.field_path(pod, container.name)
-        auths = await pull_credentials(self._objects, pod, container.image) if pod.spec.image_pull_secrets else ()
+        auths = await pull_credentials(self._objects, pod, container.image, node=self._keyring)
         outcome = await self._puller.ensure((self.uid, container.name), container.image,
                                             policy=container.image_pull_policy, auths=auths)
         if outcome.pulling:

@@ -227,6 +227,29 @@ async def test_a_pull_presents_the_matching_pull_secrets_most_specific_first(joi
     assert waiting.reason == "ImagePullBackOff" or "unauthorized" in waiting.message   # bob's, the last tried
 
 
+async def test_the_nodes_own_credentials_come_after_the_pods(joined, client):
+    """A `docker login` on the node (here: a config.json in the agent's root directory) lets a pod pull
+    without pull secrets, and is tried after the pod's own, as Kubernetes' keyring does."""
+    with FakeRegistry(("carol", "node")).running() as registry:
+        host = registry.address
+        keyring = joined.config.root_dir / "config.json"
+        keyring.write_text(json.dumps({"auths": {host: {"auth": base64.b64encode(b"carol:node").decode()}}}))
+        await client.resource("Secret").create(docker_config_secret("mine", {host: ("alice", "wrong")}))
+        await client.resource("Pod").create(pod("both", {"imagePullSecrets": [{"name": "mine"}],
+                                                         "containers": [{"name": "c", "image": f"{host}/app:1"}]}))
+        await api_status(client, "both", lambda s: any(
+            c.state.waiting.reason in ("ErrImagePull", "ImagePullBackOff") for c in s.container_statuses),
+            timeout=60, what="the pull to fail after the login")
+        assert list(dict.fromkeys(registry.seen)) == ["alice", "carol"], registry.seen
+        registry.seen.clear()
+        keyring.write_text("{not json")   # a broken file gives no credentials, and no error
+        await client.resource("Pod").create(pod("none", {"containers": [{"name": "c", "image": f"{host}/app:2"}]}))
+        await api_status(client, "none", lambda s: any(
+            c.state.waiting.reason in ("ErrImagePull", "ImagePullBackOff") for c in s.container_statuses),
+            timeout=60, what="the anonymous pull to fail")
+        assert "carol" not in registry.seen, registry.seen   # nor in the first pod's retries
+
+
 def test_registry_keys_match_as_the_kubelet_matches_them():
     assert split_image("nginx") == ("docker.io", "library/nginx")
     assert split_image("me/app:2") == ("docker.io", "me/app")
