@@ -87,6 +87,14 @@ class ContainerCache:
         self._put(status)
         return status
 
+    async def remove(self, container_id: str) -> None:
+        """Remove the container from Docker (already gone is fine) and forget it."""
+        try:
+            await self._runtime.containers.remove(container_id)
+        except NotFound:
+            pass
+        self.drop(container_id)
+
     def drop(self, container_id: str) -> None:
         self._known.pop(container_id, None)
         self._added.pop(container_id, None)

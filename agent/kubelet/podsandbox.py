@@ -7,7 +7,6 @@ missing (the agent killed, or Docker's answer to the start lost, between start a
 the pod's containers: `unwired` names it, and the plan replaces it like a dead one.
 """
 import asyncio
-import contextlib
 from dataclasses import replace
 from typing import Protocol
 
@@ -16,7 +15,7 @@ from google.protobuf.message import Message
 from agent.kubelet import podspec
 from agent.kubelet.pleg import ContainerCache
 from agent.runtime import Runtime, labels
-from agent.runtime.errors import NotFound, RuntimeFailure
+from agent.runtime.errors import RuntimeFailure
 from agent.runtime.types import ContainerStatus, Kind, State
 
 
@@ -80,9 +79,7 @@ class PodSandbox:
                                             address=config.ip)
                     self._wired.add(sandbox_id)
                 except Exception as e:   # an unwired sandbox must never get the pod's containers
-                    with contextlib.suppress(NotFound):
-                        await self._runtime.containers.remove(sandbox_id)
-                    self._cache.drop(sandbox_id)
+                    await self._cache.remove(sandbox_id)
                     raise RuntimeFailure(f"wiring the sandbox into the pod network: {e}") from e
             if sandbox is not None and config.dns and config.dns.nameservers and not config.host_network:
                 await self._runtime.sandboxes.write_resolv_conf(sandbox, config.dns)

@@ -43,7 +43,7 @@ from agent.kubelet.status import TERMINAL, ContainerFacts, PodFacts, now, pod_st
 from agent.kubelet.stopping import Stopper
 from agent.kubelet.volumes import MountFailed, PodVolumes
 from agent.runtime import Runtime
-from agent.runtime.errors import NotFound, RuntimeFailure
+from agent.runtime.errors import RuntimeFailure
 from agent.runtime.types import ContainerStatus, Kind, State
 from controlplane.client.errors import ApiError
 from controlplane.metrics import kubelet as metrics
@@ -292,13 +292,6 @@ class PodWorker:
 
     # -- stopping
 
-    async def _remove(self, container_id: str) -> None:
-        try:
-            await self.ctx.runtime.containers.remove(container_id)
-        except NotFound:
-            pass
-        self.ctx.cache.drop(container_id)
-
     async def _terminate_deleted(self, pod: Message) -> float | None:
         """The pod is being deleted: stop it within its grace period, report, finish the deletion."""
         grace = podplan.deletion_grace(pod)
@@ -316,7 +309,7 @@ class PodWorker:
         grace = max((s.grace_seconds for s in snapshot), default=podspec.DEFAULT_GRACE_SECONDS)
         await self._stopper.stop_all(snapshot, grace=grace, pod=self.last_pod)
         for status in snapshot:
-            await self._remove(status.id)
+            await self.ctx.cache.remove(status.id)
         self.ctx.probes.remove_pod(self.uid)
         self.ctx.backoff.forget_pod(self.uid)
         await self.ctx.volumes.teardown(self.uid)
@@ -333,7 +326,7 @@ class PodWorker:
             for attempts in by_name(snapshot, kind).values():
                 doomed += [s for s in attempts[:-2] if s.state is not State.RUNNING]
         for status in doomed:
-            await self._remove(status.id)
+            await self.ctx.cache.remove(status.id)
             message_file(self.ctx.volumes, self.uid, status.name, status.attempt).unlink(missing_ok=True)
 
     # -- reporting
