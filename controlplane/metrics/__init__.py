@@ -14,4 +14,16 @@ the same text on its REST port, behind TLS, a token and authorization
 All series live in prometheus_client's process-wide registry: one process
 (`cox server` runs API server, scheduler and controllers together) has one
 page of metrics, as a Kubernetes binary does.
+
+prometheus_client's own __init__ is not run (controlplane/imports.py): it
+imports its push gateway client and HTTP and WSGI servers, ~2 MB of every
+process that serves metrics, where we use its series and registry and write
+the page ourselves (exposition.py). The default collectors its __init__
+would register (process, platform, garbage collector) are registered here,
+so the page keeps the series a Prometheus user expects of any process.
 """
+from controlplane.imports import without_init
+
+without_init("prometheus_client")
+
+from prometheus_client import gc_collector, platform_collector, process_collector  # noqa: E402,F401

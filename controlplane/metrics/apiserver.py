@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 import grpc
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client.metrics import Counter, Gauge, Histogram
 
 from controlplane.apiserver.rest.status import http_code
 from controlplane.metrics.live import LiveGauge

@@ -8,7 +8,7 @@ label set small. Malformed messages are answered (FORMERR) but not counted.
 """
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client.metrics import Counter, Histogram
 
 # CoreDNS's: 0.25 ms doubling, 16 buckets.
 _BUCKETS = tuple(0.00025 * 2 ** i for i in range(16))

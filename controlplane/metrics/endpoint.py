@@ -22,8 +22,7 @@ import contextlib
 import ipaddress
 import logging
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
-
+from controlplane.metrics import exposition
 from controlplane.metrics.flag import FLAG, parse
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,7 @@ READ_TIMEOUT = 30.0        # seconds for a client to send its request
 
 def page() -> tuple[bytes, str]:
     """The exposition text of every series in this process, and its content type."""
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    return exposition.page(), exposition.CONTENT_TYPE
 
 
 class MetricsEndpoint:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import weakref
 from typing import Callable, Mapping
 
-from prometheus_client import REGISTRY
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import REGISTRY
+from prometheus_client.metrics_core import GaugeMetricFamily
 
 Reading = Mapping[tuple[str, ...], float]   # label values -> value
 

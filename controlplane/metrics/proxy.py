@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client import Gauge, Histogram
+from prometheus_client.metrics import Gauge, Histogram
 
 # kube-proxy's: 1 ms doubling, 15 buckets.
 _BUCKETS = tuple(0.001 * 2 ** i for i in range(15))

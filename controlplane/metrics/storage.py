@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client import Counter, Histogram
+from prometheus_client.metrics import Counter, Histogram
 
 from controlplane.store import KeyValue, RangeResult, Store, Watch, WriteResult
 

@@ -5,7 +5,7 @@ the depth is read when scraped.
 """
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client.metrics import Counter, Histogram
 
 from controlplane.metrics.live import LiveGauge
 

@@ -1,11 +1,14 @@
 """The agent process and Docker: it never loads docker-py or its HTTP stack (requests, urllib3: ~5 MB of
-its memory, issue 16), and a missing dockerd is one line of error, not a traceback.
+its memory, issue 16), nor what its libraries' package __init__s would drag in (controlplane/imports.py),
+and a missing dockerd is one line of error, not a traceback.
 
 `cox agent` is agent.cli; what it imports lazily is all under agent/, so every module there is
 imported, in a fresh interpreter, and its sys.modules read."""
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.support.control_plane import cox_command, cox_env
 
@@ -16,17 +19,30 @@ import importlib, pkgutil, sys
 import agent, agent.cli
 for module in pkgutil.walk_packages(agent.__path__, "agent."):
     importlib.import_module(module.name)
-print(len(sys.modules), " ".join(sorted({name.split(".")[0] for name in sys.modules})))
+print(" ".join(sorted(sys.modules)))
 """
 
 
-def test_the_agent_loads_neither_docker_py_nor_requests_nor_urllib3():
+@pytest.fixture(scope="module")
+def agent_modules() -> set[str]:
+    """Every module a process that imported all of the agent holds."""
     done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    count, loaded = done.stdout.split(" ", 1)
-    packages = set(loaded.split())
-    assert int(count) > 300 and {"agent", "grpc", "pyroute2"} <= packages   # the probe did import the agent
-    assert packages & {"docker", "requests", "urllib3"} == set()
+    modules = set(done.stdout.split())
+    assert len(modules) > 300 and {"agent.cli", "grpc", "pyroute2.iproute.linux"} <= modules   # it did import the agent
+    return modules
+
+
+def test_the_agent_loads_neither_docker_py_nor_requests_nor_urllib3(agent_modules):
+    assert {name.split(".")[0] for name in agent_modules} & {"docker", "requests", "urllib3"} == set()
+
+
+def test_the_agent_loads_no_http_server_nor_test_runner(agent_modules):
+    """prometheus_client's __init__ would load its exposition module and with it http.server, urllib.request
+    and wsgiref; pyroute2's netlink socket imports unittest.mock, whose package would load the test runner."""
+    assert {"prometheus_client.metrics", "prometheus_client.process_collector", "unittest.mock"} <= agent_modules
+    assert agent_modules & {"prometheus_client.exposition", "http.server", "urllib.request", "wsgiref",
+                            "unittest.case", "unittest.runner"} == set()
 
 
 def test_an_agent_without_dockerd_says_so_in_one_line(tmp_path):
