@@ -10,6 +10,10 @@ few seconds; a file that disappears takes its pod with it.
 
 When an API server is reachable the kubelet mirrors each static pod there
 (mirror.py), so `cox get pods` shows it.
+
+The API's manifest reader, defaulting and validation are imported only when
+a manifest is read: the kubelet asks this module about every pod (is it a
+mirror?), and most nodes have no static pods (~2 MB of the agent's memory).
 """
 import hashlib
 import logging
@@ -17,7 +21,6 @@ from pathlib import Path
 
 from google.protobuf.message import Message
 
-from controlplane.api import convert, defaults
 from controlplane.api.errors import FieldError, InvalidError, ManifestError
 from controlplane.api.wellknown import MIRROR_POD_ANNOTATION
 
@@ -44,9 +47,7 @@ def read_manifests(directory: Path, node_name: str) -> dict[str, Message]:
 
 
 def _pods_in(path: Path, node_name: str) -> list[Message]:
-    # Only here: the validation of every kind is ~1 MB of the agent's memory, and most agents
-    # have no static pods.
-    from controlplane.api import validation
+    from controlplane.api import convert, validation   # only here: see the module's docstring
     pods = []
     for data in convert.load_manifests(path.read_text(), source=str(path)):
         pod = convert.from_manifest(data)
@@ -65,6 +66,7 @@ def _make_static(pod: Message, node_name: str) -> None:
     meta.namespace = meta.namespace or "default"
     meta.name = f"{meta.name}-{node_name}"
     pod.spec.node_name = node_name
+    from controlplane.api import defaults   # only here: see the module's docstring
     defaults.apply_defaults(pod)
     digest = hashlib.sha256(node_name.encode() + b"\0" + pod.SerializeToString(deterministic=True)).hexdigest()
     meta.uid = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"

@@ -37,12 +37,14 @@ def test_the_agent_loads_neither_docker_py_nor_requests_nor_urllib3(agent_module
     assert {name.split(".")[0] for name in agent_modules} & {"docker", "requests", "urllib3"} == set()
 
 
-def test_the_agent_loads_no_http_server_nor_test_runner(agent_modules):
+def test_the_agent_loads_no_http_server_nor_test_runner_nor_manifest_reader(agent_modules):
     """prometheus_client's __init__ would load its exposition module and with it http.server, urllib.request
-    and wsgiref; pyroute2's netlink socket imports unittest.mock, whose package would load the test runner."""
+    and wsgiref; pyroute2's netlink socket imports unittest.mock, whose package would load the test runner;
+    the manifest reader and defaulting are for static pods only (agent/kubelet/static.py)."""
     assert {"prometheus_client.metrics", "prometheus_client.process_collector", "unittest.mock"} <= agent_modules
     assert agent_modules & {"prometheus_client.exposition", "http.server", "urllib.request", "wsgiref",
-                            "unittest.case", "unittest.runner"} == set()
+                            "unittest.case", "unittest.runner", "controlplane.api.convert",
+                            "controlplane.api.defaults"} == set()
 
 
 def test_an_agent_without_dockerd_says_so_in_one_line(tmp_path):
