@@ -125,10 +125,18 @@ _ANONYMOUS_PREFIXES = ("/grpc.health.v1.Health/", "/coxswain.v1.Cluster/ServerBo
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
-    """Authenticate every call but health checks and a server's bootstrap; reject anonymous ones."""
+    """Authenticate every call but health checks and a server's bootstrap; reject anonymous ones.
+
+    The handler run as a user is made once per (method, user) and kept: a client repeats the same few
+    calls, and wrapping a handler anew costs as much as authenticating. The token is still checked on
+    every call, so a revoked one is refused on its next call; only what it maps to is reused.
+    """
+
+    WRAPPED_SIZE = 8192
 
     def __init__(self, authenticators):
         self._authenticators = tuple(authenticators)  # each: authenticate(token) -> User | None
+        self._wrapped: dict[tuple[str, User | None], tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     def authenticate(self, token: str | None) -> User | None:
         for authenticator in self._authenticators if token else ():
@@ -145,7 +153,15 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             # Unknown methods too are refused to the anonymous, so what exists cannot be probed.
             return None if user else _UNKNOWN_METHOD_REFUSED
-        return _wrap(handler, user)
+        key = (details.method, user)
+        kept = self._wrapped.get(key)
+        if kept is not None and kept[0] is handler:
+            return kept[1]
+        if len(self._wrapped) >= self.WRAPPED_SIZE:
+            self._wrapped.clear()
+        wrapped = _wrap(handler, user)
+        self._wrapped[key] = (handler, wrapped)
+        return wrapped
 
 
 def _wrap(handler: grpc.RpcMethodHandler, user: User | None) -> grpc.RpcMethodHandler:

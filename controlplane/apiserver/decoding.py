@@ -73,19 +73,31 @@ class UndecodableRequests(grpc.aio.ServerInterceptor):
 
     The kinds' services decode with decoder() (which also refuses unknown
     fields); a deserializer that already returns an ApiError passes it through.
+    The wrapped handler is made once per method and kept (the handlers a method
+    finds never change while the server runs; checked by identity all the same).
     """
+
+    def __init__(self):
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     async def intercept_service(self, continuation, details):
         handler = await continuation(details)
         if handler is None or handler.request_streaming or handler.request_deserializer is None:
             return handler
+        kept = self._wrapped.get(details.method)
+        if kept is None or kept[0] is not handler:
+            kept = self._wrapped[details.method] = (handler, self._wrap(handler, details.method))
+        return kept[1]
+
+    @staticmethod
+    def _wrap(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         parse = handler.request_deserializer
 
         def deserialize(data: bytes):
             try:
                 return parse(data)
             except DecodeError:
-                return errors.invalid(f"request: not a valid request message for {details.method}")
+                return errors.invalid(f"request: not a valid request message for {method}")
         if handler.unary_unary:
             return handler._replace(request_deserializer=deserialize, unary_unary=_refusing(handler.unary_unary))
         return handler._replace(request_deserializer=deserialize, unary_stream=_refusing(handler.unary_stream))

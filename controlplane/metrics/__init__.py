@@ -6,7 +6,8 @@ Each component has a module here naming its series as Kubernetes names them
 names and labels are reviewed in one place and a component's code makes one
 thin call per event. `live.py` is the collector for values read when scraped
 (queue depths, cached objects, running pods) rather than counted as they
-happen. `endpoint.py` serves `/metrics` over plain HTTP for the processes that
+happen. `children.py` keeps each labelled child once found, for the series
+every request touches. `endpoint.py` serves `/metrics` over plain HTTP for the processes that
 bind `--metrics-bind-address` (loopback by default); the API server serves
 the same text on its REST port, behind TLS, a token and authorization
 (get on the non-resource URL /metrics).

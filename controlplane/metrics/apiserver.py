@@ -15,6 +15,7 @@ import grpc
 from prometheus_client.metrics import Counter, Gauge, Histogram
 
 from controlplane.apiserver.rest.status import http_code
+from controlplane.metrics.children import child
 from controlplane.metrics.live import LiveGauge
 
 # The gRPC handlers' verbs (authz.attributes) and the REST routes' -> (Kubernetes verb, subresource).
@@ -55,17 +56,17 @@ class Request:
         self._started = time.perf_counter()
         self._long = verb in LONG_RUNNING
         if self._long:
-            OPEN.labels(*self._labels).inc()
+            child(OPEN, *self._labels).inc()
 
     def done(self, code: int) -> None:
         verb = self._labels[0]
         if verb == "POST" and code == 200:
             code = 201
-        REQUESTS.labels(*self._labels, str(code)).inc()
+        child(REQUESTS, *self._labels, str(code)).inc()
         if self._long:
-            OPEN.labels(*self._labels).dec()
+            child(OPEN, *self._labels).dec()
         else:
-            DURATION.labels(*self._labels).observe(time.perf_counter() - self._started)
+            child(DURATION, *self._labels).observe(time.perf_counter() - self._started)
 
     def done_grpc(self, code: grpc.StatusCode | None) -> None:
         self.done(200 if code in (None, grpc.StatusCode.OK) else http_code(code))

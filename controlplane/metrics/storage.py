@@ -15,6 +15,7 @@ import time
 
 from prometheus_client.metrics import Counter, Histogram
 
+from controlplane.metrics.children import child
 from controlplane.store import KeyValue, RangeResult, Store, Watch, WriteResult
 
 _BUCKETS = (0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60)
@@ -44,10 +45,10 @@ class _Timed:
         self._started = time.perf_counter()
 
     def __exit__(self, kind, value, traceback):
-        DURATION.labels(*self._labels).observe(time.perf_counter() - self._started)
-        REQUESTS.labels(*self._labels).inc()
+        child(DURATION, *self._labels).observe(time.perf_counter() - self._started)
+        child(REQUESTS, *self._labels).inc()
         if kind is not None:
-            ERRORS.labels(*self._labels).inc()
+            child(ERRORS, *self._labels).inc()
 
 
 class MeasuredStore(Store):

@@ -8,6 +8,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from agent.kubelet.credential import request_credential
 from controlplane.client import Client, ClientConfig, errors
 from controlplane.client.join import JoinError, join_config, make_join_token, parse_join_token
+from tests.support.control_plane import node_config
 from tests.support.objects import configmap, pod
 
 
@@ -65,3 +66,25 @@ async def test_join_refuses_a_server_without_the_pinned_ca(apiserver):
     forged = make_join_token("0" * 64, secret)
     with pytest.raises(JoinError, match="did not present the CA"):
         await asyncio.to_thread(join_config, apiserver.address, forged)
+
+
+async def test_each_call_runs_as_its_own_caller(apiserver, client):
+    """The interceptor keeps the handler it wrapped for a (method, user) (auth.AuthInterceptor): callers
+    interleaved on one method still each run as themselves, and a credential revoked after its handler
+    was kept is refused on its very next call, on the same connection."""
+    async with Client(await node_config(apiserver, "n1")) as node, \
+            client_with_token(apiserver, "not-a-token") as stranger:
+        for _ in range(2):
+            assert (await client.version()).user == "admin"
+            assert (await node.version()).user == "system:node:n1"
+            with pytest.raises(errors.Unauthenticated):
+                await stranger.version()
+            await client.resource("ConfigMap").list()
+            with pytest.raises(errors.Forbidden):
+                await node.resource("ConfigMap").list()
+        for request in (await client.resource("NodeCredentialRequest").list()).items:
+            await client.resource("NodeCredentialRequest").delete(request.metadata.name)
+        await client.resource("ConfigMap").list()   # the cache has seen the deletes once this returns
+        with pytest.raises(errors.Unauthenticated):
+            await node.version()
+        assert (await client.version()).user == "admin"
