@@ -10,71 +10,57 @@ ends the command quietly.
 """
 import argparse
 import asyncio
+import importlib
 import logging
 import os
 import sys
 
 from controlplane.api.errors import InvalidError
-from controlplane.cli import (apply_cmd, config_cmd, create_cmd, delete_cmd, describe_cmd, get_cmd, server_cmd,
-                              version_cmd)
-from controlplane.cli import controller_manager_cmd, rollout_cmd, scale_cmd, set_cmd
-from controlplane.cli import agent_cmd, exec_cmd, local_cmd, logs_cmd, node_cmd, scheduler_cmd, secrets_cmd
-from controlplane.cli import auth_cmd, top_cmd, trace_cmd
-from controlplane.cli import edit_cmd, label_cmd, patch_cmd, wait_cmd
-from controlplane.cli import api_resources_cmd, completion_cmd, cp_cmd, explain_cmd, expose_cmd, run_cmd
-from controlplane.cli import port_forward_cmd
 from controlplane.cli.common import CommandError, report
 from controlplane.client import config, errors
 
-COMMANDS = [
-    server_cmd,
-    apply_cmd,
-    create_cmd,
-    get_cmd,
-    describe_cmd,
-    logs_cmd,
-    exec_cmd,
-    delete_cmd,
-    version_cmd,
-    config_cmd,
-    rollout_cmd,
-    scale_cmd,
-    set_cmd,
-    controller_manager_cmd,
-    scheduler_cmd,
-    node_cmd,
-    secrets_cmd,
-    local_cmd,
-    agent_cmd,
-    auth_cmd,
-    label_cmd,
-    patch_cmd,
-    edit_cmd,
-    wait_cmd,
-    explain_cmd,
-    api_resources_cmd,
-    completion_cmd,
-    run_cmd,
-    expose_cmd,
-    cp_cmd,
-    port_forward_cmd,
-    top_cmd,
-    trace_cmd,
-]
+COMMANDS = (   # the modules of this package that register a subcommand, in `cox --help` order
+    "server_cmd", "apply_cmd", "create_cmd", "get_cmd", "describe_cmd", "logs_cmd", "exec_cmd", "delete_cmd",
+    "version_cmd", "config_cmd", "rollout_cmd", "scale_cmd", "set_cmd", "controller_manager_cmd",
+    "scheduler_cmd", "node_cmd", "secrets_cmd", "local_cmd", "agent_cmd", "auth_cmd", "label_cmd", "patch_cmd",
+    "edit_cmd", "wait_cmd", "explain_cmd", "api_resources_cmd", "completion_cmd", "run_cmd", "expose_cmd",
+    "cp_cmd", "port_forward_cmd", "top_cmd", "trace_cmd",
+)
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cox", description="coxswain: a small container orchestrator")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    parser.add_argument("--config", metavar="FILE", default=None,
-                        help="client config for every command (default: $COX_CONFIG, else ~/.cox/config)")
+# Daemons, by their word: their process registers and imports only their own module, not the other
+# commands' (their tables, printers, manifest readers: ~2 MB the agent would hold for its whole life;
+# its target is 60 MB, bench/agent_memory_bench.py). Every other word gets every command.
+DAEMONS = {"agent": "agent_cmd", "server": "server_cmd", "scheduler": "scheduler_cmd",
+           "controller-manager": "controller_manager_cmd"}
+
+def build_parser(modules: tuple[str, ...] = COMMANDS) -> argparse.ArgumentParser:
+    parser = _global_options(argparse.ArgumentParser(prog="cox", description="coxswain: a small container orchestrator"))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in COMMANDS:
-        module.register(sub)
+    for name in modules:
+        importlib.import_module(f"controlplane.cli.{name}").register(sub)
     return parser
 
 
+def _global_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--config", metavar="FILE", default=None,
+                        help="client config for every command (default: $COX_CONFIG, else ~/.cox/config)")
+    return parser
+
+
+def command_modules(argv: list[str]) -> tuple[str, ...]:
+    """The modules to register for this command line: a daemon's own alone (DAEMONS), else all (whose
+    parser also reports what is wrong with the line)."""
+    try:
+        _, rest = _global_options(argparse.ArgumentParser(add_help=False, exit_on_error=False)).parse_known_args(argv)
+    except argparse.ArgumentError:
+        return COMMANDS
+    return (DAEMONS[rest[0]],) if rest and rest[0] in DAEMONS else COMMANDS
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(command_modules(argv))
     args, extra = parser.parse_known_args(argv)
     _take_free_words(parser, args, extra)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,

@@ -65,3 +65,28 @@ def test_a_docker_url_of_another_kind_is_refused_by_name(tmp_path):
     assert result.returncode == 2
     assert result.stderr.splitlines()[-1] == ("cox agent: error: argument --docker-url: Docker URL "
                                               "'/var/run/docker.sock': expected unix:///path or tcp://host:port")
+
+
+COX_AGENT_PROBE = """
+import sys
+from controlplane.cli.main import build_parser, command_modules
+args = build_parser(command_modules(sys.argv[1:])).parse_args(sys.argv[1:])
+print(args.command, " ".join(sorted(sys.modules)))
+"""
+
+
+def test_cox_agent_as_deployed_loads_no_other_command():
+    """`cox agent` (the systemd unit's command) registers the agent's command alone: the other commands'
+    modules (~2 MB) would stay in the agent for its whole life. Any other word gets every command."""
+    line = ["-v", "--config", "/dev/null", "agent", "--node-name", "n1"]
+    done = subprocess.run([sys.executable, "-c", COX_AGENT_PROBE, *line], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    command, modules = done.stdout.split(" ", 1)
+    modules = set(modules.split())
+    assert command == "agent" and "agent.cli" in modules
+    assert {m for m in modules if m.startswith("controlplane.cli.") and m.endswith("_cmd")} == {"controlplane.cli.agent_cmd"}
+    done = subprocess.run([sys.executable, "-c", COX_AGENT_PROBE, "get", "pods"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("get ") and "controlplane.cli.top_cmd" in done.stdout.split()
